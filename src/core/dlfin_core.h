@@ -1,0 +1,346 @@
+/*
+ * dlfin_core.h
+ *	  Public interface of the dlfin numeric core.
+ *
+ * The core is plain C11 with no PostgreSQL headers: tensors and kernels, the
+ * multilayer perceptron, the training loop, the model codec, metrics and
+ * attributions.  It allocates only through dlf_alloc() (the caller installs
+ * the allocator), never calls exit() or longjmp(), and reports failures as a
+ * DlfStatus plus a DlfError message, so the PostgreSQL glue can turn them
+ * into ereport() calls with the right SQLSTATE.  Worker threads of the core
+ * never allocate and never call back into the caller.
+ */
+#ifndef DLFIN_CORE_H
+#define DLFIN_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DLF_VERSION			"0.1.0"
+#define DLF_FORMAT_VERSION	1
+
+/*
+ * Hard limits.  They bound every allocation made from model bytes or options,
+ * so that a forged model or a hostile option cannot make the server allocate
+ * without bound.  The README documents them.
+ */
+#define DLF_MAX_HIDDEN		16		/* hidden layers */
+#define DLF_MAX_UNITS		4096	/* units per layer */
+#define DLF_MAX_INPUTS		65536	/* encoded inputs (one-hot expanded) */
+#define DLF_MAX_FEATURES	1024	/* feature columns */
+#define DLF_MAX_CATEGORIES	65536	/* learned categories per feature */
+#define DLF_MAX_CLASSES		1024	/* classes of a classifier */
+#define DLF_MAX_PARAMS		(32 * 1024 * 1024)	/* weights and biases */
+#define DLF_MAX_NAME		1024	/* bytes of a feature/category/class name */
+#define DLF_MAX_EPOCHS		100000
+#define DLF_MAX_HISTORY		DLF_MAX_EPOCHS
+#define DLF_MAX_METRICS		64
+#define DLF_MAX_MODEL_BYTES	((size_t) 512 * 1024 * 1024)
+
+/* Result of every fallible core function. */
+typedef enum DlfStatus
+{
+	DLF_OK = 0,
+	DLF_ERR_NOMEM,				/* allocator returned NULL */
+	DLF_ERR_INTERRUPTED,		/* interrupt callback asked to stop */
+	DLF_ERR_CORRUPT,			/* model bytes invalid */
+	DLF_ERR_INVALID,			/* invalid argument or option value */
+	DLF_ERR_LIMIT,				/* a hard limit above was exceeded */
+	DLF_ERR_DATA				/* training data unusable (one class, ...) */
+} DlfStatus;
+
+/* Error report filled by a failing core function. */
+typedef struct DlfError
+{
+	DlfStatus	code;
+	char		message[256];	/* primary message, style-guide form */
+	char		detail[512];	/* full sentence, or empty */
+} DlfError;
+
+/* Sets err and returns code; message is printf-style. */
+DlfStatus	dlf_fail(DlfError *err, DlfStatus code, const char *fmt,...)
+			__attribute__((format(printf, 3, 4)));
+
+/* Sets err->detail; printf-style. */
+void		dlf_detail(DlfError *err, const char *fmt,...)
+			__attribute__((format(printf, 2, 3)));
+
+/* ---- memory -------------------------------------------------------- */
+
+typedef void *(*DlfAllocFn) (size_t size);	/* NULL on failure */
+typedef void (*DlfFreeFn) (void *ptr);
+
+/* Installs the allocator used by the whole core (default: malloc/free). */
+void		dlf_set_allocator(DlfAllocFn alloc_fn, DlfFreeFn free_fn);
+void	   *dlf_alloc(size_t size);
+void	   *dlf_alloc0(size_t size);	/* zeroed */
+void	   *dlf_alloc_array(size_t n, size_t size); /* overflow-checked */
+void		dlf_free(void *ptr);	/* NULL is fine */
+char	   *dlf_strndup(const char *s, size_t len);
+
+/* Growable byte buffer, used by the codec and JSON writers. */
+typedef struct DlfBuf
+{
+	uint8_t    *data;
+	size_t		len;
+	size_t		cap;
+	int			failed;			/* an allocation failed; contents invalid */
+} DlfBuf;
+
+void		dlf_buf_init(DlfBuf *b);
+void		dlf_buf_free(DlfBuf *b);
+void		dlf_buf_append(DlfBuf *b, const void *data, size_t len);
+void		dlf_buf_printf(DlfBuf *b, const char *fmt,...)
+			__attribute__((format(printf, 2, 3)));
+void		dlf_buf_json_string(DlfBuf *b, const char *s);	/* quoted, escaped */
+void		dlf_buf_json_double(DlfBuf *b, double v);	/* null if not finite */
+
+/* ---- hashing and random numbers ------------------------------------- */
+
+/* Project's own 64-bit hash: stable across machines, versions, endianness. */
+uint64_t	dlf_hash64(const void *data, size_t len, uint64_t seed);
+uint64_t	dlf_mix64(uint64_t x);	/* splitmix64 finaliser */
+uint32_t	dlf_crc32(const void *data, size_t len);
+
+/* Private PRNG (xoshiro256**), never the session's random(). */
+typedef struct DlfRng
+{
+	uint64_t	s[4];
+} DlfRng;
+
+void		dlf_rng_seed(DlfRng *rng, uint64_t seed);
+uint64_t	dlf_rng_next(DlfRng *rng);
+double		dlf_rng_uniform(DlfRng *rng);	/* [0, 1) */
+double		dlf_rng_normal(DlfRng *rng);	/* standard normal */
+uint64_t	dlf_rng_below(DlfRng *rng, uint64_t n);	/* [0, n), unbiased */
+
+/* ---- the model -------------------------------------------------------- */
+
+typedef enum DlfTask
+{
+	DLF_TASK_BINARY = 1,
+	DLF_TASK_MULTICLASS = 2,
+	DLF_TASK_REGRESSION = 3
+} DlfTask;
+
+typedef enum DlfActivation
+{
+	DLF_ACT_RELU = 1,
+	DLF_ACT_TANH = 2,
+	DLF_ACT_SIGMOID = 3,
+	DLF_ACT_LEAKY_RELU = 4		/* slope 0.01 below zero */
+} DlfActivation;
+
+typedef enum DlfOptimizer
+{
+	DLF_OPTIM_SGD = 1,
+	DLF_OPTIM_MOMENTUM = 2,		/* heavy ball, momentum 0.9 */
+	DLF_OPTIM_ADAM = 3			/* beta1 0.9, beta2 0.999, eps 1e-8 */
+} DlfOptimizer;
+
+/* How a feature is encoded into network inputs. */
+typedef enum DlfFeatureKind
+{
+	DLF_FEAT_NUMERIC = 1,		/* one input: (x - mean) / scale, NULL -> 0 */
+	DLF_FEAT_CATEGORICAL = 2	/* ncat + 2 one-hot inputs: categories, other,
+								 * missing */
+} DlfFeatureKind;
+
+/* Which SQL values scoring accepts for a feature (what training saw). */
+typedef enum DlfSqlType
+{
+	DLF_SQL_NUMBER = 1,			/* int2/int4/int8/float4/float8/numeric */
+	DLF_SQL_BOOL = 2,			/* boolean, encoded as numeric 0/1 */
+	DLF_SQL_TEXT = 3			/* text/varchar, categorical */
+} DlfSqlType;
+
+typedef struct DlfFeature
+{
+	char	   *name;
+	uint8_t		kind;			/* DlfFeatureKind */
+	uint8_t		sqltype;		/* DlfSqlType */
+	int8_t		monotone;		/* -1, 0, +1: monotone constraint */
+	double		mean;			/* numeric: training mean (imputes NULL) */
+	double		scale;			/* numeric: training std. dev. (1 if 0) */
+	double		missing_share;	/* share of NULL values in training */
+	int32_t		ncat;			/* categorical: learned categories */
+	char	  **categories;		/* categorical: most frequent first */
+	/* derived on decode/creation, not stored: */
+	int32_t		input_offset;	/* first network input of this feature */
+	int32_t		ninputs;		/* 1, or ncat + 2 */
+} DlfFeature;
+
+/* A categorical code for "not one of the learned categories". */
+#define DLF_CAT_OTHER(f)	((f)->ncat)
+/* A categorical code for NULL. */
+#define DLF_CAT_MISSING(f)	((f)->ncat + 1)
+
+typedef struct DlfModel
+{
+	uint8_t		task;			/* DlfTask */
+	uint8_t		activation;		/* DlfActivation of hidden layers */
+
+	int32_t		nfeatures;
+	DlfFeature *features;
+
+	/* classes: binary [negative, positive]; multiclass sorted; else none */
+	int32_t		nclasses;
+	char	  **classes;
+
+	/* regression: network output * target_scale + target_mean */
+	double		target_mean;
+	double		target_scale;
+
+	/*
+	 * Network: nlayers weight layers; units[0] is the number of encoded
+	 * inputs and units[nlayers] the number of outputs (1 for binary and
+	 * regression, nclasses for multiclass).  weights[l] is units[l] x
+	 * units[l+1], row-major by input unit; biases[l] has units[l+1] entries.
+	 * Hidden layers use `activation'; the output layer is linear (logit).
+	 */
+	int32_t		nlayers;
+	int32_t    *units;
+	float	  **weights;
+	float	  **biases;
+
+	/* training metadata */
+	char	   *options_json;	/* effective options, JSON text */
+	int64_t		rows_train;
+	int64_t		rows_valid;
+	int32_t		epochs_run;
+	int32_t		best_epoch;		/* 1-based; 0 when no validation */
+	double		best_valid_loss;	/* NaN when no validation */
+	int32_t		nhistory;		/* epochs recorded */
+	float	   *train_loss;		/* [nhistory] */
+	float	   *valid_loss;		/* [nhistory], NaN without validation */
+	int32_t		nmetrics;		/* validation metrics, name -> value */
+	char	  **metric_names;
+	double	   *metric_values;
+} DlfModel;
+
+/* Allocates an empty model (all zero, NaN losses). */
+DlfModel   *dlf_model_new(void);
+/* Frees a model and everything it owns; NULL is fine. */
+void		dlf_model_free(DlfModel *m);
+/* Fills input_offset/ninputs of every feature; returns total inputs. */
+int32_t		dlf_model_layout(DlfModel *m);
+/* Number of weights and biases. */
+int64_t		dlf_model_nparams(const DlfModel *m);
+/* Adds or replaces a metric. */
+DlfStatus	dlf_model_set_metric(DlfModel *m, const char *name, double value,
+								 DlfError *err);
+
+/* ---- the codec (codec.c) --------------------------------------------- */
+
+/* Serialises a model into bytes allocated with dlf_alloc. */
+DlfStatus	dlf_model_encode(const DlfModel *m, uint8_t **out, size_t *outlen,
+							 DlfError *err);
+
+/*
+ * Parses and fully validates model bytes.  Never reads outside [buf, buf+len),
+ * never allocates more than the limits allow; DLF_ERR_CORRUPT on any defect.
+ */
+DlfStatus	dlf_model_decode(const uint8_t *buf, size_t len, DlfModel **out,
+							 DlfError *err);
+
+/* Writes the model description of dlfin_model_info() as JSON text. */
+void		dlf_model_info_json(const DlfModel *m, const uint8_t *bytes,
+								size_t nbytes, DlfBuf *out);
+
+/* ---- training data and options (train.c) ------------------------------ */
+
+/*
+ * Column-wise training data.  Numeric columns are float32 with NaN for NULL;
+ * categorical columns hold codes 0..ncat-1 for learned categories,
+ * DLF_CAT_OTHER for rare ones and DLF_CAT_MISSING for NULL (see the feature
+ * in the model).  Labels are class indexes (into model->classes) for
+ * classification and raw values for regression.
+ */
+typedef struct DlfDataset
+{
+	int64_t		nrows;
+	int32_t		nfeatures;
+	float	  **num;			/* [nfeatures]: column or NULL */
+	int32_t   **cat;			/* [nfeatures]: column or NULL */
+	double	   *label;			/* [nrows] */
+} DlfDataset;
+
+typedef struct DlfTrainOptions
+{
+	int32_t		nhidden;
+	int32_t		hidden[DLF_MAX_HIDDEN];
+	int			activation;		/* DlfActivation */
+	int			optimizer;		/* DlfOptimizer */
+	double		learning_rate;
+	int32_t		batch_size;
+	int32_t		epochs;
+	double		l2;
+	double		dropout;		/* on hidden layers, [0, 1) */
+	double		validation_fraction;	/* [0, 0.9]; 0 disables */
+	int32_t		patience;		/* epochs without improvement */
+	double	   *class_weights;	/* [nclasses] or NULL for 1.0 each */
+	int			balanced;		/* class_weight "balanced" */
+	uint64_t	seed;
+	int			nthreads;		/* 0: the caller's default */
+	const DlfModel *init;		/* warm start, schema already checked */
+} DlfTrainOptions;
+
+/* Fills opt with the defaults documented in the README. */
+void		dlf_train_options_default(DlfTrainOptions *opt);
+
+/* Per-epoch progress, passed to the epoch callback. */
+typedef struct DlfEpochReport
+{
+	int32_t		epoch;			/* 1-based */
+	double		train_loss;
+	double		valid_loss;		/* NaN without validation */
+	double		valid_metric;	/* task's main metric, NaN without */
+	const char *metric_name;
+	double		seconds;		/* since training started */
+} DlfEpochReport;
+
+typedef struct DlfTrainHooks
+{
+	/* returns nonzero to stop; called often from the calling thread only */
+	int			(*interrupted) (void *arg);
+	/* called after each epoch from the calling thread; may be NULL */
+	void		(*epoch_done) (void *arg, const DlfEpochReport *r);
+	void	   *arg;
+} DlfTrainHooks;
+
+/*
+ * Trains the network of `m'.  On entry m holds the task, classes and the
+ * feature schema (names, kinds, sqltypes, categories); dlf_train computes
+ * the feature statistics, target scaling, architecture, weights, history
+ * and validation metrics.  The result depends only on the multiset of rows
+ * and the options, not on row order: rows are put in a canonical order
+ * before the seeded shuffle.  The dataset may be modified (reordered).
+ */
+DlfStatus	dlf_train(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
+					  const DlfTrainHooks *hooks, DlfError *err);
+
+/* ---- scoring (forward.c) --------------------------------------------- */
+
+/* Per-query scoring workspace: no allocation per row. */
+typedef struct DlfScorer DlfScorer;
+
+DlfScorer  *dlf_scorer_new(const DlfModel *m, DlfError *err);
+void		dlf_scorer_free(DlfScorer *s);
+/* Input vector to fill for the next row (model inputs, zeroed by reset). */
+void		dlf_scorer_reset(DlfScorer *s);
+void		dlf_scorer_set_numeric(DlfScorer *s, int32_t feature, double v,
+								   int isnull);
+void		dlf_scorer_set_category(DlfScorer *s, int32_t feature,
+									const char *v, size_t len, int isnull);
+/*
+ * Runs the network on the current inputs.  out receives: binary, the
+ * positive-class probability (1 value); multiclass, class probabilities
+ * (nclasses values); regression, the prediction in label units (1 value).
+ */
+void		dlf_scorer_run(DlfScorer *s, double *out);
+
+/* Category code of a string for a feature (DLF_CAT_OTHER if unseen). */
+int32_t		dlf_category_code(const DlfModel *m, int32_t feature,
+							  const char *v, size_t len);
+
+#endif							/* DLFIN_CORE_H */

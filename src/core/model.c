@@ -1,0 +1,139 @@
+/*
+ * model.c
+ *	  Construction, layout and destruction of DlfModel.
+ */
+#include "dlfin_core.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Allocates an empty model; NULL when out of memory. */
+DlfModel *
+dlf_model_new(void)
+{
+	DlfModel   *m = dlf_alloc0(sizeof(DlfModel));
+
+	if (m)
+	{
+		m->best_valid_loss = NAN;
+		m->target_scale = 1.0;
+	}
+	return m;
+}
+
+/* Frees a model and everything it owns. */
+void
+dlf_model_free(DlfModel *m)
+{
+	if (m == NULL)
+		return;
+	if (m->features)
+	{
+		for (int32_t f = 0; f < m->nfeatures; f++)
+		{
+			DlfFeature *ft = &m->features[f];
+
+			dlf_free(ft->name);
+			if (ft->categories)
+				for (int32_t c = 0; c < ft->ncat; c++)
+					dlf_free(ft->categories[c]);
+			dlf_free(ft->categories);
+		}
+		dlf_free(m->features);
+	}
+	if (m->classes)
+		for (int32_t c = 0; c < m->nclasses; c++)
+			dlf_free(m->classes[c]);
+	dlf_free(m->classes);
+	if (m->weights)
+		for (int32_t l = 0; l < m->nlayers; l++)
+			dlf_free(m->weights[l]);
+	if (m->biases)
+		for (int32_t l = 0; l < m->nlayers; l++)
+			dlf_free(m->biases[l]);
+	dlf_free(m->weights);
+	dlf_free(m->biases);
+	dlf_free(m->units);
+	dlf_free(m->options_json);
+	dlf_free(m->train_loss);
+	dlf_free(m->valid_loss);
+	if (m->metric_names)
+		for (int32_t i = 0; i < m->nmetrics; i++)
+			dlf_free(m->metric_names[i]);
+	dlf_free(m->metric_names);
+	dlf_free(m->metric_values);
+	dlf_free(m);
+}
+
+/* Assigns each feature its slice of the network inputs; returns the total. */
+int32_t
+dlf_model_layout(DlfModel *m)
+{
+	int32_t		off = 0;
+
+	for (int32_t f = 0; f < m->nfeatures; f++)
+	{
+		DlfFeature *ft = &m->features[f];
+
+		ft->input_offset = off;
+		ft->ninputs = ft->kind == DLF_FEAT_CATEGORICAL ? ft->ncat + 2 : 1;
+		off += ft->ninputs;
+	}
+	return off;
+}
+
+/* Counts weights and biases of all layers. */
+int64_t
+dlf_model_nparams(const DlfModel *m)
+{
+	int64_t		n = 0;
+
+	for (int32_t l = 0; l < m->nlayers; l++)
+		n += (int64_t) m->units[l] * m->units[l + 1] + m->units[l + 1];
+	return n;
+}
+
+/* Adds a validation metric, or replaces one of the same name. */
+DlfStatus
+dlf_model_set_metric(DlfModel *m, const char *name, double value,
+					 DlfError *err)
+{
+	char	  **names;
+	double	   *values;
+
+	for (int32_t i = 0; i < m->nmetrics; i++)
+		if (strcmp(m->metric_names[i], name) == 0)
+		{
+			m->metric_values[i] = value;
+			return DLF_OK;
+		}
+	if (m->nmetrics >= DLF_MAX_METRICS)
+		return dlf_fail(err, DLF_ERR_LIMIT, "too many model metrics");
+	names = dlf_alloc_array(m->nmetrics + 1, sizeof(char *));
+	values = dlf_alloc_array(m->nmetrics + 1, sizeof(double));
+	if (names == NULL || values == NULL)
+	{
+		dlf_free(names);
+		dlf_free(values);
+		return dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
+	}
+	if (m->nmetrics)
+	{
+		memcpy(names, m->metric_names, m->nmetrics * sizeof(char *));
+		memcpy(values, m->metric_values, m->nmetrics * sizeof(double));
+	}
+	names[m->nmetrics] = dlf_strndup(name, strlen(name));
+	if (names[m->nmetrics] == NULL)
+	{
+		dlf_free(names);
+		dlf_free(values);
+		return dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
+	}
+	values[m->nmetrics] = value;
+	dlf_free(m->metric_names);
+	dlf_free(m->metric_values);
+	m->metric_names = names;
+	m->metric_values = values;
+	m->nmetrics++;
+	return DLF_OK;
+}

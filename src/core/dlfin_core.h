@@ -154,6 +154,18 @@ typedef enum DlfSqlType
 	DLF_SQL_TEXT = 3			/* text/varchar, categorical */
 } DlfSqlType;
 
+/*
+ * A training-time distribution, kept for drift checks: for numeric values
+ * nbins shares between nbins-1 ascending cut points (deciles); for a
+ * categorical feature one share per code (ncat + 2), edges NULL.
+ */
+typedef struct DlfHistogram
+{
+	int32_t		nbins;
+	double	   *edges;			/* [nbins - 1] or NULL */
+	double	   *share;			/* [nbins], sums to 1 */
+} DlfHistogram;
+
 typedef struct DlfFeature
 {
 	char	   *name;
@@ -165,6 +177,9 @@ typedef struct DlfFeature
 	double		missing_share;	/* share of NULL values in training */
 	int32_t		ncat;			/* categorical: learned categories */
 	char	  **categories;		/* categorical: most frequent first */
+	char	   *reason;			/* adverse-action reason text, or NULL */
+	double		importance;		/* permutation importance, NaN if unknown */
+	DlfHistogram dist;			/* training distribution (nbins 0 if none) */
 	/* derived on decode/creation, not stored: */
 	int32_t		input_offset;	/* first network input of this feature */
 	int32_t		ninputs;		/* 1, or ncat + 2 */
@@ -216,7 +231,32 @@ typedef struct DlfModel
 	int32_t		nmetrics;		/* validation metrics, name -> value */
 	char	  **metric_names;
 	double	   *metric_values;
+
+	/* explanation and governance */
+	uint8_t		adverse;		/* DlfAdverse: which class is adverse */
+	uint8_t		calibration;	/* DlfCalibration applied to binary scores */
+	double		platt_a;		/* p = 1 / (1 + exp(a * logit + b)) */
+	double		platt_b;
+	int32_t		niso;			/* isotonic: points, x ascending */
+	double	   *iso_x;
+	double	   *iso_y;
+	double		ece_before;		/* validation ECE before calibration */
+	double		ece_after;		/* ... and after; NaN when unknown */
+	DlfHistogram score_dist;	/* training score distribution */
 } DlfModel;
+
+typedef enum DlfAdverse
+{
+	DLF_ADVERSE_NEGATIVE = 0,	/* positive class is the good outcome */
+	DLF_ADVERSE_POSITIVE = 1	/* positive class is the bad outcome */
+} DlfAdverse;
+
+typedef enum DlfCalibration
+{
+	DLF_CALIB_NONE = 0,
+	DLF_CALIB_PLATT = 1,
+	DLF_CALIB_ISOTONIC = 2
+} DlfCalibration;
 
 /* Allocates an empty model (all zero, NaN losses). */
 DlfModel   *dlf_model_new(void);
@@ -318,6 +358,45 @@ typedef struct DlfTrainHooks
  */
 DlfStatus	dlf_train(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 					  const DlfTrainHooks *hooks, DlfError *err);
+
+/* ---- metrics (metrics.c) --------------------------------------------- */
+
+/* Binary classification metrics of scores against 0/1 labels. */
+typedef struct DlfBinaryMetrics
+{
+	int64_t		n;
+	int64_t		positives;
+	int64_t		tp, fp, tn, fn;	/* at the threshold: score >= threshold */
+	double		accuracy, precision, recall, specificity, f1;
+	double		auc;			/* exact, ties averaged; NaN if one class */
+	double		ks;				/* NaN if one class */
+	double		logloss;		/* scores clipped to [1e-15, 1 - 1e-15] */
+	double		brier;
+	double		ece;			/* 10 equal-width bins */
+} DlfBinaryMetrics;
+
+/*
+ * Computes binary metrics; score and label are not modified.  Needs
+ * O(n) scratch memory (DLF_ERR_NOMEM when the allocator refuses).
+ */
+DlfStatus	dlf_binary_metrics(const double *score, const uint8_t *label,
+							   int64_t n, double threshold,
+							   DlfBinaryMetrics *out, DlfError *err);
+
+typedef struct DlfRegressionMetrics
+{
+	int64_t		n;
+	double		mse, rmse, mae, r2;	/* r2 NaN when actuals are constant */
+} DlfRegressionMetrics;
+
+void		dlf_regression_metrics(const double *pred, const double *actual,
+								   int64_t n, DlfRegressionMetrics *out);
+
+/* Multiclass accuracy and macro F1 of class indexes in [0, nclasses). */
+DlfStatus	dlf_multiclass_summary(const int32_t *pred, const int32_t *actual,
+								   int64_t n, int32_t nclasses,
+								   double *accuracy, double *macro_f1,
+								   DlfError *err);
 
 /* ---- scoring (forward.c) --------------------------------------------- */
 

@@ -17,6 +17,8 @@ dlf_model_new(void)
 	{
 		m->best_valid_loss = NAN;
 		m->target_scale = 1.0;
+		m->ece_before = NAN;
+		m->ece_after = NAN;
 	}
 	return m;
 }
@@ -38,6 +40,9 @@ dlf_model_free(DlfModel *m)
 				for (int32_t c = 0; c < ft->ncat; c++)
 					dlf_free(ft->categories[c]);
 			dlf_free(ft->categories);
+			dlf_free(ft->reason);
+			dlf_free(ft->dist.edges);
+			dlf_free(ft->dist.share);
 		}
 		dlf_free(m->features);
 	}
@@ -62,6 +67,10 @@ dlf_model_free(DlfModel *m)
 			dlf_free(m->metric_names[i]);
 	dlf_free(m->metric_names);
 	dlf_free(m->metric_values);
+	dlf_free(m->iso_x);
+	dlf_free(m->iso_y);
+	dlf_free(m->score_dist.edges);
+	dlf_free(m->score_dist.share);
 	dlf_free(m);
 }
 

@@ -6,11 +6,73 @@
 #define DLFIN_PG_H
 
 #include "dlfin_core.h"
+#include "utils/jsonb.h"
 
 extern int	dlfin_max_training_memory;	/* kB */
 extern int	dlfin_threads;
 
 /* Raises the core error as an ereport(ERROR) with the matching SQLSTATE. */
 extern void dlfin_report_core_error(const DlfError *err) pg_attribute_noreturn();
+
+/* Core interrupt callback: nonzero when a cancel or termination is pending. */
+extern int	dlfin_interrupt_pending(void *arg);
+
+/* ---- argument decoding (args.c) ---- */
+
+/* What kind of SQL value an argument position carries. */
+typedef enum DlfArgKind
+{
+	DLF_ARG_NUMBER = DLF_SQL_NUMBER,
+	DLF_ARG_BOOL = DLF_SQL_BOOL,
+	DLF_ARG_TEXT = DLF_SQL_TEXT,
+	DLF_ARG_UNKNOWN_LITERAL = 4 /* untyped literal: a cstring, text */
+} DlfArgKind;
+
+typedef struct DlfArgType
+{
+	Oid			type;			/* as called */
+	Oid			base;			/* domain base type */
+	uint8		kind;			/* DlfArgKind */
+	uint8		sqltype;		/* DlfSqlType it maps to */
+} DlfArgType;
+
+/* Classifies a feature/label argument type; false if unsupported. */
+extern bool dlfin_classify_type(Oid type, DlfArgType *out);
+extern const char *dlfin_sqltype_name(int sqltype);
+/* Converts a NUMBER/BOOL datum to double (no NaN check). */
+extern double dlfin_datum_to_double(Datum d, const DlfArgType *t, bool *is_nan);
+/* Text bytes of a TEXT/UNKNOWN datum. */
+extern void dlfin_datum_text(Datum d, const DlfArgType *t, const char **s, int *len);
+
+/* ---- model bytes (modelio.c) ---- */
+
+/* Decodes model bytes into a DlfModel in the current memory context. */
+extern DlfModel *dlfin_decode_model(bytea *b);
+/* Encodes a model into a new bytea. */
+extern bytea *dlfin_encode_model(const DlfModel *m);
+
+/* ---- training options (options.c) ---- */
+
+/* Options of dlfin_train after validation. */
+typedef struct DlfTrainSpec
+{
+	DlfTrainOptions opt;
+	int			task;			/* DlfTask, 0 = from the label */
+	char	   *positive;		/* positive class as text, or NULL */
+	int			nnames;			/* feature names given, 0 = f1..fn */
+	char	  **names;
+	int			max_categories;
+	bytea	   *init;			/* warm-start model, or NULL */
+	bool		verbose;
+	int			nweights;		/* class_weight map entries */
+	char	  **weight_class;
+	double	   *weight_value;
+	int			threads;		/* 0 = dlfin.threads */
+} DlfTrainSpec;
+
+/* Validates the options jsonb (NULL for defaults) into spec. */
+extern void dlfin_parse_options(Jsonb *options, DlfTrainSpec *spec);
+/* Writes the effective options as a JSON object. */
+extern char *dlfin_options_json(const DlfTrainSpec *spec, const DlfModel *m);
 
 #endif

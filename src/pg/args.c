@@ -1,0 +1,136 @@
+/*
+ * args.c
+ *	  Decoding of feature and label arguments passed as "any".
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/numeric.h"
+
+#include "dlfin_pg.h"
+
+/* Classifies a feature/label argument type; false if unsupported. */
+bool
+dlfin_classify_type(Oid type, DlfArgType *out)
+{
+	Oid			base = getBaseType(type);
+
+	out->type = type;
+	out->base = base;
+	switch (base)
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case FLOAT4OID:
+		case FLOAT8OID:
+		case NUMERICOID:
+			out->kind = DLF_ARG_NUMBER;
+			out->sqltype = DLF_SQL_NUMBER;
+			return true;
+		case BOOLOID:
+			out->kind = DLF_ARG_BOOL;
+			out->sqltype = DLF_SQL_BOOL;
+			return true;
+		case TEXTOID:
+		case VARCHAROID:
+		case BPCHAROID:
+			out->kind = DLF_ARG_TEXT;
+			out->sqltype = DLF_SQL_TEXT;
+			return true;
+		case UNKNOWNOID:
+			out->kind = DLF_ARG_UNKNOWN_LITERAL;
+			out->sqltype = DLF_SQL_TEXT;
+			return true;
+		default:
+			return false;
+	}
+}
+
+/* Name of a DlfSqlType for messages. */
+const char *
+dlfin_sqltype_name(int sqltype)
+{
+	switch (sqltype)
+	{
+		case DLF_SQL_NUMBER:
+			return "number";
+		case DLF_SQL_BOOL:
+			return "boolean";
+		case DLF_SQL_TEXT:
+			return "text";
+	}
+	return "unknown";
+}
+
+/* Converts a NUMBER or BOOL datum to double; *is_nan set for NaN/Inf. */
+double
+dlfin_datum_to_double(Datum d, const DlfArgType *t, bool *is_nan)
+{
+	double		v;
+
+	switch (t->base)
+	{
+		case INT2OID:
+			v = DatumGetInt16(d);
+			break;
+		case INT4OID:
+			v = DatumGetInt32(d);
+			break;
+		case INT8OID:
+			v = (double) DatumGetInt64(d);
+			break;
+		case FLOAT4OID:
+			v = DatumGetFloat4(d);
+			break;
+		case FLOAT8OID:
+			v = DatumGetFloat8(d);
+			break;
+		case NUMERICOID:
+			{
+				Numeric		n = DatumGetNumeric(d);
+
+				if (numeric_is_nan(n) || numeric_is_inf(n))
+				{
+					*is_nan = true;
+					return 0;
+				}
+				v = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+													   NumericGetDatum(n)));
+				break;
+			}
+		case BOOLOID:
+			v = DatumGetBool(d) ? 1.0 : 0.0;
+			break;
+		default:
+			elog(ERROR, "unexpected type %u", t->base);
+	}
+	*is_nan = !isfinite(v);
+	return v;
+}
+
+/* Text bytes of a TEXT or untyped-literal datum (not NUL-terminated). */
+void
+dlfin_datum_text(Datum d, const DlfArgType *t, const char **s, int *len)
+{
+	if (t->kind == DLF_ARG_UNKNOWN_LITERAL)
+	{
+		*s = DatumGetCString(d);
+		*len = strlen(*s);
+	}
+	else
+	{
+		text	   *txt = DatumGetTextPP(d);
+
+		*s = VARDATA_ANY(txt);
+		*len = VARSIZE_ANY_EXHDR(txt);
+		/* bpchar compares without trailing blanks */
+		if (t->base == BPCHAROID)
+			while (*len > 0 && (*s)[*len - 1] == ' ')
+				(*len)--;
+	}
+}

@@ -1,0 +1,280 @@
+/*
+ * predict.c
+ *	  Inline scoring: dlfin_predict, dlfin_predict_class, dlfin_predict_proba
+ *	  and dlfin_model_info over a model bytea.
+ *
+ * The decoded model and its scorer are cached in fn_extra for the life of
+ * the query.  The cache key is the model datum as passed (still toasted):
+ * a constant or a scalar subquery gives the same pointer every row, and a
+ * value read from a table is recognised by its raw bytes (a TOAST pointer
+ * or compressed bytes), so the model is detoasted and decoded once.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+
+#include "dlfin_pg.h"
+#include "scoring.h"
+
+PG_FUNCTION_INFO_V1(dlfin_predict);
+PG_FUNCTION_INFO_V1(dlfin_predict_class);
+PG_FUNCTION_INFO_V1(dlfin_predict_proba);
+PG_FUNCTION_INFO_V1(dlfin_model_info);
+
+/* Frees the previous cached model (its memory context). */
+static void
+cache_reset(DlfScoreCache *c)
+{
+	if (c->cxt)
+		MemoryContextDelete(c->cxt);
+	c->cxt = NULL;
+	c->model = NULL;
+	c->scorer = NULL;
+	c->raw = NULL;
+	c->raw_len = 0;
+	c->last_ptr = NULL;
+}
+
+/* Checks the argument types against the model's features, once per query. */
+static void
+check_arg_types(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature)
+{
+	const DlfModel *m = c->model;
+	int			nargs = PG_NARGS() - first_feature;
+
+	if (nargs != m->nfeatures)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("dlfin model expects %d features but %d were given",
+						m->nfeatures, nargs),
+				 errhint("Pass the features in the order used for training; dlfin_model_info() lists them.")));
+	c->types = MemoryContextAlloc(c->cxt, sizeof(DlfArgType) * Max(nargs, 1));
+	for (int i = 0; i < nargs; i++)
+	{
+		Oid			t = get_fn_expr_argtype(fcinfo->flinfo, first_feature + i);
+		const DlfFeature *ft = &m->features[i];
+		bool		ok = dlfin_classify_type(t, &c->types[i]);
+
+		/* numbers and booleans are interchangeable; text is text */
+		if (ok && ft->sqltype == DLF_SQL_TEXT)
+			ok = c->types[i].sqltype == DLF_SQL_TEXT;
+		else if (ok)
+			ok = c->types[i].sqltype != DLF_SQL_TEXT;
+		if (!ok)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("dlfin model feature \"%s\" expects %s but got %s",
+							ft->name, dlfin_sqltype_name(ft->sqltype),
+							format_type_be(t))));
+	}
+	c->checked_nargs = nargs;
+}
+
+/*
+ * Returns the cached scorer for the model argument, decoding the model only
+ * when the datum differs from the cached one.
+ */
+DlfScoreCache *
+dlfin_score_cache_get(FunctionCallInfo fcinfo, Datum model_datum,
+					  int first_feature)
+{
+	DlfScoreCache *c = fcinfo->flinfo->fn_extra;
+	struct varlena *raw = (struct varlena *) DatumGetPointer(model_datum);
+	Size		raw_len = VARSIZE_ANY(raw);
+	MemoryContext old;
+	bytea	   *b;
+	DlfError	err;
+
+	if (c == NULL)
+	{
+		c = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(DlfScoreCache));
+		fcinfo->flinfo->fn_extra = c;
+	}
+	if (c->model != NULL &&
+		((void *) raw == c->last_ptr ||
+		 (raw_len == c->raw_len && memcmp(raw, c->raw, raw_len) == 0)))
+	{
+		c->last_ptr = raw;
+		return c;
+	}
+
+	cache_reset(c);
+	c->cxt = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt, "dlfin model cache",
+								   ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(c->cxt);
+	c->raw = palloc(raw_len);
+	memcpy(c->raw, raw, raw_len);
+	c->raw_len = raw_len;
+	b = DatumGetByteaPP(model_datum);
+	c->model = dlfin_decode_model(b);
+	c->scorer = dlf_scorer_new(c->model, &err);
+	if (c->scorer == NULL)
+	{
+		MemoryContextSwitchTo(old);
+		dlfin_report_core_error(&err);
+	}
+	check_arg_types(fcinfo, c, first_feature);
+	MemoryContextSwitchTo(old);
+	c->last_ptr = raw;
+	return c;
+}
+
+/* Loads the row's features into the scorer and runs the network. */
+void
+dlfin_score_row(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature,
+				double *out)
+{
+	const DlfModel *m = c->model;
+
+	dlf_scorer_reset(c->scorer);
+	for (int32 f = 0; f < m->nfeatures; f++)
+	{
+		int			arg = first_feature + f;
+		const DlfArgType *t = &c->types[f];
+
+		if (m->features[f].sqltype == DLF_SQL_TEXT)
+		{
+			const char *s = NULL;
+			int			len = 0;
+
+			if (!PG_ARGISNULL(arg))
+				dlfin_datum_text(PG_GETARG_DATUM(arg), t, &s, &len);
+			dlf_scorer_set_category(c->scorer, f, s, len, PG_ARGISNULL(arg));
+		}
+		else if (PG_ARGISNULL(arg))
+			dlf_scorer_set_numeric(c->scorer, f, 0, 1);
+		else
+		{
+			bool		bad;
+			double		v = dlfin_datum_to_double(PG_GETARG_DATUM(arg), t, &bad);
+
+			if (bad)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("dlfin feature \"%s\" is NaN or infinite",
+								m->features[f].name)));
+			dlf_scorer_set_numeric(c->scorer, f, v, 0);
+		}
+	}
+	dlf_scorer_run(c->scorer, out);
+}
+
+/* Scores one row: decodes (cached) and runs; false when the model is NULL. */
+static bool
+score(FunctionCallInfo fcinfo, DlfScoreCache **cp)
+{
+	DlfScoreCache *c;
+
+	if (PG_ARGISNULL(0))
+		return false;
+	if (get_fn_expr_variadic(fcinfo->flinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("dlfin scoring functions do not accept a VARIADIC array"),
+				 errhint("Pass the features as separate arguments.")));
+	c = dlfin_score_cache_get(fcinfo, PG_GETARG_DATUM(0), 1);
+	if (c->out == NULL)
+		c->out = MemoryContextAlloc(c->cxt, sizeof(double) * Max(c->model->nclasses, 1));
+	dlfin_score_row(fcinfo, c, 1, c->out);
+	*cp = c;
+	return true;
+}
+
+/* Index of the most probable class (first on ties). */
+static int32
+argmax_class(const DlfScoreCache *c)
+{
+	const DlfModel *m = c->model;
+	int32		best = 0;
+
+	if (m->task == DLF_TASK_BINARY)
+		return c->out[0] >= 0.5 ? 1 : 0;
+	for (int32 k = 1; k < m->nclasses; k++)
+		if (c->out[k] > c->out[best])
+			best = k;
+	return best;
+}
+
+/*
+ * dlfin_predict(model, features...): binary, probability of the positive
+ * class; regression, the prediction; multiclass, the top class probability.
+ */
+Datum
+dlfin_predict(PG_FUNCTION_ARGS)
+{
+	DlfScoreCache *c;
+
+	if (!score(fcinfo, &c))
+		PG_RETURN_NULL();
+	if (c->model->task == DLF_TASK_MULTICLASS)
+		PG_RETURN_FLOAT8(c->out[argmax_class(c)]);
+	PG_RETURN_FLOAT8(c->out[0]);
+}
+
+/* dlfin_predict_class(model, features...): the predicted class as text. */
+Datum
+dlfin_predict_class(PG_FUNCTION_ARGS)
+{
+	DlfScoreCache *c;
+
+	if (!score(fcinfo, &c))
+		PG_RETURN_NULL();
+	if (c->model->task == DLF_TASK_REGRESSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("dlfin_predict_class needs a classification model"),
+				 errhint("Use dlfin_predict for a regression model.")));
+	PG_RETURN_TEXT_P(cstring_to_text(c->model->classes[argmax_class(c)]));
+}
+
+/* dlfin_predict_proba(model, features...): class probabilities. */
+Datum
+dlfin_predict_proba(PG_FUNCTION_ARGS)
+{
+	DlfScoreCache *c;
+	Datum	   *d;
+	int32		k;
+
+	if (!score(fcinfo, &c))
+		PG_RETURN_NULL();
+	if (c->model->task == DLF_TASK_REGRESSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("dlfin_predict_proba needs a classification model"),
+				 errhint("Use dlfin_predict for a regression model.")));
+	k = c->model->nclasses;
+	d = palloc(sizeof(Datum) * k);
+	if (c->model->task == DLF_TASK_BINARY)
+	{
+		d[0] = Float8GetDatum(1.0 - c->out[0]);
+		d[1] = Float8GetDatum(c->out[0]);
+	}
+	else
+		for (int32 i = 0; i < k; i++)
+			d[i] = Float8GetDatum(c->out[i]);
+	PG_RETURN_ARRAYTYPE_P(construct_array(d, k, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/* dlfin_model_info(model): the model's description as jsonb. */
+Datum
+dlfin_model_info(PG_FUNCTION_ARGS)
+{
+	bytea	   *b = PG_GETARG_BYTEA_PP(0);
+	DlfModel   *m = dlfin_decode_model(b);
+	DlfBuf		buf;
+	Datum		result;
+
+	dlf_buf_init(&buf);
+	dlf_model_info_json(m, (const uint8_t *) VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), &buf);
+	if (buf.failed)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	result = DirectFunctionCall1(jsonb_in, CStringGetDatum((char *) buf.data));
+	dlf_buf_free(&buf);
+	dlf_model_free(m);
+	PG_RETURN_DATUM(result);
+}

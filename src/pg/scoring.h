@@ -1,0 +1,37 @@
+/*
+ * scoring.h
+ *	  Per-query model cache shared by the scoring, explaining and
+ *	  registry-by-name functions.
+ */
+#ifndef DLFIN_SCORING_H
+#define DLFIN_SCORING_H
+
+#include "fmgr.h"
+#include "utils/memutils.h"
+
+#include "dlfin_pg.h"
+
+/* Lives in fn_extra; everything below is allocated in cxt. */
+typedef struct DlfScoreCache
+{
+	MemoryContext cxt;			/* child of fn_mcxt, reset on model change */
+	void	   *raw;			/* copy of the model datum as passed */
+	Size		raw_len;
+	void	   *last_ptr;		/* datum pointer of the previous call */
+	DlfModel   *model;
+	DlfScorer  *scorer;
+	DlfArgType *types;			/* feature argument types, checked once */
+	int			checked_nargs;
+	double	   *out;			/* scorer output, nclasses (or 1) values */
+	void	   *extra;			/* for callers (explain, registry) */
+} DlfScoreCache;
+
+/* Returns the scorer for the model datum, decoding it only when new. */
+extern DlfScoreCache *dlfin_score_cache_get(FunctionCallInfo fcinfo,
+											Datum model_datum,
+											int first_feature);
+/* Loads the row's feature arguments into the scorer and runs it. */
+extern void dlfin_score_row(FunctionCallInfo fcinfo, DlfScoreCache *c,
+							int first_feature, double *out);
+
+#endif

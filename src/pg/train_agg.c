@@ -1,0 +1,693 @@
+/*
+ * train_agg.c
+ *	  The dlfin_train aggregate: transition, combine, serial/deserial and the
+ *	  final function that hands the buffered rows to the core trainer.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+
+#include "train_state.h"
+
+PG_FUNCTION_INFO_V1(dlfin_train_sfunc);
+PG_FUNCTION_INFO_V1(dlfin_train_opt_sfunc);
+PG_FUNCTION_INFO_V1(dlfin_train_combine);
+PG_FUNCTION_INFO_V1(dlfin_train_serialize);
+PG_FUNCTION_INFO_V1(dlfin_train_deserialize);
+PG_FUNCTION_INFO_V1(dlfin_train_final);
+
+/* Name of feature f for messages: from the options, else f1..fn. */
+static char *
+feature_name(Jsonb *options, int32 f)
+{
+	if (options)
+	{
+		JsonbValue *v = getKeyJsonValueFromContainer(&options->root,
+													 "features", 8, NULL);
+
+		if (v && v->type == jbvBinary && JsonContainerIsArray(v->val.binary.data))
+		{
+			JsonbValue *e = getIthJsonbValueFromContainer(v->val.binary.data, f);
+
+			if (e && e->type == jbvString)
+				return pnstrdup(e->val.string.val, e->val.string.len);
+		}
+	}
+	return psprintf("f%d", f + 1);
+}
+
+/* Creates the state on the first row: types, options check. */
+static TrainState *
+first_row(FunctionCallInfo fcinfo, int label_arg, Jsonb *options)
+{
+	int			nargs = PG_NARGS();
+	int32		nfeat = nargs - label_arg - 1;
+	DlfArgType	label_type;
+	DlfArgType *types;
+	DlfTrainSpec spec;
+
+	if (nfeat < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("dlfin_train needs a label and at least one feature")));
+	if (nfeat > DLF_MAX_FEATURES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("dlfin_train accepts at most %d features", DLF_MAX_FEATURES)));
+	if (get_fn_expr_variadic(fcinfo->flinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("dlfin_train does not accept a VARIADIC array"),
+				 errhint("Pass the features as separate arguments.")));
+	/* validate the options now, so a typo fails before the scan */
+	dlfin_parse_options(options, &spec);
+	if (spec.nnames > 0 && spec.nnames != nfeat)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("dlfin_train option \"features\" names %d features but %d were given",
+						spec.nnames, nfeat)));
+	if (!dlfin_classify_type(get_fn_expr_argtype(fcinfo->flinfo, label_arg),
+							 &label_type))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("dlfin_train label of type %s is not supported",
+						format_type_be(get_fn_expr_argtype(fcinfo->flinfo, label_arg))),
+				 errhint("Use a boolean, numeric or text label.")));
+	types = palloc(sizeof(DlfArgType) * nfeat);
+	for (int32 f = 0; f < nfeat; f++)
+	{
+		Oid			t = get_fn_expr_argtype(fcinfo->flinfo, label_arg + 1 + f);
+
+		if (!dlfin_classify_type(t, &types[f]))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("dlfin_train feature \"%s\" of type %s is not supported",
+							feature_name(options, f), format_type_be(t)),
+					 errhint("Features may be smallint, integer, bigint, real, double precision, numeric, boolean or text.")));
+	}
+	return train_state_new(nfeat, &label_type, types, options);
+}
+
+/* Buffers one row; label_arg is the argument position of the label. */
+static Datum
+train_transition(FunctionCallInfo fcinfo, int label_arg, Jsonb *options)
+{
+	MemoryContext aggcxt;
+	MemoryContext old;
+	TrainState *st;
+	int64		row;
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "dlfin_train called in non-aggregate context");
+	old = MemoryContextSwitchTo(aggcxt);
+	if (PG_ARGISNULL(0))
+		st = first_row(fcinfo, label_arg, options);
+	else
+	{
+		st = (TrainState *) PG_GETARG_POINTER(0);
+		if ((options == NULL) != (st->options == NULL) ||
+			(options && options != st->options &&
+			 (VARSIZE(options) != VARSIZE(st->options) ||
+			  memcmp(options, st->options, VARSIZE(options)) != 0)))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("dlfin_train options must be the same for every row")));
+	}
+
+	/* rows with a NULL label are skipped */
+	if (PG_ARGISNULL(label_arg))
+	{
+		MemoryContextSwitchTo(old);
+		PG_RETURN_POINTER(st);
+	}
+
+	row = st->nrows;
+	train_state_reserve(st, row + 1);
+
+	if (st->label_type.sqltype == DLF_SQL_TEXT)
+	{
+		const char *s;
+		int			len;
+
+		dlfin_datum_text(PG_GETARG_DATUM(label_arg), &st->label_type, &s, &len);
+		st->label[row] = dlf_dict_add(&st->label_dict, s, len, 1);
+	}
+	else
+	{
+		bool		bad;
+
+		st->label[row] = dlfin_datum_to_double(PG_GETARG_DATUM(label_arg),
+											   &st->label_type, &bad);
+		if (bad)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("dlfin_train label is NaN or infinite")));
+	}
+
+	for (int32 f = 0; f < st->nfeat; f++)
+	{
+		TrainColumn *c = &st->cols[f];
+		int			arg = label_arg + 1 + f;
+
+		if (c->type.sqltype == DLF_SQL_TEXT)
+		{
+			const char *s;
+			int			len;
+
+			if (PG_ARGISNULL(arg))
+				c->cat[row] = -1;
+			else
+			{
+				dlfin_datum_text(PG_GETARG_DATUM(arg), &c->type, &s, &len);
+				if (len > DLF_MAX_NAME)
+					ereport(ERROR,
+							(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+							 errmsg("dlfin_train feature \"%s\" has a category longer than %d bytes",
+									feature_name(st->options, f), DLF_MAX_NAME)));
+				c->cat[row] = dlf_dict_add(&c->dict, s, len, 1);
+			}
+		}
+		else if (PG_ARGISNULL(arg))
+			c->num[row] = NAN;
+		else
+		{
+			bool		bad;
+			double		v = dlfin_datum_to_double(PG_GETARG_DATUM(arg), &c->type, &bad);
+
+			if (bad)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("dlfin_train feature \"%s\" is NaN or infinite",
+								feature_name(st->options, f))));
+			if (fabs(v) > 3.0e38)
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("dlfin_train feature \"%s\" value %g is out of range",
+								feature_name(st->options, f), v),
+						 errdetail("Feature values are stored as real (float4).")));
+			c->num[row] = (float) v;
+		}
+	}
+	st->nrows = row + 1;
+	/* dictionaries grow too: keep within the limit */
+	if ((row & 1023) == 0)
+		train_state_check_memory(st);
+	MemoryContextSwitchTo(old);
+	PG_RETURN_POINTER(st);
+}
+
+/* Transition: dlfin_train(label, feature, ...). */
+Datum
+dlfin_train_sfunc(PG_FUNCTION_ARGS)
+{
+	return train_transition(fcinfo, 1, NULL);
+}
+
+/* Transition: dlfin_train(options jsonb, label, feature, ...). */
+Datum
+dlfin_train_opt_sfunc(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *options = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
+
+	return train_transition(fcinfo, 2, options);
+}
+
+/* Combine: merges the rows of a partial state into another. */
+Datum
+dlfin_train_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt;
+	MemoryContext old;
+	TrainState *a;
+	TrainState *b;
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "dlfin_train_combine called in non-aggregate context");
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(PG_GETARG_POINTER(0));
+	}
+	b = (TrainState *) PG_GETARG_POINTER(1);
+	old = MemoryContextSwitchTo(aggcxt);
+	if (PG_ARGISNULL(0))
+	{
+		/* copy into the aggregate context: b may live elsewhere */
+		DlfArgType *types = palloc(sizeof(DlfArgType) * b->nfeat);
+
+		for (int32 f = 0; f < b->nfeat; f++)
+			types[f] = b->cols[f].type;
+		a = train_state_new(b->nfeat, &b->label_type, types, b->options);
+	}
+	else
+		a = (TrainState *) PG_GETARG_POINTER(0);
+	train_state_merge(a, b);
+	MemoryContextSwitchTo(old);
+	PG_RETURN_POINTER(a);
+}
+
+/* Serial function for parallel aggregation. */
+Datum
+dlfin_train_serialize(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BYTEA_P(train_state_serialize((TrainState *) PG_GETARG_POINTER(0)));
+}
+
+/* Deserial function for parallel aggregation. */
+Datum
+dlfin_train_deserialize(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt;
+	MemoryContext old;
+	TrainState *st;
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "dlfin_train_deserialize called in non-aggregate context");
+	old = MemoryContextSwitchTo(aggcxt);
+	st = train_state_deserialize(PG_GETARG_BYTEA_PP(0));
+	MemoryContextSwitchTo(old);
+	PG_RETURN_POINTER(st);
+}
+
+/* ---- final function -------------------------------------------------- */
+
+/* qsort comparator for doubles. */
+static int
+cmp_double(const void *a, const void *b)
+{
+	double		x = *(const double *) a,
+				y = *(const double *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* Text name of a numeric class value. */
+static char *
+number_class_name(double v, const DlfArgType *t)
+{
+	if (t->kind == DLF_ARG_BOOL)
+		return pstrdup(v != 0 ? "true" : "false");
+	return psprintf("%.15g", v);
+}
+
+/* Copies a string into core-owned memory. */
+static char *
+core_strdup(const char *s)
+{
+	char	   *r = dlf_strndup(s, strlen(s));
+
+	if (r == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	return r;
+}
+
+/* Allocates core-owned zeroed memory or errors. */
+static void *
+core_alloc0(size_t n, size_t size)
+{
+	void	   *p = dlf_alloc_array(n, size);
+
+	if (p == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	return p;
+}
+
+/*
+ * Decides the task and the classes from the labels and rewrites the labels
+ * as class indexes (classification).  Class order is canonical (sorted), so
+ * it never depends on row order.
+ */
+static void
+setup_labels(TrainState *st, DlfTrainSpec *spec, DlfModel *m)
+{
+	int64		n = st->nrows;
+	int32		k;
+	char	  **names;
+	int			task = spec->task;
+
+	if (st->label_type.sqltype == DLF_SQL_TEXT)
+	{
+		DlfDict    *d = &st->label_dict;
+		int32	   *order = palloc(sizeof(int32) * d->n);
+		int32	   *rank = palloc(sizeof(int32) * d->n);
+
+		if (task == DLF_TASK_REGRESSION)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("dlfin_train task \"regression\" needs a numeric label")));
+		k = d->n;
+		/* insertion sort by bytes: class counts are small */
+		for (int32 i = 0; i < k; i++)
+		{
+			int32		j = i;
+
+			while (j > 0 && dlf_dict_cmp(d, order[j - 1], i) > 0)
+			{
+				order[j] = order[j - 1];
+				j--;
+			}
+			order[j] = i;
+		}
+		for (int32 i = 0; i < k; i++)
+			rank[order[i]] = i;
+		names = palloc(sizeof(char *) * Max(k, 1));
+		for (int32 i = 0; i < k; i++)
+			names[i] = d->str[order[i]];
+		for (int64 r = 0; r < n; r++)
+			st->label[r] = rank[(int32) st->label[r]];
+	}
+	else
+	{
+		double	   *vals = palloc_extended(sizeof(double) * n, MCXT_ALLOC_HUGE);
+		int64		nd = 0;
+
+		memcpy(vals, st->label, sizeof(double) * n);
+		qsort(vals, n, sizeof(double), cmp_double);
+		for (int64 i = 0; i < n; i++)
+			if (nd == 0 || vals[i] != vals[nd - 1])
+				vals[nd++] = vals[i];
+		if (task == 0)
+			task = nd == 2 ? DLF_TASK_BINARY : DLF_TASK_REGRESSION;
+		if (task == DLF_TASK_REGRESSION)
+		{
+			if (st->label_type.kind == DLF_ARG_BOOL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("dlfin_train task \"regression\" needs a numeric label")));
+			if (nd < 2)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("dlfin_train label has only one distinct value"),
+						 errdetail("A model needs a label that varies.")));
+			m->task = DLF_TASK_REGRESSION;
+			m->nclasses = 0;
+			pfree(vals);
+			return;
+		}
+		if (nd > DLF_MAX_CLASSES)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("dlfin_train label has more than %d distinct values",
+							DLF_MAX_CLASSES)));
+		k = (int32) nd;
+		names = palloc(sizeof(char *) * Max(k, 1));
+		for (int32 i = 0; i < k; i++)
+			names[i] = number_class_name(vals[i], &st->label_type);
+		for (int64 r = 0; r < n; r++)
+		{
+			double	   *hit = bsearch(&st->label[r], vals, k, sizeof(double), cmp_double);
+
+			st->label[r] = hit - vals;
+		}
+		pfree(vals);
+	}
+
+	if (k < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("dlfin_train label has only one class"),
+				 errdetail("Every row with a label has the value \"%s\".", names[0]),
+				 errhint("A classifier needs at least two classes.")));
+	if (task == 0)
+		task = k == 2 ? DLF_TASK_BINARY : DLF_TASK_MULTICLASS;
+	if (task == DLF_TASK_BINARY && k != 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("dlfin_train task \"binary\" needs exactly two label values, found %d", k)));
+	if (task == DLF_TASK_MULTICLASS && k < 3)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("dlfin_train task \"multiclass\" needs at least three label values, found %d", k),
+				 errhint("Use task \"binary\" for two classes.")));
+	if (spec->positive && task != DLF_TASK_BINARY)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("dlfin_train option \"positive\" applies only to binary classification")));
+	if (spec->positive)
+	{
+		if (strcmp(spec->positive, names[0]) == 0)
+		{
+			char	   *t = names[0];
+
+			/* the named class becomes class 1 */
+			names[0] = names[1];
+			names[1] = t;
+			for (int64 r = 0; r < n; r++)
+				st->label[r] = 1 - st->label[r];
+		}
+		else if (strcmp(spec->positive, names[1]) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("dlfin_train option \"positive\" value \"%s\" is not a label value",
+							spec->positive),
+					 errdetail("The label values are \"%s\" and \"%s\".", names[0], names[1])));
+	}
+	m->task = task;
+	m->nclasses = k;
+	m->classes = core_alloc0(k, sizeof(char *));
+	for (int32 i = 0; i < k; i++)
+		m->classes[i] = core_strdup(names[i]);
+
+	if (spec->nweights > 0)
+	{
+		spec->opt.class_weights = palloc(sizeof(double) * k);
+		for (int32 i = 0; i < k; i++)
+			spec->opt.class_weights[i] = 1.0;
+		for (int i = 0; i < spec->nweights; i++)
+		{
+			int32		c;
+
+			for (c = 0; c < k; c++)
+				if (strcmp(spec->weight_class[i], names[c]) == 0)
+					break;
+			if (c == k)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("dlfin_train option \"class_weight\" names unknown class \"%s\"",
+								spec->weight_class[i])));
+			spec->opt.class_weights[c] = spec->weight_value[i];
+		}
+	}
+}
+
+/* qsort_arg comparator: most frequent first, then by bytes. */
+static int
+cmp_vocab(const void *a, const void *b, void *arg)
+{
+	const DlfDict *d = arg;
+	int32		x = *(const int32 *) a;
+	int32		y = *(const int32 *) b;
+
+	if (d->count[x] != d->count[y])
+		return d->count[x] > d->count[y] ? -1 : 1;
+	return dlf_dict_cmp(d, x, y);
+}
+
+/*
+ * Sets up feature f of the model from its buffered column: name, kind and,
+ * for text, the vocabulary (the max_categories most frequent values; ties by
+ * bytes) with the column rewritten to model codes.  With a warm-start model
+ * the vocabulary is the init model's.
+ */
+static void
+setup_feature(TrainState *st, const DlfTrainSpec *spec, DlfModel *m,
+			  const DlfModel *init, int32 f)
+{
+	TrainColumn *c = &st->cols[f];
+	DlfFeature *ft = &m->features[f];
+	int64		n = st->nrows;
+
+	ft->name = core_strdup(spec->nnames ? spec->names[f] : psprintf("f%d", f + 1));
+	ft->sqltype = c->type.sqltype;
+	ft->importance = NAN;
+	if (c->type.sqltype != DLF_SQL_TEXT)
+	{
+		ft->kind = DLF_FEAT_NUMERIC;
+		return;
+	}
+	ft->kind = DLF_FEAT_CATEGORICAL;
+	{
+		DlfDict    *d = &c->dict;
+		int32	   *map = palloc(sizeof(int32) * Max(d->n, 1));
+		int32		keep;
+
+		if (init)
+		{
+			const DlfFeature *it = &init->features[f];
+
+			keep = it->ncat;
+			ft->categories = core_alloc0(Max(keep, 1), sizeof(char *));
+			for (int32 i = 0; i < keep; i++)
+				ft->categories[i] = core_strdup(it->categories[i]);
+			for (int32 i = 0; i < d->n; i++)
+				map[i] = dlf_category_code(init, f, d->str[i], d->len[i]);
+		}
+		else
+		{
+			int32	   *order = palloc(sizeof(int32) * Max(d->n, 1));
+
+			for (int32 i = 0; i < d->n; i++)
+				order[i] = i;
+			qsort_arg(order, d->n, sizeof(int32), cmp_vocab, d);
+			keep = Min(d->n, spec->max_categories);
+			ft->categories = core_alloc0(Max(keep, 1), sizeof(char *));
+			for (int32 i = 0; i < d->n; i++)
+			{
+				if (i < keep)
+					ft->categories[i] = core_strdup(d->str[order[i]]);
+				map[order[i]] = i < keep ? i : keep;	/* rare: "other" */
+			}
+			pfree(order);
+		}
+		ft->ncat = keep;
+		for (int64 r = 0; r < n; r++)
+			c->cat[r] = c->cat[r] < 0 ? keep + 1 : map[c->cat[r]];
+		pfree(map);
+	}
+}
+
+/* Checks that a warm-start model has the schema of this training call. */
+static void
+check_init_schema(const DlfModel *init, const DlfModel *m)
+{
+	const char *why = NULL;
+
+	if (init->task != m->task)
+		why = "The task differs.";
+	else if (init->nclasses != m->nclasses)
+		why = "The classes differ.";
+	else if (init->nfeatures != m->nfeatures)
+		why = psprintf("The init model has %d features, this call %d.",
+					   init->nfeatures, m->nfeatures);
+	else
+	{
+		for (int32 c = 0; c < m->nclasses && !why; c++)
+			if (strcmp(init->classes[c], m->classes[c]) != 0)
+				why = "The classes differ.";
+		for (int32 f = 0; f < m->nfeatures && !why; f++)
+			if (init->features[f].sqltype != m->features[f].sqltype)
+				why = psprintf("Feature %d is %s in the init model and %s here.", f + 1,
+							   dlfin_sqltype_name(init->features[f].sqltype),
+							   dlfin_sqltype_name(m->features[f].sqltype));
+	}
+	if (why)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("dlfin_train option \"init\" model does not match the training data"),
+				 errdetail("%s", why)));
+}
+
+/* Epoch callback: a NOTICE per epoch when "verbose" is on. */
+static void
+report_epoch(void *arg, const DlfEpochReport *r)
+{
+	ereport(NOTICE,
+			(errmsg("epoch %d: train loss %.5f, validation loss %.5f, validation %s %.5f, %.2f s",
+					r->epoch, r->train_loss, r->valid_loss,
+					r->metric_name ? r->metric_name : "metric",
+					r->valid_metric, r->seconds)));
+}
+
+/*
+ * Zeroes the first-layer weights of one-hot inputs that were never active
+ * in training (an "other" or "missing" bucket no training row used).  Their
+ * weights never influenced training, so this changes no training result,
+ * but it makes an unseen category score like the baseline instead of
+ * through random initial weights.
+ */
+static void
+zero_unused_inputs(DlfModel *m, TrainState *st)
+{
+	for (int32 f = 0; f < m->nfeatures; f++)
+	{
+		DlfFeature *ft = &m->features[f];
+		int64	   *used;
+
+		if (ft->kind != DLF_FEAT_CATEGORICAL)
+			continue;
+		used = palloc0(sizeof(int64) * (ft->ncat + 2));
+		for (int64 r = 0; r < st->nrows; r++)
+			used[st->cols[f].cat[r]]++;
+		for (int32 c = 0; c < ft->ncat + 2; c++)
+			if (used[c] == 0)
+				memset(m->weights[0] + (size_t) (ft->input_offset + c) * m->units[1],
+					   0, sizeof(float) * m->units[1]);
+		pfree(used);
+	}
+}
+
+/* Final function: trains the model on the buffered rows, returns bytea. */
+Datum
+dlfin_train_final(PG_FUNCTION_ARGS)
+{
+	TrainState *st;
+	DlfTrainSpec spec;
+	DlfModel   *m;
+	DlfModel   *init = NULL;
+	DlfDataset	data;
+	DlfTrainHooks hooks;
+	DlfError	err;
+	DlfStatus	rc;
+	bytea	   *result;
+	char	   *json;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	st = (TrainState *) PG_GETARG_POINTER(0);
+	if (st->nrows == 0)
+		PG_RETURN_NULL();
+
+	dlfin_parse_options(st->options, &spec);
+	if (spec.init)
+		init = dlfin_decode_model(spec.init);
+
+	m = dlf_model_new();
+	if (m == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	setup_labels(st, &spec, m);
+	m->nfeatures = st->nfeat;
+	m->features = core_alloc0(st->nfeat, sizeof(DlfFeature));
+	if (init && init->nfeatures != st->nfeat)
+		check_init_schema(init, m);
+	for (int32 f = 0; f < st->nfeat; f++)
+		setup_feature(st, &spec, m, init, f);
+	if (init)
+	{
+		check_init_schema(init, m);
+		spec.opt.init = init;
+	}
+
+	data.nrows = st->nrows;
+	data.nfeatures = st->nfeat;
+	data.num = palloc0(sizeof(float *) * st->nfeat);
+	data.cat = palloc0(sizeof(int32 *) * st->nfeat);
+	for (int32 f = 0; f < st->nfeat; f++)
+	{
+		data.num[f] = st->cols[f].num;
+		data.cat[f] = st->cols[f].cat;
+	}
+	data.label = st->label;
+
+	spec.opt.nthreads = spec.threads ? spec.threads : dlfin_threads;
+	hooks.interrupted = dlfin_interrupt_pending;
+	hooks.epoch_done = spec.verbose ? report_epoch : NULL;
+	hooks.arg = NULL;
+
+	rc = dlf_train(m, &data, &spec.opt, &hooks, &err);
+	if (rc != DLF_OK)
+		dlfin_report_core_error(&err);
+	zero_unused_inputs(m, st);
+
+	json = dlfin_options_json(&spec, m);
+	m->options_json = core_strdup(json);
+	result = dlfin_encode_model(m);
+	dlf_model_free(m);
+	PG_RETURN_BYTEA_P(result);
+}

@@ -1,0 +1,345 @@
+/*
+ * train_state.c
+ *	  Buffering of training rows for dlfin_train: growth under the memory
+ *	  limit, merging of partial states (parallel aggregation) and their
+ *	  self-contained serial form (no OIDs but built-in type OIDs, no
+ *	  pointers), checked when read back.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "libpq/pqformat.h"
+#include "utils/memutils.h"
+
+#include "train_state.h"
+
+#define STATE_MAGIC 0x444c4653	/* "DLFS" */
+
+/* Allocates an empty state in the current (aggregate) memory context. */
+TrainState *
+train_state_new(int32 nfeat, const DlfArgType *label_type,
+				const DlfArgType *feat_types, Jsonb *options)
+{
+	TrainState *st = palloc0(sizeof(TrainState));
+
+	st->nfeat = nfeat;
+	st->label_type = *label_type;
+	st->cols = palloc0(sizeof(TrainColumn) * nfeat);
+	for (int32 f = 0; f < nfeat; f++)
+		st->cols[f].type = feat_types[f];
+	if (options)
+	{
+		st->options = palloc(VARSIZE(options));
+		memcpy(st->options, options, VARSIZE(options));
+	}
+	return st;
+}
+
+/* Bytes one buffered row takes. */
+static Size
+row_bytes(const TrainState *st)
+{
+	return sizeof(double) + (Size) st->nfeat * sizeof(float);
+}
+
+/* Memory held by the state, in bytes. */
+static Size
+state_bytes(const TrainState *st)
+{
+	Size		b = st->array_bytes + st->label_dict.bytes;
+
+	for (int32 f = 0; f < st->nfeat; f++)
+		b += st->cols[f].dict.bytes;
+	return b;
+}
+
+/* Errors out when the state uses more than dlfin.max_training_memory. */
+void
+train_state_check_memory(TrainState *st)
+{
+	Size		limit = (Size) dlfin_max_training_memory * 1024;
+
+	if (state_bytes(st) > limit)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("dlfin_train input exceeds dlfin.max_training_memory"),
+				 errdetail("Buffering " INT64_FORMAT " rows of %d features needs more than %d kB.",
+						   st->nrows, st->nfeat, dlfin_max_training_memory),
+				 errhint("Raise dlfin.max_training_memory, or train on a sample of the rows.")));
+}
+
+/* Makes room for at least nrows rows, growing by half, within the limit. */
+void
+train_state_reserve(TrainState *st, int64 nrows)
+{
+	int64		cap;
+	Size		limit_rows;
+
+	if (nrows <= st->cap)
+		return;
+	cap = Max(nrows, Max(st->cap + st->cap / 2, 1024));
+	/* do not reserve past the memory limit; error only when rows need it */
+	limit_rows = ((Size) dlfin_max_training_memory * 1024) / row_bytes(st);
+	if ((Size) cap > limit_rows)
+		cap = Max(nrows, (int64) limit_rows);
+	if ((Size) nrows > limit_rows || cap > (int64) (MaxAllocHugeSize / sizeof(double)))
+	{
+		st->nrows = nrows;
+		st->array_bytes = (Size) nrows * row_bytes(st);
+		train_state_check_memory(st);
+	}
+	if (st->cap == 0)
+		st->label = palloc_extended(sizeof(double) * cap, MCXT_ALLOC_HUGE);
+	else
+		st->label = repalloc_huge(st->label, sizeof(double) * cap);
+	for (int32 f = 0; f < st->nfeat; f++)
+	{
+		TrainColumn *c = &st->cols[f];
+
+		if (c->type.sqltype == DLF_SQL_TEXT)
+			c->cat = st->cap ? repalloc_huge(c->cat, sizeof(int32) * cap)
+				: palloc_extended(sizeof(int32) * cap, MCXT_ALLOC_HUGE);
+		else
+			c->num = st->cap ? repalloc_huge(c->num, sizeof(float) * cap)
+				: palloc_extended(sizeof(float) * cap, MCXT_ALLOC_HUGE);
+	}
+	st->cap = cap;
+	st->array_bytes = (Size) cap * row_bytes(st);
+	train_state_check_memory(st);
+}
+
+/* Checks that two states describe the same argument list. */
+static void
+check_compatible(const TrainState *a, const TrainState *b)
+{
+	if (a->nfeat != b->nfeat || a->label_type.kind != b->label_type.kind)
+		elog(ERROR, "dlfin_train: incompatible partial aggregate states");
+	for (int32 f = 0; f < a->nfeat; f++)
+		if (a->cols[f].type.kind != b->cols[f].type.kind)
+			elog(ERROR, "dlfin_train: incompatible partial aggregate states");
+}
+
+/* Builds a map from src's dictionary codes to dst's, adding counts. */
+static int32 *
+merge_dict(DlfDict *dst, const DlfDict *src)
+{
+	int32	   *map = palloc(sizeof(int32) * Max(src->n, 1));
+
+	for (int32 c = 0; c < src->n; c++)
+		map[c] = dlf_dict_add(dst, src->str[c], src->len[c], src->count[c]);
+	return map;
+}
+
+/* Appends the rows of src to dst (parallel combine). */
+void
+train_state_merge(TrainState *dst, TrainState *src)
+{
+	int64		base = dst->nrows;
+	int64		n = src->nrows;
+
+	check_compatible(dst, src);
+	if (dst->options == NULL && src->options != NULL)
+	{
+		dst->options = palloc(VARSIZE(src->options));
+		memcpy(dst->options, src->options, VARSIZE(src->options));
+	}
+	if (n == 0)
+		return;
+	train_state_reserve(dst, base + n);
+	if (dst->label_type.sqltype == DLF_SQL_TEXT)
+	{
+		int32	   *map = merge_dict(&dst->label_dict, &src->label_dict);
+
+		for (int64 i = 0; i < n; i++)
+			dst->label[base + i] = map[(int32) src->label[i]];
+		pfree(map);
+	}
+	else
+		memcpy(dst->label + base, src->label, sizeof(double) * n);
+	for (int32 f = 0; f < dst->nfeat; f++)
+	{
+		TrainColumn *d = &dst->cols[f];
+		TrainColumn *s = &src->cols[f];
+
+		if (d->type.sqltype == DLF_SQL_TEXT)
+		{
+			int32	   *map = merge_dict(&d->dict, &s->dict);
+
+			for (int64 i = 0; i < n; i++)
+				d->cat[base + i] = s->cat[i] < 0 ? -1 : map[s->cat[i]];
+			pfree(map);
+		}
+		else
+			memcpy(d->num + base, s->num, sizeof(float) * n);
+	}
+	dst->nrows = base + n;
+	train_state_check_memory(dst);
+}
+
+/* Writes a dictionary. */
+static void
+send_dict(StringInfo buf, const DlfDict *d)
+{
+	pq_sendint32(buf, d->n);
+	for (int32 c = 0; c < d->n; c++)
+	{
+		pq_sendint32(buf, d->len[c]);
+		pq_sendbytes(buf, d->str[c], d->len[c]);
+		pq_sendint64(buf, d->count[c]);
+	}
+}
+
+/* Reads a dictionary, checking every length. */
+static void
+recv_dict(StringInfo buf, DlfDict *d)
+{
+	int32		n = pq_getmsgint(buf, 4);
+
+	if (n < 0)
+		elog(ERROR, "dlfin_train: invalid serialized state");
+	for (int32 c = 0; c < n; c++)
+	{
+		int32		len = pq_getmsgint(buf, 4);
+		const char *s;
+		int64		count;
+
+		if (len < 0 || len > buf->len - buf->cursor)
+			elog(ERROR, "dlfin_train: invalid serialized state");
+		s = pq_getmsgbytes(buf, len);
+		count = pq_getmsgint64(buf);
+		if (dlf_dict_add(d, s, len, count) != c)
+			elog(ERROR, "dlfin_train: invalid serialized state");
+	}
+}
+
+/* Writes a type descriptor (built-in base type OID, kind). */
+static void
+send_type(StringInfo buf, const DlfArgType *t)
+{
+	pq_sendint32(buf, t->base);
+	pq_sendbyte(buf, t->kind);
+}
+
+/* Reads a type descriptor and checks it against the known types. */
+static void
+recv_type(StringInfo buf, DlfArgType *t)
+{
+	Oid			base = pq_getmsgint(buf, 4);
+	int			kind = pq_getmsgbyte(buf);
+
+	if (!dlfin_classify_type(base, t) || t->kind != kind)
+		elog(ERROR, "dlfin_train: invalid serialized state");
+}
+
+/* Serialises the state for a parallel leader or another node. */
+bytea *
+train_state_serialize(TrainState *st)
+{
+	StringInfoData buf;
+	int64		n = st->nrows;
+
+	pq_begintypsend(&buf);
+	pq_sendint32(&buf, STATE_MAGIC);
+	pq_sendint32(&buf, st->nfeat);
+	pq_sendint64(&buf, n);
+	send_type(&buf, &st->label_type);
+	if (st->options)
+	{
+		pq_sendint32(&buf, VARSIZE(st->options));
+		pq_sendbytes(&buf, (char *) st->options, VARSIZE(st->options));
+	}
+	else
+		pq_sendint32(&buf, 0);
+	for (int32 f = 0; f < st->nfeat; f++)
+		send_type(&buf, &st->cols[f].type);
+	if (st->label_type.sqltype == DLF_SQL_TEXT)
+		send_dict(&buf, &st->label_dict);
+	for (int32 f = 0; f < st->nfeat; f++)
+		if (st->cols[f].type.sqltype == DLF_SQL_TEXT)
+			send_dict(&buf, &st->cols[f].dict);
+	/* arrays in host order: states only travel between identical builds */
+	pq_sendbytes(&buf, (char *) st->label, sizeof(double) * n);
+	for (int32 f = 0; f < st->nfeat; f++)
+	{
+		TrainColumn *c = &st->cols[f];
+
+		if (c->type.sqltype == DLF_SQL_TEXT)
+			pq_sendbytes(&buf, (char *) c->cat, sizeof(int32) * n);
+		else
+			pq_sendbytes(&buf, (char *) c->num, sizeof(float) * n);
+	}
+	return pq_endtypsend(&buf);
+}
+
+/* Reads a serialised state, validating every count and code. */
+TrainState *
+train_state_deserialize(bytea *b)
+{
+	StringInfoData buf;
+	TrainState *st;
+	DlfArgType	label_type;
+	DlfArgType *types;
+	int32		nfeat;
+	int64		n;
+	int32		optlen;
+	Jsonb	   *options = NULL;
+
+	buf.data = VARDATA_ANY(b);
+	buf.len = VARSIZE_ANY_EXHDR(b);
+	buf.maxlen = buf.len;
+	buf.cursor = 0;
+	if (pq_getmsgint(&buf, 4) != STATE_MAGIC)
+		elog(ERROR, "dlfin_train: invalid serialized state");
+	nfeat = pq_getmsgint(&buf, 4);
+	n = pq_getmsgint64(&buf);
+	if (nfeat < 1 || nfeat > DLF_MAX_FEATURES || n < 0 ||
+		n > (int64) buf.len / (int64) sizeof(double))
+		elog(ERROR, "dlfin_train: invalid serialized state");
+	recv_type(&buf, &label_type);
+	optlen = pq_getmsgint(&buf, 4);
+	if (optlen < 0 || optlen > buf.len - buf.cursor)
+		elog(ERROR, "dlfin_train: invalid serialized state");
+	if (optlen > 0)
+	{
+		options = palloc(optlen);
+		memcpy(options, pq_getmsgbytes(&buf, optlen), optlen);
+		if (VARSIZE(options) != optlen)
+			elog(ERROR, "dlfin_train: invalid serialized state");
+	}
+	types = palloc(sizeof(DlfArgType) * nfeat);
+	for (int32 f = 0; f < nfeat; f++)
+		recv_type(&buf, &types[f]);
+	st = train_state_new(nfeat, &label_type, types, options);
+	if (label_type.sqltype == DLF_SQL_TEXT)
+		recv_dict(&buf, &st->label_dict);
+	for (int32 f = 0; f < nfeat; f++)
+		if (types[f].sqltype == DLF_SQL_TEXT)
+			recv_dict(&buf, &st->cols[f].dict);
+	if (n > 0)
+	{
+		train_state_reserve(st, n);
+		memcpy(st->label, pq_getmsgbytes(&buf, sizeof(double) * n), sizeof(double) * n);
+		if (label_type.sqltype == DLF_SQL_TEXT)
+			for (int64 i = 0; i < n; i++)
+				if (!(st->label[i] >= 0 && st->label[i] < st->label_dict.n))
+					elog(ERROR, "dlfin_train: invalid serialized state");
+		for (int32 f = 0; f < nfeat; f++)
+		{
+			TrainColumn *c = &st->cols[f];
+
+			if (c->type.sqltype == DLF_SQL_TEXT)
+			{
+				memcpy(c->cat, pq_getmsgbytes(&buf, sizeof(int32) * n), sizeof(int32) * n);
+				for (int64 i = 0; i < n; i++)
+					if (c->cat[i] < -1 || c->cat[i] >= c->dict.n)
+						elog(ERROR, "dlfin_train: invalid serialized state");
+			}
+			else
+				memcpy(c->num, pq_getmsgbytes(&buf, sizeof(float) * n), sizeof(float) * n);
+		}
+		st->nrows = n;
+	}
+	pq_getmsgend(&buf);
+	return st;
+}

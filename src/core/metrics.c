@@ -68,17 +68,20 @@ kahan_value(const KahanSum *k)
 	return k->sum + k->c;
 }
 
-/* Returns a clipped log loss term: -log(p) for label 1, -log(1-p) for 0. */
+/*
+ * Returns a log loss term as scikit-learn computes it: the score is clipped
+ * to [eps, 1 - eps] first, then -log(p) for label 1 and -log(1 - p) for 0.
+ */
 double
 dlf_logloss_term(double score, int label)
 {
-	double		p = label ? score : 1.0 - score;
+	double		p = score;
 
 	if (!(p >= DLF_LOGLOSS_EPS))	/* also catches NaN */
 		p = DLF_LOGLOSS_EPS;
 	if (p > 1.0 - DLF_LOGLOSS_EPS)
 		p = 1.0 - DLF_LOGLOSS_EPS;
-	return -log(p);
+	return label ? -log(p) : -log(1.0 - p);
 }
 
 /* ---- sorting: in-place introsort, no allocation ---- */

@@ -17,41 +17,41 @@ COMMENT ON FUNCTION @extschema@.dlfin_split("any", pg_catalog.float8, pg_catalog
 
 CREATE FUNCTION @extschema@.dlfin_bin_trans(pg_catalog.internal, pg_catalog.float8, pg_catalog.bool)
 RETURNS pg_catalog.internal
-AS 'MODULE_PATHNAME', 'dlfin_bin_trans' LANGUAGE C CALLED ON NULL INPUT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'dlfin_bin_trans' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.dlfin_bin_trans_threshold(pg_catalog.internal, pg_catalog.float8, pg_catalog.bool, pg_catalog.float8)
 RETURNS pg_catalog.internal
-AS 'MODULE_PATHNAME', 'dlfin_bin_trans_threshold' LANGUAGE C CALLED ON NULL INPUT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'dlfin_bin_trans_threshold' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.dlfin_bin_trans_points(pg_catalog.internal, pg_catalog.float8, pg_catalog.bool, pg_catalog.int4)
 RETURNS pg_catalog.internal
-AS 'MODULE_PATHNAME', 'dlfin_bin_trans_points' LANGUAGE C CALLED ON NULL INPUT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'dlfin_bin_trans_points' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.dlfin_bin_combine(pg_catalog.internal, pg_catalog.internal)
 RETURNS pg_catalog.internal
-AS 'MODULE_PATHNAME', 'dlfin_bin_combine' LANGUAGE C CALLED ON NULL INPUT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'dlfin_bin_combine' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.dlfin_bin_serial(pg_catalog.internal)
 RETURNS pg_catalog.bytea
-AS 'MODULE_PATHNAME', 'dlfin_bin_serial' LANGUAGE C STRICT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'dlfin_bin_serial' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.dlfin_bin_deserial(pg_catalog.bytea, pg_catalog.internal)
 RETURNS pg_catalog.internal
-AS 'MODULE_PATHNAME', 'dlfin_bin_deserial' LANGUAGE C STRICT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'dlfin_bin_deserial' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 CREATE FUNCTION @extschema@.dlfin_auc_final(pg_catalog.internal)
 RETURNS pg_catalog.float8
-AS 'MODULE_PATHNAME', 'dlfin_auc_final' LANGUAGE C CALLED ON NULL INPUT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'dlfin_auc_final' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.dlfin_gini_final(pg_catalog.internal)
 RETURNS pg_catalog.float8
-AS 'MODULE_PATHNAME', 'dlfin_gini_final' LANGUAGE C CALLED ON NULL INPUT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'dlfin_gini_final' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.dlfin_ks_final(pg_catalog.internal)
 RETURNS pg_catalog.float8
-AS 'MODULE_PATHNAME', 'dlfin_ks_final' LANGUAGE C CALLED ON NULL INPUT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'dlfin_ks_final' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.dlfin_metrics_final(pg_catalog.internal)
 RETURNS pg_catalog.jsonb
-AS 'MODULE_PATHNAME', 'dlfin_metrics_final' LANGUAGE C CALLED ON NULL INPUT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'dlfin_metrics_final' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.dlfin_roc_final(pg_catalog.internal)
 RETURNS pg_catalog.jsonb
-AS 'MODULE_PATHNAME', 'dlfin_roc_final' LANGUAGE C CALLED ON NULL INPUT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'dlfin_roc_final' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.dlfin_deciles_final(pg_catalog.internal)
 RETURNS pg_catalog.jsonb
-AS 'MODULE_PATHNAME', 'dlfin_deciles_final' LANGUAGE C CALLED ON NULL INPUT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'dlfin_deciles_final' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 
 CREATE AGGREGATE @extschema@.dlfin_auc(score pg_catalog.float8, label pg_catalog.bool) (
     SFUNC = @extschema@.dlfin_bin_trans, STYPE = pg_catalog.internal,
@@ -131,22 +131,22 @@ COMMENT ON AGGREGATE @extschema@.dlfin_deciles(pg_catalog.float8, pg_catalog.boo
 
 CREATE FUNCTION @extschema@.dlfin_logloss_trans(pg_catalog.internal, pg_catalog.float8, pg_catalog.bool)
 RETURNS pg_catalog.internal
-AS 'MODULE_PATHNAME', 'dlfin_logloss_trans' LANGUAGE C CALLED ON NULL INPUT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'dlfin_logloss_trans' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.dlfin_brier_trans(pg_catalog.internal, pg_catalog.float8, pg_catalog.bool)
 RETURNS pg_catalog.internal
-AS 'MODULE_PATHNAME', 'dlfin_brier_trans' LANGUAGE C CALLED ON NULL INPUT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'dlfin_brier_trans' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.dlfin_sum_combine(pg_catalog.internal, pg_catalog.internal)
 RETURNS pg_catalog.internal
-AS 'MODULE_PATHNAME', 'dlfin_sum_combine' LANGUAGE C CALLED ON NULL INPUT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'dlfin_sum_combine' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.dlfin_sum_serial(pg_catalog.internal)
 RETURNS pg_catalog.bytea
-AS 'MODULE_PATHNAME', 'dlfin_sum_serial' LANGUAGE C STRICT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'dlfin_sum_serial' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.dlfin_sum_deserial(pg_catalog.bytea, pg_catalog.internal)
 RETURNS pg_catalog.internal
-AS 'MODULE_PATHNAME', 'dlfin_sum_deserial' LANGUAGE C STRICT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'dlfin_sum_deserial' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.dlfin_sum_final(pg_catalog.internal)
 RETURNS pg_catalog.float8
-AS 'MODULE_PATHNAME', 'dlfin_sum_final' LANGUAGE C CALLED ON NULL INPUT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'dlfin_sum_final' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 
 CREATE AGGREGATE @extschema@.dlfin_logloss(score pg_catalog.float8, label pg_catalog.bool) (
     SFUNC = @extschema@.dlfin_logloss_trans, STYPE = pg_catalog.internal,
@@ -170,19 +170,19 @@ COMMENT ON AGGREGATE @extschema@.dlfin_brier(pg_catalog.float8, pg_catalog.bool)
 
 CREATE FUNCTION @extschema@.dlfin_reg_trans(pg_catalog.internal, pg_catalog.float8, pg_catalog.float8)
 RETURNS pg_catalog.internal
-AS 'MODULE_PATHNAME', 'dlfin_reg_trans' LANGUAGE C CALLED ON NULL INPUT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'dlfin_reg_trans' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.dlfin_reg_combine(pg_catalog.internal, pg_catalog.internal)
 RETURNS pg_catalog.internal
-AS 'MODULE_PATHNAME', 'dlfin_reg_combine' LANGUAGE C CALLED ON NULL INPUT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'dlfin_reg_combine' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.dlfin_reg_serial(pg_catalog.internal)
 RETURNS pg_catalog.bytea
-AS 'MODULE_PATHNAME', 'dlfin_reg_serial' LANGUAGE C STRICT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'dlfin_reg_serial' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.dlfin_reg_deserial(pg_catalog.bytea, pg_catalog.internal)
 RETURNS pg_catalog.internal
-AS 'MODULE_PATHNAME', 'dlfin_reg_deserial' LANGUAGE C STRICT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'dlfin_reg_deserial' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.dlfin_reg_final(pg_catalog.internal)
 RETURNS pg_catalog.jsonb
-AS 'MODULE_PATHNAME', 'dlfin_reg_final' LANGUAGE C CALLED ON NULL INPUT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'dlfin_reg_final' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 
 CREATE AGGREGATE @extschema@.dlfin_regression_metrics(prediction pg_catalog.float8,
                                                       actual pg_catalog.float8) (
@@ -198,19 +198,19 @@ COMMENT ON AGGREGATE @extschema@.dlfin_regression_metrics(pg_catalog.float8, pg_
 
 CREATE FUNCTION @extschema@.dlfin_mc_trans(pg_catalog.internal, pg_catalog.text, pg_catalog.text)
 RETURNS pg_catalog.internal
-AS 'MODULE_PATHNAME', 'dlfin_mc_trans' LANGUAGE C CALLED ON NULL INPUT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'dlfin_mc_trans' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.dlfin_mc_combine(pg_catalog.internal, pg_catalog.internal)
 RETURNS pg_catalog.internal
-AS 'MODULE_PATHNAME', 'dlfin_mc_combine' LANGUAGE C CALLED ON NULL INPUT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'dlfin_mc_combine' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.dlfin_mc_serial(pg_catalog.internal)
 RETURNS pg_catalog.bytea
-AS 'MODULE_PATHNAME', 'dlfin_mc_serial' LANGUAGE C STRICT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'dlfin_mc_serial' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.dlfin_mc_deserial(pg_catalog.bytea, pg_catalog.internal)
 RETURNS pg_catalog.internal
-AS 'MODULE_PATHNAME', 'dlfin_mc_deserial' LANGUAGE C STRICT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'dlfin_mc_deserial' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.dlfin_mc_final(pg_catalog.internal)
 RETURNS pg_catalog.jsonb
-AS 'MODULE_PATHNAME', 'dlfin_mc_final' LANGUAGE C CALLED ON NULL INPUT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'dlfin_mc_final' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 
 CREATE AGGREGATE @extschema@.dlfin_multiclass_metrics(predicted pg_catalog.text,
                                                       actual pg_catalog.text) (

@@ -59,7 +59,7 @@ dlfin_cluster_start() {
   chmod 755 "$dir"
   rm -rf "$dir/data" "$dir/sock"
   mkdir -p "$dir/data" "$dir/sock"
-  chown postgres "$dir/data" "$dir/sock" 2>/dev/null || true
+  chown postgres "$dir" "$dir/data" "$dir/sock" 2>/dev/null || true
   local as=()
   [ "$(id -u)" -eq 0 ] && as=(runuser -u postgres --)
   "${as[@]}" "$bin/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >/dev/null

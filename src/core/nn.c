@@ -73,87 +73,169 @@ activate_grad(float *restrict d, const float *restrict a, int32_t n, int act)
 	}
 }
 
+#define INLINE static inline __attribute__((always_inline))
+
 /*
- * First layer from sparse inputs: out[r] = bias + sum_e val[e] * W[idx[e]],
- * then the activation (act 0: none).
+ * A tile of 16 floats as a GCC/Clang vector: one AVX-512 register, two AVX2
+ * registers or four SSE registers depending on the kernel variant.  Loads
+ * and stores go through an unaligned, may_alias type.
+ */
+typedef float vf16 __attribute__((vector_size(64)));
+typedef float vf16u __attribute__((vector_size(64), aligned(4), may_alias));
+
+/* Loads / stores 16 floats at any address (macros: no vector ABI issues). */
+#define vload(p)		(*(const vf16u *) (p))
+#define vstore(p, v)	(*(vf16u *) (p) = (v))
+
+/*
+ * Each kernel below keeps R = 4 independent accumulators (4 rows, or 4
+ * inputs) of a 16-unit tile in registers, so the adds of one output do not
+ * wait on each other's latency; remainders use plain loops with the same
+ * per-element order of operations.
+ */
+
+/* Sparse first layer, one full tile j0 for up to 4 rows (rows r..r+R). */
+INLINE void
+sparse_fwd_tile(const NnBatch *bt, int32_t r, int R, const float *restrict W,
+				const float *restrict bias, int32_t nout, int32_t j0,
+				float *restrict out)
+{
+	vf16		acc[4];
+	int32_t		maxnnz = 0;
+
+	for (int rr = 0; rr < R; rr++)
+	{
+		acc[rr] = vload(bias + j0);
+		if (bt->nnz[r + rr] > maxnnz)
+			maxnnz = bt->nnz[r + rr];
+	}
+	for (int32_t e = 0; e < maxnnz; e++)
+		for (int rr = 0; rr < R; rr++)
+		{
+			size_t		at = (size_t) (r + rr) * bt->maxent + e;
+
+			if (e < bt->nnz[r + rr])
+				acc[rr] += bt->val[at] *
+					vload(W + (size_t) bt->idx[at] * nout + j0);
+		}
+	for (int rr = 0; rr < R; rr++)
+		vstore(out + (size_t) (r + rr) * nout + j0, acc[rr]);
+}
+
+/*
+ * First layer from sparse inputs: out[r] = bias + sum_e val[e] * W[idx[e]]
+ * (entries in order), then the activation (act 0: none).
  */
 DLF_KERNEL static void
 k_sparse_fwd(const NnBatch *bt, const float *restrict W,
 			 const float *restrict bias, int32_t nout, float *restrict out,
 			 int act)
 {
-	for (int32_t r = 0; r < bt->rows; r++)
+	int32_t		r = 0;
+	int32_t		jt = nout - nout % TILE;	/* end of the full tiles */
+
+	for (; r + 4 <= bt->rows; r += 4)
+		for (int32_t j0 = 0; j0 < jt; j0 += TILE)
+			sparse_fwd_tile(bt, r, 4, W, bias, nout, j0, out);
+	for (; r < bt->rows; r++)
+		for (int32_t j0 = 0; j0 < jt; j0 += TILE)
+			sparse_fwd_tile(bt, r, 1, W, bias, nout, j0, out);
+	for (r = 0; r < bt->rows; r++)
 	{
 		float	   *restrict o = out + (size_t) r * nout;
-		const int32_t *ix = bt->idx + (size_t) r * bt->maxent;
-		const float *vx = bt->val + (size_t) r * bt->maxent;
-		int32_t		nnz = bt->nnz[r];
 
-		memcpy(o, bias, sizeof(float) * nout);
-		for (int32_t e = 0; e < nnz; e++)
+		if (jt < nout)
 		{
-			const float *restrict wk = W + (size_t) ix[e] * nout;
-			float		v = vx[e];
+			const int32_t *ix = bt->idx + (size_t) r * bt->maxent;
+			const float *vx = bt->val + (size_t) r * bt->maxent;
 
-			for (int32_t j = 0; j < nout; j++)
-				o[j] += v * wk[j];
+			for (int32_t j = jt; j < nout; j++)
+				o[j] = bias[j];
+			for (int32_t e = 0; e < bt->nnz[r]; e++)
+				for (int32_t j = jt; j < nout; j++)
+					o[j] += vx[e] * W[(size_t) ix[e] * nout + j];
 		}
 		activate(o, nout, act);
 	}
 }
 
-/*
- * Dense layer: out[r][j] = act(bias[j] + sum_k in[r][k] * W[k][j]), the sum
- * running over k in order, one register tile of output units at a time.
- */
+/* Dense layer, one full tile j0 for R rows from r; sum over k in order. */
+INLINE void
+dense_fwd_tile(const float *restrict in, int32_t r, int R, int32_t nin,
+			   const float *restrict W, const float *restrict bias,
+			   int32_t nout, int32_t j0, float *restrict out)
+{
+	vf16		acc[4];
+	const float *restrict x = in + (size_t) r * nin;
+
+	for (int rr = 0; rr < R; rr++)
+		acc[rr] = vload(bias + j0);
+	for (int32_t k = 0; k < nin; k++)
+	{
+		vf16		w = vload(W + (size_t) k * nout + j0);
+
+		for (int rr = 0; rr < R; rr++)
+			acc[rr] += x[(size_t) rr * nin + k] * w;
+	}
+	for (int rr = 0; rr < R; rr++)
+		vstore(out + (size_t) (r + rr) * nout + j0, acc[rr]);
+}
+
+/* Dense layer: out[r][j] = act(bias[j] + sum_k in[r][k] * W[k][j]). */
 DLF_KERNEL static void
 k_dense_fwd(const float *restrict in, int32_t rows, int32_t nin,
 			const float *restrict W, const float *restrict bias,
 			int32_t nout, float *restrict out, int act)
 {
+	int32_t		r = 0;
+	int32_t		jt = nout - nout % TILE;
+
+	for (; r + 4 <= rows; r += 4)
+		for (int32_t j0 = 0; j0 < jt; j0 += TILE)
+			dense_fwd_tile(in, r, 4, nin, W, bias, nout, j0, out);
+	for (; r < rows; r++)
+		for (int32_t j0 = 0; j0 < jt; j0 += TILE)
+			dense_fwd_tile(in, r, 1, nin, W, bias, nout, j0, out);
+	/*
+	 * Narrow tail (e.g. the single output unit): rows innermost, so the
+	 * rows' sums are independent instead of one serial chain per row.
+	 */
+	for (int32_t j = jt; j < nout; j++)
+	{
+		for (r = 0; r < rows; r++)
+			out[(size_t) r * nout + j] = bias[j];
+		for (int32_t k = 0; k < nin; k++)
+		{
+			float		w = W[(size_t) k * nout + j];
+
+			for (r = 0; r < rows; r++)
+				out[(size_t) r * nout + j] += in[(size_t) r * nin + k] * w;
+		}
+	}
+	for (r = 0; r < rows; r++)
+		activate(out + (size_t) r * nout, nout, act);
+}
+
+/* dW for 4 (K) inputs from k0 and one full tile j0; rows in order. */
+INLINE void
+dense_bwd_w_tile(const float *restrict in, const float *restrict G,
+				 int32_t rows, int32_t nin, int32_t nout, int32_t k0, int K,
+				 int32_t j0, float *restrict dW)
+{
+	vf16		acc[4];
+
+	for (int kk = 0; kk < K; kk++)
+		acc[kk] = (vf16) {0};
 	for (int32_t r = 0; r < rows; r++)
 	{
-		const float *restrict x = in + (size_t) r * nin;
-		float	   *restrict o = out + (size_t) r * nout;
-		int32_t		j0 = 0;
+		vf16		g = vload(G + (size_t) r * nout + j0);
+		const float *restrict x = in + (size_t) r * nin + k0;
 
-		for (; j0 + TILE <= nout; j0 += TILE)
-		{
-			float		acc[TILE];
-
-			for (int j = 0; j < TILE; j++)
-				acc[j] = bias[j0 + j];
-			for (int32_t k = 0; k < nin; k++)
-			{
-				const float *restrict wk = W + (size_t) k * nout + j0;
-				float		xk = x[k];
-
-				for (int j = 0; j < TILE; j++)
-					acc[j] += xk * wk[j];
-			}
-			for (int j = 0; j < TILE; j++)
-				o[j0 + j] = acc[j];
-		}
-		if (j0 < nout)
-		{
-			int32_t		n = nout - j0;
-			float		acc[TILE];
-
-			for (int j = 0; j < n; j++)
-				acc[j] = bias[j0 + j];
-			for (int32_t k = 0; k < nin; k++)
-			{
-				const float *restrict wk = W + (size_t) k * nout + j0;
-				float		xk = x[k];
-
-				for (int j = 0; j < n; j++)
-					acc[j] += xk * wk[j];
-			}
-			for (int j = 0; j < n; j++)
-				o[j0 + j] = acc[j];
-		}
-		activate(o, nout, act);
+		for (int kk = 0; kk < K; kk++)
+			acc[kk] += x[kk] * g;
 	}
+	for (int kk = 0; kk < K; kk++)
+		vstore(dW + (size_t) (k0 + kk) * nout + j0, acc[kk]);
 }
 
 /*
@@ -165,6 +247,9 @@ k_dense_bwd_w(const float *restrict in, const float *restrict G, int32_t rows,
 			  int32_t nin, int32_t nout, const float *restrict W, float l2,
 			  float *restrict dW, float *restrict db)
 {
+	int32_t		k0 = 0;
+	int32_t		jt = nout - nout % TILE;
+
 	for (int32_t j = 0; j < nout; j++)
 		db[j] = 0.0f;
 	for (int32_t r = 0; r < rows; r++)
@@ -174,40 +259,35 @@ k_dense_bwd_w(const float *restrict in, const float *restrict G, int32_t rows,
 		for (int32_t j = 0; j < nout; j++)
 			db[j] += g[j];
 	}
-	for (int32_t k = 0; k < nin; k++)
+	for (; k0 + 4 <= nin; k0 += 4)
+		for (int32_t j0 = 0; j0 < jt; j0 += TILE)
+			dense_bwd_w_tile(in, G, rows, nin, nout, k0, 4, j0, dW);
+	for (; k0 < nin; k0++)
+		for (int32_t j0 = 0; j0 < jt; j0 += TILE)
+			dense_bwd_w_tile(in, G, rows, nin, nout, k0, 1, j0, dW);
+	if (jt < nout)
 	{
-		int32_t		j0 = 0;
-
-		for (; j0 + TILE <= nout; j0 += TILE)
+		/* narrow tail (e.g. the single output unit): rows in order */
+		for (int32_t k = 0; k < nin; k++)
+			for (int32_t j = jt; j < nout; j++)
+				dW[(size_t) k * nout + j] = 0.0f;
+		for (int32_t r = 0; r < rows; r++)
 		{
-			float		acc[TILE] = {0};
+			const float *restrict x = in + (size_t) r * nin;
+			const float *restrict g = G + (size_t) r * nout;
 
-			for (int32_t r = 0; r < rows; r++)
+			if (nout == 1)
 			{
-				const float *restrict g = G + (size_t) r * nout + j0;
-				float		x = in[(size_t) r * nin + k];
+				/* contiguous over k: vectorises */
+				float		g0 = g[0];
 
-				for (int j = 0; j < TILE; j++)
-					acc[j] += x * g[j];
+				for (int32_t k = 0; k < nin; k++)
+					dW[k] += x[k] * g0;
 			}
-			for (int j = 0; j < TILE; j++)
-				dW[(size_t) k * nout + j0 + j] = acc[j];
-		}
-		if (j0 < nout)
-		{
-			int32_t		n = nout - j0;
-			float		acc[TILE] = {0};
-
-			for (int32_t r = 0; r < rows; r++)
-			{
-				const float *restrict g = G + (size_t) r * nout + j0;
-				float		x = in[(size_t) r * nin + k];
-
-				for (int j = 0; j < n; j++)
-					acc[j] += x * g[j];
-			}
-			for (int j = 0; j < n; j++)
-				dW[(size_t) k * nout + j0 + j] = acc[j];
+			else
+				for (int32_t k = 0; k < nin; k++)
+					for (int32_t j = jt; j < nout; j++)
+						dW[(size_t) k * nout + j] += x[k] * g[j];
 		}
 	}
 	if (l2 != 0.0f)
@@ -224,6 +304,8 @@ k_sparse_bwd_w(const NnBatch *bt, const float *restrict G, int32_t nin,
 			   int32_t nout, const float *restrict W, float l2,
 			   float *restrict dW, float *restrict db)
 {
+	int32_t		jt = nout - nout % TILE;
+
 	memset(dW, 0, sizeof(float) * (size_t) nin * nout);
 	memset(db, 0, sizeof(float) * nout);
 	for (int32_t r = 0; r < bt->rows; r++)
@@ -240,13 +322,37 @@ k_sparse_bwd_w(const NnBatch *bt, const float *restrict G, int32_t nin,
 			float	   *restrict dk = dW + (size_t) ix[e] * nout;
 			float		v = vx[e];
 
-			for (int32_t j = 0; j < nout; j++)
+			for (int32_t j0 = 0; j0 < jt; j0 += TILE)
+				vstore(dk + j0, vload(dk + j0) + v * vload(g + j0));
+			for (int32_t j = jt; j < nout; j++)
 				dk[j] += v * g[j];
 		}
 	}
 	if (l2 != 0.0f)
 		for (size_t i = 0; i < (size_t) nin * nout; i++)
 			dW[i] += l2 * W[i];
+}
+
+/* dIn for R rows from r and one full input tile k0; outputs j in order. */
+INLINE void
+dense_bwd_in_tile(const float *restrict G, int32_t r, int R, int32_t nout,
+				  const float *restrict Wt, int32_t nin, int32_t k0,
+				  float *restrict dIn)
+{
+	vf16		acc[4];
+	const float *restrict g = G + (size_t) r * nout;
+
+	for (int rr = 0; rr < R; rr++)
+		acc[rr] = (vf16) {0};
+	for (int32_t j = 0; j < nout; j++)
+	{
+		vf16		w = vload(Wt + (size_t) j * nin + k0);
+
+		for (int rr = 0; rr < R; rr++)
+			acc[rr] += g[(size_t) rr * nout + j] * w;
+	}
+	for (int rr = 0; rr < R; rr++)
+		vstore(dIn + (size_t) (r + rr) * nin + k0, acc[rr]);
 }
 
 /*
@@ -260,42 +366,27 @@ k_dense_bwd_in(const float *restrict G, int32_t rows, int32_t nout,
 			   const float *restrict a, const float *restrict mask, int act,
 			   float *restrict dIn)
 {
-	for (int32_t r = 0; r < rows; r++)
+	int32_t		r = 0;
+	int32_t		kt = nin - nin % TILE;
+
+	for (; r + 4 <= rows; r += 4)
+		for (int32_t k0 = 0; k0 < kt; k0 += TILE)
+			dense_bwd_in_tile(G, r, 4, nout, Wt, nin, k0, dIn);
+	for (; r < rows; r++)
+		for (int32_t k0 = 0; k0 < kt; k0 += TILE)
+			dense_bwd_in_tile(G, r, 1, nout, Wt, nin, k0, dIn);
+	for (r = 0; r < rows; r++)
 	{
-		const float *restrict g = G + (size_t) r * nout;
 		float	   *restrict d = dIn + (size_t) r * nin;
-		int32_t		k0 = 0;
+		const float *restrict g = G + (size_t) r * nout;
 
-		for (; k0 + TILE <= nin; k0 += TILE)
+		for (int32_t k = kt; k < nin; k++)
 		{
-			float		acc[TILE] = {0};
+			float		s = 0.0f;
 
 			for (int32_t j = 0; j < nout; j++)
-			{
-				const float *restrict wj = Wt + (size_t) j * nin + k0;
-				float		gj = g[j];
-
-				for (int k = 0; k < TILE; k++)
-					acc[k] += gj * wj[k];
-			}
-			for (int k = 0; k < TILE; k++)
-				d[k0 + k] = acc[k];
-		}
-		if (k0 < nin)
-		{
-			int32_t		n = nin - k0;
-			float		acc[TILE] = {0};
-
-			for (int32_t j = 0; j < nout; j++)
-			{
-				const float *restrict wj = Wt + (size_t) j * nin + k0;
-				float		gj = g[j];
-
-				for (int k = 0; k < n; k++)
-					acc[k] += gj * wj[k];
-			}
-			for (int k = 0; k < n; k++)
-				d[k0 + k] = acc[k];
+				s += g[j] * Wt[(size_t) j * nin + k];
+			d[k] = s;
 		}
 		if (mask)
 		{

@@ -14,14 +14,16 @@
 #include <math.h>
 
 /*
- * Hot kernels get AVX-512 and AVX2 variants chosen at load time, with a
- * portable default.  None of the variants enables FMA, and the kernels only
- * vectorise element-wise (never reassociate a sum), so every variant gives
- * the same bits: a model trained on one machine is reproduced on another.
+ * Hot kernels get x86-64-v4 (AVX-512) and x86-64-v3 (AVX2 + FMA) variants
+ * chosen at load time, with a portable default.  The kernels never
+ * reassociate a sum (each output is accumulated in a fixed order), so a
+ * given variant is deterministic; the FMA variants round a*b+c once, so
+ * their bits can differ from the default variant's (pre-2013 CPUs).
  */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
-	defined(__linux__) && __GNUC__ >= 8
-#define DLF_KERNEL __attribute__((target_clones("avx512f", "avx2", "default")))
+	defined(__linux__) && __GNUC__ >= 11
+#define DLF_KERNEL __attribute__((target_clones("arch=x86-64-v4", \
+												"arch=x86-64-v3", "default")))
 #else
 #define DLF_KERNEL
 #endif

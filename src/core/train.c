@@ -944,9 +944,15 @@ init_params(TrainCtx *c)
 
 /* ---- batches -------------------------------------------------------------- */
 
-/* Encodes rows idx[0..rows) into the batch (sparse first-layer inputs). */
+/* rows ahead whose columns gather() prefetches (random access) */
+#define PREFETCH_AHEAD	12
+
+/*
+ * Encodes rows idx[0..rows) into the batch (sparse first-layer inputs);
+ * idx has `avail' valid entries, used to prefetch the rows to come.
+ */
 static void
-gather(TrainCtx *c, const uint32_t *idx, int32_t rows)
+gather(TrainCtx *c, const uint32_t *idx, int32_t rows, int64_t avail)
 {
 	const DlfDataset *d = c->data;
 	NnBatch    *bt = &c->bt;
@@ -959,8 +965,19 @@ gather(TrainCtx *c, const uint32_t *idx, int32_t rows)
 		int32_t    *ix = bt->idx + (size_t) r * bt->maxent;
 		float	   *vx = bt->val + (size_t) r * bt->maxent;
 		int32_t		nnz = 0;
-		double		y = d->label[i];
+		double		y;
 
+		if (r + PREFETCH_AHEAD < avail)
+		{
+			uint32_t	p = idx[r + PREFETCH_AHEAD];
+
+			__builtin_prefetch(&d->label[p]);
+			for (int32_t f = 0; f < c->nf; f++)
+				__builtin_prefetch(fts[f].kind == DLF_FEAT_NUMERIC ?
+								   (const void *) &d->num[f][p] :
+								   (const void *) &d->cat[f][p]);
+		}
+		y = d->label[i];
 		for (int32_t f = 0; f < c->nf; f++)
 		{
 			if (fts[f].kind == DLF_FEAT_NUMERIC)
@@ -1072,7 +1089,7 @@ evaluate(TrainCtx *c, double *loss, int want_out)
 
 		if (interrupted(c))
 			return fail_interrupted(c);
-		gather(c, c->valid_idx + s, rows);
+		gather(c, c->valid_idx + s, rows, c->nvalid - s);
 		nn_forward(&c->net, &c->bt, &c->work, 0);
 		z = c->work.act[c->net.nlayers - 1];
 		for (int32_t r = 0; r < rows; r++)
@@ -1238,7 +1255,7 @@ train_loop(TrainCtx *c)
 
 			if (interrupted(c))
 				return fail_interrupted(c);
-			gather(c, c->train_idx + s, rows);
+			gather(c, c->train_idx + s, rows, c->ntrain - s);
 			if (use_mask)
 				draw_masks(c, rows);
 			nn_forward(&c->net, &c->bt, &c->work, use_mask);

@@ -787,9 +787,10 @@ split_rows(TrainCtx *c)
 			dlf_free(perm);
 			return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
 		}
+		/* n <= INT32_MAX, so count * nvalid fits in 64 bits */
 		for (int32_t j = 0; j < k; j++)
 		{
-			quota[j] = (int64_t) ((__int128) c->ccount[j] * nvalid / n);
+			quota[j] = (int64_t) (c->ccount[j] * nvalid / n);
 			given += quota[j];
 		}
 		while (given < nvalid)
@@ -800,10 +801,10 @@ split_rows(TrainCtx *c)
 			/* largest remainder not yet rounded up; ties: lower class */
 			for (int32_t j = 0; j < k; j++)
 			{
-				int64_t		r = (int64_t) ((__int128) c->ccount[j] * nvalid % n);
+				int64_t		r = (int64_t) (c->ccount[j] * nvalid % n);
 
 				if (quota[j] < c->ccount[j] &&
-					quota[j] == (int64_t) ((__int128) c->ccount[j] * nvalid / n) &&
+					quota[j] == (int64_t) (c->ccount[j] * nvalid / n) &&
 					r > bestr)
 				{
 					bestr = r;

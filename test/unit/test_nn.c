@@ -149,7 +149,7 @@ test_options(void)
 /* ---- gradient check ------------------------------------------------------ */
 
 #define GC_ROWS 6
-#define GC_MAXU 8
+#define GC_MAXU 32
 
 /* Double-precision reference forward + loss of the whole batch. */
 static double
@@ -253,8 +253,9 @@ gradient_check(int act, int task)
 	net.nlayers = 3;
 	net.activation = act;
 	net.units[0] = 7;
-	net.units[1] = 6;
-	net.units[2] = 5;
+	/* full 16-unit register tiles plus narrow tails, 4-row blocks + rest */
+	net.units[1] = 20;
+	net.units[2] = 17;
 	net.units[3] = task == DLF_TASK_MULTICLASS ? 3 : 1;
 	for (int l = 0; l < 3; l++)
 		nparams += net.units[l] * net.units[l + 1] + net.units[l + 1];
@@ -540,6 +541,28 @@ test_optimizers(void)
 		dlf_model_free(m);
 		free_data(d);
 	}
+}
+
+/* No hidden layer: logistic regression on the inputs. */
+static void
+test_no_hidden(void)
+{
+	DlfDataset *d;
+	DlfModel   *m = mixed_data(1000, 11, &d);
+	DlfTrainOptions o = test_options();
+	DlfError	err;
+	DlfStatus	st;
+
+	o.nhidden = 0;
+	o.learning_rate = 0.02;
+	o.epochs = 20;
+	o.batch_size = 1;
+	st = dlf_train(m, d, &o, NULL, &err);
+	ok(st == DLF_OK && m->nlayers == 1 && get_metric(m, "auc") > 0.8,
+	   "logistic regression (no hidden layer, batch 1): auc %.3f",
+	   get_metric(m, "auc"));
+	dlf_model_free(m);
+	free_data(d);
 }
 
 static void
@@ -1027,6 +1050,7 @@ main(void)
 			gradient_check(act, task);
 	test_optimizers();
 	test_xor();
+	test_no_hidden();
 	test_multiclass();
 	test_regression();
 	test_early_stopping();

@@ -78,7 +78,12 @@ typedef struct TrainCtx
 	DlfRng		rng;
 } TrainCtx;
 
-/* Fills opt with the documented defaults. */
+/*
+ * Fills opt with the documented defaults.  batch_size 64: on the credit
+ * data (test/data, 8 seeds) batches of 32/64/128/256 reach the same
+ * validation AUC (0.839-0.840), and 64 finishes soonest with early
+ * stopping (27 epochs against 41 for 256).
+ */
 void
 dlf_train_options_default(DlfTrainOptions *opt)
 {

@@ -1,0 +1,347 @@
+/*
+ * forward.c
+ *	  Scoring: a per-query workspace that encodes one row at a time and runs
+ *	  the network with the same kernels as training, without allocating.
+ */
+#include "nn_internal.h"
+
+#include <string.h>
+
+#define CAT_HASH_SEED	UINT64_C(0x64666c6e63617473)	/* "dflncats" */
+
+/* Open-addressing table of one feature's category strings. */
+typedef struct CatTable
+{
+	uint32_t	mask;			/* size - 1; size a power of two */
+	int32_t    *slot;			/* category code + 1, 0 when empty */
+	uint64_t   *hash;			/* hash of the slot's string */
+} CatTable;
+
+struct DlfScorer
+{
+	const DlfModel *m;
+	NnNet		net;
+	NnBatch		bt;
+	NnWork		work;
+	float	   *x;				/* encoded inputs, units[0] */
+	int32_t    *hot;			/* categorical: input set to 1, or -1 */
+	double	   *inv_scale;		/* numeric: 1 / scale */
+	CatTable   *tables;			/* [nfeatures], empty for numeric */
+};
+
+/* Hash of a category string. */
+static inline uint64_t
+cat_hash(const char *v, size_t len)
+{
+	return dlf_hash64(v, len, CAT_HASH_SEED);
+}
+
+/* Looks a string up in a feature's table; DLF_CAT_OTHER when unknown. */
+static int32_t
+table_lookup(const CatTable *t, const DlfFeature *ft, const char *v,
+			 size_t len)
+{
+	uint64_t	h = cat_hash(v, len);
+	uint32_t	i = (uint32_t) h & t->mask;
+
+	for (;;)
+	{
+		int32_t		s = t->slot[i];
+
+		if (s == 0)
+			return DLF_CAT_OTHER(ft);
+		if (t->hash[i] == h)
+		{
+			const char *c = ft->categories[s - 1];
+
+			if (strncmp(c, v, len) == 0 && c[len] == '\0')
+				return s - 1;
+		}
+		i = (i + 1) & t->mask;
+	}
+}
+
+/* Category code of a string by linear search (no scorer at hand). */
+int32_t
+dlf_category_code(const DlfModel *m, int32_t feature, const char *v,
+				  size_t len)
+{
+	const DlfFeature *ft;
+
+	if (feature < 0 || feature >= m->nfeatures)
+		return 0;
+	ft = &m->features[feature];
+	for (int32_t c = 0; c < ft->ncat; c++)
+	{
+		const char *s = ft->categories[c];
+
+		if (strncmp(s, v, len) == 0 && s[len] == '\0')
+			return c;
+	}
+	return DLF_CAT_OTHER(ft);
+}
+
+/* Frees a scorer. */
+void
+dlf_scorer_free(DlfScorer *s)
+{
+	if (s == NULL)
+		return;
+	if (s->tables)
+		for (int32_t f = 0; f < s->m->nfeatures; f++)
+		{
+			dlf_free(s->tables[f].slot);
+			dlf_free(s->tables[f].hash);
+		}
+	dlf_free(s->tables);
+	dlf_free(s->x);
+	dlf_free(s->hot);
+	dlf_free(s->inv_scale);
+	nn_batch_free(&s->bt);
+	nn_work_free(&s->work);
+	dlf_free(s);
+}
+
+/* Builds the scoring workspace of a trained model. */
+DlfScorer *
+dlf_scorer_new(const DlfModel *m, DlfError *err)
+{
+	DlfScorer  *s;
+	int32_t		ninputs;
+
+	if (m == NULL || m->nlayers < 1 || m->nlayers > DLF_MAX_HIDDEN + 1 ||
+		m->units == NULL || m->weights == NULL || m->biases == NULL ||
+		m->nfeatures < 1)
+	{
+		dlf_fail(err, DLF_ERR_INVALID, "model has no trained network");
+		return NULL;
+	}
+	s = dlf_alloc0(sizeof(DlfScorer));
+	if (s == NULL)
+	{
+		dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	s->m = m;
+	s->net.nlayers = m->nlayers;
+	s->net.activation = m->activation;
+	for (int32_t l = 0; l <= m->nlayers; l++)
+		s->net.units[l] = m->units[l];
+	for (int32_t l = 0; l < m->nlayers; l++)
+	{
+		/* the forward pass only reads the parameters */
+		s->net.W[l] = (float *) m->weights[l];
+		s->net.b[l] = (float *) m->biases[l];
+	}
+	ninputs = m->units[0];
+	s->x = dlf_alloc_array(ninputs, sizeof(float));
+	s->hot = dlf_alloc_array(m->nfeatures, sizeof(int32_t));
+	s->inv_scale = dlf_alloc_array(m->nfeatures, sizeof(double));
+	s->tables = dlf_alloc_array(m->nfeatures, sizeof(CatTable));
+	if (!s->x || !s->hot || !s->inv_scale || !s->tables ||
+		nn_batch_alloc(&s->bt, 1, m->nfeatures, err) != DLF_OK ||
+		nn_work_alloc(&s->work, &s->net, 1, 0, err) != DLF_OK)
+		goto nomem;
+	for (int32_t f = 0; f < m->nfeatures; f++)
+	{
+		const DlfFeature *ft = &m->features[f];
+
+		if (ft->input_offset < 0 || ft->input_offset + ft->ninputs > ninputs)
+		{
+			dlf_scorer_free(s);
+			dlf_fail(err, DLF_ERR_INVALID, "model feature layout is invalid");
+			return NULL;
+		}
+		s->hot[f] = -1;
+		s->inv_scale[f] = 1.0 / ft->scale;
+		if (ft->kind == DLF_FEAT_CATEGORICAL && ft->ncat > 0)
+		{
+			CatTable   *t = &s->tables[f];
+			uint32_t	size = 4;
+
+			/* load factor at most 1/2 keeps probe chains short */
+			while (size < (uint32_t) ft->ncat * 2)
+				size *= 2;
+			t->mask = size - 1;
+			t->slot = dlf_alloc_array(size, sizeof(int32_t));
+			t->hash = dlf_alloc_array(size, sizeof(uint64_t));
+			if (!t->slot || !t->hash)
+				goto nomem;
+			for (int32_t c = 0; c < ft->ncat; c++)
+			{
+				const char *str = ft->categories[c];
+				uint64_t	h = cat_hash(str, strlen(str));
+				uint32_t	i = (uint32_t) h & t->mask;
+
+				while (t->slot[i] != 0)
+					i = (i + 1) & t->mask;
+				t->slot[i] = c + 1;
+				t->hash[i] = h;
+			}
+		}
+	}
+	dlf_scorer_reset(s);
+	return s;
+
+nomem:
+	dlf_scorer_free(s);
+	dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
+	return NULL;
+}
+
+/* Clears the inputs set for the previous row (O(features), not O(inputs)). */
+void
+dlf_scorer_reset(DlfScorer *s)
+{
+	const DlfModel *m = s->m;
+
+	for (int32_t f = 0; f < m->nfeatures; f++)
+	{
+		const DlfFeature *ft = &m->features[f];
+
+		if (ft->kind == DLF_FEAT_NUMERIC)
+			s->x[ft->input_offset] = 0.0f;
+		else if (s->hot[f] >= 0)
+		{
+			s->x[s->hot[f]] = 0.0f;
+			s->hot[f] = -1;
+		}
+	}
+}
+
+/* Sets a numeric input: standardised, NULL (or non-finite) -> mean. */
+void
+dlf_scorer_set_numeric(DlfScorer *s, int32_t feature, double v, int isnull)
+{
+	const DlfFeature *ft;
+
+	if (feature < 0 || feature >= s->m->nfeatures)
+		return;
+	ft = &s->m->features[feature];
+	if (ft->kind != DLF_FEAT_NUMERIC)
+		return;
+	/* round to float32 first: training saw float32 columns */
+	s->x[ft->input_offset] = isnull ? 0.0f :
+		dlf_std_value((float) v, ft->mean, s->inv_scale[feature]);
+}
+
+/* Sets a categorical input: one-hot of its code, other or missing. */
+void
+dlf_scorer_set_category(DlfScorer *s, int32_t feature, const char *v,
+						size_t len, int isnull)
+{
+	const DlfFeature *ft;
+	int32_t		code;
+
+	if (feature < 0 || feature >= s->m->nfeatures)
+		return;
+	ft = &s->m->features[feature];
+	if (ft->kind != DLF_FEAT_CATEGORICAL)
+		return;
+	if (isnull || v == NULL)
+		code = DLF_CAT_MISSING(ft);
+	else if (ft->ncat > 0)
+		code = table_lookup(&s->tables[feature], ft, v, len);
+	else
+		code = DLF_CAT_OTHER(ft);
+	if (s->hot[feature] >= 0)
+		s->x[s->hot[feature]] = 0.0f;
+	s->hot[feature] = ft->input_offset + code;
+	s->x[s->hot[feature]] = 1.0f;
+}
+
+/* Runs the network on the current inputs; see dlfin_core.h for out. */
+void
+dlf_scorer_run(DlfScorer *s, double *out)
+{
+	const DlfModel *m = s->m;
+	NnBatch    *bt = &s->bt;
+	int32_t		nnz = 0;
+	int32_t		nout = m->units[m->nlayers];
+	const float *z;
+
+	/* same sparse encoding as a training batch, so the same bits come out */
+	for (int32_t f = 0; f < m->nfeatures; f++)
+	{
+		const DlfFeature *ft = &m->features[f];
+
+		if (ft->kind == DLF_FEAT_NUMERIC)
+		{
+			float		v = s->x[ft->input_offset];
+
+			if (v != 0.0f)
+			{
+				bt->idx[nnz] = ft->input_offset;
+				bt->val[nnz++] = v;
+			}
+		}
+		else if (s->hot[f] >= 0)
+		{
+			bt->idx[nnz] = s->hot[f];
+			bt->val[nnz++] = 1.0f;
+		}
+	}
+	bt->rows = 1;
+	bt->nnz[0] = nnz;
+	nn_forward(&s->net, bt, &s->work, 0);
+	z = s->work.act[m->nlayers - 1];
+
+	if (m->task == DLF_TASK_MULTICLASS)
+	{
+		double		mx = z[0],
+					sum = 0.0;
+
+		for (int32_t j = 1; j < nout; j++)
+			if (z[j] > mx)
+				mx = z[j];
+		for (int32_t j = 0; j < nout; j++)
+		{
+			out[j] = exp((double) z[j] - mx);
+			sum += out[j];
+		}
+		for (int32_t j = 0; j < nout; j++)
+			out[j] /= sum;
+	}
+	else if (m->task == DLF_TASK_REGRESSION)
+		out[0] = (double) z[0] * m->target_scale + m->target_mean;
+	else
+	{
+		double		logit = z[0];
+		double		p = 1.0 / (1.0 + exp(-logit));
+
+		if (m->calibration == DLF_CALIB_PLATT)
+			p = 1.0 / (1.0 + exp(m->platt_a * logit + m->platt_b));
+		else if (m->calibration == DLF_CALIB_ISOTONIC && m->niso > 0)
+		{
+			const double *xs = m->iso_x;
+			const double *ys = m->iso_y;
+			int32_t		n = m->niso;
+
+			if (p <= xs[0])
+				p = ys[0];
+			else if (p >= xs[n - 1])
+				p = ys[n - 1];
+			else
+			{
+				int32_t		lo = 0,
+							hi = n - 1;
+
+				/* binary search for xs[lo] <= p < xs[hi], hi = lo + 1 */
+				while (hi - lo > 1)
+				{
+					int32_t		mid = (lo + hi) / 2;
+
+					if (xs[mid] <= p)
+						lo = mid;
+					else
+						hi = mid;
+				}
+				if (xs[hi] > xs[lo])
+					p = ys[lo] + (ys[hi] - ys[lo]) * (p - xs[lo]) / (xs[hi] - xs[lo]);
+				else
+					p = ys[lo];
+			}
+		}
+		out[0] = p;
+	}
+}

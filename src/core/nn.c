@@ -1,0 +1,657 @@
+/*
+ * nn.c
+ *	  The multilayer perceptron: float32 mini-batch kernels, forward and
+ *	  backward passes, activations and losses.
+ *
+ * Layout: activations are row-major (row r, unit j at r * units + j);
+ * weights of layer l are units[l] x units[l+1], row-major by input unit.
+ * The kernels keep a tile of 16 output units in registers and run the sum
+ * over the inputs in a fixed order, so the compiler vectorises over the
+ * output units without ever reassociating a sum: results are exact IEEE
+ * float32 and identical for every vector width.
+ */
+#include "nn_internal.h"
+
+#include <string.h>
+
+#define TILE 16
+
+/* Applies the hidden activation to n values in place. */
+static inline void
+activate(float *restrict o, int32_t n, int act)
+{
+	switch (act)
+	{
+		case DLF_ACT_RELU:
+			for (int32_t j = 0; j < n; j++)
+				o[j] = o[j] > 0.0f ? o[j] : 0.0f;
+			break;
+		case DLF_ACT_LEAKY_RELU:
+			for (int32_t j = 0; j < n; j++)
+				o[j] = o[j] > 0.0f ? o[j] : DLF_LEAKY_SLOPE * o[j];
+			break;
+		case DLF_ACT_TANH:
+			for (int32_t j = 0; j < n; j++)
+				o[j] = tanhf(o[j]);
+			break;
+		case DLF_ACT_SIGMOID:
+			for (int32_t j = 0; j < n; j++)
+				o[j] = 1.0f / (1.0f + expf(-o[j]));
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * Multiplies n backpropagated values by the activation's derivative, which
+ * every supported activation can compute from its output a.
+ */
+static inline void
+activate_grad(float *restrict d, const float *restrict a, int32_t n, int act)
+{
+	switch (act)
+	{
+		case DLF_ACT_RELU:
+			for (int32_t j = 0; j < n; j++)
+				d[j] = a[j] > 0.0f ? d[j] : 0.0f;
+			break;
+		case DLF_ACT_LEAKY_RELU:
+			for (int32_t j = 0; j < n; j++)
+				d[j] = a[j] > 0.0f ? d[j] : DLF_LEAKY_SLOPE * d[j];
+			break;
+		case DLF_ACT_TANH:
+			for (int32_t j = 0; j < n; j++)
+				d[j] = d[j] * (1.0f - a[j] * a[j]);
+			break;
+		case DLF_ACT_SIGMOID:
+			for (int32_t j = 0; j < n; j++)
+				d[j] = d[j] * (a[j] * (1.0f - a[j]));
+			break;
+		default:
+			break;
+	}
+}
+
+#define INLINE static inline __attribute__((always_inline))
+
+/*
+ * A tile of 16 floats as a GCC/Clang vector: one AVX-512 register, two AVX2
+ * registers or four SSE registers depending on the kernel variant.  Loads
+ * and stores go through an unaligned, may_alias type.
+ */
+typedef float vf16 __attribute__((vector_size(64)));
+typedef float vf16u __attribute__((vector_size(64), aligned(4), may_alias));
+
+/* Loads / stores 16 floats at any address (macros: no vector ABI issues). */
+#define vload(p)		(*(const vf16u *) (p))
+#define vstore(p, v)	(*(vf16u *) (p) = (v))
+
+/*
+ * Each kernel below keeps R = 4 independent accumulators (4 rows, or 4
+ * inputs) of a 16-unit tile in registers, so the adds of one output do not
+ * wait on each other's latency; remainders use plain loops with the same
+ * per-element order of operations.
+ */
+
+/* Sparse first layer, one full tile j0 for up to 4 rows (rows r..r+R). */
+INLINE void
+sparse_fwd_tile(const NnBatch *bt, int32_t r, int R, const float *restrict W,
+				const float *restrict bias, int32_t nout, int32_t j0,
+				float *restrict out)
+{
+	vf16		acc[4];
+	int32_t		maxnnz = 0;
+
+	for (int rr = 0; rr < R; rr++)
+	{
+		acc[rr] = vload(bias + j0);
+		if (bt->nnz[r + rr] > maxnnz)
+			maxnnz = bt->nnz[r + rr];
+	}
+	for (int32_t e = 0; e < maxnnz; e++)
+		for (int rr = 0; rr < R; rr++)
+		{
+			size_t		at = (size_t) (r + rr) * bt->maxent + e;
+
+			if (e < bt->nnz[r + rr])
+				acc[rr] += bt->val[at] *
+					vload(W + (size_t) bt->idx[at] * nout + j0);
+		}
+	for (int rr = 0; rr < R; rr++)
+		vstore(out + (size_t) (r + rr) * nout + j0, acc[rr]);
+}
+
+/*
+ * First layer from sparse inputs: out[r] = bias + sum_e val[e] * W[idx[e]]
+ * (entries in order), then the activation (act 0: none).
+ */
+DLF_KERNEL static void
+k_sparse_fwd(const NnBatch *bt, const float *restrict W,
+			 const float *restrict bias, int32_t nout, float *restrict out,
+			 int act)
+{
+	int32_t		r = 0;
+	int32_t		jt = nout - nout % TILE;	/* end of the full tiles */
+
+	for (; r + 4 <= bt->rows; r += 4)
+		for (int32_t j0 = 0; j0 < jt; j0 += TILE)
+			sparse_fwd_tile(bt, r, 4, W, bias, nout, j0, out);
+	for (; r < bt->rows; r++)
+		for (int32_t j0 = 0; j0 < jt; j0 += TILE)
+			sparse_fwd_tile(bt, r, 1, W, bias, nout, j0, out);
+	for (r = 0; r < bt->rows; r++)
+	{
+		float	   *restrict o = out + (size_t) r * nout;
+
+		if (jt < nout)
+		{
+			const int32_t *ix = bt->idx + (size_t) r * bt->maxent;
+			const float *vx = bt->val + (size_t) r * bt->maxent;
+
+			for (int32_t j = jt; j < nout; j++)
+				o[j] = bias[j];
+			for (int32_t e = 0; e < bt->nnz[r]; e++)
+				for (int32_t j = jt; j < nout; j++)
+					o[j] += vx[e] * W[(size_t) ix[e] * nout + j];
+		}
+		activate(o, nout, act);
+	}
+}
+
+/* Dense layer, one full tile j0 for R rows from r; sum over k in order. */
+INLINE void
+dense_fwd_tile(const float *restrict in, int32_t r, int R, int32_t nin,
+			   const float *restrict W, const float *restrict bias,
+			   int32_t nout, int32_t j0, float *restrict out)
+{
+	vf16		acc[4];
+	const float *restrict x = in + (size_t) r * nin;
+
+	for (int rr = 0; rr < R; rr++)
+		acc[rr] = vload(bias + j0);
+	for (int32_t k = 0; k < nin; k++)
+	{
+		vf16		w = vload(W + (size_t) k * nout + j0);
+
+		for (int rr = 0; rr < R; rr++)
+			acc[rr] += x[(size_t) rr * nin + k] * w;
+	}
+	for (int rr = 0; rr < R; rr++)
+		vstore(out + (size_t) (r + rr) * nout + j0, acc[rr]);
+}
+
+/* Dense layer: out[r][j] = act(bias[j] + sum_k in[r][k] * W[k][j]). */
+DLF_KERNEL static void
+k_dense_fwd(const float *restrict in, int32_t rows, int32_t nin,
+			const float *restrict W, const float *restrict bias,
+			int32_t nout, float *restrict out, int act)
+{
+	int32_t		r = 0;
+	int32_t		jt = nout - nout % TILE;
+
+	for (; r + 4 <= rows; r += 4)
+		for (int32_t j0 = 0; j0 < jt; j0 += TILE)
+			dense_fwd_tile(in, r, 4, nin, W, bias, nout, j0, out);
+	for (; r < rows; r++)
+		for (int32_t j0 = 0; j0 < jt; j0 += TILE)
+			dense_fwd_tile(in, r, 1, nin, W, bias, nout, j0, out);
+	/*
+	 * Narrow tail (e.g. the single output unit): rows innermost, so the
+	 * rows' sums are independent instead of one serial chain per row.
+	 */
+	for (int32_t j = jt; j < nout; j++)
+	{
+		for (r = 0; r < rows; r++)
+			out[(size_t) r * nout + j] = bias[j];
+		for (int32_t k = 0; k < nin; k++)
+		{
+			float		w = W[(size_t) k * nout + j];
+
+			for (r = 0; r < rows; r++)
+				out[(size_t) r * nout + j] += in[(size_t) r * nin + k] * w;
+		}
+	}
+	for (r = 0; r < rows; r++)
+		activate(out + (size_t) r * nout, nout, act);
+}
+
+/* dW for 4 (K) inputs from k0 and one full tile j0; rows in order. */
+INLINE void
+dense_bwd_w_tile(const float *restrict in, const float *restrict G,
+				 int32_t rows, int32_t nin, int32_t nout, int32_t k0, int K,
+				 int32_t j0, float *restrict dW)
+{
+	vf16		acc[4];
+
+	for (int kk = 0; kk < K; kk++)
+		acc[kk] = (vf16) {0};
+	for (int32_t r = 0; r < rows; r++)
+	{
+		vf16		g = vload(G + (size_t) r * nout + j0);
+		const float *restrict x = in + (size_t) r * nin + k0;
+
+		for (int kk = 0; kk < K; kk++)
+			acc[kk] += x[kk] * g;
+	}
+	for (int kk = 0; kk < K; kk++)
+		vstore(dW + (size_t) (k0 + kk) * nout + j0, acc[kk]);
+}
+
+/*
+ * Weight gradient of a dense layer: dW[k][j] = sum_r in[r][k] * G[r][j]
+ * (+ l2 * W[k][j]), db[j] = sum_r G[r][j]; sums over r in row order.
+ */
+DLF_KERNEL static void
+k_dense_bwd_w(const float *restrict in, const float *restrict G, int32_t rows,
+			  int32_t nin, int32_t nout, const float *restrict W, float l2,
+			  float *restrict dW, float *restrict db)
+{
+	int32_t		k0 = 0;
+	int32_t		jt = nout - nout % TILE;
+
+	for (int32_t j = 0; j < nout; j++)
+		db[j] = 0.0f;
+	for (int32_t r = 0; r < rows; r++)
+	{
+		const float *restrict g = G + (size_t) r * nout;
+
+		for (int32_t j = 0; j < nout; j++)
+			db[j] += g[j];
+	}
+	for (; k0 + 4 <= nin; k0 += 4)
+		for (int32_t j0 = 0; j0 < jt; j0 += TILE)
+			dense_bwd_w_tile(in, G, rows, nin, nout, k0, 4, j0, dW);
+	for (; k0 < nin; k0++)
+		for (int32_t j0 = 0; j0 < jt; j0 += TILE)
+			dense_bwd_w_tile(in, G, rows, nin, nout, k0, 1, j0, dW);
+	if (jt < nout)
+	{
+		/* narrow tail (e.g. the single output unit): rows in order */
+		for (int32_t k = 0; k < nin; k++)
+			for (int32_t j = jt; j < nout; j++)
+				dW[(size_t) k * nout + j] = 0.0f;
+		for (int32_t r = 0; r < rows; r++)
+		{
+			const float *restrict x = in + (size_t) r * nin;
+			const float *restrict g = G + (size_t) r * nout;
+
+			if (nout == 1)
+			{
+				/* contiguous over k: vectorises */
+				float		g0 = g[0];
+
+				for (int32_t k = 0; k < nin; k++)
+					dW[k] += x[k] * g0;
+			}
+			else
+				for (int32_t k = 0; k < nin; k++)
+					for (int32_t j = jt; j < nout; j++)
+						dW[(size_t) k * nout + j] += x[k] * g[j];
+		}
+	}
+	if (l2 != 0.0f)
+		for (size_t i = 0; i < (size_t) nin * nout; i++)
+			dW[i] += l2 * W[i];
+}
+
+/*
+ * Weight gradient of the sparse first layer: dW[idx] += val * G[r], rows in
+ * order, after zeroing; db = sum of G; plus l2 * W.
+ */
+DLF_KERNEL static void
+k_sparse_bwd_w(const NnBatch *bt, const float *restrict G, int32_t nin,
+			   int32_t nout, const float *restrict W, float l2,
+			   float *restrict dW, float *restrict db)
+{
+	int32_t		jt = nout - nout % TILE;
+
+	memset(dW, 0, sizeof(float) * (size_t) nin * nout);
+	memset(db, 0, sizeof(float) * nout);
+	for (int32_t r = 0; r < bt->rows; r++)
+	{
+		const float *restrict g = G + (size_t) r * nout;
+		const int32_t *ix = bt->idx + (size_t) r * bt->maxent;
+		const float *vx = bt->val + (size_t) r * bt->maxent;
+		int32_t		nnz = bt->nnz[r];
+
+		for (int32_t j = 0; j < nout; j++)
+			db[j] += g[j];
+		for (int32_t e = 0; e < nnz; e++)
+		{
+			float	   *restrict dk = dW + (size_t) ix[e] * nout;
+			float		v = vx[e];
+
+			for (int32_t j0 = 0; j0 < jt; j0 += TILE)
+				vstore(dk + j0, vload(dk + j0) + v * vload(g + j0));
+			for (int32_t j = jt; j < nout; j++)
+				dk[j] += v * g[j];
+		}
+	}
+	if (l2 != 0.0f)
+		for (size_t i = 0; i < (size_t) nin * nout; i++)
+			dW[i] += l2 * W[i];
+}
+
+/* dIn for R rows from r and one full input tile k0; outputs j in order. */
+INLINE void
+dense_bwd_in_tile(const float *restrict G, int32_t r, int R, int32_t nout,
+				  const float *restrict Wt, int32_t nin, int32_t k0,
+				  float *restrict dIn)
+{
+	vf16		acc[4];
+	const float *restrict g = G + (size_t) r * nout;
+
+	for (int rr = 0; rr < R; rr++)
+		acc[rr] = (vf16) {0};
+	for (int32_t j = 0; j < nout; j++)
+	{
+		vf16		w = vload(Wt + (size_t) j * nin + k0);
+
+		for (int rr = 0; rr < R; rr++)
+			acc[rr] += g[(size_t) rr * nout + j] * w;
+	}
+	for (int rr = 0; rr < R; rr++)
+		vstore(dIn + (size_t) (r + rr) * nin + k0, acc[rr]);
+}
+
+/*
+ * Input gradient of a dense layer, through the previous layer's dropout
+ * mask and activation: dIn[r][k] = act'(a[r][k]) * mask[r][k] *
+ * sum_j G[r][j] * Wt[j][k], with Wt the nout x nin transposed weights.
+ */
+DLF_KERNEL static void
+k_dense_bwd_in(const float *restrict G, int32_t rows, int32_t nout,
+			   const float *restrict Wt, int32_t nin,
+			   const float *restrict a, const float *restrict mask, int act,
+			   float *restrict dIn)
+{
+	int32_t		r = 0;
+	int32_t		kt = nin - nin % TILE;
+
+	for (; r + 4 <= rows; r += 4)
+		for (int32_t k0 = 0; k0 < kt; k0 += TILE)
+			dense_bwd_in_tile(G, r, 4, nout, Wt, nin, k0, dIn);
+	for (; r < rows; r++)
+		for (int32_t k0 = 0; k0 < kt; k0 += TILE)
+			dense_bwd_in_tile(G, r, 1, nout, Wt, nin, k0, dIn);
+	for (r = 0; r < rows; r++)
+	{
+		float	   *restrict d = dIn + (size_t) r * nin;
+		const float *restrict g = G + (size_t) r * nout;
+
+		for (int32_t k = kt; k < nin; k++)
+		{
+			float		s = 0.0f;
+
+			for (int32_t j = 0; j < nout; j++)
+				s += g[j] * Wt[(size_t) j * nin + k];
+			d[k] = s;
+		}
+		if (mask)
+		{
+			const float *restrict mr = mask + (size_t) r * nin;
+
+			for (int32_t k = 0; k < nin; k++)
+				d[k] *= mr[k];
+		}
+		activate_grad(d, a + (size_t) r * nin, nin, act);
+	}
+}
+
+/* Allocates a batch for cap rows of up to maxent first-layer entries. */
+DlfStatus
+nn_batch_alloc(NnBatch *bt, int32_t cap, int32_t maxent, DlfError *err)
+{
+	memset(bt, 0, sizeof(*bt));
+	bt->maxent = maxent > 0 ? maxent : 1;
+	bt->idx = dlf_alloc_array((size_t) cap * bt->maxent, sizeof(int32_t));
+	bt->val = dlf_alloc_array((size_t) cap * bt->maxent, sizeof(float));
+	bt->nnz = dlf_alloc_array(cap, sizeof(int32_t));
+	bt->target = dlf_alloc_array(cap, sizeof(float));
+	bt->weight = dlf_alloc_array(cap, sizeof(float));
+	if (!bt->idx || !bt->val || !bt->nnz || !bt->target || !bt->weight)
+	{
+		nn_batch_free(bt);
+		return dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
+	}
+	return DLF_OK;
+}
+
+/* Frees a batch's arrays. */
+void
+nn_batch_free(NnBatch *bt)
+{
+	dlf_free(bt->idx);
+	dlf_free(bt->val);
+	dlf_free(bt->nnz);
+	dlf_free(bt->target);
+	dlf_free(bt->weight);
+	memset(bt, 0, sizeof(*bt));
+}
+
+/* Allocates activations, deltas, masks and the transpose buffer. */
+DlfStatus
+nn_work_alloc(NnWork *w, const NnNet *net, int32_t cap, int with_dropout,
+			  DlfError *err)
+{
+	int32_t		maxu = 1;
+	size_t		maxw = 1;
+	int			failed = 0;
+
+	memset(w, 0, sizeof(*w));
+	w->cap = cap;
+	w->dropout = with_dropout;
+	for (int32_t l = 0; l <= net->nlayers; l++)
+		if (net->units[l] > maxu)
+			maxu = net->units[l];
+	for (int32_t l = 1; l < net->nlayers; l++)
+		if ((size_t) net->units[l] * net->units[l + 1] > maxw)
+			maxw = (size_t) net->units[l] * net->units[l + 1];
+	for (int32_t l = 0; l < net->nlayers; l++)
+	{
+		w->act[l] = dlf_alloc_array((size_t) cap * net->units[l + 1],
+									sizeof(float));
+		failed |= w->act[l] == NULL;
+		if (l + 1 < net->nlayers && with_dropout)
+		{
+			w->mask[l] = dlf_alloc_array((size_t) cap * net->units[l + 1],
+										 sizeof(float));
+			w->in[l + 1] = dlf_alloc_array((size_t) cap * net->units[l + 1],
+										   sizeof(float));
+			failed |= w->mask[l] == NULL || w->in[l + 1] == NULL;
+		}
+		else if (l + 1 < net->nlayers)
+			w->in[l + 1] = w->act[l];
+	}
+	w->delta = dlf_alloc_array((size_t) cap * maxu, sizeof(float));
+	w->delta2 = dlf_alloc_array((size_t) cap * maxu, sizeof(float));
+	w->wt = dlf_alloc_array(maxw, sizeof(float));
+	failed |= !w->delta || !w->delta2 || !w->wt;
+	if (failed)
+	{
+		nn_work_free(w);
+		return dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
+	}
+	return DLF_OK;
+}
+
+/* Frees a workspace (in[] aliases act[] without dropout). */
+void
+nn_work_free(NnWork *w)
+{
+	for (int l = 0; l <= DLF_MAX_HIDDEN; l++)
+	{
+		dlf_free(w->mask[l]);
+		if (w->dropout)
+			dlf_free(w->in[l]);
+		dlf_free(w->act[l]);
+	}
+	dlf_free(w->delta);
+	dlf_free(w->delta2);
+	dlf_free(w->wt);
+	memset(w, 0, sizeof(*w));
+}
+
+/* Runs the network forward on the batch; logits in act[nlayers - 1]. */
+void
+nn_forward(const NnNet *net, const NnBatch *bt, NnWork *w, int use_mask)
+{
+	int32_t		L = net->nlayers;
+
+	for (int32_t l = 0; l < L; l++)
+	{
+		int			act = l + 1 < L ? net->activation : 0;
+
+		if (l == 0)
+			k_sparse_fwd(bt, net->W[0], net->b[0], net->units[1], w->act[0],
+						 act);
+		else
+			k_dense_fwd(w->in[l], bt->rows, net->units[l], net->W[l],
+						net->b[l], net->units[l + 1], w->act[l], act);
+		if (l + 1 < L && w->mask[l])
+		{
+			size_t		n = (size_t) bt->rows * net->units[l + 1];
+			float	   *restrict dst = w->in[l + 1];
+			const float *restrict a = w->act[l];
+
+			if (use_mask)
+			{
+				const float *restrict mk = w->mask[l];
+
+				for (size_t i = 0; i < n; i++)
+					dst[i] = a[i] * mk[i];
+			}
+			else
+				memcpy(dst, a, n * sizeof(float));
+		}
+	}
+}
+
+/* Loss and logit gradient of one row (float math, double result). */
+static inline double
+row_loss_grad(int task, const float *z, int32_t nout, float target,
+			  float *g)
+{
+	switch (task)
+	{
+		case DLF_TASK_BINARY:
+			{
+				float		x = z[0];
+				float		e = expf(-fabsf(x));
+				float		p = x >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
+
+				if (g)
+					g[0] = p - target;
+				/* max(x, 0) - x * y + log(1 + exp(-|x|)): no overflow */
+				return (double) (x > 0.0f ? x : 0.0f) - (double) x * target +
+					(double) log1pf(e);
+			}
+		case DLF_TASK_MULTICLASS:
+			{
+				float		mx = z[0];
+				double		s = 0.0;
+				int32_t		y = (int32_t) target;
+
+				for (int32_t j = 1; j < nout; j++)
+					if (z[j] > mx)
+						mx = z[j];
+				for (int32_t j = 0; j < nout; j++)
+				{
+					float		e = expf(z[j] - mx);
+
+					s += e;
+					if (g)
+						g[j] = e;
+				}
+				if (g)
+				{
+					float		inv = (float) (1.0 / s);
+
+					for (int32_t j = 0; j < nout; j++)
+						g[j] *= inv;
+					g[y] -= 1.0f;
+				}
+				return log(s) + (double) mx - (double) z[y];
+			}
+		default:
+			{
+				float		d = z[0] - target;
+
+				if (g)
+					g[0] = 2.0f * d;
+				return (double) d * d;
+			}
+	}
+}
+
+/* Unweighted loss of one row. */
+double
+nn_row_loss(int task, const float *z, int32_t nout, float target)
+{
+	return row_loss_grad(task, z, nout, target, NULL);
+}
+
+/* Weighted loss sum of the batch; logit gradients / scale into w->delta. */
+double
+nn_loss(int task, const NnNet *net, const NnBatch *bt, NnWork *w,
+		int want_grad, float scale)
+{
+	int32_t		nout = net->units[net->nlayers];
+	const float *logits = w->act[net->nlayers - 1];
+	double		sum = 0.0;
+
+	for (int32_t r = 0; r < bt->rows; r++)
+	{
+		float	   *g = want_grad ? w->delta + (size_t) r * nout : NULL;
+		float		wt = bt->weight[r];
+		double		l = row_loss_grad(task, logits + (size_t) r * nout, nout,
+									  bt->target[r], g);
+
+		sum += wt * l;
+		if (g)
+		{
+			float		f = wt / scale;
+
+			for (int32_t j = 0; j < nout; j++)
+				g[j] *= f;
+		}
+	}
+	return sum;
+}
+
+/* Backpropagates w->delta through the network into grad. */
+void
+nn_backward(const NnNet *net, const NnBatch *bt, NnWork *w, int use_mask,
+			float l2, NnNet *grad)
+{
+	float	   *G = w->delta;
+	float	   *D = w->delta2;
+
+	for (int32_t l = net->nlayers - 1; l >= 0; l--)
+	{
+		int32_t		nin = net->units[l];
+		int32_t		nout = net->units[l + 1];
+
+		if (l == 0)
+		{
+			k_sparse_bwd_w(bt, G, nin, nout, net->W[0], l2, grad->W[0],
+						   grad->b[0]);
+			break;
+		}
+		k_dense_bwd_w(w->in[l], G, bt->rows, nin, nout, net->W[l], l2,
+					  grad->W[l], grad->b[l]);
+		/* transpose W[l] so the input gradient vectorises over inputs */
+		for (int32_t k = 0; k < nin; k++)
+			for (int32_t j = 0; j < nout; j++)
+				w->wt[(size_t) j * nin + k] = net->W[l][(size_t) k * nout + j];
+		k_dense_bwd_in(G, bt->rows, nout, w->wt, nin, w->act[l - 1],
+					   use_mask ? w->mask[l - 1] : NULL, net->activation, D);
+		{
+			float	   *t = G;
+
+			G = D;
+			D = t;
+		}
+	}
+}

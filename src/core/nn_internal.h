@@ -1,0 +1,125 @@
+/*
+ * nn_internal.h
+ *	  Internal interface of the multilayer perceptron: kernels, the network
+ *	  view used by training and scoring, forward and backward passes.
+ *
+ * Not part of the public core interface; the unit tests include it to check
+ * gradients against a double-precision reference.
+ */
+#ifndef DLFIN_NN_INTERNAL_H
+#define DLFIN_NN_INTERNAL_H
+
+#include "dlfin_core.h"
+
+#include <math.h>
+
+/*
+ * Hot kernels get x86-64-v4 (AVX-512) and x86-64-v3 (AVX2 + FMA) variants
+ * chosen at load time, with a portable default.  The kernels never
+ * reassociate a sum (each output is accumulated in a fixed order), so a
+ * given variant is deterministic; the FMA variants round a*b+c once, so
+ * their bits can differ from the default variant's (pre-2013 CPUs).
+ */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
+	defined(__linux__) && __GNUC__ >= 11
+#define DLF_KERNEL __attribute__((target_clones("arch=x86-64-v4", \
+												"arch=x86-64-v3", "default")))
+#else
+#define DLF_KERNEL
+#endif
+
+#define DLF_LEAKY_SLOPE 0.01f
+
+/*
+ * Standardised network input of a raw numeric value.  Training and scoring
+ * both go through here (with the value first rounded to float32, as the
+ * training columns store it) so that identical inputs give identical bits.
+ * Non-finite values (NULL is NaN) are imputed with the mean, i.e. 0.
+ */
+static inline float
+dlf_std_value(float x, double mean, double inv_scale)
+{
+	if (!isfinite(x))
+		return 0.0f;
+	return (float) (((double) x - mean) * inv_scale);
+}
+
+/* A view of the network's parameters (model arrays or a training buffer). */
+typedef struct NnNet
+{
+	int32_t		nlayers;
+	int32_t		units[DLF_MAX_HIDDEN + 2];
+	int			activation;		/* DlfActivation of hidden layers */
+	float	   *W[DLF_MAX_HIDDEN + 1];	/* units[l] x units[l+1] */
+	float	   *b[DLF_MAX_HIDDEN + 1];	/* units[l+1] */
+} NnNet;
+
+/*
+ * A mini-batch.  The first layer's input is sparse: each row has up to
+ * `maxent' (input index, value) entries, nnz[r] of them used, in ascending
+ * input order; zero inputs are left out.  One-hot inputs have value 1.
+ */
+typedef struct NnBatch
+{
+	int32_t		rows;
+	int32_t		maxent;
+	int32_t    *idx;			/* [cap * maxent] */
+	float	   *val;			/* [cap * maxent] */
+	int32_t    *nnz;			/* [cap] */
+	float	   *target;			/* [cap]: class index or scaled target */
+	float	   *weight;			/* [cap]: loss weight of the row */
+} NnBatch;
+
+/* Per-batch activations, deltas and dropout masks for up to cap rows. */
+typedef struct NnWork
+{
+	int32_t		cap;
+	int			dropout;		/* in[] has own buffers (else aliases act[]) */
+	float	   *act[DLF_MAX_HIDDEN + 1];	/* layer outputs; last = logits */
+	float	   *mask[DLF_MAX_HIDDEN + 1];	/* dropout scale per hidden unit,
+											 * or NULL */
+	float	   *in[DLF_MAX_HIDDEN + 1]; /* input of layer l >= 1 (after
+										 * dropout; = act[l-1] without) */
+	float	   *delta;			/* [cap * maxunits] */
+	float	   *delta2;			/* [cap * maxunits] */
+	float	   *wt;				/* transposed weights, max layer size */
+} NnWork;
+
+/* Allocates a batch for cap rows and maxent entries per row. */
+DlfStatus	nn_batch_alloc(NnBatch *bt, int32_t cap, int32_t maxent,
+						   DlfError *err);
+void		nn_batch_free(NnBatch *bt);
+
+/* Allocates workspace for cap rows; with_dropout adds mask buffers. */
+DlfStatus	nn_work_alloc(NnWork *w, const NnNet *net, int32_t cap,
+						  int with_dropout, DlfError *err);
+void		nn_work_free(NnWork *w);
+
+/*
+ * Forward pass of bt->rows rows.  When dropout masks are given (training)
+ * the hidden outputs are multiplied by them.  Logits end in
+ * w->act[nlayers - 1], rows x units[nlayers].
+ */
+void		nn_forward(const NnNet *net, const NnBatch *bt, NnWork *w,
+					   int use_mask);
+
+/*
+ * Loss of the logits in w: returns the sum of weight * loss over the rows
+ * and, when want_grad, leaves dLoss/dlogit / scale in w->delta where loss
+ * is the per-row weighted loss (scale is usually the batch size).
+ */
+double		nn_loss(int task, const NnNet *net, const NnBatch *bt, NnWork *w,
+					int want_grad, float scale);
+
+/*
+ * Backward pass after nn_forward and nn_loss(want_grad): writes the
+ * gradient of sum(weight * loss) / scale + l2/2 * |W|^2 into grad (same
+ * layout as the net: grad->W[l], grad->b[l]); overwrites, not accumulates.
+ */
+void		nn_backward(const NnNet *net, const NnBatch *bt, NnWork *w,
+						int use_mask, float l2, NnNet *grad);
+
+/* Unweighted per-row loss of one row's logits (double precision). */
+double		nn_row_loss(int task, const float *z, int32_t nout, float target);
+
+#endif							/* DLFIN_NN_INTERNAL_H */

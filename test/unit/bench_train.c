@@ -1,0 +1,101 @@
+/*
+ * bench_train.c
+ *	  Training benchmark of the core (not run by make unittest):
+ *	  1,000,000 rows x 8 numeric features, binary label from a nonlinear
+ *	  function, hidden [32,16], batch 256, 10 epochs, no validation.
+ *
+ *	  gcc -std=gnu11 -O3 -fno-math-errno -pthread -Isrc/core \
+ *		  -o /tmp/bench_train test/unit/bench_train.c \
+ *		  src/core/[a-z]*.c -lm && /tmp/bench_train [rows] [threads]
+ */
+#include "dlfin_core.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Seconds on the monotonic clock. */
+static double
+now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+/* Prints each epoch's progress. */
+static void
+on_epoch(void *arg, const DlfEpochReport *r)
+{
+	printf("epoch %2d  loss %.5f  %.2fs\n", r->epoch, r->train_loss, r->seconds);
+}
+
+int
+main(int argc, char **argv)
+{
+	int64_t		n = argc > 1 ? atoll(argv[1]) : 1000000;
+	int			threads = argc > 2 ? atoi(argv[2]) : 1;
+	int			nf = 8;
+	DlfModel   *m = dlf_model_new();
+	DlfDataset	d;
+	DlfTrainOptions o;
+	DlfTrainHooks h = {NULL, on_epoch, NULL};
+	DlfError	err;
+	DlfRng		r;
+	double		t0;
+	DlfStatus	st;
+
+	m->task = DLF_TASK_BINARY;
+	m->nclasses = 2;
+	m->classes = dlf_alloc_array(2, sizeof(char *));
+	m->classes[0] = dlf_strndup("f", 1);
+	m->classes[1] = dlf_strndup("t", 1);
+	m->nfeatures = nf;
+	m->features = dlf_alloc_array(nf, sizeof(DlfFeature));
+	memset(&d, 0, sizeof(d));
+	d.nrows = n;
+	d.nfeatures = nf;
+	d.num = calloc(nf, sizeof(float *));
+	d.cat = calloc(nf, sizeof(int32_t *));
+	d.label = malloc(sizeof(double) * n);
+	for (int f = 0; f < nf; f++)
+	{
+		char		name[8];
+
+		snprintf(name, sizeof(name), "x%d", f);
+		m->features[f].name = dlf_strndup(name, strlen(name));
+		m->features[f].kind = DLF_FEAT_NUMERIC;
+		m->features[f].sqltype = DLF_SQL_NUMBER;
+		d.num[f] = malloc(sizeof(float) * n);
+	}
+	dlf_rng_seed(&r, 1);
+	for (int64_t i = 0; i < n; i++)
+	{
+		double		x[8],
+					s;
+
+		for (int f = 0; f < nf; f++)
+			d.num[f][i] = (float) (x[f] = dlf_rng_normal(&r));
+		s = x[0] * x[1] + sin(x[2]) - x[3] * x[3] + 0.5 * x[4] + 0.3 * dlf_rng_normal(&r) + 0.6;
+		d.label[i] = s > 0;
+	}
+	dlf_train_options_default(&o);
+	o.batch_size = 256;
+	o.epochs = 10;
+	o.validation_fraction = 0;
+	o.nthreads = threads;
+	t0 = now();
+	st = dlf_train(m, &d, &o, &h, &err);
+	printf("status %d %s: %lld rows, %d threads, %.3f s\n", st,
+		   st ? err.message : "ok", (long long) n, threads, now() - t0);
+	dlf_model_free(m);
+	for (int f = 0; f < nf; f++)
+		free(d.num[f]);
+	free(d.num);
+	free(d.cat);
+	free(d.label);
+	return st != DLF_OK;
+}

@@ -1,0 +1,1062 @@
+/*
+ * test_nn.c
+ *	  Unit tests of the multilayer perceptron: gradients against a double
+ *	  precision finite-difference reference, optimisers, learning, early
+ *	  stopping, reproducibility, encoding, scoring and error paths.
+ */
+#include "dlfin_core.h"
+#include "nn_internal.h"
+#include "tap.h"
+
+#include <string.h>
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* Makes a model schema with nnum numeric then ncatf categorical features. */
+static DlfModel *
+make_model(int task, int nclasses, int nnum, int ncatf, int ncat)
+{
+	DlfModel   *m = dlf_model_new();
+	char		buf[32];
+
+	m->task = task;
+	m->nfeatures = nnum + ncatf;
+	m->features = dlf_alloc_array(m->nfeatures, sizeof(DlfFeature));
+	for (int f = 0; f < m->nfeatures; f++)
+	{
+		DlfFeature *ft = &m->features[f];
+
+		snprintf(buf, sizeof(buf), "x%d", f + 1);
+		ft->name = dlf_strndup(buf, strlen(buf));
+		ft->importance = NAN;
+		if (f < nnum)
+		{
+			ft->kind = DLF_FEAT_NUMERIC;
+			ft->sqltype = DLF_SQL_NUMBER;
+		}
+		else
+		{
+			ft->kind = DLF_FEAT_CATEGORICAL;
+			ft->sqltype = DLF_SQL_TEXT;
+			ft->ncat = ncat;
+			ft->categories = dlf_alloc_array(ncat, sizeof(char *));
+			for (int c = 0; c < ncat; c++)
+			{
+				snprintf(buf, sizeof(buf), "cat%d", c);
+				ft->categories[c] = dlf_strndup(buf, strlen(buf));
+			}
+		}
+	}
+	m->nclasses = task == DLF_TASK_REGRESSION ? 0 : nclasses;
+	if (m->nclasses)
+	{
+		m->classes = dlf_alloc_array(m->nclasses, sizeof(char *));
+		for (int c = 0; c < m->nclasses; c++)
+		{
+			snprintf(buf, sizeof(buf), "class%d", c);
+			m->classes[c] = dlf_strndup(buf, strlen(buf));
+		}
+	}
+	return m;
+}
+
+/* Allocates a dataset with columns matching the model's features. */
+static DlfDataset *
+make_data(const DlfModel *m, int64_t n)
+{
+	DlfDataset *d = calloc(1, sizeof(DlfDataset));
+
+	d->nrows = n;
+	d->nfeatures = m->nfeatures;
+	d->num = calloc(m->nfeatures, sizeof(float *));
+	d->cat = calloc(m->nfeatures, sizeof(int32_t *));
+	for (int f = 0; f < m->nfeatures; f++)
+	{
+		if (m->features[f].kind == DLF_FEAT_NUMERIC)
+			d->num[f] = calloc(n, sizeof(float));
+		else
+			d->cat[f] = calloc(n, sizeof(int32_t));
+	}
+	d->label = calloc(n, sizeof(double));
+	return d;
+}
+
+static void
+free_data(DlfDataset *d)
+{
+	for (int f = 0; f < d->nfeatures; f++)
+	{
+		free(d->num[f]);
+		free(d->cat[f]);
+	}
+	free(d->num);
+	free(d->cat);
+	free(d->label);
+	free(d);
+}
+
+/* Copy of a dataset with rows in the order perm. */
+static DlfDataset *
+permuted(const DlfModel *m, const DlfDataset *d, const int64_t *perm)
+{
+	DlfDataset *e = make_data(m, d->nrows);
+
+	for (int64_t i = 0; i < d->nrows; i++)
+	{
+		e->label[i] = d->label[perm[i]];
+		for (int f = 0; f < d->nfeatures; f++)
+			if (d->num[f])
+				e->num[f][i] = d->num[f][perm[i]];
+			else
+				e->cat[f][i] = d->cat[f][perm[i]];
+	}
+	return e;
+}
+
+/* A copy of a model's schema (features, classes) without training. */
+static DlfModel *
+clone_schema(const DlfModel *m)
+{
+	int			nnum = 0,
+				ncat = 0;
+
+	for (int f = 0; f < m->nfeatures; f++)
+		if (m->features[f].kind == DLF_FEAT_NUMERIC)
+			nnum++;
+		else
+		{
+			ncat = m->features[f].ncat;
+		}
+	return make_model(m->task, m->nclasses, nnum, m->nfeatures - nnum, ncat);
+}
+
+static double
+unif(DlfRng *r, double a, double b)
+{
+	return a + (b - a) * dlf_rng_uniform(r);
+}
+
+/* Quiet options for tests. */
+static DlfTrainOptions
+test_options(void)
+{
+	DlfTrainOptions o;
+
+	dlf_train_options_default(&o);
+	return o;
+}
+
+/* ---- gradient check ------------------------------------------------------ */
+
+#define GC_ROWS 6
+#define GC_MAXU 32
+
+/* Double-precision reference forward + loss of the whole batch. */
+static double
+ref_loss(int task, const NnNet *net, double *const *Wd, double *const *bd,
+		 const NnBatch *bt, double l2)
+{
+	double		total = 0.0;
+	int			L = net->nlayers;
+
+	for (int r = 0; r < bt->rows; r++)
+	{
+		double		a[GC_MAXU * 2] = {0},
+					z[GC_MAXU * 2];
+		double		x[32] = {0};
+		int			nin = net->units[0];
+		double		loss;
+
+		for (int e = 0; e < bt->nnz[r]; e++)
+			x[bt->idx[r * bt->maxent + e]] = bt->val[r * bt->maxent + e];
+		for (int k = 0; k < nin; k++)
+			a[k] = x[k];
+		for (int l = 0; l < L; l++)
+		{
+			int			ni = net->units[l],
+						no = net->units[l + 1];
+
+			for (int j = 0; j < no; j++)
+			{
+				double		s = bd[l][j];
+
+				for (int k = 0; k < ni; k++)
+					s += a[k] * Wd[l][k * no + j];
+				if (l + 1 < L)
+				{
+					switch (net->activation)
+					{
+						case DLF_ACT_RELU:
+							s = s > 0 ? s : 0;
+							break;
+						case DLF_ACT_LEAKY_RELU:
+							s = s > 0 ? s : 0.01 * s;
+							break;
+						case DLF_ACT_TANH:
+							s = tanh(s);
+							break;
+						default:
+							s = 1 / (1 + exp(-s));
+					}
+				}
+				z[j] = s;
+			}
+			for (int j = 0; j < no; j++)
+				a[j] = z[j];
+		}
+		if (task == DLF_TASK_BINARY)
+			loss = log1p(exp(-fabs(a[0]))) + (a[0] > 0 ? a[0] : 0) - a[0] * bt->target[r];
+		else if (task == DLF_TASK_MULTICLASS)
+		{
+			int			no = net->units[L];
+			double		mx = a[0],
+						s = 0;
+
+			for (int j = 1; j < no; j++)
+				mx = a[j] > mx ? a[j] : mx;
+			for (int j = 0; j < no; j++)
+				s += exp(a[j] - mx);
+			loss = log(s) + mx - a[(int) bt->target[r]];
+		}
+		else
+			loss = (a[0] - bt->target[r]) * (a[0] - bt->target[r]);
+		total += bt->weight[r] * loss;
+	}
+	total /= bt->rows;
+	for (int l = 0; l < L; l++)
+		for (int i = 0; i < net->units[l] * net->units[l + 1]; i++)
+			total += 0.5 * l2 * Wd[l][i] * Wd[l][i];
+	return total;
+}
+
+/* Checks backprop of one activation/task against central differences. */
+static void
+gradient_check(int act, int task)
+{
+	static const char *const an[] = {"", "relu", "tanh", "sigmoid", "leaky_relu"};
+	static const char *const tn[] = {"", "binary", "multiclass", "regression"};
+	NnNet		net,
+				grad;
+	NnBatch		bt;
+	NnWork		w;
+	DlfRng		rng;
+	float	   *P,
+			   *G;
+	double	   *Wd[3],
+			   *bd[3];
+	int			nparams = 0;
+	double		maxrel = 0.0;
+	float		l2 = 0.05f;
+	DlfError	err;
+
+	memset(&net, 0, sizeof(net));
+	net.nlayers = 3;
+	net.activation = act;
+	net.units[0] = 7;
+	/* full 16-unit register tiles plus narrow tails, 4-row blocks + rest */
+	net.units[1] = 20;
+	net.units[2] = 17;
+	net.units[3] = task == DLF_TASK_MULTICLASS ? 3 : 1;
+	for (int l = 0; l < 3; l++)
+		nparams += net.units[l] * net.units[l + 1] + net.units[l + 1];
+	P = calloc(nparams, sizeof(float));
+	G = calloc(nparams, sizeof(float));
+	dlf_rng_seed(&rng, 1000 + act * 10 + task);
+	{
+		float	   *p = P,
+				   *g = G;
+
+		grad = net;
+		for (int l = 0; l < 3; l++)
+		{
+			int			nw = net.units[l] * net.units[l + 1];
+
+			net.W[l] = p;
+			grad.W[l] = g;
+			p += nw;
+			g += nw;
+			net.b[l] = p;
+			grad.b[l] = g;
+			p += net.units[l + 1];
+			g += net.units[l + 1];
+			Wd[l] = calloc(nw, sizeof(double));
+			bd[l] = calloc(net.units[l + 1], sizeof(double));
+		}
+	}
+	for (int i = 0; i < nparams; i++)
+		P[i] = (float) unif(&rng, -0.8, 0.8);
+	nn_batch_alloc(&bt, GC_ROWS, 4, &err);
+	nn_work_alloc(&w, &net, GC_ROWS, 0, &err);
+	bt.rows = GC_ROWS;
+	for (int r = 0; r < GC_ROWS; r++)
+	{
+		int			e = 0;
+
+		/* 3 numeric inputs (0..2, one left out as zero) and a one-hot 3..6 */
+		for (int k = 0; k < 3; k++)
+			if (k != r % 4)
+			{
+				bt.idx[r * 4 + e] = k;
+				bt.val[r * 4 + e++] = (float) unif(&rng, -2, 2);
+			}
+		bt.idx[r * 4 + e] = 3 + r % 4;
+		bt.val[r * 4 + e++] = 1.0f;
+		bt.nnz[r] = e;
+		bt.weight[r] = (float) (0.5 + r * 0.3);	/* class/row weights */
+		if (task == DLF_TASK_BINARY)
+			bt.target[r] = (float) (r % 2);
+		else if (task == DLF_TASK_MULTICLASS)
+			bt.target[r] = (float) (r % 3);
+		else
+			bt.target[r] = (float) unif(&rng, -1.5, 1.5);
+	}
+	nn_forward(&net, &bt, &w, 0);
+	nn_loss(task, &net, &bt, &w, 1, (float) GC_ROWS);
+	nn_backward(&net, &bt, &w, 0, l2, &grad);
+
+	for (int l = 0; l < 3; l++)
+	{
+		for (int i = 0; i < net.units[l] * net.units[l + 1]; i++)
+			Wd[l][i] = net.W[l][i];
+		for (int i = 0; i < net.units[l + 1]; i++)
+			bd[l][i] = net.b[l][i];
+	}
+	for (int l = 0; l < 3; l++)
+	{
+		for (int pass = 0; pass < 2; pass++)
+		{
+			double	   *arr = pass == 0 ? Wd[l] : bd[l];
+			const float *ga = pass == 0 ? grad.W[l] : grad.b[l];
+			int			cnt = pass == 0 ? net.units[l] * net.units[l + 1] : net.units[l + 1];
+
+			for (int i = 0; i < cnt; i++)
+			{
+				double		h = 1e-6,
+							keep = arr[i],
+							lp,
+							lm,
+							num,
+							rel;
+
+				arr[i] = keep + h;
+				lp = ref_loss(task, &net, Wd, bd, &bt, pass == 0 ? l2 : l2);
+				arr[i] = keep - h;
+				lm = ref_loss(task, &net, Wd, bd, &bt, l2);
+				arr[i] = keep;
+				num = (lp - lm) / (2 * h);
+				rel = fabs(num - ga[i]) / fmax(fmax(fabs(num), fabs(ga[i])), 1e-2);
+				if (rel > maxrel)
+					maxrel = rel;
+			}
+		}
+	}
+	ok(maxrel < 2e-3, "gradient check %s/%s (l2, row weights): max rel err %.2e",
+	   an[act], tn[task], maxrel);
+	{
+		/* the float forward agrees with the double reference */
+		double		lf = nn_loss(task, &net, &bt, &w, 0, 1.0f) / GC_ROWS;
+		double		lr = ref_loss(task, &net, Wd, bd, &bt, 0.0);
+
+		ok(fabs(lf - lr) < 1e-4 * fmax(1.0, fabs(lr)),
+		   "forward loss %s/%s matches reference (%.7f vs %.7f)",
+		   an[act], tn[task], lf, lr);
+	}
+	for (int l = 0; l < 3; l++)
+	{
+		free(Wd[l]);
+		free(bd[l]);
+	}
+	free(P);
+	free(G);
+	nn_batch_free(&bt);
+	nn_work_free(&w);
+}
+
+/* ---- synthetic data sets --------------------------------------------------- */
+
+/* XOR-like binary data: y = (x1 * x2 > 0), plus a noise feature. */
+static DlfModel *
+xor_data(int64_t n, uint64_t seed, DlfDataset **out)
+{
+	DlfModel   *m = make_model(DLF_TASK_BINARY, 2, 3, 0, 0);
+	DlfDataset *d = make_data(m, n);
+	DlfRng		r;
+
+	dlf_rng_seed(&r, seed);
+	for (int64_t i = 0; i < n; i++)
+	{
+		double		a = unif(&r, -1, 1),
+					b = unif(&r, -1, 1);
+
+		d->num[0][i] = (float) a;
+		d->num[1][i] = (float) b;
+		d->num[2][i] = (float) unif(&r, -1, 1);
+		d->label[i] = a * b > 0 ? 1 : 0;
+	}
+	*out = d;
+	return m;
+}
+
+/* Mixed data with NULLs and a categorical feature, binary label. */
+static DlfModel *
+mixed_data(int64_t n, uint64_t seed, DlfDataset **out)
+{
+	DlfModel   *m = make_model(DLF_TASK_BINARY, 2, 2, 1, 4);
+	DlfDataset *d = make_data(m, n);
+	DlfRng		r;
+
+	dlf_rng_seed(&r, seed);
+	for (int64_t i = 0; i < n; i++)
+	{
+		double		a = unif(&r, -2, 2);
+		int			c = (int) dlf_rng_below(&r, 6);	/* 4 = other, 5 = missing */
+		double		s = a + (c == 1 ? 1.5 : c == 2 ? -1.5 : 0) + 0.5 * dlf_rng_normal(&r);
+
+		d->num[0][i] = (i % 7 == 3) ? NAN : (float) a;
+		d->num[1][i] = (float) (100 + 10 * dlf_rng_normal(&r));
+		d->cat[2][i] = c;
+		d->label[i] = s > 0 ? 1 : 0;
+	}
+	*out = d;
+	return m;
+}
+
+static int	interrupt_calls;
+static int	interrupt_after;
+
+static int
+interrupt_cb(void *arg)
+{
+	return ++interrupt_calls > interrupt_after;
+}
+
+static int	epochs_seen;
+
+static void
+epoch_cb(void *arg, const DlfEpochReport *r)
+{
+	epochs_seen++;
+	if (r->epoch == 1)
+		ok(r->metric_name != NULL && strcmp(r->metric_name, (const char *) arg) == 0 &&
+		   isfinite(r->valid_metric) && r->seconds >= 0,
+		   "epoch report carries %s", (const char *) arg);
+}
+
+static double
+get_metric(const DlfModel *m, const char *name)
+{
+	for (int i = 0; i < m->nmetrics; i++)
+		if (strcmp(m->metric_names[i], name) == 0)
+			return m->metric_values[i];
+	return NAN;
+}
+
+/* Identical weights, biases and statistics, bit for bit. */
+static int
+same_model(const DlfModel *a, const DlfModel *b)
+{
+	if (a->nlayers != b->nlayers || a->epochs_run != b->epochs_run)
+		return 0;
+	for (int l = 0; l < a->nlayers; l++)
+	{
+		size_t		nw = (size_t) a->units[l] * a->units[l + 1];
+
+		if (memcmp(a->weights[l], b->weights[l], nw * sizeof(float)) ||
+			memcmp(a->biases[l], b->biases[l], a->units[l + 1] * sizeof(float)))
+			return 0;
+	}
+	for (int f = 0; f < a->nfeatures; f++)
+		if (memcmp(&a->features[f].mean, &b->features[f].mean, sizeof(double)) ||
+			memcmp(&a->features[f].scale, &b->features[f].scale, sizeof(double)) ||
+			memcmp(&a->features[f].missing_share, &b->features[f].missing_share, sizeof(double)))
+			return 0;
+	if (memcmp(a->train_loss, b->train_loss, a->nhistory * sizeof(float)))
+		return 0;
+	return 1;
+}
+
+/* ---- tests --------------------------------------------------------------- */
+
+static void
+test_xor(void)
+{
+	DlfDataset *d;
+	DlfModel   *m = xor_data(3000, 1, &d);
+	DlfTrainOptions o = test_options();
+	DlfTrainHooks h = {NULL, epoch_cb, (void *) "auc"};
+	DlfError	err;
+	DlfStatus	st;
+
+	o.learning_rate = 0.01;
+	o.epochs = 60;
+	o.validation_fraction = 0.2;
+	epochs_seen = 0;
+	st = dlf_train(m, d, &o, &h, &err);
+	ok(st == DLF_OK, "xor trains (%s)", st ? err.message : "ok");
+	ok(get_metric(m, "auc") > 0.95, "xor validation auc %.4f > 0.95", get_metric(m, "auc"));
+	ok(isfinite(get_metric(m, "ks")) && isfinite(get_metric(m, "logloss")) &&
+	   isfinite(get_metric(m, "accuracy")), "binary metrics stored");
+	ok(m->rows_valid == 600 && m->rows_train == 2400, "split 2400/600");
+	ok(epochs_seen == m->epochs_run && m->nhistory == m->epochs_run,
+	   "epoch callback and history once per epoch (%d)", m->epochs_run);
+	ok(m->best_epoch >= 1 && m->best_epoch <= m->epochs_run,
+	   "best epoch %d within %d", m->best_epoch, m->epochs_run);
+	/* logloss of the restored model is the best validation loss */
+	is_near(get_metric(m, "logloss"), m->best_valid_loss, 1e-4,
+			"restored weights give the best validation loss");
+	ok(m->units[0] == 3 && m->units[1] == 32 && m->units[2] == 16 &&
+	   m->units[3] == 1 && m->nlayers == 3, "architecture 3-32-16-1");
+	ok(m->options_json && strstr(m->options_json, "\"hidden\": [32, 16]"),
+	   "options json: %s", m->options_json ? m->options_json : "(null)");
+	dlf_model_free(m);
+	free_data(d);
+}
+
+static void
+test_optimizers(void)
+{
+	static const char *const names[] = {"", "sgd", "momentum", "adam"};
+
+	for (int opt = DLF_OPTIM_SGD; opt <= DLF_OPTIM_ADAM; opt++)
+	{
+		DlfDataset *d;
+		DlfModel   *m = mixed_data(1000, 2, &d);
+		DlfTrainOptions o = test_options();
+		DlfError	err;
+		DlfStatus	st;
+
+		o.optimizer = opt;
+		o.learning_rate = opt == DLF_OPTIM_ADAM ? 0.003 : 0.05;
+		o.epochs = 8;
+		o.validation_fraction = 0;
+		o.dropout = opt == DLF_OPTIM_MOMENTUM ? 0.2 : 0.0;
+		o.l2 = opt == DLF_OPTIM_SGD ? 1e-3 : 0.0;
+		st = dlf_train(m, d, &o, NULL, &err);
+		ok(st == DLF_OK && m->train_loss[m->nhistory - 1] < 0.8 * m->train_loss[0],
+		   "%s reduces the loss %.4f -> %.4f", names[opt], m->train_loss[0],
+		   m->train_loss[m->nhistory - 1]);
+		ok(m->best_epoch == 0 && isnan(m->best_valid_loss) && m->nmetrics == 0 &&
+		   m->rows_valid == 0 && m->epochs_run == 8,
+		   "%s: no validation, no metrics", names[opt]);
+		dlf_model_free(m);
+		free_data(d);
+	}
+}
+
+/* No hidden layer: logistic regression on the inputs. */
+static void
+test_no_hidden(void)
+{
+	DlfDataset *d;
+	DlfModel   *m = mixed_data(1000, 11, &d);
+	DlfTrainOptions o = test_options();
+	DlfError	err;
+	DlfStatus	st;
+
+	o.nhidden = 0;
+	o.learning_rate = 0.02;
+	o.epochs = 20;
+	o.batch_size = 1;
+	st = dlf_train(m, d, &o, NULL, &err);
+	ok(st == DLF_OK && m->nlayers == 1 && get_metric(m, "auc") > 0.8,
+	   "logistic regression (no hidden layer, batch 1): auc %.3f",
+	   get_metric(m, "auc"));
+	dlf_model_free(m);
+	free_data(d);
+}
+
+static void
+test_multiclass(void)
+{
+	DlfModel   *m = make_model(DLF_TASK_MULTICLASS, 3, 2, 1, 3);
+	int64_t		n = 3000;
+	DlfDataset *d = make_data(m, n);
+	DlfTrainOptions o = test_options();
+	DlfTrainHooks h = {NULL, epoch_cb, (void *) "accuracy"};
+	DlfError	err;
+	DlfRng		r;
+	DlfStatus	st;
+
+	dlf_rng_seed(&r, 3);
+	for (int64_t i = 0; i < n; i++)
+	{
+		double		a = unif(&r, -1, 1),
+					b = unif(&r, -1, 1);
+		int			c = (int) dlf_rng_below(&r, 3);
+		int			y = (a * a + b * b < 0.4) ? 0 : (a > 0 ? 1 : 2);
+
+		if (c == 2 && y == 1)
+			y = 2;
+		d->num[0][i] = (float) a;
+		d->num[1][i] = (float) b;
+		d->cat[2][i] = c;
+		d->label[i] = y;
+	}
+	o.learning_rate = 0.01;
+	o.epochs = 40;
+	o.validation_fraction = 0.2;
+	epochs_seen = 0;
+	st = dlf_train(m, d, &o, &h, &err);
+	ok(st == DLF_OK, "multiclass trains");
+	ok(get_metric(m, "accuracy") > 0.9 && get_metric(m, "macro_f1") > 0.85,
+	   "multiclass accuracy %.3f, macro f1 %.3f", get_metric(m, "accuracy"),
+	   get_metric(m, "macro_f1"));
+	ok(m->units[m->nlayers] == 3, "multiclass has 3 outputs");
+	{
+		DlfScorer  *s = dlf_scorer_new(m, &err);
+		double		p[3];
+
+		dlf_scorer_reset(s);
+		dlf_scorer_set_numeric(s, 0, 0.0, 0);
+		dlf_scorer_set_numeric(s, 1, 0.0, 0);
+		dlf_scorer_set_category(s, 2, "cat0", 4, 0);
+		dlf_scorer_run(s, p);
+		ok(fabs(p[0] + p[1] + p[2] - 1) < 1e-9 && p[0] > 0.8,
+		   "scorer softmax sums to 1, centre is class 0 (%.3f)", p[0]);
+		dlf_scorer_free(s);
+	}
+	dlf_model_free(m);
+	free_data(d);
+}
+
+static void
+test_regression(void)
+{
+	DlfModel   *m = make_model(DLF_TASK_REGRESSION, 0, 2, 0, 0);
+	int64_t		n = 3000;
+	DlfDataset *d = make_data(m, n);
+	DlfTrainOptions o = test_options();
+	DlfError	err;
+	DlfRng		r;
+	DlfStatus	st;
+
+	dlf_rng_seed(&r, 4);
+	for (int64_t i = 0; i < n; i++)
+	{
+		double		a = unif(&r, -2, 2),
+					b = unif(&r, -2, 2);
+
+		d->num[0][i] = (float) a;
+		d->num[1][i] = (float) (b * 1000);
+		d->label[i] = 500 + 100 * (sin(2 * a) + b * b) + dlf_rng_normal(&r) * 5;
+	}
+	o.learning_rate = 0.01;
+	o.epochs = 60;
+	o.validation_fraction = 0.2;
+	st = dlf_train(m, d, &o, NULL, &err);
+	ok(st == DLF_OK, "regression trains");
+	ok(get_metric(m, "r2") > 0.95, "regression r2 %.4f > 0.95 (rmse %.2f)",
+	   get_metric(m, "r2"), get_metric(m, "rmse"));
+	ok(fabs(m->target_mean - 500 - 100 * 4.0 / 3.0) < 20 && m->target_scale > 50,
+	   "target scaling stored (mean %.1f, scale %.1f)", m->target_mean, m->target_scale);
+	{
+		DlfScorer  *s = dlf_scorer_new(m, &err);
+		double		y;
+
+		dlf_scorer_set_numeric(s, 0, 0.5, 0);
+		dlf_scorer_set_numeric(s, 1, 1000, 0);
+		dlf_scorer_run(s, &y);
+		ok(fabs(y - (500 + 100 * (sin(1.0) + 1))) < 25,
+		   "scorer predicts in label units (%.1f)", y);
+		dlf_scorer_free(s);
+	}
+	dlf_model_free(m);
+	free_data(d);
+}
+
+static void
+test_early_stopping(void)
+{
+	DlfDataset *d;
+	DlfModel   *m = mixed_data(300, 5, &d);
+	DlfTrainOptions o = test_options();
+	DlfError	err;
+	DlfStatus	st;
+
+	/* pure noise labels: validation loss soon stops improving */
+	for (int64_t i = 0; i < d->nrows; i++)
+		d->label[i] = (double) ((dlf_mix64(i) >> 7) & 1);
+	o.hidden[0] = 64;
+	o.hidden[1] = 64;
+	o.learning_rate = 0.01;
+	o.epochs = 500;
+	o.patience = 5;
+	o.validation_fraction = 0.3;
+	st = dlf_train(m, d, &o, NULL, &err);
+	ok(st == DLF_OK && m->epochs_run < 500, "early stopping after %d epochs",
+	   m->epochs_run);
+	ok(m->best_epoch == m->epochs_run - 5, "best epoch %d = epochs run - patience",
+	   m->best_epoch);
+	ok(m->best_valid_loss == (double) m->valid_loss[m->best_epoch - 1] ||
+	   fabs(m->best_valid_loss - m->valid_loss[m->best_epoch - 1]) < 1e-6,
+	   "best validation loss recorded in history");
+	for (int e = 0; e < m->nhistory; e++)
+		if (!(m->valid_loss[e] >= m->best_valid_loss - 1e-6))
+		{
+			ok(0, "best validation loss is the minimum");
+			break;
+		}
+	is_near(get_metric(m, "logloss"), m->best_valid_loss, 1e-4,
+			"restored model reproduces the best validation loss");
+	dlf_model_free(m);
+	free_data(d);
+}
+
+static void
+test_determinism(void)
+{
+	DlfDataset *d1,
+			   *d2,
+			   *d3;
+	DlfModel   *m1 = mixed_data(2000, 6, &d1);
+	DlfModel   *m2 = clone_schema(m1);
+	DlfModel   *m3 = clone_schema(m1);
+	int64_t    *perm = malloc(sizeof(int64_t) * 2000);
+	DlfTrainOptions o = test_options();
+	DlfError	err;
+	DlfRng		r;
+	DlfStatus	s1,
+				s2,
+				s3;
+
+	/* duplicate rows too: ties in the canonical order */
+	for (int i = 0; i < 50; i++)
+	{
+		d1->label[1000 + i] = d1->label[i];
+		d1->num[0][1000 + i] = d1->num[0][i];
+		d1->num[1][1000 + i] = d1->num[1][i];
+		d1->cat[2][1000 + i] = d1->cat[2][i];
+	}
+	d1->num[1][7] = -0.0f;
+	for (int64_t i = 0; i < 2000; i++)
+		perm[i] = i;
+	dlf_rng_seed(&r, 99);
+	for (int64_t i = 1999; i > 0; i--)
+	{
+		int64_t		j = (int64_t) dlf_rng_below(&r, i + 1),
+					t = perm[i];
+
+		perm[i] = perm[j];
+		perm[j] = t;
+	}
+	d2 = permuted(m1, d1, perm);
+	for (int64_t i = 0; i < 2000; i++)
+		if (perm[i] == 7)
+			d2->num[1][i] = 0.0f;	/* -0.0 and 0.0 are the same value */
+	d3 = permuted(m1, d1, perm);
+	o.epochs = 5;
+	o.dropout = 0.1;
+	o.validation_fraction = 0.25;
+	s1 = dlf_train(m1, d1, &o, NULL, &err);
+	s2 = dlf_train(m2, d2, &o, NULL, &err);
+	o.seed = 43;
+	s3 = dlf_train(m3, d3, &o, NULL, &err);
+	ok(s1 == DLF_OK && s2 == DLF_OK && s3 == DLF_OK, "three trainings succeed");
+	ok(same_model(m1, m2), "row order does not change a single bit");
+	ok(get_metric(m1, "auc") == get_metric(m2, "auc"), "same validation auc");
+	ok(!same_model(m1, m3), "another seed gives other weights");
+	/* statistics: NULL imputation and shares */
+	{
+		double		s = 0,
+					ss = 0;
+		int64_t		k = 0,
+					miss = 0;
+
+		for (int64_t i = 0; i < 2000; i++)
+			if (!isnan(d1->num[0][i]))
+			{
+				s += d1->num[0][i];
+				k++;
+			}
+		for (int64_t i = 0; i < 2000; i++)
+			if (!isnan(d1->num[0][i]))
+				ss += (d1->num[0][i] - s / k) * (d1->num[0][i] - s / k);
+		for (int64_t i = 0; i < 2000; i++)
+			miss += d1->cat[2][i] == 5;
+		is_near(m1->features[0].mean, s / k, 1e-9, "mean over non-NULL values");
+		is_near(m1->features[0].scale, sqrt(ss / k), 1e-9, "population std dev");
+		is_near(m1->features[0].missing_share, (2000.0 - k) / 2000, 1e-12,
+				"numeric missing share");
+		is_near(m1->features[2].missing_share, miss / 2000.0, 1e-12,
+				"categorical missing share");
+	}
+	dlf_model_free(m1);
+	dlf_model_free(m2);
+	dlf_model_free(m3);
+	free_data(d1);
+	free_data(d2);
+	free_data(d3);
+	free(perm);
+}
+
+/* Scorer vs. the training kernels and a double reference. */
+static void
+test_scorer(void)
+{
+	DlfDataset *d;
+	DlfModel   *m = mixed_data(1500, 7, &d);
+	DlfTrainOptions o = test_options();
+	DlfError	err;
+	DlfScorer  *s;
+	NnNet		net;
+	NnBatch		bt;
+	NnWork		w;
+	int			exact = 1;
+	double		maxdiff = 0;
+	static const char *const cats[] = {"cat0", "cat1", "cat2", "cat3", "zzz"};
+
+	o.epochs = 5;
+	o.activation = DLF_ACT_TANH;
+	dlf_train(m, d, &o, NULL, &err);
+	s = dlf_scorer_new(m, &err);
+	memset(&net, 0, sizeof(net));
+	net.nlayers = m->nlayers;
+	net.activation = m->activation;
+	for (int l = 0; l <= m->nlayers; l++)
+		net.units[l] = m->units[l];
+	for (int l = 0; l < m->nlayers; l++)
+	{
+		net.W[l] = m->weights[l];
+		net.b[l] = m->biases[l];
+	}
+	nn_batch_alloc(&bt, 1, 3, &err);
+	nn_work_alloc(&w, &net, 1, 0, &err);
+	for (int64_t i = 0; i < 200; i++)
+	{
+		double		p,
+					z,
+					ref;
+		int			code = d->cat[2][i];
+		int			e = 0;
+		double		h1[32],
+					h2[16],
+					x[9] = {0};
+
+		dlf_scorer_reset(s);
+		dlf_scorer_set_numeric(s, 0, d->num[0][i], isnan(d->num[0][i]));
+		dlf_scorer_set_numeric(s, 1, d->num[1][i], 0);
+		if (code == 5)
+			dlf_scorer_set_category(s, 2, NULL, 0, 1);
+		else
+			dlf_scorer_set_category(s, 2, cats[code], strlen(cats[code]), 0);
+		dlf_scorer_run(s, &p);
+
+		/* the training-side encoding of the same row */
+		for (int f = 0; f < 2; f++)
+		{
+			float		v = dlf_std_value(d->num[f][i], m->features[f].mean,
+										  1.0 / m->features[f].scale);
+
+			x[f] = v;
+			if (v != 0.0f)
+			{
+				bt.idx[e] = f;
+				bt.val[e++] = v;
+			}
+		}
+		bt.idx[e] = 2 + code;
+		bt.val[e++] = 1.0f;
+		x[2 + code] = 1;
+		bt.nnz[0] = e;
+		bt.rows = 1;
+		nn_forward(&net, &bt, &w, 0);
+		z = w.act[net.nlayers - 1][0];
+		if (p != 1.0 / (1.0 + exp(-z)))
+			exact = 0;
+		/* double reference */
+		for (int j = 0; j < 32; j++)
+		{
+			double		a = m->biases[0][j];
+
+			for (int k = 0; k < 8; k++)
+				a += x[k] * m->weights[0][k * 32 + j];
+			h1[j] = tanh(a);
+		}
+		for (int j = 0; j < 16; j++)
+		{
+			double		a = m->biases[1][j];
+
+			for (int k = 0; k < 32; k++)
+				a += h1[k] * m->weights[1][k * 16 + j];
+			h2[j] = tanh(a);
+		}
+		ref = m->biases[2][0];
+		for (int k = 0; k < 16; k++)
+			ref += h2[k] * m->weights[2][k];
+		ref = 1.0 / (1.0 + exp(-ref));
+		if (fabs(ref - p) > maxdiff)
+			maxdiff = fabs(ref - p);
+	}
+	ok(exact, "scorer output is bit-identical to the training forward pass");
+	ok(maxdiff < 1e-5, "scorer matches a double reference (max diff %.2e)", maxdiff);
+	ok(dlf_category_code(m, 2, "cat3", 4) == 3 &&
+	   dlf_category_code(m, 2, "cat", 3) == 4 &&
+	   dlf_category_code(m, 2, "nope", 4) == 4, "category codes");
+	{
+		double		p1,
+					p2;
+
+		/* unknown category scores as "other"; NULL numeric as the mean */
+		dlf_scorer_reset(s);
+		dlf_scorer_set_numeric(s, 0, 0, 1);
+		dlf_scorer_set_numeric(s, 1, m->features[1].mean, 0);
+		dlf_scorer_set_category(s, 2, "unseen value", 12, 0);
+		dlf_scorer_run(s, &p1);
+		dlf_scorer_reset(s);
+		dlf_scorer_set_numeric(s, 0, m->features[0].mean, 0);
+		dlf_scorer_set_numeric(s, 1, m->features[1].mean, 0);
+		dlf_scorer_set_category(s, 2, "cat2", 4, 0);
+		dlf_scorer_set_category(s, 2, "zzz", 3, 0);	/* replaces cat2 */
+		dlf_scorer_run(s, &p2);
+		ok(p1 == p2, "NULL imputes the mean, unknown category is other");
+		m->calibration = DLF_CALIB_PLATT;
+		m->platt_a = -1;
+		m->platt_b = 0;
+		dlf_scorer_run(s, &p1);
+		ok(p1 == p2, "platt a=-1 b=0 is the identity");
+		m->calibration = DLF_CALIB_ISOTONIC;
+		m->niso = 2;
+		m->iso_x = dlf_alloc_array(2, sizeof(double));
+		m->iso_y = dlf_alloc_array(2, sizeof(double));
+		m->iso_x[0] = 0;
+		m->iso_x[1] = 1;
+		m->iso_y[0] = 0.2;
+		m->iso_y[1] = 0.4;
+		dlf_scorer_run(s, &p1);
+		is_near(p1, 0.2 + 0.2 * p2, 1e-12, "isotonic interpolates");
+	}
+	nn_batch_free(&bt);
+	nn_work_free(&w);
+	dlf_scorer_free(s);
+	dlf_model_free(m);
+	free_data(d);
+}
+
+static void
+test_errors(void)
+{
+	DlfDataset *d;
+	DlfModel   *m = mixed_data(500, 8, &d);
+	DlfTrainOptions o = test_options();
+	DlfTrainHooks h = {interrupt_cb, NULL, NULL};
+	DlfError	err;
+	DlfStatus	st;
+
+	interrupt_calls = 0;
+	interrupt_after = 20;
+	st = dlf_train(m, d, &o, &h, &err);
+	ok(st == DLF_ERR_INTERRUPTED && interrupt_calls == 21,
+	   "interrupt stops training (%d calls)", interrupt_calls);
+	interrupt_calls = 0;
+	interrupt_after = 0;
+	st = dlf_train(m, d, &o, &h, &err);
+	ok(st == DLF_ERR_INTERRUPTED, "interrupt during preprocessing");
+
+	o.nhidden = 3;
+	o.hidden[0] = o.hidden[1] = o.hidden[2] = 4096;
+	st = dlf_train(m, d, &o, NULL, &err);
+	ok(st == DLF_ERR_LIMIT && strcmp(err.message, "network has too many parameters") == 0,
+	   "too many parameters: %s", err.message);
+	o.nhidden = 1;
+	o.hidden[0] = 5000;
+	st = dlf_train(m, d, &o, NULL, &err);
+	ok(st == DLF_ERR_LIMIT, "too many units: %s", err.message);
+	o = test_options();
+	o.learning_rate = -1;
+	ok(dlf_train(m, d, &o, NULL, &err) == DLF_ERR_INVALID, "negative learning rate");
+	o = test_options();
+	o.validation_fraction = 0.95;
+	ok(dlf_train(m, d, &o, NULL, &err) == DLF_ERR_INVALID, "validation fraction range");
+	o = test_options();
+	o.dropout = 1.0;
+	ok(dlf_train(m, d, &o, NULL, &err) == DLF_ERR_INVALID, "dropout range");
+
+	o = test_options();
+	for (int64_t i = 0; i < d->nrows; i++)
+		d->label[i] = 1;
+	st = dlf_train(m, d, &o, NULL, &err);
+	ok(st == DLF_ERR_DATA && strcmp(err.message, "label has only one class") == 0,
+	   "one class: %s", err.message);
+	d->label[0] = 7;
+	ok(dlf_train(m, d, &o, NULL, &err) == DLF_ERR_INVALID, "class index out of range");
+	d->label[0] = 0;
+	d->cat[2][3] = 9;
+	ok(dlf_train(m, d, &o, NULL, &err) == DLF_ERR_INVALID, "category code out of range");
+	dlf_model_free(m);
+	free_data(d);
+
+	/* divergence */
+	{
+		DlfModel   *r = make_model(DLF_TASK_REGRESSION, 0, 2, 0, 0);
+		DlfDataset *rd = make_data(r, 400);
+
+		for (int i = 0; i < 400; i++)
+		{
+			rd->num[0][i] = (float) i;
+			rd->num[1][i] = (float) (i % 13);
+			rd->label[i] = i * 3.0 + (i % 13);
+		}
+		o = test_options();
+		o.optimizer = DLF_OPTIM_SGD;
+		o.learning_rate = 1e6;
+		st = dlf_train(r, rd, &o, NULL, &err);
+		ok(st == DLF_ERR_DATA && strcmp(err.message, "training diverged") == 0 &&
+		   strstr(err.detail, "learning_rate") != NULL,
+		   "huge learning rate: %s / %s", err.message, err.detail);
+		dlf_model_free(r);
+		free_data(rd);
+	}
+}
+
+static void
+test_warm_start(void)
+{
+	DlfDataset *d,
+			   *d2;
+	DlfModel   *m = xor_data(1000, 9, &d);
+	DlfModel   *m2 = xor_data(1000, 10, &d2);
+	DlfModel   *m3 = clone_schema(m);
+	DlfTrainOptions o = test_options();
+	DlfError	err;
+	DlfStatus	st;
+
+	o.epochs = 30;
+	o.learning_rate = 0.01;
+	o.validation_fraction = 0;
+	st = dlf_train(m, d, &o, NULL, &err);
+	o.init = m;
+	o.epochs = 3;
+	st = dlf_train(m2, d2, &o, NULL, &err);
+	ok(st == DLF_OK && m2->train_loss[0] < 0.5 * m->train_loss[0],
+	   "warm start continues from the trained weights (%.3f vs %.3f)",
+	   m2->train_loss[0], m->train_loss[0]);
+	o.nhidden = 1;
+	st = dlf_train(m3, d2, &o, NULL, &err);
+	ok(st == DLF_ERR_INVALID &&
+	   strcmp(err.message, "init model architecture does not match") == 0,
+	   "warm start with another architecture: %s", err.message);
+	dlf_model_free(m);
+	dlf_model_free(m2);
+	dlf_model_free(m3);
+	free_data(d);
+	free_data(d2);
+}
+
+int
+main(void)
+{
+	for (int act = DLF_ACT_RELU; act <= DLF_ACT_LEAKY_RELU; act++)
+		for (int task = DLF_TASK_BINARY; task <= DLF_TASK_REGRESSION; task++)
+			gradient_check(act, task);
+	test_optimizers();
+	test_xor();
+	test_no_hidden();
+	test_multiclass();
+	test_regression();
+	test_early_stopping();
+	test_determinism();
+	test_scorer();
+	test_errors();
+	test_warm_start();
+	return done_testing();
+}

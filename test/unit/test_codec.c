@@ -21,6 +21,7 @@ static size_t live_bytes;
 static size_t peak_bytes;
 static size_t max_single;
 static size_t refused;
+static long fail_after = -1;	/* >= 0: allocations left before failing */
 
 /* Allocator that refuses anything above CAP_SINGLE and tracks usage. */
 static void *
@@ -35,6 +36,10 @@ count_alloc(size_t size)
 		refused++;
 		return NULL;
 	}
+	if (fail_after == 0)
+		return NULL;
+	if (fail_after > 0)
+		fail_after--;
 	p = malloc(size + 16);
 	if (p == NULL)
 		return NULL;
@@ -792,6 +797,53 @@ test_mutations(const uint8_t *buf, size_t len)
 	free(c);
 }
 
+/* Every allocation failure during decode and encode is reported cleanly. */
+static void
+test_nomem(const uint8_t *buf, size_t len, const DlfModel *model)
+{
+	size_t		before = live_bytes;
+	int			clean = 1;
+	int			k;
+	DlfError	err;
+
+	for (k = 0;; k++)
+	{
+		DlfModel   *m = NULL;
+		DlfStatus	st;
+
+		fail_after = k;
+		st = dlf_model_decode(buf, len, &m, &err);
+		fail_after = -1;
+		if (st == DLF_OK)
+		{
+			dlf_model_free(m);
+			break;
+		}
+		if (st != DLF_ERR_NOMEM || m != NULL || live_bytes != before)
+			clean = 0;
+	}
+	ok(clean, "decode fails cleanly at each of its %d allocations", k);
+	clean = 1;
+	for (k = 0;; k++)
+	{
+		uint8_t    *o = NULL;
+		size_t		n = 0;
+		DlfStatus	st;
+
+		fail_after = k;
+		st = dlf_model_encode(model, &o, &n, &err);
+		fail_after = -1;
+		if (st == DLF_OK)
+		{
+			dlf_free(o);
+			break;
+		}
+		if (st != DLF_ERR_NOMEM || o != NULL || live_bytes != before)
+			clean = 0;
+	}
+	ok(clean, "encode fails cleanly at each of its %d allocations", k);
+}
+
 /* Checks the JSON validator used for options. */
 static void
 test_options_json(void)
@@ -914,6 +966,7 @@ main(void)
 	test_forged(buf, len);
 	test_semantic(buf, len);
 	test_mutations(buf, len);
+	test_nomem(buf, len, models[1]);
 	dlf_free(buf);
 	ok(dlf_model_encode(models[4], &buf, &len, &err) == DLF_OK, "minimal model encodes");
 	test_truncation(buf, len);

@@ -865,14 +865,27 @@ wr_u64(DlfBuf *b, uint64_t v)
 	dlf_buf_append(b, p, 8);
 }
 
-/* Appends a float as its IEEE-754 bits, little-endian. */
+/* Appends n floats, staged through a small buffer for speed. */
 static void
-wr_f32(DlfBuf *b, float v)
+wr_f32_array(DlfBuf *b, const float *v, size_t n)
 {
-	uint32_t	u;
+	uint8_t		tmp[4096];
+	size_t		k = 0;
 
-	memcpy(&u, &v, sizeof(u));
-	wr_u32(b, u);
+	for (size_t i = 0; i < n; i++)
+	{
+		uint32_t	u;
+
+		memcpy(&u, &v[i], sizeof(u));
+		put_u32(tmp + k, u);
+		k += 4;
+		if (k == sizeof(tmp))
+		{
+			dlf_buf_append(b, tmp, k);
+			k = 0;
+		}
+	}
+	dlf_buf_append(b, tmp, k);
 }
 
 /* Appends a double as its IEEE-754 bits, little-endian. */
@@ -1209,12 +1222,9 @@ enc_network(DlfBuf *b, const DlfModel *m)
 		wr_u32(b, (uint32_t) m->units[l]);
 	for (int32_t l = 0; l < m->nlayers; l++)
 	{
-		size_t		nw = (size_t) m->units[l] * (size_t) m->units[l + 1];
-
-		for (size_t i = 0; i < nw; i++)
-			wr_f32(b, m->weights[l][i]);
-		for (int32_t i = 0; i < m->units[l + 1]; i++)
-			wr_f32(b, m->biases[l][i]);
+		wr_f32_array(b, m->weights[l],
+					 (size_t) m->units[l] * (size_t) m->units[l + 1]);
+		wr_f32_array(b, m->biases[l], (size_t) m->units[l + 1]);
 	}
 }
 
@@ -1263,10 +1273,8 @@ enc_training(DlfBuf *b, const DlfModel *m)
 	wr_u32(b, (uint32_t) m->best_epoch);
 	wr_f64(b, m->best_valid_loss);
 	wr_u32(b, (uint32_t) m->nhistory);
-	for (int32_t i = 0; i < m->nhistory; i++)
-		wr_f32(b, m->train_loss[i]);
-	for (int32_t i = 0; i < m->nhistory; i++)
-		wr_f32(b, m->valid_loss[i]);
+	wr_f32_array(b, m->train_loss, (size_t) m->nhistory);
+	wr_f32_array(b, m->valid_loss, (size_t) m->nhistory);
 }
 
 /* Decodes TRAINING. */

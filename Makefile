@@ -57,3 +57,36 @@ unittest-sanitize:
 	rm -rf test/unit/bin
 
 .PHONY: unittest unittest-sanitize
+
+# ---- fuzzing the model decoder (libFuzzer, clang) ----
+#   make fuzz [FUZZ_SECONDS=60]     fuzz dlf_model_decode on a copy of the
+#                                   seed corpus in test/fuzz/work/
+#   make fuzz-seeds                 regenerate test/fuzz/corpus/
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_OPTS ?=
+FUZZ_CFLAGS = -std=gnu11 -g -O1 -fno-omit-frame-pointer \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+EXTRA_CLEAN += test/fuzz/bin
+
+$(UNIT_BINS): test/unit/fixtures.h
+
+test/fuzz/bin/fuzz_codec: test/fuzz/fuzz_codec.c $(CORE_SRCS) $(wildcard src/core/*.h)
+	@mkdir -p test/fuzz/bin
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Isrc/core -o $@ test/fuzz/fuzz_codec.c $(CORE_SRCS) -lm -pthread
+
+test/fuzz/bin/make_seeds: test/fuzz/make_seeds.c test/unit/fixtures.h $(CORE_SRCS) $(wildcard src/core/*.h)
+	@mkdir -p test/fuzz/bin
+	$(UNIT_CC) $(UNIT_CFLAGS) -Isrc/core -Itest/unit -o $@ test/fuzz/make_seeds.c $(CORE_SRCS) -lm
+
+fuzz-seeds: test/fuzz/bin/make_seeds
+	@mkdir -p test/fuzz/corpus
+	test/fuzz/bin/make_seeds test/fuzz/corpus
+
+fuzz: test/fuzz/bin/fuzz_codec
+	@mkdir -p test/fuzz/work
+	cp -n test/fuzz/corpus/* test/fuzz/work/
+	test/fuzz/bin/fuzz_codec -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
+		-print_final_stats=1 $(FUZZ_OPTS) test/fuzz/work
+
+.PHONY: fuzz fuzz-seeds

@@ -375,7 +375,7 @@ draw_axes(DlfBuf *b, const DlfSvgChart *c, const Frame *f,
 	}
 }
 
-/* Draws a legend box in the corner given (0 top right, 1 bottom right). */
+/* Draws a legend box in a corner: 0 top right, 1 bottom right, 2 top left. */
 static void
 draw_legend(DlfBuf *b, const Frame *f, const char *const *names,
 			const char *const *colors, const int *dashed, const int *kind,
@@ -401,8 +401,8 @@ draw_legend(DlfBuf *b, const Frame *f, const char *const *names,
 		return;
 	w = 34 + maxc * 7.0;
 	h = 8 + shown * 18;
-	x = f->left + f->width - w - 8;
-	y = corner == 0 ? f->top + 8 : f->top + f->height - h - 8;
+	x = corner == 2 ? f->left + 8 : f->left + f->width - w - 8;
+	y = corner == 1 ? f->top + f->height - h - 8 : f->top + 8;
 	dlf_buf_printf(b, "<g><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
 				   "fill=\"#ffffff\" fill-opacity=\"0.9\" stroke=\"#cccccc\"/>", x, y, w, h);
 	shown = 0;
@@ -528,7 +528,7 @@ dlf_svg_line_chart(DlfBuf *b, const DlfSvgChart *c,
 	draw_axes(b, c, &f, xt, nx, yt, ny, 1);
 	if (c->diagonal)
 	{
-		names[nl] = "chance / perfect";
+		names[nl] = c->diagonal_label;
 		colors[nl] = DLF_SVG_GREY;
 		dashed[nl++] = 1;
 		dlf_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
@@ -566,7 +566,8 @@ dlf_svg_line_chart(DlfBuf *b, const DlfSvgChart *c,
 		}
 	}
 	/* diagonal charts (ROC) keep the lower right corner free */
-	draw_legend(b, &f, names, colors, dashed, NULL, nl, c->diagonal ? 1 : 0);
+	draw_legend(b, &f, names, colors, dashed, NULL, nl,
+				c->legend_left ? 2 : c->diagonal ? 1 : 0);
 	dlf_buf_append(b, "</svg>", 6);
 }
 
@@ -825,7 +826,7 @@ dlf_svg_reliability(DlfBuf *b, const DlfSvgChart *c,
 		s.markers = 1;
 		draw_series(b, &f, &s);
 	}
-	draw_legend(b, &f, names, colors, dashed, kind, 3, 0);
+	draw_legend(b, &f, names, colors, dashed, kind, 3, 2);
 	dlf_buf_append(b, "</svg>", 6);
 }
 

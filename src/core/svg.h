@@ -32,9 +32,11 @@ typedef struct DlfSvgChart
 	double		xmin, xmax;		/* NaN: from the data */
 	double		ymin, ymax;		/* NaN: from the data */
 	int			diagonal;		/* draw the y = x reference line */
+	const char *diagonal_label;	/* its legend entry; NULL for none */
 	double		marker_x;		/* NaN: none; else a vertical marker */
 	const char *marker_label;	/* label of the marker */
 	int			integer_x;		/* x ticks at whole numbers only */
+	int			legend_left;	/* legend in the top left corner */
 } DlfSvgChart;
 
 /* Sets a chart to defaults: automatic ranges, no marker, 480 x 360. */

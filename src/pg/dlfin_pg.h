@@ -75,4 +75,10 @@ extern void dlfin_parse_options(Jsonb *options, DlfTrainSpec *spec);
 /* Writes the effective options as a JSON object. */
 extern char *dlfin_options_json(const DlfTrainSpec *spec, const DlfModel *m);
 
+/* ---- evaluation states (metrics.c) ---- */
+
+/* Sorts a binary metrics aggregate state and returns its class scores. */
+extern void dlfin_bin_state_scores(void *state, const double **pos, int64 *npos,
+								   const double **neg, int64 *nneg);
+
 #endif

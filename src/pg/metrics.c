@@ -423,6 +423,30 @@ bin_compute(BinState *st, double threshold, DlfBinaryMetrics *m)
 				 errmsg("%s", err.message)));
 }
 
+/*
+ * Sorts the scores of a binary metrics state (as bin_compute does) and hands
+ * them out, for the chart final functions of card.c; state may be NULL.
+ */
+void
+dlfin_bin_state_scores(void *state, const double **pos, int64 *npos,
+					   const double **neg, int64 *nneg)
+{
+	BinState   *st = (BinState *) state;
+
+	if (st == NULL)
+	{
+		*pos = *neg = NULL;
+		*npos = *nneg = 0;
+		return;
+	}
+	dlf_sort_doubles(st->pos, st->npos);
+	dlf_sort_doubles(st->neg, st->nneg);
+	*pos = st->pos;
+	*npos = st->npos;
+	*neg = st->neg;
+	*nneg = st->nneg;
+}
+
 PG_FUNCTION_INFO_V1(dlfin_auc_final);
 /* Final function of dlfin_auc: exact ROC AUC, NULL for one class. */
 Datum

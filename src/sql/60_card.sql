@@ -1,0 +1,211 @@
+-- dlfin install script, part 60: the model card and its SVG charts.
+--
+-- The chart aggregates share the internal state of the binary metric
+-- aggregates (part 30), so they run in parallel plans and draw exactly the
+-- numbers dlfin_roc, dlfin_deciles and dlfin_metrics return.  The card is
+-- one self-contained HTML page (inline CSS and SVG, no scripts, no external
+-- resources) drawn by dlfin.card_html from the model bytes, the held-out
+-- scores and labels, and the facts the wrappers below gather.
+
+-- ---- charts over (score, label) ----
+
+CREATE FUNCTION @extschema@.dlfin_svg_roc_final(pg_catalog.internal)
+RETURNS pg_catalog.text
+AS 'MODULE_PATHNAME', 'dlfin_svg_roc_final' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.dlfin_svg_calibration_final(pg_catalog.internal)
+RETURNS pg_catalog.text
+AS 'MODULE_PATHNAME', 'dlfin_svg_calibration_final' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.dlfin_svg_lift_final(pg_catalog.internal)
+RETURNS pg_catalog.text
+AS 'MODULE_PATHNAME', 'dlfin_svg_lift_final' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+
+CREATE AGGREGATE @extschema@.dlfin_svg_roc(score pg_catalog.float8, label pg_catalog.bool) (
+    SFUNC = @extschema@.dlfin_bin_trans, STYPE = pg_catalog.internal,
+    FINALFUNC = @extschema@.dlfin_svg_roc_final,
+    COMBINEFUNC = @extschema@.dlfin_bin_combine,
+    SERIALFUNC = @extschema@.dlfin_bin_serial, DESERIALFUNC = @extschema@.dlfin_bin_deserial,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.dlfin_svg_roc(pg_catalog.float8, pg_catalog.bool) IS
+'ROC curve as an SVG image (the points of dlfin_roc, AUC in the legend); NULL unless both classes occur';
+
+CREATE AGGREGATE @extschema@.dlfin_svg_calibration(score pg_catalog.float8, label pg_catalog.bool) (
+    SFUNC = @extschema@.dlfin_bin_trans, STYPE = pg_catalog.internal,
+    FINALFUNC = @extschema@.dlfin_svg_calibration_final,
+    COMBINEFUNC = @extschema@.dlfin_bin_combine,
+    SERIALFUNC = @extschema@.dlfin_bin_serial, DESERIALFUNC = @extschema@.dlfin_bin_deserial,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.dlfin_svg_calibration(pg_catalog.float8, pg_catalog.bool) IS
+'reliability diagram as an SVG image: observed positive rate per 0.1-wide bin of the score, with rows per bin; NULL without rows';
+
+CREATE AGGREGATE @extschema@.dlfin_svg_lift(score pg_catalog.float8, label pg_catalog.bool) (
+    SFUNC = @extschema@.dlfin_bin_trans, STYPE = pg_catalog.internal,
+    FINALFUNC = @extschema@.dlfin_svg_lift_final,
+    COMBINEFUNC = @extschema@.dlfin_bin_combine,
+    SERIALFUNC = @extschema@.dlfin_bin_serial, DESERIALFUNC = @extschema@.dlfin_bin_deserial,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.dlfin_svg_lift(pg_catalog.float8, pg_catalog.bool) IS
+'lift per score decile (the lift column of dlfin_deciles) as an SVG bar chart; NULL without positive rows';
+
+-- ---- charts of a model ----
+
+CREATE FUNCTION @extschema@.dlfin_svg_learning_curve(model pg_catalog.bytea)
+RETURNS pg_catalog.text
+AS 'MODULE_PATHNAME', 'dlfin_svg_learning_curve'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.dlfin_svg_learning_curve(pg_catalog.bytea) IS
+'training and validation loss per epoch of a model as an SVG line chart, best epoch marked; NULL without history';
+
+CREATE FUNCTION @extschema@.dlfin_svg_importance(model pg_catalog.bytea)
+RETURNS pg_catalog.text
+AS 'MODULE_PATHNAME', 'dlfin_svg_importance'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.dlfin_svg_importance(pg_catalog.bytea) IS
+'permutation importance of the features of a model as an SVG bar chart (30 largest); NULL when the model carries none';
+
+-- ---- the page ----
+
+CREATE FUNCTION dlfin.card_html(model pg_catalog.bytea, scores pg_catalog.float8[],
+                                labels pg_catalog.bool[], groups pg_catalog.text[],
+                                facts pg_catalog.jsonb)
+RETURNS pg_catalog.text
+AS 'MODULE_PATHNAME', 'dlfin_card_html'
+LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+COMMENT ON FUNCTION dlfin.card_html(pg_catalog.bytea, pg_catalog.float8[], pg_catalog.bool[], pg_catalog.text[], pg_catalog.jsonb) IS
+'renders a model card from model bytes, held-out scores, labels and optional groups, and a jsonb of facts (title, threshold, identity, rows, metrics, deployments, notes); what dlfin_model_card and dlfin.model_card call';
+
+-- Checks the options of a model card; returns them with defaults filled in.
+CREATE FUNCTION dlfin.card_options(options pg_catalog.jsonb, allowed pg_catalog.text[])
+RETURNS pg_catalog.jsonb
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_opts jsonb := coalesce(options, '{}');
+    v_key text;
+BEGIN
+    IF pg_catalog.jsonb_typeof(v_opts) <> 'object' THEN
+        RAISE EXCEPTION 'model card options must be a jsonb object'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR v_key IN SELECT k FROM pg_catalog.jsonb_object_keys(v_opts) k ORDER BY k LOOP
+        IF NOT v_key OPERATOR(pg_catalog.=) ANY (allowed) THEN
+            RAISE EXCEPTION 'unknown model card option "%"', v_key
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = pg_catalog.format('The options are %s.', pg_catalog.array_to_string(allowed, ', '));
+        END IF;
+    END LOOP;
+    IF v_opts ? 'threshold' AND (pg_catalog.jsonb_typeof(v_opts -> 'threshold') <> 'number'
+                                 OR (v_opts ->> 'threshold')::float8 NOT BETWEEN 0 AND 1) THEN
+        RAISE EXCEPTION 'model card option "threshold" must be a number between 0 and 1'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR v_key IN SELECT k FROM pg_catalog.unnest(ARRAY['title', 'group', 'drift']) k LOOP
+        IF v_opts ? v_key AND pg_catalog.jsonb_typeof(v_opts -> v_key) <> 'string' THEN
+            RAISE EXCEPTION 'model card option "%" must be a string', v_key
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+    IF v_opts ? 'heldout' AND pg_catalog.jsonb_typeof(v_opts -> 'heldout') <> 'boolean' THEN
+        RAISE EXCEPTION 'model card option "heldout" must be a boolean'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN v_opts;
+END
+$$;
+COMMENT ON FUNCTION dlfin.card_options(pg_catalog.jsonb, pg_catalog.text[]) IS
+'validates model card options against the allowed keys';
+
+-- PSI of a table's rows against the training distribution, when the
+-- installed dlfin can compute it; NULL and a reason otherwise.
+CREATE FUNCTION dlfin.card_drift(model pg_catalog.bytea, rel pg_catalog.text, OUT drift pg_catalog.jsonb, OUT note pg_catalog.text)
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_rel pg_catalog.regclass;
+    v_cols text;
+BEGIN
+    IF rel IS NULL THEN
+        note := 'no table to compare with the training data was given (option "drift").';
+        RETURN;
+    END IF;
+    v_rel := rel::pg_catalog.regclass;
+    IF pg_catalog.to_regprocedure('@extschema@.dlfin_drift(pg_catalog.bytea, "any")') IS NULL THEN
+        note := 'dlfin_drift is not installed in this version of dlfin.';
+        RETURN;
+    END IF;
+    SELECT pg_catalog.string_agg(pg_catalog.format('d.%I', f ->> 'name'), ', ' ORDER BY o) INTO v_cols
+    FROM pg_catalog.jsonb_array_elements(@extschema@.dlfin_model_info(model) -> 'features') WITH ORDINALITY AS e(f, o);
+    EXECUTE pg_catalog.format('SELECT @extschema@.dlfin_drift($1, %s) FROM %s d', v_cols, v_rel)
+        INTO drift USING model;
+END
+$$;
+COMMENT ON FUNCTION dlfin.card_drift(pg_catalog.bytea, pg_catalog.text) IS
+'drift of a table against a model''s training data for the model card, or the reason it is not available';
+
+-- The card of model bytes, evaluated on a held-out table.
+CREATE FUNCTION @extschema@.dlfin_model_card(model pg_catalog.bytea,
+                                             heldout pg_catalog.regclass DEFAULT NULL,
+                                             options pg_catalog.jsonb DEFAULT '{}')
+RETURNS pg_catalog.text
+LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL RESTRICTED SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_opts jsonb;
+    v_group text;
+    v_scores float8[];
+    v_labels boolean[];
+    v_groups text[];
+    v_col text;
+    v_drift record;
+    v_notes jsonb := '[]';
+BEGIN
+    IF model IS NULL THEN
+        RAISE EXCEPTION 'model must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    v_opts := dlfin.card_options(options, ARRAY['title', 'threshold', 'group', 'drift']);
+    v_group := v_opts ->> 'group';
+    IF heldout IS NOT NULL THEN
+        FOREACH v_col IN ARRAY ARRAY['score', 'label', v_group] LOOP
+            IF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
+                           WHERE a.attrelid = heldout AND a.attname = v_col
+                             AND a.attnum > 0 AND NOT a.attisdropped) THEN
+                RAISE EXCEPTION 'held-out table % has no column "%"', heldout, v_col
+                    USING ERRCODE = 'undefined_column',
+                          HINT = 'The held-out table needs a column score (the model''s score, float8) and a column label (true for the positive class); option "group" names an optional group column.';
+            END IF;
+        END LOOP;
+        EXECUTE pg_catalog.format(
+            'SELECT pg_catalog.array_agg((h.score)::pg_catalog.float8), pg_catalog.array_agg((h.label)::pg_catalog.bool), %s FROM %s h',
+            CASE WHEN v_group IS NULL THEN 'NULL::pg_catalog.text[]'
+                 ELSE pg_catalog.format('pg_catalog.array_agg((h.%I)::pg_catalog.text)', v_group) END,
+            heldout)
+          INTO v_scores, v_labels, v_groups;
+    ELSIF v_group IS NOT NULL THEN
+        RAISE EXCEPTION 'model card option "group" needs a held-out table'
+            USING ERRCODE = 'invalid_parameter_value';
+    ELSE
+        v_notes := v_notes || pg_catalog.to_jsonb('No held-out table was given: the performance section is empty.'::text);
+    END IF;
+    SELECT * INTO v_drift FROM dlfin.card_drift(model, v_opts ->> 'drift');
+    RETURN dlfin.card_html(model, v_scores, v_labels, v_groups,
+        pg_catalog.jsonb_build_object(
+            'title', coalesce(v_opts ->> 'title', 'dlfin model'),
+            'threshold', v_opts -> 'threshold',
+            'group', v_group,
+            'generated_at', pg_catalog.to_char(pg_catalog.now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'),
+            'identity', pg_catalog.jsonb_build_array(
+                pg_catalog.jsonb_build_array('Name', coalesce(v_opts ->> 'title', 'not given')),
+                pg_catalog.jsonb_build_array('Model SHA-256', pg_catalog.encode(pg_catalog.sha256(model), 'hex'), true),
+                pg_catalog.jsonb_build_array('Held-out table', heldout::text, true),
+                pg_catalog.jsonb_build_array('Training-data fingerprint, query, creator', NULL)),
+            'notes', v_notes,
+            'drift', v_drift.drift,
+            'drift_note', v_drift.note,
+            'deployments_note', 'the model was given as bytes; the registry keeps the history of named models (dlfin.model_card(name)).'));
+END
+$$;
+COMMENT ON FUNCTION @extschema@.dlfin_model_card(pg_catalog.bytea, pg_catalog.regclass, pg_catalog.jsonb) IS
+'model card of model bytes as a self-contained HTML page; heldout is a table or view with columns score (float8) and label (boolean); options: title, threshold, group, drift';

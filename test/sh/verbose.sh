@@ -2,6 +2,10 @@
 # "verbose": true reports each epoch as a NOTICE with the training loss,
 # validation loss, validation metric and elapsed time.
 set -euo pipefail
+command psql -X -q -c "DROP DATABASE IF EXISTS dlfin_verbose" -c "CREATE DATABASE dlfin_verbose"
+export PGDATABASE=dlfin_verbose
+command psql -X -q -c "CREATE EXTENSION dlfin"
+trap 'command psql -X -q -d postgres -c "DROP DATABASE IF EXISTS dlfin_verbose"' EXIT
 out=$(psql -X -q -At -c "SELECT dlfin_train('{\"epochs\": 3, \"verbose\": true, \"patience\": 50}', i % 3 = 0, i % 7, i % 11)
                          IS NOT NULL FROM generate_series(1, 3000) i" 2>&1)
 echo "$out"

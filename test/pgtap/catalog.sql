@@ -19,7 +19,24 @@ INSERT INTO expected_labels VALUES
     ('dlfin_predict(bytea,VARIADIC "any")', 'i', false, 's'),
     ('dlfin_predict_class(bytea,VARIADIC "any")', 'i', false, 's'),
     ('dlfin_predict_proba(bytea,VARIADIC "any")', 'i', false, 's'),
-    ('dlfin_model_info(bytea)', 'i', true, 's');
+    ('dlfin_model_info(bytea)', 'i', true, 's'),
+    -- model registry: scoring by name reads dlfin.models, so STABLE
+    ('dlfin_predict(text,VARIADIC "any")', 's', false, 's'),
+    ('dlfin_predict_class(text,VARIADIC "any")', 's', false, 's'),
+    ('dlfin_predict_proba(text,VARIADIC "any")', 's', false, 's'),
+    ('dlfin_model_info(text)', 's', true, 's'),
+    ('dlfin.query_columns(text)', 's', true, 'r'),
+    ('dlfin.lock_model(text)', 'v', true, 'u'),
+    ('dlfin.train(text,text,text,jsonb,text)', 'v', false, 'u'),
+    ('dlfin.train_with_search_path(text,text,text,jsonb,text,text)', 'v', false, 'u'),
+    ('dlfin.retrain(text,text)', 'v', false, 'u'),
+    ('dlfin.deploy(text,integer,text)', 'v', false, 'u'),
+    ('dlfin.rollback(text,text)', 'v', false, 'u'),
+    ('dlfin.drop_model(text,integer)', 'v', false, 'u'),
+    ('dlfin.models_before_insert()', 'v', false, 'u'),
+    ('dlfin.models_check_deployment()', 'v', false, 'u'),
+    ('dlfin.deployments_before_insert()', 'v', false, 'u'),
+    ('dlfin.deployments_append_only()', 'v', false, 'u');
 
 CREATE TEMP TABLE actual_labels AS
 SELECT p.oid::regproc::text || '(' ||

@@ -599,23 +599,31 @@ WITH tr AS (
            (inf OPERATOR(pg_catalog.->) 'classes') OPERATOR(pg_catalog.->>) 1 AS pos
     FROM tr, LATERAL (SELECT @extschema@.dlfin_model_info(tr.model) AS inf) x
 )
+-- every aggregate is computed (arguments only where FILTER passes); CASE
+-- picks the task's
 SELECT i.model, i.nrows, i.ntrain, i.ntest,
        pg_catalog.md5(pg_catalog.concat(i.nrows, ':', i.fp)), i.task, e.cur, e.champ
 FROM i CROSS JOIN LATERAL (
-    SELECT coalesce(
+    SELECT CASE i.task
+           WHEN 'binary' THEN
              @extschema@.dlfin_metrics(@extschema@.dlfin_predict(i.model, %3$s), %4$s)
-               FILTER (WHERE i.task OPERATOR(pg_catalog.=) 'binary'),
+               FILTER (WHERE i.task OPERATOR(pg_catalog.=) 'binary')
+           WHEN 'regression' THEN
              @extschema@.dlfin_regression_metrics(@extschema@.dlfin_predict(i.model, %3$s), %5$s)
-               FILTER (WHERE i.task OPERATOR(pg_catalog.=) 'regression'),
+               FILTER (WHERE i.task OPERATOR(pg_catalog.=) 'regression')
+           ELSE
              @extschema@.dlfin_multiclass_metrics(@extschema@.dlfin_predict_class(i.model, %3$s), %6$s)
-               FILTER (WHERE i.task OPERATOR(pg_catalog.=) 'multiclass')) AS cur,
-           coalesce(
+               FILTER (WHERE i.task OPERATOR(pg_catalog.=) 'multiclass') END AS cur,
+           CASE i.task
+           WHEN 'binary' THEN
              @extschema@.dlfin_metrics(@extschema@.dlfin_predict($3, %3$s), %4$s)
-               FILTER (WHERE $3 IS NOT NULL AND i.task OPERATOR(pg_catalog.=) 'binary'),
+               FILTER (WHERE $3 IS NOT NULL AND i.task OPERATOR(pg_catalog.=) 'binary')
+           WHEN 'regression' THEN
              @extschema@.dlfin_regression_metrics(@extschema@.dlfin_predict($3, %3$s), %5$s)
-               FILTER (WHERE $3 IS NOT NULL AND i.task OPERATOR(pg_catalog.=) 'regression'),
+               FILTER (WHERE $3 IS NOT NULL AND i.task OPERATOR(pg_catalog.=) 'regression')
+           ELSE
              @extschema@.dlfin_multiclass_metrics(@extschema@.dlfin_predict_class($3, %3$s), %6$s)
-               FILTER (WHERE $3 IS NOT NULL AND i.task OPERATOR(pg_catalog.=) 'multiclass')) AS champ
+               FILTER (WHERE $3 IS NOT NULL AND i.task OPERATOR(pg_catalog.=) 'multiclass') END AS champ
     FROM %1$s
     WHERE k.part OPERATOR(pg_catalog.=) 'test' AND %2$s IS NOT NULL) e
 $q$, v_src, v_lbl, v_feats, v_y, v_reg_y, v_mc_y);

@@ -34,6 +34,9 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# PGXS does not track header dependencies: rebuild everything on a change.
+$(OBJS): $(wildcard src/core/*.h src/pg/*.h)
+
 dlfin--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@
 

@@ -6,7 +6,7 @@ SELECT i AS id,
        ((i * 104729) % 9973)::float8 / 9973 AS x2,
        (ARRAY['a', 'b', 'c', 'd', 'e'])[1 + (i * 31) % 5] AS cat,
        ((i * 7919) % 10007) / 100.0 + ((i * 104729) % 9973)::float8 / 99.73 > 100 AS y
-FROM generate_series(1, 60000) AS i;
+FROM generate_series(1::bigint, 60000) AS i;
 ANALYZE pbig;
 
 SET parallel_setup_cost = 0;

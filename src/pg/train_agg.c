@@ -16,7 +16,6 @@
 #include "train_state.h"
 
 PG_FUNCTION_INFO_V1(dlfin_train_sfunc);
-PG_FUNCTION_INFO_V1(dlfin_train_opt_sfunc);
 PG_FUNCTION_INFO_V1(dlfin_train_combine);
 PG_FUNCTION_INFO_V1(dlfin_train_serialize);
 PG_FUNCTION_INFO_V1(dlfin_train_deserialize);
@@ -94,30 +93,98 @@ first_row(FunctionCallInfo fcinfo, int label_arg, Jsonb *options)
 	return train_state_new(nfeat, &label_type, types, options);
 }
 
-/* Buffers one row; label_arg is the argument position of the label. */
-static Datum
-train_transition(FunctionCallInfo fcinfo, int label_arg, Jsonb *options)
+/*
+ * Whether argument 1 holds the options: a jsonb or json value, or an untyped
+ * string literal, followed by a label and at least one feature.  One
+ * aggregate signature serves both forms, so '{"epochs": 5}' needs no cast.
+ */
+static bool
+options_form(FunctionCallInfo fcinfo)
+{
+	Oid			t;
+
+	if (PG_NARGS() < 4)
+		return false;
+	t = get_fn_expr_argtype(fcinfo->flinfo, 1);
+	return t == JSONBOID || t == JSONOID || t == UNKNOWNOID;
+}
+
+/* Text of a json or untyped-literal options argument. */
+static char *
+options_text(FunctionCallInfo fcinfo)
+{
+	if (get_fn_expr_argtype(fcinfo->flinfo, 1) == UNKNOWNOID)
+		return DatumGetCString(PG_GETARG_DATUM(1));
+	return text_to_cstring(PG_GETARG_TEXT_PP(1));
+}
+
+/* The options argument as jsonb; NULL for SQL NULL. */
+static Jsonb *
+options_jsonb(FunctionCallInfo fcinfo)
+{
+	if (PG_ARGISNULL(1))
+		return NULL;
+	if (get_fn_expr_argtype(fcinfo->flinfo, 1) == JSONBOID)
+		return PG_GETARG_JSONB_P(1);
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+											  CStringGetDatum(options_text(fcinfo))));
+}
+
+/* Errors out unless this row's options equal the first row's. */
+static void
+check_same_options(FunctionCallInfo fcinfo, TrainState *st)
+{
+	bool		same;
+
+	if (PG_ARGISNULL(1) || st->options == NULL)
+		same = PG_ARGISNULL(1) && st->options == NULL;
+	else if (DatumGetPointer(PG_GETARG_DATUM(1)) == st->options_ptr)
+		same = true;
+	else if (get_fn_expr_argtype(fcinfo->flinfo, 1) == JSONBOID)
+	{
+		Jsonb	   *o = PG_GETARG_JSONB_P(1);
+
+		same = VARSIZE(o) == VARSIZE(st->options) &&
+			memcmp(o, st->options, VARSIZE(o)) == 0;
+	}
+	else
+		same = st->options_text && strcmp(options_text(fcinfo), st->options_text) == 0;
+	if (!same)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("dlfin_train options must be the same for every row")));
+}
+
+/* Transition: buffers one row of dlfin_train([options,] label, feature, ...). */
+Datum
+dlfin_train_sfunc(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcxt;
 	MemoryContext old;
 	TrainState *st;
 	int64		row;
+	bool		with_options = options_form(fcinfo);
+	int			label_arg = with_options ? 2 : 1;
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
 		elog(ERROR, "dlfin_train called in non-aggregate context");
 	old = MemoryContextSwitchTo(aggcxt);
 	if (PG_ARGISNULL(0))
-		st = first_row(fcinfo, label_arg, options);
+	{
+		st = first_row(fcinfo, label_arg, with_options ? options_jsonb(fcinfo) : NULL);
+		if (with_options && !PG_ARGISNULL(1))
+		{
+			/* remember the argument as given, to compare later rows cheaply */
+			st->options_ptr = DatumGetPointer(PG_GETARG_DATUM(1));
+			if (get_fn_expr_argtype(fcinfo->flinfo, 1) != JSONBOID)
+				st->options_text = pstrdup(options_text(fcinfo));
+		}
+	}
 	else
 	{
 		st = (TrainState *) PG_GETARG_POINTER(0);
-		if ((options == NULL) != (st->options == NULL) ||
-			(options && options != st->options &&
-			 (VARSIZE(options) != VARSIZE(st->options) ||
-			  memcmp(options, st->options, VARSIZE(options)) != 0)))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("dlfin_train options must be the same for every row")));
+		if (with_options)
+			check_same_options(fcinfo, st);
 	}
 
 	/* rows with a NULL label are skipped */
@@ -200,22 +267,6 @@ train_transition(FunctionCallInfo fcinfo, int label_arg, Jsonb *options)
 		train_state_check_memory(st);
 	MemoryContextSwitchTo(old);
 	PG_RETURN_POINTER(st);
-}
-
-/* Transition: dlfin_train(label, feature, ...). */
-Datum
-dlfin_train_sfunc(PG_FUNCTION_ARGS)
-{
-	return train_transition(fcinfo, 1, NULL);
-}
-
-/* Transition: dlfin_train(options jsonb, label, feature, ...). */
-Datum
-dlfin_train_opt_sfunc(PG_FUNCTION_ARGS)
-{
-	Jsonb	   *options = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
-
-	return train_transition(fcinfo, 2, options);
 }
 
 /* Combine: merges the rows of a partial state into another. */
@@ -373,8 +424,9 @@ setup_labels(TrainState *st, DlfTrainSpec *spec, DlfModel *m)
 		for (int64 i = 0; i < n; i++)
 			if (nd == 0 || vals[i] != vals[nd - 1])
 				vals[nd++] = vals[i];
-		if (task == 0)
-			task = nd == 2 ? DLF_TASK_BINARY : DLF_TASK_REGRESSION;
+		/* two values (or a boolean) classify; one value is an error below */
+		if (task == 0 && (nd > 2 && st->label_type.kind != DLF_ARG_BOOL))
+			task = DLF_TASK_REGRESSION;
 		if (task == DLF_TASK_REGRESSION)
 		{
 			if (st->label_type.kind == DLF_ARG_BOOL)

@@ -62,7 +62,7 @@ train_state_check_memory(TrainState *st)
 
 	if (state_bytes(st) > limit)
 		ereport(ERROR,
-				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("dlfin_train input exceeds dlfin.max_training_memory"),
 				 errdetail("Buffering " INT64_FORMAT " rows of %d features needs more than %d kB.",
 						   st->nrows, st->nfeat, dlfin_max_training_memory),

@@ -27,6 +27,8 @@ typedef struct TrainState
 	int32		nfeat;
 	DlfArgType	label_type;
 	Jsonb	   *options;		/* as given, or NULL */
+	void	   *options_ptr;	/* first row's options datum (not serialised) */
+	char	   *options_text;	/* its text for json/literal options, or NULL */
 	int64		nrows;
 	int64		cap;
 	double	   *label;

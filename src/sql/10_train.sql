@@ -3,35 +3,33 @@
 CREATE FUNCTION @extschema@.dlfin_train_sfunc(internal, "any", VARIADIC "any")
 RETURNS internal
 AS 'MODULE_PATHNAME', 'dlfin_train_sfunc'
-LANGUAGE C CALLED ON NULL INPUT PARALLEL SAFE;
-
-CREATE FUNCTION @extschema@.dlfin_train_opt_sfunc(internal, pg_catalog.jsonb, "any", VARIADIC "any")
-RETURNS internal
-AS 'MODULE_PATHNAME', 'dlfin_train_opt_sfunc'
-LANGUAGE C CALLED ON NULL INPUT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 
 CREATE FUNCTION @extschema@.dlfin_train_combine(internal, internal)
 RETURNS internal
 AS 'MODULE_PATHNAME', 'dlfin_train_combine'
-LANGUAGE C CALLED ON NULL INPUT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 
 CREATE FUNCTION @extschema@.dlfin_train_serialize(internal)
 RETURNS pg_catalog.bytea
 AS 'MODULE_PATHNAME', 'dlfin_train_serialize'
-LANGUAGE C STRICT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 CREATE FUNCTION @extschema@.dlfin_train_deserialize(pg_catalog.bytea, internal)
 RETURNS internal
 AS 'MODULE_PATHNAME', 'dlfin_train_deserialize'
-LANGUAGE C STRICT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
--- The final function is not strict: an aggregate over no rows returns NULL.
+-- The final function is STABLE, not IMMUTABLE: the thread count
+-- (dlfin.threads) may change the last bits of the weights.  It is not strict: an aggregate over no rows returns NULL.
 CREATE FUNCTION @extschema@.dlfin_train_final(internal)
 RETURNS pg_catalog.bytea
 AS 'MODULE_PATHNAME', 'dlfin_train_final'
-LANGUAGE C CALLED ON NULL INPUT PARALLEL SAFE;
+LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE;
 
--- dlfin_train(label, feature, ...): train with default options.
+-- dlfin_train(label, feature, ...) trains with default options;
+-- dlfin_train(options, label, feature, ...) with options as jsonb, json or
+-- an untyped literal.  One signature serves both, so a literal needs no cast.
 CREATE AGGREGATE @extschema@.dlfin_train("any", VARIADIC "any") (
     SFUNC = @extschema@.dlfin_train_sfunc,
     STYPE = internal,
@@ -43,19 +41,5 @@ CREATE AGGREGATE @extschema@.dlfin_train("any", VARIADIC "any") (
     PARALLEL = SAFE
 );
 
--- dlfin_train(options, label, feature, ...): train with jsonb options.
-CREATE AGGREGATE @extschema@.dlfin_train(pg_catalog.jsonb, "any", VARIADIC "any") (
-    SFUNC = @extschema@.dlfin_train_opt_sfunc,
-    STYPE = internal,
-    FINALFUNC = @extschema@.dlfin_train_final,
-    FINALFUNC_MODIFY = READ_WRITE,
-    COMBINEFUNC = @extschema@.dlfin_train_combine,
-    SERIALFUNC = @extschema@.dlfin_train_serialize,
-    DESERIALFUNC = @extschema@.dlfin_train_deserialize,
-    PARALLEL = SAFE
-);
-
 COMMENT ON AGGREGATE @extschema@.dlfin_train("any", VARIADIC "any") IS
-'train a neural network on (label, feature, ...) rows; returns the model as bytea';
-COMMENT ON AGGREGATE @extschema@.dlfin_train(pg_catalog.jsonb, "any", VARIADIC "any") IS
-'train a neural network with jsonb options on (label, feature, ...) rows; returns the model as bytea';
+'train a neural network on ([options jsonb,] label, feature, ...) rows; returns the model as bytea';

@@ -1,51 +1,92 @@
 -- The volatility, strictness and parallel-safety labels of every function
--- the extension installs.  A new function must be added here: the last test
--- fails for any function without an expected row.
+-- the extension installs (i/s/v, strict, s/r/u).  A new function must be
+-- added here: the last test fails for a function without an expected row.
 BEGIN;
-SELECT plan(2);
+SELECT plan(3);
 
-CREATE TEMP TABLE expected_labels (signature text PRIMARY KEY, volatility char, strict boolean, parallel char);
+CREATE TEMP TABLE expected_labels (signature text PRIMARY KEY, volatility "char", strict boolean, parallel "char");
 INSERT INTO expected_labels VALUES
     -- training aggregate and its support functions
-    ('dlfin_train("any",VARIADIC "any")', 'i', false, 's'),
-    ('dlfin_train(jsonb,"any",VARIADIC "any")', 'i', false, 's'),
-    ('dlfin_train_sfunc(internal,"any",VARIADIC "any")', 'i', false, 's'),
-    ('dlfin_train_opt_sfunc(internal,jsonb,"any",VARIADIC "any")', 'i', false, 's'),
+    ('dlfin_train("any","any")', 'i', false, 's'),
+    ('dlfin_train_sfunc(internal,"any","any")', 'i', false, 's'),
     ('dlfin_train_combine(internal,internal)', 'i', false, 's'),
     ('dlfin_train_serialize(internal)', 'i', true, 's'),
     ('dlfin_train_deserialize(bytea,internal)', 'i', true, 's'),
-    ('dlfin_train_final(internal)', 'i', false, 's'),
+    ('dlfin_train_final(internal)', 's', false, 's'),
     -- scoring by model bytes
-    ('dlfin_predict(bytea,VARIADIC "any")', 'i', false, 's'),
-    ('dlfin_predict_class(bytea,VARIADIC "any")', 'i', false, 's'),
-    ('dlfin_predict_proba(bytea,VARIADIC "any")', 'i', false, 's'),
+    ('dlfin_predict(bytea,"any")', 'i', false, 's'),
+    ('dlfin_predict_class(bytea,"any")', 'i', false, 's'),
+    ('dlfin_predict_proba(bytea,"any")', 'i', false, 's'),
     ('dlfin_model_info(bytea)', 'i', true, 's'),
-    -- model registry: scoring by name reads dlfin.models, so STABLE
-    ('dlfin_predict(text,VARIADIC "any")', 's', false, 's'),
-    ('dlfin_predict_class(text,VARIADIC "any")', 's', false, 's'),
-    ('dlfin_predict_proba(text,VARIADIC "any")', 's', false, 's'),
+    -- evaluation: split and metric aggregates with their support functions
+    ('dlfin_split("any",double precision,integer)', 'i', true, 's'),
+    ('dlfin_auc(double precision,boolean)', 'i', false, 's'),
+    ('dlfin_gini(double precision,boolean)', 'i', false, 's'),
+    ('dlfin_ks(double precision,boolean)', 'i', false, 's'),
+    ('dlfin_logloss(double precision,boolean)', 'i', false, 's'),
+    ('dlfin_brier(double precision,boolean)', 'i', false, 's'),
+    ('dlfin_metrics(double precision,boolean)', 'i', false, 's'),
+    ('dlfin_metrics(double precision,boolean,double precision)', 'i', false, 's'),
+    ('dlfin_roc(double precision,boolean)', 'i', false, 's'),
+    ('dlfin_roc(double precision,boolean,integer)', 'i', false, 's'),
+    ('dlfin_deciles(double precision,boolean)', 'i', false, 's'),
+    ('dlfin_regression_metrics(double precision,double precision)', 'i', false, 's'),
+    ('dlfin_multiclass_metrics(text,text)', 'i', false, 's'),
+    ('dlfin_bin_trans(internal,double precision,boolean)', 'i', false, 's'),
+    ('dlfin_bin_trans_points(internal,double precision,boolean,integer)', 'i', false, 's'),
+    ('dlfin_bin_trans_threshold(internal,double precision,boolean,double precision)', 'i', false, 's'),
+    ('dlfin_bin_combine(internal,internal)', 'i', false, 's'),
+    ('dlfin_bin_serial(internal)', 'i', true, 's'),
+    ('dlfin_bin_deserial(bytea,internal)', 'i', true, 's'),
+    ('dlfin_auc_final(internal)', 'i', false, 's'),
+    ('dlfin_gini_final(internal)', 'i', false, 's'),
+    ('dlfin_ks_final(internal)', 'i', false, 's'),
+    ('dlfin_metrics_final(internal)', 'i', false, 's'),
+    ('dlfin_roc_final(internal)', 'i', false, 's'),
+    ('dlfin_deciles_final(internal)', 'i', false, 's'),
+    ('dlfin_logloss_trans(internal,double precision,boolean)', 'i', false, 's'),
+    ('dlfin_brier_trans(internal,double precision,boolean)', 'i', false, 's'),
+    ('dlfin_sum_combine(internal,internal)', 'i', false, 's'),
+    ('dlfin_sum_serial(internal)', 'i', true, 's'),
+    ('dlfin_sum_deserial(bytea,internal)', 'i', true, 's'),
+    ('dlfin_sum_final(internal)', 'i', false, 's'),
+    ('dlfin_reg_trans(internal,double precision,double precision)', 'i', false, 's'),
+    ('dlfin_reg_combine(internal,internal)', 'i', false, 's'),
+    ('dlfin_reg_serial(internal)', 'i', true, 's'),
+    ('dlfin_reg_deserial(bytea,internal)', 'i', true, 's'),
+    ('dlfin_reg_final(internal)', 'i', false, 's'),
+    ('dlfin_mc_trans(internal,text,text)', 'i', false, 's'),
+    ('dlfin_mc_combine(internal,internal)', 'i', false, 's'),
+    ('dlfin_mc_serial(internal)', 'i', true, 's'),
+    ('dlfin_mc_deserial(bytea,internal)', 'i', true, 's'),
+    ('dlfin_mc_final(internal)', 'i', false, 's'),
+    -- model registry (schema dlfin) and scoring by name, STABLE because
+    -- it reads dlfin.models
+    ('dlfin_predict(text,"any")', 's', false, 's'),
+    ('dlfin_predict_class(text,"any")', 's', false, 's'),
+    ('dlfin_predict_proba(text,"any")', 's', false, 's'),
     ('dlfin_model_info(text)', 's', true, 's'),
-    ('dlfin.query_columns(text)', 's', true, 'r'),
-    ('dlfin.lock_model(text)', 'v', true, 'u'),
-    ('dlfin.train(text,text,text,jsonb,text)', 'v', false, 'u'),
-    ('dlfin.train_with_search_path(text,text,text,jsonb,text,text)', 'v', false, 'u'),
-    ('dlfin.retrain(text,text)', 'v', false, 'u'),
-    ('dlfin.deploy(text,integer,text)', 'v', false, 'u'),
-    ('dlfin.rollback(text,text)', 'v', false, 'u'),
-    ('dlfin.drop_model(text,integer)', 'v', false, 'u'),
-    ('dlfin.models_before_insert()', 'v', false, 'u'),
-    ('dlfin.models_check_deployment()', 'v', false, 'u'),
-    ('dlfin.deployments_before_insert()', 'v', false, 'u'),
-    ('dlfin.deployments_append_only()', 'v', false, 'u');
+    ('query_columns(text)', 's', true, 'r'),
+    ('lock_model(text)', 'v', true, 'u'),
+    ('train(text,text,text,jsonb,text)', 'v', false, 'u'),
+    ('train_with_search_path(text,text,text,jsonb,text,text)', 'v', false, 'u'),
+    ('retrain(text,text)', 'v', false, 'u'),
+    ('deploy(text,integer,text)', 'v', false, 'u'),
+    ('rollback(text,text)', 'v', false, 'u'),
+    ('drop_model(text,integer)', 'v', false, 'u'),
+    ('models_before_insert()', 'v', false, 'u'),
+    ('models_check_deployment()', 'v', false, 'u'),
+    ('deployments_before_insert()', 'v', false, 'u'),
+    ('deployments_append_only()', 'v', false, 'u');
 
+-- signatures without schema, whatever the search_path
 CREATE TEMP TABLE actual_labels AS
-SELECT p.oid::regproc::text || '(' ||
-       regexp_replace(pg_get_function_identity_arguments(p.oid), '(^|, )[a-z_]+ (?=[a-zA-Z"])', '\1', 'g') || ')' AS signature,
+SELECT p.proname || '(' || coalesce((SELECT string_agg(format_type(t, NULL), ',' ORDER BY o)
+                                     FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY AS a(t, o)), '') || ')' AS signature,
        p.provolatile AS volatility, p.proisstrict AS strict, p.proparallel AS parallel
 FROM pg_proc p
 JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
 JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'dlfin';
-UPDATE actual_labels SET signature = regexp_replace(replace(signature, ', ', ','), '^dlfin\.', 'dlfin.');
 
 SELECT set_eq(
     $$SELECT signature, volatility, strict, parallel FROM actual_labels WHERE signature IN (SELECT signature FROM expected_labels)$$,
@@ -54,6 +95,13 @@ SELECT set_eq(
 SELECT is_empty(
     $$SELECT signature FROM actual_labels WHERE signature NOT IN (SELECT signature FROM expected_labels)$$,
     'every function of the extension has expected labels');
+SELECT is_empty(
+    $$SELECT p.proname FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid
+      JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+      JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'dlfin'
+      WHERE p.proparallel = 's' AND (a.aggcombinefn = 0 OR
+            (a.aggtranstype = 'internal'::regtype AND (a.aggserialfn = 0 OR a.aggdeserialfn = 0)))$$,
+    'every parallel-safe aggregate has combine (and serial/deserial for internal state) functions');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -1,6 +1,6 @@
 -- Every user-triggerable error of training and scoring, with its SQLSTATE.
 BEGIN;
-SELECT plan(68);
+SELECT plan(69);
 
 CREATE TEMP TABLE t AS
 SELECT i, (i % 2 = 0) AS y, i::float8 AS x, (i % 3)::int AS k,

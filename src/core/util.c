@@ -242,7 +242,18 @@ dlf_buf_json_double(DlfBuf *b, double v)
 	else if (v == floor(v) && fabs(v) < 1e15)
 		dlf_buf_printf(b, "%.0f", v);
 	else
-		dlf_buf_printf(b, "%.17g", v);
+	{
+		char		s[40];
+
+		/* the shortest of %.15g..%.17g that reads back as the same double */
+		for (int digits = 15; digits <= 17; digits++)
+		{
+			snprintf(s, sizeof(s), "%.*g", digits, v);
+			if (strtod(s, NULL) == v)
+				break;
+		}
+		dlf_buf_append(b, s, strlen(s));
+	}
 }
 
 /* ---- hashing ---- */

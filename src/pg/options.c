@@ -8,6 +8,7 @@
 
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
@@ -368,10 +369,11 @@ dlfin_options_json(const DlfTrainSpec *spec, const DlfModel *m)
 		appendStringInfo(&s, "%s%d", i ? ", " : "", o->hidden[i]);
 	appendStringInfo(&s, "], \"activation\": \"%s\", \"optimizer\": \"%s\"",
 					 acts[o->activation], opts[o->optimizer]);
-	appendStringInfo(&s, ", \"learning_rate\": %.17g, \"batch_size\": %d, \"epochs\": %d",
-					 o->learning_rate, o->batch_size, o->epochs);
-	appendStringInfo(&s, ", \"l2\": %.17g, \"dropout\": %.17g, \"validation_fraction\": %.17g, \"patience\": %d",
-					 o->l2, o->dropout, o->validation_fraction, o->patience);
+	appendStringInfo(&s, ", \"learning_rate\": %s, \"batch_size\": %d, \"epochs\": %d",
+					 float8out_internal(o->learning_rate), o->batch_size, o->epochs);
+	appendStringInfo(&s, ", \"l2\": %s, \"dropout\": %s, \"validation_fraction\": %s, \"patience\": %d",
+					 float8out_internal(o->l2), float8out_internal(o->dropout),
+					 float8out_internal(o->validation_fraction), o->patience);
 	appendStringInfo(&s, ", \"seed\": " INT64_FORMAT ", \"max_categories\": %d",
 					 (int64) o->seed, spec->max_categories);
 	if (o->balanced)
@@ -384,7 +386,7 @@ dlfin_options_json(const DlfTrainSpec *spec, const DlfModel *m)
 			if (i)
 				appendStringInfoString(&s, ", ");
 			json_str(&s, spec->weight_class[i]);
-			appendStringInfo(&s, ": %.17g", spec->weight_value[i]);
+			appendStringInfo(&s, ": %s", float8out_internal(spec->weight_value[i]));
 		}
 		appendStringInfoChar(&s, '}');
 	}

@@ -38,6 +38,7 @@ cache_reset(DlfScoreCache *c)
 	c->raw = NULL;
 	c->raw_len = 0;
 	c->last_ptr = NULL;
+	c->out = NULL;				/* lived in cxt: sized for the old model */
 }
 
 /* Checks the argument types against the model's features, once per query. */
@@ -164,6 +165,26 @@ dlfin_score_row(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature,
 	dlf_scorer_run(c->scorer, out);
 }
 
+/* Rejects the VARIADIC-array call form of a scoring function. */
+void
+dlfin_reject_variadic(FunctionCallInfo fcinfo)
+{
+	if (get_fn_expr_variadic(fcinfo->flinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("dlfin scoring functions do not accept a VARIADIC array"),
+				 errhint("Pass the features as separate arguments.")));
+}
+
+/* Scores the row's features into c->out, sized for the cached model. */
+void
+dlfin_score_row_out(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature)
+{
+	if (c->out == NULL)
+		c->out = MemoryContextAlloc(c->cxt, sizeof(double) * Max(c->model->nclasses, 1));
+	dlfin_score_row(fcinfo, c, first_feature, c->out);
+}
+
 /* Scores one row: decodes (cached) and runs; false when the model is NULL. */
 static bool
 score(FunctionCallInfo fcinfo, DlfScoreCache **cp)
@@ -172,15 +193,9 @@ score(FunctionCallInfo fcinfo, DlfScoreCache **cp)
 
 	if (PG_ARGISNULL(0))
 		return false;
-	if (get_fn_expr_variadic(fcinfo->flinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("dlfin scoring functions do not accept a VARIADIC array"),
-				 errhint("Pass the features as separate arguments.")));
+	dlfin_reject_variadic(fcinfo);
 	c = dlfin_score_cache_get(fcinfo, PG_GETARG_DATUM(0), 1);
-	if (c->out == NULL)
-		c->out = MemoryContextAlloc(c->cxt, sizeof(double) * Max(c->model->nclasses, 1));
-	dlfin_score_row(fcinfo, c, 1, c->out);
+	dlfin_score_row_out(fcinfo, c, 1);
 	*cp = c;
 	return true;
 }
@@ -201,47 +216,37 @@ argmax_class(const DlfScoreCache *c)
 }
 
 /*
- * dlfin_predict(model, features...): binary, probability of the positive
- * class; regression, the prediction; multiclass, the top class probability.
+ * What dlfin_predict returns for a scored row: binary, probability of the
+ * positive class; regression, the prediction; multiclass, the top class
+ * probability.
  */
 Datum
-dlfin_predict(PG_FUNCTION_ARGS)
+dlfin_result_predict(DlfScoreCache *c)
 {
-	DlfScoreCache *c;
-
-	if (!score(fcinfo, &c))
-		PG_RETURN_NULL();
 	if (c->model->task == DLF_TASK_MULTICLASS)
-		PG_RETURN_FLOAT8(c->out[argmax_class(c)]);
-	PG_RETURN_FLOAT8(c->out[0]);
+		return Float8GetDatum(c->out[argmax_class(c)]);
+	return Float8GetDatum(c->out[0]);
 }
 
-/* dlfin_predict_class(model, features...): the predicted class as text. */
+/* What dlfin_predict_class returns for a scored row: the class as text. */
 Datum
-dlfin_predict_class(PG_FUNCTION_ARGS)
+dlfin_result_class(DlfScoreCache *c)
 {
-	DlfScoreCache *c;
-
-	if (!score(fcinfo, &c))
-		PG_RETURN_NULL();
 	if (c->model->task == DLF_TASK_REGRESSION)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("dlfin_predict_class needs a classification model"),
 				 errhint("Use dlfin_predict for a regression model.")));
-	PG_RETURN_TEXT_P(cstring_to_text(c->model->classes[argmax_class(c)]));
+	return PointerGetDatum(cstring_to_text(c->model->classes[argmax_class(c)]));
 }
 
-/* dlfin_predict_proba(model, features...): class probabilities. */
+/* What dlfin_predict_proba returns for a scored row: class probabilities. */
 Datum
-dlfin_predict_proba(PG_FUNCTION_ARGS)
+dlfin_result_proba(DlfScoreCache *c)
 {
-	DlfScoreCache *c;
 	Datum	   *d;
 	int32		k;
 
-	if (!score(fcinfo, &c))
-		PG_RETURN_NULL();
 	if (c->model->task == DLF_TASK_REGRESSION)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
@@ -257,7 +262,43 @@ dlfin_predict_proba(PG_FUNCTION_ARGS)
 	else
 		for (int32 i = 0; i < k; i++)
 			d[i] = Float8GetDatum(c->out[i]);
-	PG_RETURN_ARRAYTYPE_P(construct_array(d, k, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	return PointerGetDatum(construct_array(d, k, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/*
+ * dlfin_predict(model, features...): binary, probability of the positive
+ * class; regression, the prediction; multiclass, the top class probability.
+ */
+Datum
+dlfin_predict(PG_FUNCTION_ARGS)
+{
+	DlfScoreCache *c;
+
+	if (!score(fcinfo, &c))
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(dlfin_result_predict(c));
+}
+
+/* dlfin_predict_class(model, features...): the predicted class as text. */
+Datum
+dlfin_predict_class(PG_FUNCTION_ARGS)
+{
+	DlfScoreCache *c;
+
+	if (!score(fcinfo, &c))
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(dlfin_result_class(c));
+}
+
+/* dlfin_predict_proba(model, features...): class probabilities. */
+Datum
+dlfin_predict_proba(PG_FUNCTION_ARGS)
+{
+	DlfScoreCache *c;
+
+	if (!score(fcinfo, &c))
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(dlfin_result_proba(c));
 }
 
 /* dlfin_model_info(model): the model's description as jsonb. */

@@ -33,5 +33,16 @@ extern DlfScoreCache *dlfin_score_cache_get(FunctionCallInfo fcinfo,
 /* Loads the row's feature arguments into the scorer and runs it. */
 extern void dlfin_score_row(FunctionCallInfo fcinfo, DlfScoreCache *c,
 							int first_feature, double *out);
+/* Rejects the VARIADIC-array call form of a scoring function. */
+extern void dlfin_reject_variadic(FunctionCallInfo fcinfo);
+/* Scores the row into c->out, allocated for the cached model. */
+extern void dlfin_score_row_out(FunctionCallInfo fcinfo, DlfScoreCache *c,
+								int first_feature);
+/* Results of a row scored into c->out, as the SQL functions return them. */
+extern Datum dlfin_result_predict(DlfScoreCache *c);
+extern Datum dlfin_result_class(DlfScoreCache *c);
+extern Datum dlfin_result_proba(DlfScoreCache *c);
+/* dlfin_model_info(bytea), also called by dlfin_model_info(name). */
+extern Datum dlfin_model_info(PG_FUNCTION_ARGS);
 
 #endif

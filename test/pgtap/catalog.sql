@@ -59,7 +59,25 @@ INSERT INTO expected_labels VALUES
     ('dlfin_mc_combine(internal,internal)', 'i', false, 's'),
     ('dlfin_mc_serial(internal)', 'i', true, 's'),
     ('dlfin_mc_deserial(bytea,internal)', 'i', true, 's'),
-    ('dlfin_mc_final(internal)', 'i', false, 's');
+    ('dlfin_mc_final(internal)', 'i', false, 's'),
+    -- model registry (schema dlfin) and scoring by name, STABLE because
+    -- it reads dlfin.models
+    ('dlfin_predict(text,"any")', 's', false, 's'),
+    ('dlfin_predict_class(text,"any")', 's', false, 's'),
+    ('dlfin_predict_proba(text,"any")', 's', false, 's'),
+    ('dlfin_model_info(text)', 's', true, 's'),
+    ('query_columns(text)', 's', true, 'r'),
+    ('lock_model(text)', 'v', true, 'u'),
+    ('train(text,text,text,jsonb,text)', 'v', false, 'u'),
+    ('train_with_search_path(text,text,text,jsonb,text,text)', 'v', false, 'u'),
+    ('retrain(text,text)', 'v', false, 'u'),
+    ('deploy(text,integer,text)', 'v', false, 'u'),
+    ('rollback(text,text)', 'v', false, 'u'),
+    ('drop_model(text,integer)', 'v', false, 'u'),
+    ('models_before_insert()', 'v', false, 'u'),
+    ('models_check_deployment()', 'v', false, 'u'),
+    ('deployments_before_insert()', 'v', false, 'u'),
+    ('deployments_append_only()', 'v', false, 'u');
 
 -- signatures without schema, whatever the search_path
 CREATE TEMP TABLE actual_labels AS

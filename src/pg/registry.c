@@ -1,0 +1,324 @@
+/*
+ * registry.c
+ *	  Scoring by model name from the registry (dlfin.models), and the query
+ *	  description helper of dlfin.train.
+ *
+ * dlfin_predict(name text, ...) and friends look the deployed version of
+ * the name up with SPI, read-only under the calling query's snapshot, so
+ * one query execution sees exactly one version however many rows (or
+ * parallel workers) it scores, and a deploy committed by another session is
+ * seen by the next statement.  The lookup is cached in fn_extra next to the
+ * scoring cache and repeated only when the name or the snapshot changes
+ * (a PL/pgSQL expression keeps its fn_extra across statements).  The lookup
+ * runs with the caller's rights: row-level security on dlfin.models decides
+ * which names a caller may score.
+ */
+#include "postgres.h"
+
+#include "access/detoast.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/plancache.h"
+#include "utils/snapmgr.h"
+
+#include "dlfin_pg.h"
+#include "scoring.h"
+
+PG_FUNCTION_INFO_V1(dlfin_predict_name);
+PG_FUNCTION_INFO_V1(dlfin_predict_class_name);
+PG_FUNCTION_INFO_V1(dlfin_predict_proba_name);
+PG_FUNCTION_INFO_V1(dlfin_model_info_name);
+PG_FUNCTION_INFO_V1(dlfin_query_columns);
+
+/* The looked-up deployed model; lives in DlfScoreCache.extra. */
+typedef struct RegistryCache
+{
+	MemoryContext cxt;			/* holds name and model; reset per lookup */
+	text	   *name;			/* name looked up, NULL before the first */
+	int32		version;
+	bytea	   *model;			/* detoasted model bytes */
+	/* identity of the snapshot the lookup ran under */
+	uint64		completions;
+	TransactionId xmin;
+	TransactionId xmax;
+	CommandId	curcid;
+} RegistryCache;
+
+static SPIPlanPtr deployed_plan = NULL;
+static SPIPlanPtr exists_plan = NULL;
+
+/* Prepares (once per backend) a registry query taking the name as $1. */
+static SPIPlanPtr
+keep_plan(SPIPlanPtr *slot, const char *sql)
+{
+	if (*slot == NULL)
+	{
+		Oid			argtypes[1] = {TEXTOID};
+		SPIPlanPtr	p = SPI_prepare(sql, 1, argtypes);
+
+		if (p == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(p) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+		*slot = p;
+	}
+	return *slot;
+}
+
+/* True when the cached lookup was made for this name under this snapshot. */
+static bool
+lookup_is_current(RegistryCache *r, text *name)
+{
+	Snapshot	snap;
+
+	if (r->name == NULL || r->model == NULL)
+		return false;
+	if (VARSIZE_ANY_EXHDR(name) != VARSIZE_ANY_EXHDR(r->name) ||
+		memcmp(VARDATA_ANY(name), VARDATA_ANY(r->name), VARSIZE_ANY_EXHDR(name)) != 0)
+		return false;
+	if (!ActiveSnapshotSet())
+		return false;
+	snap = GetActiveSnapshot();
+	return snap->snapXactCompletionCount == r->completions &&
+		snap->xmin == r->xmin && snap->xmax == r->xmax &&
+		snap->curcid == r->curcid;
+}
+
+/*
+ * Returns the deployed model of the name given as argument 0, looking it up
+ * only when the name or the snapshot differs from the cached lookup.
+ */
+static RegistryCache *
+lookup_deployed(FunctionCallInfo fcinfo, DlfScoreCache *c)
+{
+	RegistryCache *r = c->extra;
+	text	   *name = PG_GETARG_TEXT_PP(0);
+	Datum		args[1];
+	int			ret;
+	bool		isnull;
+	Datum		d;
+	MemoryContext old;
+
+	if (lookup_is_current(r, name))
+		return r;
+
+	if (r->cxt == NULL)
+		r->cxt = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt, "dlfin registry lookup",
+									   ALLOCSET_SMALL_SIZES);
+	else
+		MemoryContextReset(r->cxt);
+	r->name = NULL;
+	r->model = NULL;
+
+	args[0] = PointerGetDatum(name);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	keep_plan(&deployed_plan,
+			  "SELECT m.version, m.model FROM dlfin.models m "
+			  "WHERE m.name OPERATOR(pg_catalog.=) $1 "
+			  "AND m.status OPERATOR(pg_catalog.=) 'deployed'");
+	/* read-only: runs under the calling query's snapshot */
+	ret = SPI_execute_plan(deployed_plan, args, NULL, true, 2);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "dlfin registry lookup failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 0)
+	{
+		char	   *cname = text_to_cstring(name);
+
+		keep_plan(&exists_plan,
+				  "SELECT 1 FROM dlfin.models m WHERE m.name OPERATOR(pg_catalog.=) $1 LIMIT 1");
+		ret = SPI_execute_plan(exists_plan, args, NULL, true, 1);
+		if (ret == SPI_OK_SELECT && SPI_processed > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("dlfin model \"%s\" has no deployed version", cname),
+					 errhint("Deploy a version with dlfin.deploy().")));
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("dlfin model \"%s\" does not exist", cname),
+				 errhint("Train it with dlfin.train(), or check the name in dlfin.models; "
+						 "you see only the models of roles you have the privileges of.")));
+	}
+	if (SPI_processed > 1)		/* the partial unique index forbids it */
+		elog(ERROR, "dlfin model \"%s\" has more than one deployed version",
+			 text_to_cstring(name));
+
+	old = MemoryContextSwitchTo(r->cxt);
+	r->version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	r->model = (bytea *) PG_DETOAST_DATUM_COPY(d);
+	r->name = (text *) PG_DETOAST_DATUM_COPY(PointerGetDatum(name));
+	MemoryContextSwitchTo(old);
+	SPI_finish();
+
+	if (ActiveSnapshotSet())
+	{
+		Snapshot	snap = GetActiveSnapshot();
+
+		r->completions = snap->snapXactCompletionCount;
+		r->xmin = snap->xmin;
+		r->xmax = snap->xmax;
+		r->curcid = snap->curcid;
+	}
+	/* the model moved: let the scoring cache compare bytes, not pointers */
+	c->last_ptr = NULL;
+	return r;
+}
+
+/* The scoring cache of this call site, with the registry cache attached. */
+static DlfScoreCache *
+name_cache(FunctionCallInfo fcinfo)
+{
+	DlfScoreCache *c = fcinfo->flinfo->fn_extra;
+
+	if (c == NULL)
+	{
+		c = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(DlfScoreCache));
+		c->extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(RegistryCache));
+		fcinfo->flinfo->fn_extra = c;
+	}
+	return c;
+}
+
+/* Scores one row with the deployed model of the name; false on a NULL name. */
+static bool
+score_by_name(FunctionCallInfo fcinfo, DlfScoreCache **cp)
+{
+	DlfScoreCache *c;
+	RegistryCache *r;
+
+	if (PG_ARGISNULL(0))
+		return false;
+	dlfin_reject_variadic(fcinfo);
+	c = name_cache(fcinfo);
+	r = lookup_deployed(fcinfo, c);
+	c = dlfin_score_cache_get(fcinfo, PointerGetDatum(r->model), 1);
+	dlfin_score_row_out(fcinfo, c, 1);
+	*cp = c;
+	return true;
+}
+
+/* dlfin_predict(name, features...): dlfin_predict with the deployed model. */
+Datum
+dlfin_predict_name(PG_FUNCTION_ARGS)
+{
+	DlfScoreCache *c;
+
+	if (!score_by_name(fcinfo, &c))
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(dlfin_result_predict(c));
+}
+
+/* dlfin_predict_class(name, features...): the predicted class as text. */
+Datum
+dlfin_predict_class_name(PG_FUNCTION_ARGS)
+{
+	DlfScoreCache *c;
+
+	if (!score_by_name(fcinfo, &c))
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(dlfin_result_class(c));
+}
+
+/* dlfin_predict_proba(name, features...): class probabilities. */
+Datum
+dlfin_predict_proba_name(PG_FUNCTION_ARGS)
+{
+	DlfScoreCache *c;
+
+	if (!score_by_name(fcinfo, &c))
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(dlfin_result_proba(c));
+}
+
+/*
+ * dlfin_model_info(name): dlfin_model_info of the deployed model, with the
+ * registry's name and version added.
+ */
+Datum
+dlfin_model_info_name(PG_FUNCTION_ARGS)
+{
+	DlfScoreCache *c = name_cache(fcinfo);
+	RegistryCache *r = lookup_deployed(fcinfo, c);
+	Datum		info;
+	Datum		extra;
+	char	   *name = text_to_cstring(r->name);
+	StringInfoData buf;
+
+	info = DirectFunctionCall1(dlfin_model_info, PointerGetDatum(r->model));
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"name\": ");
+	escape_json(&buf, name);
+	appendStringInfo(&buf, ", \"version\": %d}", r->version);
+	extra = DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+	PG_RETURN_DATUM(DirectFunctionCall2(jsonb_concat, info, extra));
+}
+
+/* Raises the error for a dlfin.train query that is not one SELECT. */
+static void
+not_a_select(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("dlfin.train query must be a single SELECT statement"),
+			 errhint("Give a query such as SELECT label, feature, ... FROM table.")));
+}
+
+/*
+ * dlfin.query_columns(query): the result columns of a single SELECT, parsed
+ * (with the caller's search_path) but not run.
+ */
+Datum
+dlfin_query_columns(PG_FUNCTION_ARGS)
+{
+	char	   *query = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	SPIPlanPtr	plan;
+	List	   *sources;
+	CachedPlanSource *ps;
+	TupleDesc	desc;
+	int			pos = 0;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	/* exactly one statement, a SELECT (or VALUES, TABLE, WITH ... SELECT) */
+	plan = SPI_prepare(query, 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	sources = SPI_plan_get_plan_sources(plan);
+	if (list_length(sources) != 1)
+		not_a_select();
+	ps = linitial(sources);
+	if (ps->commandTag != CMDTAG_SELECT || ps->resultDesc == NULL)
+		not_a_select();
+
+	/* and it must work as a subquery, as dlfin.train runs it */
+	plan = SPI_prepare(psprintf("SELECT * FROM (%s\n) q", query), 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	ps = linitial(SPI_plan_get_plan_sources(plan));
+	desc = ps->resultDesc;
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		if (att->attisdropped)
+			continue;
+		values[0] = Int32GetDatum(++pos);
+		values[1] = CStringGetTextDatum(NameStr(att->attname));
+		values[2] = ObjectIdGetDatum(att->atttypid);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	SPI_finish();
+	return (Datum) 0;
+}

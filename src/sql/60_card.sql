@@ -209,3 +209,160 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.dlfin_model_card(pg_catalog.bytea, pg_catalog.regclass, pg_catalog.jsonb) IS
 'model card of model bytes as a self-contained HTML page; heldout is a table or view with columns score (float8) and label (boolean); options: title, threshold, group, drift';
+
+-- The card of a registry model: its record, its deployment history, and
+-- the held-out test part of its training query scored again.  The query
+-- runs with the caller's rights and the search_path it was trained with,
+-- under the session settings dlfin.train uses, so dlfin_split picks the
+-- same test rows; the data fingerprint is computed again to show whether
+-- the rows are still those the model was trained on.
+CREATE FUNCTION dlfin.model_card(name pg_catalog.text, version pg_catalog.int4 DEFAULT NULL,
+                                 options pg_catalog.jsonb DEFAULT '{}')
+RETURNS pg_catalog.text
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+-- the row text is the split key: the same settings as dlfin.train
+SET extra_float_digits = 1
+SET DateStyle = 'ISO, MDY'
+SET IntervalStyle = 'postgres'
+SET bytea_output = 'hex'
+AS $$
+DECLARE
+    v_opts jsonb;
+    v record;
+    v_group text;
+    v_frac float8;
+    v_pos text;
+    v_numeric_label boolean;
+    v_feats text;
+    v_lbl text;
+    v_y text;
+    v_stmt text;
+    v_scores float8[];
+    v_labels boolean[];
+    v_groups text[];
+    v_ntest bigint;
+    v_fp text;
+    v_notes jsonb := '[]';
+    v_hist jsonb;
+    v_drift record;
+BEGIN
+    IF model_card.name IS NULL THEN
+        RAISE EXCEPTION 'dlfin.model_card needs a model name'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    v_opts := dlfin.card_options(options, ARRAY['title', 'threshold', 'group', 'drift', 'heldout']);
+    v_group := v_opts ->> 'group';
+    IF model_card.version IS NULL THEN
+        -- the deployed version, else the latest one
+        SELECT m.* INTO v FROM dlfin.models m WHERE m.name = model_card.name
+        ORDER BY m.status = 'deployed' DESC, m.version DESC LIMIT 1;
+    ELSE
+        SELECT m.* INTO v FROM dlfin.models m
+        WHERE m.name = model_card.name AND m.version = model_card.version;
+    END IF;
+    IF NOT FOUND THEN
+        IF model_card.version IS NOT NULL
+           AND EXISTS (SELECT FROM dlfin.models m WHERE m.name = model_card.name) THEN
+            RAISE EXCEPTION 'dlfin model "%" has no version %', model_card.name, model_card.version
+                USING ERRCODE = 'undefined_object';
+        END IF;
+        RAISE EXCEPTION 'dlfin model "%" does not exist', model_card.name
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'SELECT name, version FROM dlfin.models lists the models you may see.';
+    END IF;
+
+    -- held-out rows: the test part of the training query, scored again
+    IF v.task <> 'binary' THEN
+        v_notes := v_notes || pg_catalog.to_jsonb('Held-out charts are drawn for binary classifiers; the registry metrics are shown.'::text);
+    ELSIF NOT coalesce((v_opts ->> 'heldout')::boolean, true) THEN
+        v_notes := v_notes || pg_catalog.to_jsonb('Held-out rows were not scored again (option "heldout": false).'::text);
+    ELSE
+        v_frac := coalesce((v.decision ->> 'test_fraction')::float8, 0.2);
+        v_pos := @extschema@.dlfin_model_info(v.model) -> 'classes' ->> 1;
+        PERFORM pg_catalog.set_config('search_path', v.search_path, true);
+        SELECT (CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END)
+               IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'float4'::regtype,
+                   'float8'::regtype, 'numeric'::regtype)
+          INTO v_numeric_label
+        FROM dlfin.query_columns(pg_catalog.regexp_replace(v.query, '[[:space:];]+$', '')) c
+        JOIN pg_catalog.pg_type t ON t.oid = c.type
+        WHERE c.name = v.label;
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+        IF v_group IS NOT NULL AND NOT v_group = ANY (v.features) AND v_group <> v.label
+           AND NOT EXISTS (SELECT FROM dlfin.query_columns(v.query) c WHERE c.name = v_group) THEN
+            RAISE EXCEPTION 'model card group column "%" is not a column of the training query', v_group
+                USING ERRCODE = 'undefined_column';
+        END IF;
+        SELECT pg_catalog.string_agg(pg_catalog.format('q.%I', f), ', ' ORDER BY o) INTO v_feats
+        FROM pg_catalog.unnest(v.features) WITH ORDINALITY u(f, o);
+        v_lbl := pg_catalog.format('q.%I', v.label);
+        v_y := CASE WHEN v_numeric_label
+                    THEN pg_catalog.format('(%s)::pg_catalog.float8 OPERATOR(pg_catalog.=) ($2)::pg_catalog.float8', v_lbl)
+                    ELSE pg_catalog.format('(%s)::pg_catalog.text OPERATOR(pg_catalog.=) $2', v_lbl) END;
+        v_stmt := pg_catalog.format($q$
+SELECT pg_catalog.array_agg(@extschema@.dlfin_predict($1, %1$s)) FILTER (WHERE k.test),
+       pg_catalog.array_agg(%2$s) FILTER (WHERE k.test),
+       %3$s,
+       pg_catalog.count(*) FILTER (WHERE k.test),
+       pg_catalog.md5(pg_catalog.concat(pg_catalog.count(*), ':',
+           pg_catalog.sum(('x' OPERATOR(pg_catalog.||) pg_catalog.substr(pg_catalog.md5(k.t), 1, 16))
+                          ::pg_catalog.bit(64)::pg_catalog.int8)))
+FROM (%4$s%5$s) q
+CROSS JOIN LATERAL (SELECT k0.t, @extschema@.dlfin_split(k0.t, $3, 0) OPERATOR(pg_catalog.=) 'test'
+                                 AND %6$s IS NOT NULL AS test
+                    FROM (SELECT q::pg_catalog.text AS t) k0) k
+$q$, v_feats, v_y,
+            CASE WHEN v_group IS NULL THEN 'NULL::pg_catalog.text[]'
+                 ELSE pg_catalog.format('pg_catalog.array_agg((q.%I)::pg_catalog.text) FILTER (WHERE k.test)', v_group) END,
+            pg_catalog.regexp_replace(v.query, '[[:space:];]+$', ''), E'\n', v_lbl);
+        PERFORM pg_catalog.set_config('search_path', v.search_path, true);
+        EXECUTE v_stmt INTO v_scores, v_labels, v_groups, v_ntest, v_fp USING v.model, v_pos, v_frac;
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+        IF v_fp IS DISTINCT FROM v.data_fingerprint THEN
+            v_notes := v_notes || pg_catalog.to_jsonb(pg_catalog.format(
+                'Warning: the rows of the training query changed since version %s was trained (data fingerprint %s now, %s then); the held-out rows below are today''s test part (%s rows, %s at training).',
+                v.version, v_fp, v.data_fingerprint, v_ntest, v.test_rows));
+        END IF;
+    END IF;
+
+    SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+               'changed_at', pg_catalog.to_char(d.changed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'),
+               'action', d.action, 'version', d.version, 'previous_version', d.previous_version,
+               'changed_by', d.changed_by, 'reason', d.reason) ORDER BY d.id)
+      INTO v_hist
+    FROM dlfin.deployments d WHERE d.name = v.name;
+    SELECT * INTO v_drift FROM dlfin.card_drift(v.model, v_opts ->> 'drift');
+
+    RETURN dlfin.card_html(v.model, v_scores, v_labels, v_groups,
+        pg_catalog.jsonb_build_object(
+            'title', coalesce(v_opts ->> 'title', pg_catalog.format('%s, version %s', v.name, v.version)),
+            'threshold', v_opts -> 'threshold',
+            'group', v_group,
+            'registry', true,
+            'generated_at', pg_catalog.to_char(pg_catalog.now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'),
+            'identity', pg_catalog.jsonb_build_array(
+                pg_catalog.jsonb_build_array('Name', v.name),
+                pg_catalog.jsonb_build_array('Version', v.version::text),
+                pg_catalog.jsonb_build_array('Status', v.status),
+                pg_catalog.jsonb_build_array('Created', pg_catalog.to_char(v.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"')),
+                pg_catalog.jsonb_build_array('Created by', v.created_by),
+                pg_catalog.jsonb_build_array('Owner', v.owner::text),
+                pg_catalog.jsonb_build_array('Model SHA-256', v.model_sha256, true),
+                pg_catalog.jsonb_build_array('Training-data fingerprint', v.data_fingerprint, true),
+                pg_catalog.jsonb_build_array('Training query', v.query, true),
+                pg_catalog.jsonb_build_array('Search path of the query', v.search_path, true),
+                pg_catalog.jsonb_build_array('Label', v.label),
+                pg_catalog.jsonb_build_array('Features', pg_catalog.array_to_string(v.features, ', ')),
+                pg_catalog.jsonb_build_array('Options given', v.options::text, true),
+                pg_catalog.jsonb_build_array('Deployment decision', v.decision ->> 'reason')),
+            'rows', pg_catalog.jsonb_build_object('train', v.train_rows, 'test', v.test_rows, 'total', v.rows),
+            'metrics', v.metrics,
+            'notes', v_notes,
+            'deployments', coalesce(v_hist, '[]'),
+            'drift', v_drift.drift,
+            'drift_note', v_drift.note));
+END
+$$;
+COMMENT ON FUNCTION dlfin.model_card(pg_catalog.text, pg_catalog.int4, pg_catalog.jsonb) IS
+'model card of a registry model (the deployed or latest version unless one is given) as a self-contained HTML page, its held-out test rows scored again; options: title, threshold, group, drift, heldout';

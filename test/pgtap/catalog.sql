@@ -77,7 +77,22 @@ INSERT INTO expected_labels VALUES
     ('models_before_insert()', 'v', false, 'u'),
     ('models_check_deployment()', 'v', false, 'u'),
     ('deployments_before_insert()', 'v', false, 'u'),
-    ('deployments_append_only()', 'v', false, 'u');
+    ('deployments_append_only()', 'v', false, 'u'),
+    -- model card: chart aggregates over (score, label), charts of a model,
+    -- the page renderer (pure) and its wrappers, which read tables
+    ('dlfin_svg_roc(double precision,boolean)', 'i', false, 's'),
+    ('dlfin_svg_calibration(double precision,boolean)', 'i', false, 's'),
+    ('dlfin_svg_lift(double precision,boolean)', 'i', false, 's'),
+    ('dlfin_svg_roc_final(internal)', 'i', false, 's'),
+    ('dlfin_svg_calibration_final(internal)', 'i', false, 's'),
+    ('dlfin_svg_lift_final(internal)', 'i', false, 's'),
+    ('dlfin_svg_learning_curve(bytea)', 'i', true, 's'),
+    ('dlfin_svg_importance(bytea)', 'i', true, 's'),
+    ('card_html(bytea,double precision[],boolean[],text[],jsonb)', 'i', false, 's'),
+    ('card_options(jsonb,text[])', 'i', false, 's'),
+    ('card_drift(bytea,text)', 's', false, 'r'),
+    ('dlfin_model_card(bytea,regclass,jsonb)', 's', false, 'r'),
+    ('model_card(text,integer,jsonb)', 'v', false, 'u');
 
 -- signatures without schema, whatever the search_path
 CREATE TEMP TABLE actual_labels AS

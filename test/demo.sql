@@ -81,3 +81,19 @@ SELECT s.id, round(s.p_default::numeric, 3) AS p_default, s.defaulted,
        c.income, c.debt, c.records, c.job
 FROM scored s JOIN credit c USING (id)
 ORDER BY s.p_default DESC, s.id LIMIT 5;
+
+\echo '== 7. Model card: one HTML page for a model-risk reviewer'
+CREATE TEMP TABLE heldout AS
+SELECT s.p_default AS score, s.defaulted AS label, c.marital
+FROM scored s JOIN credit c USING (id);
+\set card_file :outdir '/model_card.html'
+\pset format unaligned
+\pset tuples_only on
+\o :card_file
+SELECT dlfin_model_card(model, 'heldout',
+                        '{"title": "credit_default", "group": "marital"}') FROM models;
+\o
+\pset tuples_only off
+\pset format aligned
+\echo 'The card (identity, data, held-out performance with ROC, calibration and lift,'
+\echo 'learning curve, explanation and fairness by marital status) is in' :card_file

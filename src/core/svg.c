@@ -513,11 +513,13 @@ dlf_svg_line_chart(DlfBuf *b, const DlfSvgChart *c,
 	f.ymax = isfinite(c->ymax) ? c->ymax : dymax;
 	nx = dlf_svg_ticks(&f.xmin, &f.xmax, c->integer_x ? 8 : 5,
 					   !(isfinite(c->xmin) && isfinite(c->xmax)), xt);
-	if (c->integer_x && nx >= 2 && xt[1] - xt[0] < 1)
+	if (c->integer_x && nx >= 2 && xt[1] - xt[0] != floor(xt[1] - xt[0]))
 	{
-		/* whole-number ticks only: one per unit */
+		/* whole-number ticks only: a whole step below the chosen one */
+		double		step = fmax(1.0, floor(xt[1] - xt[0]));
+
 		nx = 0;
-		for (double v = ceil(f.xmin); v <= f.xmax && nx < 32; v += 1)
+		for (double v = ceil(f.xmin / step) * step; v <= f.xmax + 1e-9 && nx < 32; v += step)
 			xt[nx++] = v;
 	}
 	ny = dlf_svg_ticks(&f.ymin, &f.ymax, 5,

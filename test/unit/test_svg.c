@@ -169,6 +169,21 @@ main(void)
 		dlf_svg_line_chart(&b, &c, &s, 1);
 		ok(strstr((char *) b.data, ">1.5<") == NULL, "integer x axis has no half ticks");
 		dlf_buf_free(&b);
+		{
+			double		x20[20],
+						y20[20];
+			DlfSvgSeries s20 = {"loss", x20, y20, 20, NULL, 0, 0};
+
+			for (int i = 0; i < 20; i++)
+			{
+				x20[i] = i + 1;
+				y20[i] = 1.0 / (i + 1);
+			}
+			dlf_buf_init(&b);
+			dlf_svg_line_chart(&b, &c, &s20, 1);
+			ok(strstr((char *) b.data, ".5<") == NULL, "20 epochs: no 2.5-spaced ticks");
+		}
+		dlf_buf_free(&b);
 	}
 
 	/* bar chart */

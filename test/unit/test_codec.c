@@ -531,9 +531,10 @@ forged(const uint8_t *buf, size_t len, size_t off, uint32_t v,
 	patch32(copy, len, off, v);
 	reset_counts();
 	rej = rejected(copy, len, &err);
-	ok(rej && max_single <= 64 * len + 4096 && refused == 0,
-	   "forged %s = %u rejected; largest allocation %zu (%s)",
-	   what, v, max_single, err.detail);
+	ok(rej && max_single <= 64 * len + 4096 && refused == 0 &&
+	   peak_bytes - live_bytes <= 64 * len + 65536,
+	   "forged %s = %u rejected; largest allocation %zu, peak %zu (%s)",
+	   what, v, max_single, peak_bytes - live_bytes, err.detail);
 	free(copy);
 }
 

@@ -105,7 +105,7 @@ typedef struct DriftState
 {
 	bytea	   *model;			/* detoasted model bytes */
 	DlfModel   *decoded;		/* decoded model (not serialised) */
-	void	   *cache_model;	/* scorer cache's model this state matches */
+	uint64		generation;		/* scorer cache generation checked */
 	int64		n;
 	int32		ncounts;
 	int32	   *offset;			/* [nfeatures + 1]: first count of each,
@@ -182,7 +182,12 @@ dlfin_drift_sfunc(PG_FUNCTION_ARGS)
 	double		score;
 
 	if (PG_ARGISNULL(1))
+	{
+		/* a NULL model: the row is skipped */
+		if (st == NULL)
+			PG_RETURN_NULL();
 		PG_RETURN_POINTER(st);
+	}
 	if (get_fn_expr_variadic(fcinfo->flinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -195,10 +200,10 @@ dlfin_drift_sfunc(PG_FUNCTION_ARGS)
 		MemoryContext old = MemoryContextSwitchTo(actx);
 
 		st = drift_new(PG_GETARG_BYTEA_PP(1));
-		st->cache_model = c->model;
+		st->generation = c->generation;
 		MemoryContextSwitchTo(old);
 	}
-	else if (st->cache_model != c->model)
+	else if (st->generation != c->generation)
 	{
 		/* the cache decoded another datum: it must hold the same bytes */
 		bytea	   *b = PG_GETARG_BYTEA_PP(1);
@@ -206,7 +211,7 @@ dlfin_drift_sfunc(PG_FUNCTION_ARGS)
 		if (VARSIZE_ANY_EXHDR(b) != VARSIZE_ANY_EXHDR(st->model) ||
 			memcmp(VARDATA_ANY(b), VARDATA_ANY(st->model), VARSIZE_ANY_EXHDR(b)) != 0)
 			different_models();
-		st->cache_model = c->model;
+		st->generation = c->generation;
 	}
 	raw = c->extra;
 	if (raw == NULL)
@@ -259,7 +264,7 @@ drift_copy(const DriftState *s)
 	st->model = palloc(VARSIZE_ANY(s->model));
 	memcpy(st->model, s->model, VARSIZE_ANY(s->model));
 	st->decoded = dlfin_decode_model(st->model);
-	st->cache_model = NULL;
+	st->generation = 0;
 	return st;
 }
 
@@ -274,7 +279,11 @@ dlfin_drift_combine(PG_FUNCTION_ARGS)
 	MemoryContext old;
 
 	if (b == NULL)
+	{
+		if (a == NULL)
+			PG_RETURN_NULL();
 		PG_RETURN_POINTER(a);
+	}
 	if (a == NULL)
 	{
 		old = MemoryContextSwitchTo(actx);
@@ -627,7 +636,11 @@ dlfin_fairness_combine(PG_FUNCTION_ARGS)
 	MemoryContext old;
 
 	if (b == NULL)
+	{
+		if (a == NULL)
+			PG_RETURN_NULL();
 		PG_RETURN_POINTER(a);
+	}
 	old = MemoryContextSwitchTo(actx);
 	if (a == NULL)
 		a = fair_new();

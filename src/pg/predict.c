@@ -109,6 +109,7 @@ dlfin_score_cache_get(FunctionCallInfo fcinfo, Datum model_datum,
 	}
 
 	cache_reset(c);
+	c->generation++;
 	c->cxt = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt, "dlfin model cache",
 								   ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(c->cxt);

@@ -24,6 +24,7 @@ typedef struct DlfScoreCache
 	int			checked_nargs;
 	double	   *out;			/* scorer output, nclasses (or 1) values */
 	void	   *extra;			/* for callers (explain, registry) */
+	uint64		generation;		/* changes whenever a model is decoded */
 } DlfScoreCache;
 
 /* Returns the scorer for the model datum, decoding it only when new. */

@@ -59,7 +59,25 @@ INSERT INTO expected_labels VALUES
     ('dlfin_mc_combine(internal,internal)', 'i', false, 's'),
     ('dlfin_mc_serial(internal)', 'i', true, 's'),
     ('dlfin_mc_deserial(bytea,internal)', 'i', true, 's'),
-    ('dlfin_mc_final(internal)', 'i', false, 's');
+    ('dlfin_mc_final(internal)', 'i', false, 's'),
+    -- explaining and governing
+    ('dlfin_explain(bytea,"any")', 'i', false, 's'),
+    ('dlfin_reasons(bytea,integer,"any")', 'i', false, 's'),
+    ('dlfin_importance(bytea)', 'i', true, 's'),
+    ('dlfin_drift(bytea,"any")', 'i', false, 's'),
+    ('dlfin_drift_sfunc(internal,bytea,"any")', 'i', false, 's'),
+    ('dlfin_drift_combine(internal,internal)', 'i', false, 's'),
+    ('dlfin_drift_serial(internal)', 'i', true, 's'),
+    ('dlfin_drift_deserial(bytea,internal)', 'i', true, 's'),
+    ('dlfin_drift_final(internal)', 'i', false, 's'),
+    ('dlfin_fairness(double precision,text,boolean)', 'i', false, 's'),
+    ('dlfin_fairness(double precision,text,boolean,double precision)', 'i', false, 's'),
+    ('dlfin_fairness_sfunc(internal,double precision,text,boolean)', 'i', false, 's'),
+    ('dlfin_fairness_sfunc_threshold(internal,double precision,text,boolean,double precision)', 'i', false, 's'),
+    ('dlfin_fairness_combine(internal,internal)', 'i', false, 's'),
+    ('dlfin_fairness_serial(internal)', 'i', true, 's'),
+    ('dlfin_fairness_deserial(bytea,internal)', 'i', true, 's'),
+    ('dlfin_fairness_final(internal)', 'i', false, 's');
 
 -- signatures without schema, whatever the search_path
 CREATE TEMP TABLE actual_labels AS

@@ -350,9 +350,12 @@ typedef struct DlfTrainHooks
 
 /*
  * Trains the network of `m'.  On entry m holds the task, classes and the
- * feature schema (names, kinds, sqltypes, categories); dlf_train computes
- * the feature statistics, target scaling, architecture, weights, history
- * and validation metrics.  The result depends only on the multiset of rows
+ * feature schema (names, kinds, sqltypes, categories, monotone
+ * constraints, reason texts), the adverse side and the calibration to fit
+ * (m->calibration); dlf_train computes
+ * the feature statistics, target scaling, architecture, weights, history,
+ * validation metrics, importances, calibration and training distributions
+ * (see govern.c).  Monotone constraints hold by construction.  The result depends only on the multiset of rows
  * and the options, not on row order: rows are put in a canonical order
  * before the seeded shuffle.  The dataset may be modified (reordered).
  */
@@ -421,5 +424,95 @@ void		dlf_scorer_run(DlfScorer *s, double *out);
 /* Category code of a string for a feature (DLF_CAT_OTHER if unseen). */
 int32_t		dlf_category_code(const DlfModel *m, int32_t feature,
 							  const char *v, size_t len);
+/*
+ * The current input of a feature as set on the scorer: numeric, the
+ * standardised network input (0 for NULL); categorical, the category code
+ * (or -1 when none was set since the last reset).
+ */
+double		dlf_scorer_input(const DlfScorer *s, int32_t feature);
+
+/* ---- explanation (explain.c) ------------------------------------------- */
+
+/*
+ * Integrated-gradients attribution of one row.  The explained output is
+ * what dlfin_predict returns: binary, the (calibrated) positive-class
+ * probability; regression, the prediction in label units; multiclass, the
+ * probability of the class predicted for the row.  The baseline row has
+ * every numeric input at its training mean (encoded 0) and every
+ * categorical feature at its most frequent category (categories[0]; the
+ * "other" code when the feature learned none).
+ */
+typedef struct DlfExplanation
+{
+	double		score;			/* output for the row */
+	double		baseline;		/* output for the baseline row */
+	double	   *contrib;		/* [nfeatures], caller's buffer */
+	int32_t		klass;			/* multiclass: explained class, else -1 */
+	int32_t		steps;			/* trapezoid intervals used */
+	double		gap;			/* sum(contrib) - (score - baseline) */
+} DlfExplanation;
+
+/* Completeness every explanation meets: |gap| <= this (x target_scale). */
+#define DLF_EXPLAIN_TOLERANCE	1e-4
+
+typedef struct DlfExplainer DlfExplainer;
+
+/* Per-query workspace of the explainer (no allocation per row). */
+DlfExplainer *dlf_explainer_new(const DlfModel *m, DlfError *err);
+void		dlf_explainer_free(DlfExplainer *e);
+
+/*
+ * Explains the row currently loaded into the scorer (dlf_scorer_set_*; no
+ * need to run it).  out->contrib must have room for nfeatures values.
+ * DLF_ERR_DATA if completeness could not be reached (never observed).
+ */
+DlfStatus	dlf_explain(DlfExplainer *e, const DlfScorer *s,
+						DlfExplanation *out, DlfError *err);
+
+/*
+ * Reason codes: indexes of up to k features whose contribution pushed the
+ * output toward the adverse side (negative contributions when adverse is
+ * DLF_ADVERSE_NEGATIVE, positive otherwise), by decreasing magnitude, ties
+ * by feature position.  Features with no adverse push are never listed.
+ * Returns the number written to idx (room for k entries).
+ */
+int32_t		dlf_reason_features(const DlfModel *m, const double *contrib,
+								int32_t k, int32_t *idx);
+
+/* ---- governance (govern.c) --------------------------------------------- */
+
+/* The calibrated positive-class probability of a binary model's logit. */
+double		dlf_calibrated(const DlfModel *m, double logit);
+
+/*
+ * Training-time checks of the governance requests in the schema:
+ * monotone constraints (numeric features of binary or regression models
+ * only) and the calibration to fit (binary only, needs validation rows).
+ */
+DlfStatus	dlf_govern_check(const DlfModel *m, const DlfTrainOptions *opt,
+							 DlfError *err);
+
+/*
+ * After training: permutation importance and calibration on the validation
+ * rows valid_idx[0..nvalid), training distributions of every feature and
+ * of the score over all rows of data.  Deterministic given seed.
+ */
+DlfStatus	dlf_govern_fit(DlfModel *m, const DlfDataset *data,
+						   const uint32_t *valid_idx, int64_t nvalid,
+						   uint64_t seed, const DlfTrainHooks *hooks,
+						   DlfError *err);
+
+/* Bin of a value in a numeric histogram: edges are inclusive upper bounds. */
+int32_t		dlf_hist_bin(const DlfHistogram *h, double v);
+
+/*
+ * Population stability index of actual against expected shares (n bins):
+ * sum (a - e) * ln(a / e), each share floored at DLF_PSI_FLOOR.
+ */
+#define DLF_PSI_FLOOR	1e-4
+double		dlf_psi(const double *expected, const double *actual, int32_t n);
+
+/* PSI band: "stable" below 0.1, "moderate" up to 0.25, else "significant". */
+const char *dlf_psi_band(double psi);
 
 #endif							/* DLFIN_CORE_H */

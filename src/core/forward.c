@@ -305,43 +305,19 @@ dlf_scorer_run(DlfScorer *s, double *out)
 	else if (m->task == DLF_TASK_REGRESSION)
 		out[0] = (double) z[0] * m->target_scale + m->target_mean;
 	else
-	{
-		double		logit = z[0];
-		double		p = 1.0 / (1.0 + exp(-logit));
+		out[0] = dlf_calibrated(m, (double) z[0]);
+}
 
-		if (m->calibration == DLF_CALIB_PLATT)
-			p = 1.0 / (1.0 + exp(m->platt_a * logit + m->platt_b));
-		else if (m->calibration == DLF_CALIB_ISOTONIC && m->niso > 0)
-		{
-			const double *xs = m->iso_x;
-			const double *ys = m->iso_y;
-			int32_t		n = m->niso;
+/* The current input of a feature: standardised value or category code. */
+double
+dlf_scorer_input(const DlfScorer *s, int32_t feature)
+{
+	const DlfFeature *ft;
 
-			if (p <= xs[0])
-				p = ys[0];
-			else if (p >= xs[n - 1])
-				p = ys[n - 1];
-			else
-			{
-				int32_t		lo = 0,
-							hi = n - 1;
-
-				/* binary search for xs[lo] <= p < xs[hi], hi = lo + 1 */
-				while (hi - lo > 1)
-				{
-					int32_t		mid = (lo + hi) / 2;
-
-					if (xs[mid] <= p)
-						lo = mid;
-					else
-						hi = mid;
-				}
-				if (xs[hi] > xs[lo])
-					p = ys[lo] + (ys[hi] - ys[lo]) * (p - xs[lo]) / (xs[hi] - xs[lo]);
-				else
-					p = ys[lo];
-			}
-		}
-		out[0] = p;
-	}
+	if (feature < 0 || feature >= s->m->nfeatures)
+		return 0.0;
+	ft = &s->m->features[feature];
+	if (ft->kind == DLF_FEAT_NUMERIC)
+		return s->x[ft->input_offset];
+	return s->hot[feature] < 0 ? -1.0 : (double) (s->hot[feature] - ft->input_offset);
 }

@@ -100,6 +100,34 @@ string_array(DlfBuf *b, char *const *v, int32_t n)
 	dlf_buf_append(b, "]", 1);
 }
 
+/* Writes a training distribution: {"edges": [...], "shares": [...]}. */
+static void
+hist_json(DlfBuf *b, const DlfHistogram *h)
+{
+	dlf_buf_append(b, "{", 1);
+	if (h->edges)
+	{
+		key(b, 0, "edges");
+		dlf_buf_append(b, "[", 1);
+		for (int32_t i = 0; i < h->nbins - 1; i++)
+		{
+			if (i)
+				dlf_buf_append(b, ",", 1);
+			dlf_buf_json_double(b, h->edges[i]);
+		}
+		dlf_buf_append(b, "],", 2);
+	}
+	key(b, 0, "shares");
+	dlf_buf_append(b, "[", 1);
+	for (int32_t i = 0; i < h->nbins; i++)
+	{
+		if (i)
+			dlf_buf_append(b, ",", 1);
+		dlf_buf_json_double(b, h->share[i]);
+	}
+	dlf_buf_append(b, "]}", 2);
+}
+
 /* Writes one feature object. */
 static void
 feature_json(DlfBuf *b, const DlfFeature *ft)
@@ -152,6 +180,12 @@ feature_json(DlfBuf *b, const DlfFeature *ft)
 	{
 		key(b, 1, "reason");
 		dlf_buf_json_string(b, ft->reason);
+	}
+	if (ft->dist.nbins > 0 && ft->dist.share)
+	{
+		/* numeric: shares of non-NULL values; categorical: per code */
+		key(b, 1, "distribution");
+		hist_json(b, &ft->dist);
 	}
 	dlf_buf_append(b, "}", 1);
 }
@@ -290,6 +324,16 @@ dlf_model_info_json(const DlfModel *m, const uint8_t *bytes, size_t nbytes,
 		key(out, 1, "ece_after");
 		dlf_buf_json_double(out, m->ece_after);
 		dlf_buf_append(out, "}", 1);
+	}
+	if (m->score_dist.nbins > 0 && m->score_dist.share)
+	{
+		key(out, 1, "score_distribution");
+		hist_json(out, &m->score_dist);
+	}
+	if (m->calibration == DLF_CALIB_NONE && isfinite(m->ece_before))
+	{
+		key(out, 1, "validation_ece");
+		dlf_buf_json_double(out, m->ece_before);
 	}
 	key(out, 1, "adverse");
 	dlf_buf_json_string(out, m->adverse == DLF_ADVERSE_POSITIVE ?

@@ -122,4 +122,13 @@ void		nn_backward(const NnNet *net, const NnBatch *bt, NnWork *w,
 /* Unweighted per-row loss of one row's logits (double precision). */
 double		nn_row_loss(int task, const float *z, int32_t nout, float target);
 
+/*
+ * Projects the parameters onto the monotone-constrained set of the model's
+ * features (govern.c): first-layer weights of an input with constraint s
+ * get sign s, every deeper weight is non-negative.  With init, weights are
+ * reflected (absolute values) instead of clipped, keeping the scale of a
+ * fresh initialisation.  Does nothing when no feature is constrained.
+ */
+void		dlf_monotone_project(const DlfModel *m, NnNet *net, int init);
+
 #endif							/* DLFIN_NN_INTERNAL_H */

@@ -1277,6 +1277,7 @@ train_loop(TrainCtx *c)
 			k_update(opt->optimizer, c->P, c->G, c->M1, c->M2, c->nparams,
 					 (float) opt->learning_rate, (float) (1.0 - b1t),
 					 (float) (1.0 - b2t));
+			dlf_monotone_project(c->m, &c->net, 0);
 		}
 		c->hist_train[epoch - 1] = (float) (tsum / c->ntrain);
 		c->hist_valid[epoch - 1] = NAN;
@@ -1480,6 +1481,7 @@ dlf_train(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 
 	if ((st = check_options(opt, err)) != DLF_OK ||
 		(st = check_schema(&c)) != DLF_OK ||
+		(st = dlf_govern_check(m, opt, err)) != DLF_OK ||
 		(st = setup_net(&c)) != DLF_OK ||
 		(st = canonical_order(&c)) != DLF_OK ||
 		(st = compute_stats(&c)) != DLF_OK)
@@ -1489,6 +1491,7 @@ dlf_train(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 	if ((st = split_rows(&c)) != DLF_OK ||
 		(st = init_params(&c)) != DLF_OK)
 		goto done;
+	dlf_monotone_project(m, &c.net, opt->init == NULL);
 
 	c.cap = opt->batch_size;
 	if (c.cap > c.ntrain && c.cap > c.nvalid)
@@ -1515,7 +1518,9 @@ dlf_train(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 		goto done;
 	if (c.nvalid > 0 && (st = store_metrics(&c)) != DLF_OK)
 		goto done;
-	st = finish_model(&c);
+	if ((st = finish_model(&c)) != DLF_OK)
+		goto done;
+	st = dlf_govern_fit(m, data, c.valid_idx, c.nvalid, opt->seed, hooks, err);
 
 done:
 	ctx_free(&c);

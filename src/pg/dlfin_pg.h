@@ -68,10 +68,20 @@ typedef struct DlfTrainSpec
 	char	  **weight_class;
 	double	   *weight_value;
 	int			threads;		/* 0 = dlfin.threads */
+	int			adverse;		/* DlfAdverse */
+	int			calibrate;		/* DlfCalibration to fit */
+	int			nmono;			/* "monotone" entries */
+	char	  **mono_name;
+	int		   *mono_sign;
+	int			nreasons;		/* "reasons" entries */
+	char	  **reason_name;
+	char	  **reason_text;
 } DlfTrainSpec;
 
 /* Validates the options jsonb (NULL for defaults) into spec. */
 extern void dlfin_parse_options(Jsonb *options, DlfTrainSpec *spec);
+/* Copies adverse side, calibration, monotone and reasons into the schema. */
+extern void dlfin_apply_governance(const DlfTrainSpec *spec, DlfModel *m);
 /* Writes the effective options as a JSON object. */
 extern char *dlfin_options_json(const DlfTrainSpec *spec, const DlfModel *m);
 

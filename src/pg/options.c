@@ -17,10 +17,11 @@
 
 /* Every option dlfin_train accepts, in the order the hint lists them. */
 static const char *const valid_keys[] = {
-	"activation", "batch_size", "class_weight", "dropout", "epochs",
-	"features", "hidden", "init", "l2", "learning_rate", "max_categories",
-	"optimizer", "patience", "positive", "seed", "task", "threads",
-	"validation_fraction", "verbose", NULL
+	"activation", "adverse", "batch_size", "calibrate", "class_weight",
+	"dropout", "epochs", "features", "hidden", "init", "l2", "learning_rate",
+	"max_categories", "monotone", "optimizer", "patience", "positive",
+	"reasons", "seed", "task", "threads", "validation_fraction", "verbose",
+	NULL
 };
 
 /* Comma-separated list of the valid option names, for hints. */
@@ -296,6 +297,86 @@ parse_option(const char *key, JsonbValue *v, DlfTrainSpec *spec)
 		else
 			bad_value(key, detail);
 	}
+	else if (strcmp(key, "adverse") == 0)
+	{
+		static const char *const names[] = {"negative", "positive", NULL};
+		const char *detail = "Option \"adverse\" must be \"negative\" (the positive class is the good outcome) or \"positive\" (it is the bad one).";
+		int			i = pick(str_value(key, v, detail), names);
+
+		if (i < 0)
+			bad_value(key, detail);
+		spec->adverse = i;
+	}
+	else if (strcmp(key, "calibrate") == 0)
+	{
+		static const char *const names[] = {"none", "platt", "isotonic", NULL};
+		const char *detail = "Option \"calibrate\" must be one of none, platt, isotonic.";
+		int			i = pick(str_value(key, v, detail), names);
+
+		if (i < 0)
+			bad_value(key, detail);
+		spec->calibrate = i;
+	}
+	else if (strcmp(key, "monotone") == 0 || strcmp(key, "reasons") == 0)
+	{
+		bool		mono = key[0] == 'm';
+		const char *detail = mono ?
+		"Option \"monotone\" must be an object mapping feature names to 1 (non-decreasing), -1 (non-increasing) or 0." :
+		"Option \"reasons\" must be an object mapping feature names to non-empty reason texts.";
+		JsonbIterator *it;
+		JsonbValue	k,
+					val;
+		JsonbIteratorToken tok;
+		int			n,
+					i = 0;
+		char	  **names;
+
+		if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
+			bad_value(key, detail);
+		n = JsonContainerSize(v->val.binary.data);
+		if (n > DLF_MAX_FEATURES)
+			bad_value(key, detail);
+		names = palloc(sizeof(char *) * Max(n, 1));
+		if (mono)
+			spec->mono_sign = palloc(sizeof(int) * Max(n, 1));
+		else
+			spec->reason_text = palloc(sizeof(char *) * Max(n, 1));
+		it = JsonbIteratorInit(v->val.binary.data);
+		while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+		{
+			if (tok != WJB_KEY)
+				continue;
+			tok = JsonbIteratorNext(&it, &val, true);
+			names[i] = pnstrdup(k.val.string.val, k.val.string.len);
+			if (mono)
+			{
+				double		d = num_value(key, &val, detail);
+
+				if (d != 1 && d != -1 && d != 0)
+					bad_value(key, detail);
+				spec->mono_sign[i] = (int) d;
+			}
+			else
+			{
+				char	   *t = str_value(key, &val, detail);
+
+				if (t[0] == '\0' || strlen(t) > DLF_MAX_NAME)
+					bad_value(key, detail);
+				spec->reason_text[i] = t;
+			}
+			i++;
+		}
+		if (mono)
+		{
+			spec->nmono = i;
+			spec->mono_name = names;
+		}
+		else
+		{
+			spec->nreasons = i;
+			spec->reason_name = names;
+		}
+	}
 	else if (strcmp(key, "init") == 0)
 	{
 		const char *detail = "Option \"init\" must be a dlfin model as a bytea hex string (\\x...), for example jsonb_build_object('init', model).";
@@ -395,8 +476,65 @@ dlfin_options_json(const DlfTrainSpec *spec, const DlfModel *m)
 		appendStringInfoString(&s, ", \"positive\": ");
 		json_str(&s, spec->positive);
 	}
+	if (spec->adverse)
+		appendStringInfoString(&s, ", \"adverse\": \"positive\"");
+	if (spec->calibrate)
+		appendStringInfo(&s, ", \"calibrate\": \"%s\"",
+						 spec->calibrate == DLF_CALIB_PLATT ? "platt" : "isotonic");
+	if (spec->nmono > 0)
+	{
+		appendStringInfoString(&s, ", \"monotone\": {");
+		for (int i = 0; i < spec->nmono; i++)
+		{
+			if (i)
+				appendStringInfoString(&s, ", ");
+			json_str(&s, spec->mono_name[i]);
+			appendStringInfo(&s, ": %d", spec->mono_sign[i]);
+		}
+		appendStringInfoChar(&s, '}');
+	}
 	if (spec->init)
 		appendStringInfoString(&s, ", \"init\": true");
 	appendStringInfoChar(&s, '}');
 	return s.data;
+}
+
+/* Index of the feature called name, or an error naming the option. */
+static int32
+feature_index(const DlfModel *m, const char *option, const char *name)
+{
+	for (int32 f = 0; f < m->nfeatures; f++)
+		if (strcmp(m->features[f].name, name) == 0)
+			return f;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("dlfin_train option \"%s\" names unknown feature \"%s\"",
+					option, name),
+			 errhint("Feature names come from the \"features\" option, or are f1, f2, ... without it.")));
+	return -1;
+}
+
+/*
+ * Copies the explanation and governance options into the model schema:
+ * adverse side, calibration, monotone constraints and reason texts.  The
+ * core checks what depends on the task and the feature kinds.
+ */
+void
+dlfin_apply_governance(const DlfTrainSpec *spec, DlfModel *m)
+{
+	m->adverse = (uint8) spec->adverse;
+	m->calibration = (uint8) spec->calibrate;
+	for (int i = 0; i < spec->nmono; i++)
+		m->features[feature_index(m, "monotone", spec->mono_name[i])].monotone =
+			(int8) spec->mono_sign[i];
+	for (int i = 0; i < spec->nreasons; i++)
+	{
+		DlfFeature *ft = &m->features[feature_index(m, "reasons", spec->reason_name[i])];
+		size_t		len = strlen(spec->reason_text[i]);
+
+		dlf_free(ft->reason);
+		ft->reason = dlf_strndup(spec->reason_text[i], len);
+		if (ft->reason == NULL)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	}
 }

@@ -11,6 +11,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "utils/array.h"
@@ -38,7 +40,10 @@ cache_reset(DlfScoreCache *c)
 	c->raw = NULL;
 	c->raw_len = 0;
 	c->last_ptr = NULL;
-	c->out = NULL;				/* lived in cxt: sized for the old model */
+	/* these lived in cxt and were sized for the old model */
+	c->types = NULL;
+	c->out = NULL;
+	c->extra = NULL;
 }
 
 /* Checks the argument types against the model's features, once per query. */
@@ -105,6 +110,7 @@ dlfin_score_cache_get(FunctionCallInfo fcinfo, Datum model_datum,
 	}
 
 	cache_reset(c);
+	c->generation++;
 	c->cxt = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt, "dlfin model cache",
 								   ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(c->cxt);
@@ -125,10 +131,13 @@ dlfin_score_cache_get(FunctionCallInfo fcinfo, Datum model_datum,
 	return c;
 }
 
-/* Loads the row's features into the scorer and runs the network. */
+/*
+ * Loads the row's features into the scorer without running it; raw, when
+ * not NULL, receives each numeric feature's value (NaN for NULL).
+ */
 void
-dlfin_score_row(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature,
-				double *out)
+dlfin_load_row(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature,
+			   double *raw)
 {
 	const DlfModel *m = c->model;
 
@@ -148,7 +157,11 @@ dlfin_score_row(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature,
 			dlf_scorer_set_category(c->scorer, f, s, len, PG_ARGISNULL(arg));
 		}
 		else if (PG_ARGISNULL(arg))
+		{
 			dlf_scorer_set_numeric(c->scorer, f, 0, 1);
+			if (raw)
+				raw[f] = NAN;
+		}
 		else
 		{
 			bool		bad;
@@ -160,8 +173,18 @@ dlfin_score_row(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature,
 						 errmsg("dlfin feature \"%s\" is NaN or infinite",
 								m->features[f].name)));
 			dlf_scorer_set_numeric(c->scorer, f, v, 0);
+			if (raw)
+				raw[f] = v;
 		}
 	}
+}
+
+/* Loads the row's features into the scorer and runs the network. */
+void
+dlfin_score_row(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature,
+				double *out)
+{
+	dlfin_load_row(fcinfo, c, first_feature, NULL);
 	dlf_scorer_run(c->scorer, out);
 }
 

@@ -24,12 +24,16 @@ typedef struct DlfScoreCache
 	int			checked_nargs;
 	double	   *out;			/* scorer output, nclasses (or 1) values */
 	void	   *extra;			/* for callers (explain, registry) */
+	uint64		generation;		/* changes whenever a model is decoded */
 } DlfScoreCache;
 
 /* Returns the scorer for the model datum, decoding it only when new. */
 extern DlfScoreCache *dlfin_score_cache_get(FunctionCallInfo fcinfo,
 											Datum model_datum,
 											int first_feature);
+/* Loads the row's features into the scorer; raw gets numeric values or NaN. */
+extern void dlfin_load_row(FunctionCallInfo fcinfo, DlfScoreCache *c,
+						   int first_feature, double *raw);
 /* Loads the row's feature arguments into the scorer and runs it. */
 extern void dlfin_score_row(FunctionCallInfo fcinfo, DlfScoreCache *c,
 							int first_feature, double *out);

@@ -715,6 +715,7 @@ dlfin_train_final(PG_FUNCTION_ARGS)
 		check_init_schema(init, m);
 		spec.opt.init = init;
 	}
+	dlfin_apply_governance(&spec, m);
 
 	data.nrows = st->nrows;
 	data.nfeatures = st->nfeat;

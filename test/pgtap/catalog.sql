@@ -92,7 +92,25 @@ INSERT INTO expected_labels VALUES
     ('card_options(jsonb,text[])', 'i', false, 's'),
     ('card_drift(bytea,text)', 's', false, 'r'),
     ('dlfin_model_card(bytea,regclass,jsonb)', 's', false, 'r'),
-    ('model_card(text,integer,jsonb)', 'v', false, 'u');
+    ('model_card(text,integer,jsonb)', 'v', false, 'u'),
+    -- explaining and governing
+    ('dlfin_explain(bytea,"any")', 'i', false, 's'),
+    ('dlfin_reasons(bytea,integer,"any")', 'i', false, 's'),
+    ('dlfin_importance(bytea)', 'i', true, 's'),
+    ('dlfin_drift(bytea,"any")', 'i', false, 's'),
+    ('dlfin_drift_sfunc(internal,bytea,"any")', 'i', false, 's'),
+    ('dlfin_drift_combine(internal,internal)', 'i', false, 's'),
+    ('dlfin_drift_serial(internal)', 'i', true, 's'),
+    ('dlfin_drift_deserial(bytea,internal)', 'i', true, 's'),
+    ('dlfin_drift_final(internal)', 'i', false, 's'),
+    ('dlfin_fairness(double precision,text,boolean)', 'i', false, 's'),
+    ('dlfin_fairness(double precision,text,boolean,double precision)', 'i', false, 's'),
+    ('dlfin_fairness_sfunc(internal,double precision,text,boolean)', 'i', false, 's'),
+    ('dlfin_fairness_sfunc_threshold(internal,double precision,text,boolean,double precision)', 'i', false, 's'),
+    ('dlfin_fairness_combine(internal,internal)', 'i', false, 's'),
+    ('dlfin_fairness_serial(internal)', 'i', true, 's'),
+    ('dlfin_fairness_deserial(bytea,internal)', 'i', true, 's'),
+    ('dlfin_fairness_final(internal)', 'i', false, 's');
 
 -- signatures without schema, whatever the search_path
 CREATE TEMP TABLE actual_labels AS

@@ -1,0 +1,892 @@
+/*
+ * govern.c
+ *	  Model governance computed at training time: monotone constraints,
+ *	  permutation importance, probability calibration and the training
+ *	  distributions used for drift checks; plus the PSI helpers.
+ *
+ * Monotone constraints hold by construction.  Every hidden activation
+ * dlfin offers is non-decreasing, so if the first-layer weights leaving an
+ * input with constraint s all have sign s and every deeper weight
+ * (including the output layer's) is non-negative, each unit is a
+ * non-decreasing function of s * input, and so is the output logit.  The
+ * probability (sigmoid, Platt with a <= 0, isotonic) and the regression
+ * output (target_scale > 0) are non-decreasing in the logit.  The trainer
+ * projects the parameters onto that set after initialisation and after
+ * every optimiser step (projected gradient descent).
+ */
+#include "nn_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define IMP_REPEATS		5		/* permutations per feature */
+#define IMP_MAX_ROWS	20000	/* validation rows used for importance */
+#define GOV_BATCH		256
+#define PLATT_ITERS		100
+
+/* ---- calibration and histograms ------------------------------------------ */
+
+/* The calibrated positive-class probability of a binary model's logit. */
+double
+dlf_calibrated(const DlfModel *m, double logit)
+{
+	double		p = 1.0 / (1.0 + exp(-logit));
+
+	if (m->calibration == DLF_CALIB_PLATT)
+		return 1.0 / (1.0 + exp(m->platt_a * logit + m->platt_b));
+	if (m->calibration == DLF_CALIB_ISOTONIC && m->niso > 0)
+	{
+		const double *xs = m->iso_x;
+		const double *ys = m->iso_y;
+		int32_t		n = m->niso,
+					lo = 0,
+					hi = n - 1;
+
+		if (p <= xs[0])
+			return ys[0];
+		if (p >= xs[n - 1])
+			return ys[n - 1];
+		/* binary search for xs[lo] <= p < xs[hi], hi = lo + 1 */
+		while (hi - lo > 1)
+		{
+			int32_t		mid = (lo + hi) / 2;
+
+			if (xs[mid] <= p)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		if (xs[hi] > xs[lo])
+			return ys[lo] + (ys[hi] - ys[lo]) * (p - xs[lo]) / (xs[hi] - xs[lo]);
+		return ys[lo];
+	}
+	return p;
+}
+
+/* Bin of v: the number of edges strictly below v. */
+int32_t
+dlf_hist_bin(const DlfHistogram *h, double v)
+{
+	int32_t		lo = 0,
+				hi = h->nbins - 1;
+
+	/* first edge >= v; edges[nbins - 1] is +infinity */
+	while (lo < hi)
+	{
+		int32_t		mid = (lo + hi) / 2;
+
+		if (h->edges[mid] >= v)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+/* Population stability index with floored shares. */
+double
+dlf_psi(const double *expected, const double *actual, int32_t n)
+{
+	double		psi = 0.0;
+
+	for (int32_t i = 0; i < n; i++)
+	{
+		double		e = expected[i] > DLF_PSI_FLOOR ? expected[i] : DLF_PSI_FLOOR;
+		double		a = actual[i] > DLF_PSI_FLOOR ? actual[i] : DLF_PSI_FLOOR;
+
+		psi += (a - e) * log(a / e);
+	}
+	return psi;
+}
+
+/* The usual PSI bands. */
+const char *
+dlf_psi_band(double psi)
+{
+	if (!isfinite(psi))
+		return "unknown";
+	if (psi < 0.1)
+		return "stable";
+	if (psi <= 0.25)
+		return "moderate";
+	return "significant";
+}
+
+/* ---- monotone constraints -------------------------------------------------- */
+
+/* Checks the governance requests before training. */
+DlfStatus
+dlf_govern_check(const DlfModel *m, const DlfTrainOptions *opt, DlfError *err)
+{
+	for (int32_t f = 0; f < m->nfeatures; f++)
+	{
+		const DlfFeature *ft = &m->features[f];
+
+		if (ft->monotone == 0)
+			continue;
+		if (ft->monotone < -1 || ft->monotone > 1)
+			return dlf_fail(err, DLF_ERR_INVALID,
+							"monotone constraint of feature \"%s\" must be -1, 0 or 1",
+							ft->name);
+		if (ft->kind != DLF_FEAT_NUMERIC)
+			return dlf_fail(err, DLF_ERR_INVALID,
+							"categorical feature \"%s\" cannot have a monotone constraint",
+							ft->name);
+		if (m->task == DLF_TASK_MULTICLASS)
+			return dlf_fail(err, DLF_ERR_INVALID,
+							"monotone constraints need a binary or regression model");
+	}
+	if (m->calibration != DLF_CALIB_NONE)
+	{
+		if (m->calibration > DLF_CALIB_ISOTONIC)
+			return dlf_fail(err, DLF_ERR_INVALID, "invalid calibration method");
+		if (m->task != DLF_TASK_BINARY)
+			return dlf_fail(err, DLF_ERR_INVALID,
+							"calibration needs a binary classifier");
+		if (!(opt->validation_fraction > 0.0))
+		{
+			dlf_fail(err, DLF_ERR_INVALID, "calibration needs a validation split");
+			dlf_detail(err, "The calibration is fitted on the validation rows; validation_fraction is 0.");
+			return DLF_ERR_INVALID;
+		}
+	}
+	if (m->adverse > DLF_ADVERSE_POSITIVE)
+		return dlf_fail(err, DLF_ERR_INVALID, "invalid adverse side");
+	return DLF_OK;
+}
+
+/* Projects the parameters onto the monotone-constrained set. */
+void
+dlf_monotone_project(const DlfModel *m, NnNet *net, int init)
+{
+	int			any = 0;
+
+	for (int32_t f = 0; f < m->nfeatures && !any; f++)
+		any = m->features[f].monotone != 0;
+	if (!any)
+		return;
+	for (int32_t f = 0; f < m->nfeatures; f++)
+	{
+		const DlfFeature *ft = &m->features[f];
+		float	   *w;
+		int32_t		u1 = net->units[1];
+
+		if (ft->monotone == 0 || ft->kind != DLF_FEAT_NUMERIC)
+			continue;
+		w = net->W[0] + (size_t) ft->input_offset * u1;
+		for (int32_t j = 0; j < u1; j++)
+		{
+			float		v = ft->monotone > 0 ? w[j] : -w[j];
+
+			if (v < 0.0f)
+				v = init ? -v : 0.0f;
+			w[j] = ft->monotone > 0 ? v : -v;
+		}
+	}
+	for (int32_t l = 1; l < net->nlayers; l++)
+	{
+		size_t		nw = (size_t) net->units[l] * net->units[l + 1];
+		float	   *w = net->W[l];
+
+		for (size_t i = 0; i < nw; i++)
+			if (w[i] < 0.0f)
+				w[i] = init ? -w[i] : 0.0f;
+	}
+}
+
+/* ---- batch scoring over the dataset --------------------------------------- */
+
+typedef struct Gov
+{
+	DlfModel   *m;
+	const DlfDataset *d;
+	const DlfTrainHooks *hooks;
+	DlfError   *err;
+	NnNet		net;
+	NnBatch		bt;
+	NnWork		work;
+	double	   *inv_scale;
+} Gov;
+
+/* Asks the caller whether to stop. */
+static int
+gov_interrupted(const Gov *g)
+{
+	return g->hooks && g->hooks->interrupted &&
+		g->hooks->interrupted(g->hooks->arg);
+}
+
+/*
+ * Runs the network over rows[0..n): logits into z (n x nout).  When pf >= 0
+ * feature pf of row i is taken from row src[i] instead (permutation).
+ */
+static DlfStatus
+gov_logits(Gov *g, const uint32_t *rows, int64_t n, int32_t pf,
+		   const uint32_t *src, float *z)
+{
+	const DlfModel *m = g->m;
+	int32_t		nout = m->units[m->nlayers];
+
+	for (int64_t s = 0; s < n; s += GOV_BATCH)
+	{
+		int32_t		cnt = (int32_t) (n - s < GOV_BATCH ? n - s : GOV_BATCH);
+
+		if (gov_interrupted(g))
+			return dlf_fail(g->err, DLF_ERR_INTERRUPTED, "canceling statement due to user request");
+		for (int32_t r = 0; r < cnt; r++)
+		{
+			int32_t    *ix = g->bt.idx + (size_t) r * g->bt.maxent;
+			float	   *vx = g->bt.val + (size_t) r * g->bt.maxent;
+			int32_t		nnz = 0;
+
+			for (int32_t f = 0; f < m->nfeatures; f++)
+			{
+				const DlfFeature *ft = &m->features[f];
+				uint32_t	row = (f == pf) ? src[s + r] : rows[s + r];
+
+				if (ft->kind == DLF_FEAT_NUMERIC)
+				{
+					float		v = dlf_std_value(g->d->num[f][row], ft->mean,
+												  g->inv_scale[f]);
+
+					if (v != 0.0f)
+					{
+						ix[nnz] = ft->input_offset;
+						vx[nnz++] = v;
+					}
+				}
+				else
+				{
+					ix[nnz] = ft->input_offset + g->d->cat[f][row];
+					vx[nnz++] = 1.0f;
+				}
+			}
+			g->bt.nnz[r] = nnz;
+		}
+		g->bt.rows = cnt;
+		nn_forward(&g->net, &g->bt, &g->work, 0);
+		memcpy(z + (size_t) s * nout, g->work.act[m->nlayers - 1],
+			   sizeof(float) * (size_t) cnt * nout);
+	}
+	return DLF_OK;
+}
+
+/* The score dlfin_predict returns, from one row's logits. */
+static double
+score_of(const DlfModel *m, const float *z)
+{
+	int32_t		nout = m->units[m->nlayers];
+
+	if (m->task == DLF_TASK_BINARY)
+		return dlf_calibrated(m, z[0]);
+	if (m->task == DLF_TASK_REGRESSION)
+		return (double) z[0] * m->target_scale + m->target_mean;
+	{
+		double		mx = z[0],
+					sum = 0.0;
+
+		for (int32_t j = 1; j < nout; j++)
+			if (z[j] > mx)
+				mx = z[j];
+		for (int32_t j = 0; j < nout; j++)
+			sum += exp((double) z[j] - mx);
+		return 1.0 / sum;		/* the top class: exp(0) / sum */
+	}
+}
+
+/* ---- permutation importance ------------------------------------------------ */
+
+/* Main metric of the logits z against the rows' labels (higher is better). */
+static DlfStatus
+main_metric(Gov *g, const uint32_t *rows, int64_t n, const float *z,
+			double *score, uint8_t *bin, int32_t *pred, int32_t *act,
+			double *out)
+{
+	const DlfModel *m = g->m;
+	int32_t		nout = m->units[m->nlayers];
+
+	if (m->task == DLF_TASK_BINARY)
+	{
+		DlfBinaryMetrics bm;
+		DlfStatus	st;
+
+		for (int64_t i = 0; i < n; i++)
+		{
+			score[i] = 1.0 / (1.0 + exp(-(double) z[i]));
+			bin[i] = g->d->label[rows[i]] > 0.5;
+		}
+		st = dlf_binary_metrics(score, bin, n, 0.5, &bm, g->err);
+		*out = bm.auc;
+		return st;
+	}
+	if (m->task == DLF_TASK_REGRESSION)
+	{
+		double		ss = 0.0;
+
+		for (int64_t i = 0; i < n; i++)
+		{
+			double		e = (double) z[i] * m->target_scale + m->target_mean -
+				g->d->label[rows[i]];
+
+			ss += e * e;
+		}
+		*out = -sqrt(ss / n);	/* negated RMSE: higher is better */
+		return DLF_OK;
+	}
+	{
+		double		acc,
+					f1;
+
+		for (int64_t i = 0; i < n; i++)
+		{
+			const float *zr = z + (size_t) i * nout;
+			int32_t		am = 0;
+
+			for (int32_t j = 1; j < nout; j++)
+				if (zr[j] > zr[am])
+					am = j;
+			pred[i] = am;
+			act[i] = (int32_t) g->d->label[rows[i]];
+		}
+		if (dlf_multiclass_summary(pred, act, n, m->nclasses, &acc, &f1,
+								   g->err) != DLF_OK)
+			return g->err->code;
+		*out = acc;
+		return DLF_OK;
+	}
+}
+
+/*
+ * Permutation importance: the mean drop of the main metric (AUC, accuracy;
+ * RMSE increase for regression) over IMP_REPEATS seeded permutations of
+ * the feature's values among the first IMP_MAX_ROWS validation rows.
+ */
+static DlfStatus
+importance(Gov *g, const uint32_t *rows, int64_t n, uint64_t seed)
+{
+	DlfModel   *m = g->m;
+	int32_t		nout = m->units[m->nlayers];
+	float	   *z = dlf_alloc_array((size_t) n * nout, sizeof(float));
+	double	   *score = dlf_alloc_array(n, sizeof(double));
+	uint8_t    *bin = dlf_alloc_array(n, sizeof(uint8_t));
+	int32_t    *pred = dlf_alloc_array(n, sizeof(int32_t));
+	int32_t    *act = dlf_alloc_array(n, sizeof(int32_t));
+	uint32_t   *perm = dlf_alloc_array(n, sizeof(uint32_t));
+	double		base;
+	DlfStatus	st = DLF_OK;
+
+	if (!z || !score || !bin || !pred || !act || !perm)
+	{
+		st = dlf_fail(g->err, DLF_ERR_NOMEM, "out of memory");
+		goto done;
+	}
+	if ((st = gov_logits(g, rows, n, -1, NULL, z)) != DLF_OK ||
+		(st = main_metric(g, rows, n, z, score, bin, pred, act, &base)) != DLF_OK)
+		goto done;
+	for (int32_t f = 0; f < m->nfeatures; f++)
+	{
+		double		drop = 0.0;
+
+		for (int r = 0; r < IMP_REPEATS; r++)
+		{
+			DlfRng		rng;
+			double		v;
+
+			/* a stream per (feature, repeat): independent of other features */
+			dlf_rng_seed(&rng, dlf_mix64(seed ^ UINT64_C(0x696d706f7274616e)) +
+						 (uint64_t) f * IMP_REPEATS + (uint64_t) r);
+			memcpy(perm, rows, sizeof(uint32_t) * n);
+			for (int64_t i = n - 1; i > 0; i--)
+			{
+				int64_t		j = (int64_t) dlf_rng_below(&rng, (uint64_t) i + 1);
+				uint32_t	t = perm[i];
+
+				perm[i] = perm[j];
+				perm[j] = t;
+			}
+			if ((st = gov_logits(g, rows, n, f, perm, z)) != DLF_OK ||
+				(st = main_metric(g, rows, n, z, score, bin, pred, act, &v)) != DLF_OK)
+				goto done;
+			drop += base - v;
+		}
+		m->features[f].importance = drop / IMP_REPEATS;
+	}
+done:
+	dlf_free(z);
+	dlf_free(score);
+	dlf_free(bin);
+	dlf_free(pred);
+	dlf_free(act);
+	dlf_free(perm);
+	return st;
+}
+
+/* ---- calibration ------------------------------------------------------------ */
+
+/*
+ * Platt scaling: p = 1 / (1 + exp(a z + b)) fitted by Newton's method with
+ * backtracking on Platt's smoothed targets (Lin, Lin and Weng 2007).  a is
+ * kept <= 0 so that the calibrated score never decreases with the logit.
+ */
+static DlfStatus
+fit_platt(Gov *g, const double *z, const uint8_t *y, int64_t n)
+{
+	double		npos = 0,
+				nneg = 0;
+	double		tpos,
+				tneg,
+				a = 0.0,
+				b,
+				fval = 0.0;
+
+	for (int64_t i = 0; i < n; i++)
+	{
+		npos += y[i];
+		nneg += !y[i];
+	}
+	tpos = (npos + 1.0) / (npos + 2.0);
+	tneg = 1.0 / (nneg + 2.0);
+	b = log((nneg + 1.0) / (npos + 1.0));
+	/* f(a,b) = sum t*(az+b) + log(1 + exp(-(az+b))), in a stable form */
+	for (int64_t i = 0; i < n; i++)
+	{
+		double		t = y[i] ? tpos : tneg,
+					fa = a * z[i] + b;
+
+		fval += fa >= 0 ? t * fa + log1p(exp(-fa)) : (t - 1) * fa + log1p(exp(fa));
+	}
+	for (int it = 0; it < PLATT_ITERS; it++)
+	{
+		double		h11 = 1e-12,
+					h22 = 1e-12,
+					h21 = 0.0,
+					g1 = 0.0,
+					g2 = 0.0,
+					det,
+					da,
+					db,
+					gd,
+					step;
+
+		for (int64_t i = 0; i < n; i++)
+		{
+			double		t = y[i] ? tpos : tneg,
+						fa = a * z[i] + b,
+						p,
+						q,
+						d2,
+						d1;
+
+			if (fa >= 0)
+			{
+				p = exp(-fa) / (1.0 + exp(-fa));
+				q = 1.0 / (1.0 + exp(-fa));
+			}
+			else
+			{
+				p = 1.0 / (1.0 + exp(fa));
+				q = exp(fa) / (1.0 + exp(fa));
+			}
+			d2 = p * q;
+			h11 += z[i] * z[i] * d2;
+			h22 += d2;
+			h21 += z[i] * d2;
+			d1 = t - p;
+			g1 += z[i] * d1;
+			g2 += d1;
+		}
+		if (fabs(g1) < 1e-9 && fabs(g2) < 1e-9)
+			break;
+		det = h11 * h22 - h21 * h21;
+		da = -(h22 * g1 - h21 * g2) / det;
+		db = -(-h21 * g1 + h11 * g2) / det;
+		gd = g1 * da + g2 * db;
+		for (step = 1.0; step >= 1e-10; step /= 2.0)
+		{
+			double		na = a + step * da,
+						nb = b + step * db,
+						nf = 0.0;
+
+			for (int64_t i = 0; i < n; i++)
+			{
+				double		t = y[i] ? tpos : tneg,
+							fa = na * z[i] + nb;
+
+				nf += fa >= 0 ? t * fa + log1p(exp(-fa)) : (t - 1) * fa + log1p(exp(fa));
+			}
+			if (nf < fval + 1e-4 * step * gd)
+			{
+				a = na;
+				b = nb;
+				fval = nf;
+				break;
+			}
+		}
+		if (step < 1e-10)
+			break;
+	}
+	if (!(a <= 0.0) || !isfinite(a) || !isfinite(b))
+	{
+		dlf_fail(g->err, DLF_ERR_DATA, "Platt calibration failed");
+		dlf_detail(g->err, "On the validation rows the scores do not increase with the positive class.");
+		return DLF_ERR_DATA;
+	}
+	g->m->platt_a = a;
+	g->m->platt_b = b;
+	return DLF_OK;
+}
+
+/* A (probability, label) pair for isotonic regression. */
+typedef struct IsoPt
+{
+	double		p;
+	double		y;
+} IsoPt;
+
+/* Orders pairs by probability. */
+static int
+iso_cmp(const void *a, const void *b)
+{
+	double		x = ((const IsoPt *) a)->p,
+				y = ((const IsoPt *) b)->p;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Isotonic regression of the labels on the probabilities (pool adjacent
+ * violators, equal probabilities pooled first).  Each block contributes
+ * its lowest and highest probability at the block's label mean, and
+ * dlf_calibrated interpolates linearly between points, so the map is
+ * continuous and non-decreasing.
+ */
+static DlfStatus
+fit_isotonic(Gov *g, const double *z, const uint8_t *y, int64_t n)
+{
+	DlfModel   *m = g->m;
+	IsoPt	   *pt = dlf_alloc_array(n, sizeof(IsoPt));
+	double	   *bx0 = dlf_alloc_array(n, sizeof(double));	/* block lowest p */
+	double	   *bx1 = dlf_alloc_array(n, sizeof(double));	/* block highest p */
+	double	   *bs = dlf_alloc_array(n, sizeof(double));	/* label sum */
+	double	   *bw = dlf_alloc_array(n, sizeof(double));	/* rows */
+	int64_t		nb = 0,
+				k = 0;
+	DlfStatus	st = DLF_OK;
+
+	if (!pt || !bx0 || !bx1 || !bs || !bw)
+	{
+		st = dlf_fail(g->err, DLF_ERR_NOMEM, "out of memory");
+		goto done;
+	}
+	for (int64_t i = 0; i < n; i++)
+	{
+		pt[i].p = 1.0 / (1.0 + exp(-z[i]));
+		pt[i].y = y[i];
+	}
+	qsort(pt, n, sizeof(IsoPt), iso_cmp);
+	for (int64_t i = 0; i < n; i++)
+	{
+		if (nb > 0 && pt[i].p == bx1[nb - 1])
+		{
+			bs[nb - 1] += pt[i].y;
+			bw[nb - 1] += 1;
+		}
+		else
+		{
+			bx0[nb] = bx1[nb] = pt[i].p;
+			bs[nb] = pt[i].y;
+			bw[nb] = 1;
+			nb++;
+		}
+		/* pool while the previous block's mean is not below this one's */
+		while (nb > 1 && bs[nb - 2] * bw[nb - 1] >= bs[nb - 1] * bw[nb - 2])
+		{
+			bs[nb - 2] += bs[nb - 1];
+			bw[nb - 2] += bw[nb - 1];
+			bx1[nb - 2] = bx1[nb - 1];
+			nb--;
+		}
+	}
+	m->iso_x = dlf_alloc_array(2 * nb, sizeof(double));
+	m->iso_y = dlf_alloc_array(2 * nb, sizeof(double));
+	if (!m->iso_x || !m->iso_y)
+	{
+		st = dlf_fail(g->err, DLF_ERR_NOMEM, "out of memory");
+		goto done;
+	}
+	for (int64_t b = 0; b < nb; b++)
+	{
+		double		mean = bs[b] / bw[b];
+
+		m->iso_x[k] = bx0[b];
+		m->iso_y[k++] = mean;
+		if (bx1[b] > bx0[b])
+		{
+			m->iso_x[k] = bx1[b];
+			m->iso_y[k++] = mean;
+		}
+	}
+	m->niso = (int32_t) k;
+done:
+	dlf_free(pt);
+	dlf_free(bx0);
+	dlf_free(bx1);
+	dlf_free(bs);
+	dlf_free(bw);
+	return st;
+}
+
+/* Fits the requested calibration on the validation rows; records ECE. */
+static DlfStatus
+calibrate(Gov *g, const uint32_t *rows, int64_t n)
+{
+	DlfModel   *m = g->m;
+	int			method = m->calibration;
+	float	   *zf = dlf_alloc_array(n, sizeof(float));
+	double	   *z = dlf_alloc_array(n, sizeof(double));
+	double	   *p = dlf_alloc_array(n, sizeof(double));
+	uint8_t    *y = dlf_alloc_array(n, sizeof(uint8_t));
+	DlfBinaryMetrics bm;
+	DlfStatus	st;
+
+	if (!zf || !z || !p || !y)
+	{
+		st = dlf_fail(g->err, DLF_ERR_NOMEM, "out of memory");
+		goto done;
+	}
+	if ((st = gov_logits(g, rows, n, -1, NULL, zf)) != DLF_OK)
+		goto done;
+	for (int64_t i = 0; i < n; i++)
+	{
+		z[i] = zf[i];
+		p[i] = 1.0 / (1.0 + exp(-z[i]));
+		y[i] = g->d->label[rows[i]] > 0.5;
+	}
+	if ((st = dlf_binary_metrics(p, y, n, 0.5, &bm, g->err)) != DLF_OK)
+		goto done;
+	m->ece_before = bm.ece;
+	m->ece_after = NAN;
+	if (method == DLF_CALIB_NONE)
+		goto done;
+	m->calibration = DLF_CALIB_NONE;	/* fit on raw probabilities */
+	st = method == DLF_CALIB_PLATT ? fit_platt(g, z, y, n) : fit_isotonic(g, z, y, n);
+	if (st != DLF_OK)
+		goto done;
+	m->calibration = (uint8_t) method;
+	for (int64_t i = 0; i < n; i++)
+		p[i] = dlf_calibrated(m, z[i]);
+	if ((st = dlf_binary_metrics(p, y, n, 0.5, &bm, g->err)) != DLF_OK)
+		goto done;
+	m->ece_after = bm.ece;
+done:
+	dlf_free(zf);
+	dlf_free(z);
+	dlf_free(p);
+	dlf_free(y);
+	return st;
+}
+
+/* ---- distributions ---------------------------------------------------------- */
+
+/* Orders doubles ascending. */
+static int
+dbl_cmp(const void *a, const void *b)
+{
+	double		x = *(const double *) a,
+				y = *(const double *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Decile histogram of v[0..n) (sorted in place): edge k (k = 1..9) is the
+ * smallest value with at least k/10 of the values at or below it; repeated
+ * edges and edges at the maximum are dropped, so every bin is non-empty.
+ */
+static DlfStatus
+decile_hist(Gov *g, double *v, int64_t n, DlfHistogram *h)
+{
+	double		edges[9];
+	int32_t		ne = 0;
+
+	h->nbins = 0;
+	if (n > 0)
+	{
+		qsort(v, n, sizeof(double), dbl_cmp);
+		for (int k = 1; k <= 9; k++)
+		{
+			double		e = v[(k * n + 9) / 10 - 1];
+
+			if (e < v[n - 1] && (ne == 0 || e > edges[ne - 1]))
+				edges[ne++] = e;
+		}
+	}
+	h->share = dlf_alloc_array(ne + 1, sizeof(double));
+	h->edges = ne > 0 ? dlf_alloc_array(ne, sizeof(double)) : NULL;
+	if (!h->share || (ne > 0 && !h->edges))
+		return dlf_fail(g->err, DLF_ERR_NOMEM, "out of memory");
+	h->nbins = ne + 1;
+	for (int32_t b = 0; b < ne; b++)
+		h->edges[b] = edges[b];
+	for (int32_t b = 0; b <= ne; b++)
+		h->share[b] = 0.0;
+	if (n == 0)
+	{
+		h->share[0] = 1.0;
+		return DLF_OK;
+	}
+	for (int64_t i = 0; i < n; i++)
+		h->share[dlf_hist_bin(h, v[i])] += 1.0;
+	for (int32_t b = 0; b <= ne; b++)
+		h->share[b] /= (double) n;
+	return DLF_OK;
+}
+
+/* Frees a histogram's arrays. */
+static void
+hist_free(DlfHistogram *h)
+{
+	dlf_free(h->edges);
+	dlf_free(h->share);
+	memset(h, 0, sizeof(*h));
+}
+
+/*
+ * Training distributions over all rows: numeric features, deciles of the
+ * non-NULL values (the NULL share is missing_share); categorical features,
+ * the share of each code; the score, deciles of what dlfin_predict returns.
+ */
+static DlfStatus
+distributions(Gov *g)
+{
+	DlfModel   *m = g->m;
+	const DlfDataset *d = g->d;
+	int64_t		n = d->nrows;
+	int32_t		nout = m->units[m->nlayers];
+	double	   *v = dlf_alloc_array(n, sizeof(double));
+	uint32_t   *rows = dlf_alloc_array(n, sizeof(uint32_t));
+	float	   *z = dlf_alloc_array((size_t) (n < GOV_BATCH ? n : GOV_BATCH) * nout, sizeof(float));
+	DlfStatus	st = DLF_OK;
+
+	if (!v || !rows || !z)
+	{
+		st = dlf_fail(g->err, DLF_ERR_NOMEM, "out of memory");
+		goto done;
+	}
+	for (int32_t f = 0; f < m->nfeatures && st == DLF_OK; f++)
+	{
+		DlfFeature *ft = &m->features[f];
+
+		hist_free(&ft->dist);
+		if (ft->kind == DLF_FEAT_NUMERIC)
+		{
+			int64_t		k = 0;
+
+			for (int64_t i = 0; i < n; i++)
+				if (isfinite(d->num[f][i]))
+					v[k++] = d->num[f][i];
+			st = decile_hist(g, v, k, &ft->dist);
+		}
+		else
+		{
+			int32_t		nb = ft->ncat + 2;
+
+			ft->dist.share = dlf_alloc_array(nb, sizeof(double));
+			if (!ft->dist.share)
+			{
+				st = dlf_fail(g->err, DLF_ERR_NOMEM, "out of memory");
+				break;
+			}
+			ft->dist.nbins = nb;
+			for (int32_t b = 0; b < nb; b++)
+				ft->dist.share[b] = 0.0;
+			for (int64_t i = 0; i < n; i++)
+				ft->dist.share[d->cat[f][i]] += 1.0;
+			for (int32_t b = 0; b < nb; b++)
+				ft->dist.share[b] /= (double) n;
+		}
+		if (gov_interrupted(g))
+			st = dlf_fail(g->err, DLF_ERR_INTERRUPTED, "canceling statement due to user request");
+	}
+	if (st != DLF_OK)
+		goto done;
+
+	/* score deciles, a batch at a time */
+	for (int64_t i = 0; i < n; i++)
+		rows[i] = (uint32_t) i;
+	for (int64_t s = 0; s < n; s += GOV_BATCH)
+	{
+		int64_t		cnt = n - s < GOV_BATCH ? n - s : GOV_BATCH;
+
+		if ((st = gov_logits(g, rows + s, cnt, -1, NULL, z)) != DLF_OK)
+			goto done;
+		for (int64_t r = 0; r < cnt; r++)
+			v[s + r] = score_of(m, z + (size_t) r * nout);
+	}
+	hist_free(&m->score_dist);
+	st = decile_hist(g, v, n, &m->score_dist);
+done:
+	dlf_free(v);
+	dlf_free(rows);
+	dlf_free(z);
+	return st;
+}
+
+/* Importance, calibration and distributions after training. */
+DlfStatus
+dlf_govern_fit(DlfModel *m, const DlfDataset *data, const uint32_t *valid_idx,
+			   int64_t nvalid, uint64_t seed, const DlfTrainHooks *hooks,
+			   DlfError *err)
+{
+	Gov			g;
+	DlfStatus	st;
+
+	memset(&g, 0, sizeof(g));
+	g.m = m;
+	g.d = data;
+	g.hooks = hooks;
+	g.err = err;
+	g.net.nlayers = m->nlayers;
+	g.net.activation = m->activation;
+	for (int32_t l = 0; l <= m->nlayers; l++)
+		g.net.units[l] = m->units[l];
+	for (int32_t l = 0; l < m->nlayers; l++)
+	{
+		g.net.W[l] = m->weights[l];
+		g.net.b[l] = m->biases[l];
+	}
+	g.inv_scale = dlf_alloc_array(m->nfeatures, sizeof(double));
+	if (g.inv_scale == NULL)
+		return dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
+	for (int32_t f = 0; f < m->nfeatures; f++)
+		g.inv_scale[f] = 1.0 / m->features[f].scale;
+	if ((st = nn_batch_alloc(&g.bt, GOV_BATCH, m->nfeatures, err)) != DLF_OK ||
+		(st = nn_work_alloc(&g.work, &g.net, GOV_BATCH, 0, err)) != DLF_OK)
+		goto done;
+
+	for (int32_t f = 0; f < m->nfeatures; f++)
+		m->features[f].importance = NAN;
+	m->ece_before = NAN;
+	m->ece_after = NAN;
+	if (nvalid > 0)
+	{
+		if ((st = importance(&g, valid_idx, nvalid < IMP_MAX_ROWS ? nvalid : IMP_MAX_ROWS,
+							 seed)) != DLF_OK)
+			goto done;
+		if (m->task == DLF_TASK_BINARY &&
+			(st = calibrate(&g, valid_idx, nvalid)) != DLF_OK)
+			goto done;
+	}
+	else if (m->calibration != DLF_CALIB_NONE)
+	{
+		st = dlf_fail(err, DLF_ERR_DATA, "calibration needs validation rows");
+		dlf_detail(err, "Too few rows were left for validation; raise validation_fraction or train on more rows.");
+		goto done;
+	}
+	st = distributions(&g);
+done:
+	dlf_free(g.inv_scale);
+	nn_batch_free(&g.bt);
+	nn_work_free(&g.work);
+	return st;
+}

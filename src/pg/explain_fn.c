@@ -1,0 +1,218 @@
+/*
+ * explain_fn.c
+ *	  Per-row explanations over a model bytea: dlfin_explain (integrated
+ *	  gradients as jsonb), dlfin_reasons (adverse-action reason codes) and
+ *	  dlfin_importance (the permutation importances stored at training).
+ *
+ * The row's features go through the same per-query model cache as
+ * dlfin_predict (scoring.h); the explainer's workspace lives in the cache's
+ * memory context, so it is rebuilt only when the model changes.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/tuplestore.h"
+
+#include "dlfin_pg.h"
+#include "scoring.h"
+
+PG_FUNCTION_INFO_V1(dlfin_explain);
+PG_FUNCTION_INFO_V1(dlfin_reasons);
+PG_FUNCTION_INFO_V1(dlfin_importance);
+
+/* What the cache's extra slot holds for the explaining functions. */
+typedef struct ExplainExtra
+{
+	DlfExplainer *explainer;
+	double	   *contrib;		/* [nfeatures] */
+	int32	   *idx;			/* [nfeatures] */
+} ExplainExtra;
+
+/* Loads the row and explains it; returns the cache (contributions in ex). */
+static DlfScoreCache *
+explain_row(FunctionCallInfo fcinfo, const char *fname, int first_feature,
+			DlfExplanation *ex)
+{
+	DlfScoreCache *c;
+	ExplainExtra *x;
+	DlfError	err;
+
+	if (get_fn_expr_variadic(fcinfo->flinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s does not accept a VARIADIC array", fname),
+				 errhint("Pass the features as separate arguments.")));
+	c = dlfin_score_cache_get(fcinfo, PG_GETARG_DATUM(0), first_feature);
+	x = c->extra;
+	if (x == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(c->cxt);
+
+		x = palloc0(sizeof(ExplainExtra));
+		x->contrib = palloc(sizeof(double) * c->model->nfeatures);
+		x->idx = palloc(sizeof(int32) * c->model->nfeatures);
+		x->explainer = dlf_explainer_new(c->model, &err);
+		MemoryContextSwitchTo(old);
+		if (x->explainer == NULL)
+			dlfin_report_core_error(&err);
+		c->extra = x;
+	}
+	dlfin_load_row(fcinfo, c, first_feature, NULL);
+	ex->contrib = x->contrib;
+	if (dlf_explain(x->explainer, c->scorer, ex, &err) != DLF_OK)
+		dlfin_report_core_error(&err);
+	return c;
+}
+
+/*
+ * dlfin_explain(model, features...): {"score", "baseline", "contributions"}
+ * on the scale of dlfin_predict; contributions add up to score - baseline.
+ */
+Datum
+dlfin_explain(PG_FUNCTION_ARGS)
+{
+	DlfExplanation ex;
+	DlfScoreCache *c;
+	const DlfModel *m;
+	DlfBuf		b;
+	Datum		result;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	c = explain_row(fcinfo, "dlfin_explain", 1, &ex);
+	m = c->model;
+	dlf_buf_init(&b);
+	dlf_buf_append(&b, "{\"score\": ", 10);
+	dlf_buf_json_double(&b, ex.score);
+	dlf_buf_append(&b, ", \"baseline\": ", 14);
+	dlf_buf_json_double(&b, ex.baseline);
+	dlf_buf_printf(&b, ", \"scale\": \"%s\"",
+				   m->task == DLF_TASK_REGRESSION ? "label" :
+				   m->task == DLF_TASK_MULTICLASS ? "class probability" :
+				   m->calibration != DLF_CALIB_NONE ? "calibrated probability" :
+				   "probability");
+	if (m->task == DLF_TASK_MULTICLASS)
+	{
+		dlf_buf_append(&b, ", \"class\": ", 11);
+		dlf_buf_json_string(&b, m->classes[ex.klass]);
+	}
+	dlf_buf_append(&b, ", \"contributions\": {", 20);
+	for (int32 f = 0; f < m->nfeatures; f++)
+	{
+		if (f)
+			dlf_buf_append(&b, ", ", 2);
+		dlf_buf_json_string(&b, m->features[f].name);
+		dlf_buf_append(&b, ": ", 2);
+		dlf_buf_json_double(&b, ex.contrib[f]);
+	}
+	dlf_buf_append(&b, "}}", 2);
+	if (b.failed)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	result = DirectFunctionCall1(jsonb_in, CStringGetDatum((char *) b.data));
+	dlf_buf_free(&b);
+	PG_RETURN_DATUM(result);
+}
+
+/*
+ * dlfin_reasons(model, k, features...): the texts of up to k features that
+ * pushed this row's score most toward the adverse side.
+ */
+Datum
+dlfin_reasons(PG_FUNCTION_ARGS)
+{
+	DlfExplanation ex;
+	DlfScoreCache *c;
+	const DlfModel *m;
+	ExplainExtra *x;
+	int32		k,
+				n;
+	Datum	   *d;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	k = PG_GETARG_INT32(1);
+	if (k < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("number of reasons must not be negative")));
+	c = dlfin_score_cache_get(fcinfo, PG_GETARG_DATUM(0), 2);
+	if (c->model->task == DLF_TASK_MULTICLASS)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("dlfin_reasons needs a binary classification or regression model"),
+				 errhint("Use dlfin_explain for a multiclass model.")));
+	c = explain_row(fcinfo, "dlfin_reasons", 2, &ex);
+	m = c->model;
+	x = c->extra;
+	if (k > m->nfeatures)
+		k = m->nfeatures;
+	n = dlf_reason_features(m, ex.contrib, k, x->idx);
+	d = palloc(sizeof(Datum) * Max(n, 1));
+	for (int32 i = 0; i < n; i++)
+	{
+		const DlfFeature *ft = &m->features[x->idx[i]];
+
+		d[i] = PointerGetDatum(cstring_to_text(ft->reason ? ft->reason : ft->name));
+	}
+	PG_RETURN_ARRAYTYPE_P(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* Orders feature indexes by importance, highest first, unknown last. */
+static int
+cmp_importance(const void *a, const void *b, void *arg)
+{
+	const DlfModel *m = arg;
+	int32		i = *(const int32 *) a,
+				j = *(const int32 *) b;
+	double		x = m->features[i].importance,
+				y = m->features[j].importance;
+
+	if (isnan(x) != isnan(y))
+		return isnan(x) ? 1 : -1;
+	if (!isnan(x) && x != y)
+		return x > y ? -1 : 1;
+	return i < j ? -1 : i > j;
+}
+
+/*
+ * dlfin_importance(model): one row per feature with its permutation
+ * importance and rank (1 = most important; ties by feature position), in
+ * rank order.  Importance and rank are NULL when the model has none.
+ */
+Datum
+dlfin_importance(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	bytea	   *bytes = PG_GETARG_BYTEA_PP(0);
+	DlfModel   *m;
+	int32	   *order;
+
+	InitMaterializedSRF(fcinfo, 0);
+	m = dlfin_decode_model(bytes);
+	order = palloc(sizeof(int32) * m->nfeatures);
+	for (int32 f = 0; f < m->nfeatures; f++)
+		order[f] = f;
+	qsort_arg(order, m->nfeatures, sizeof(int32), cmp_importance, m);
+	for (int32 r = 0; r < m->nfeatures; r++)
+	{
+		const DlfFeature *ft = &m->features[order[r]];
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		values[0] = PointerGetDatum(cstring_to_text(ft->name));
+		values[1] = Float8GetDatum(ft->importance);
+		values[2] = Int32GetDatum(r + 1);
+		if (isnan(ft->importance))
+			nulls[1] = nulls[2] = true;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	dlf_model_free(m);
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,119 @@
+-- dlfin install script, part 50: explaining and governing a model.
+-- Row functions depend only on their arguments: IMMUTABLE, not strict
+-- because NULL features are imputed (a NULL model gives NULL).
+
+CREATE FUNCTION @extschema@.dlfin_explain(model pg_catalog.bytea, VARIADIC features "any")
+RETURNS pg_catalog.jsonb
+AS 'MODULE_PATHNAME', 'dlfin_explain'
+LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.dlfin_explain(pg_catalog.bytea, "any") IS
+'integrated-gradients attribution of a row: {"score", "baseline", "contributions": {feature: value}}, contributions summing to score - baseline';
+
+CREATE FUNCTION @extschema@.dlfin_reasons(model pg_catalog.bytea, k integer, VARIADIC features "any")
+RETURNS text[]
+AS 'MODULE_PATHNAME', 'dlfin_reasons'
+LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.dlfin_reasons(pg_catalog.bytea, integer, "any") IS
+'reason codes: the texts of up to k features that pushed the row most toward the adverse outcome';
+
+CREATE FUNCTION @extschema@.dlfin_importance(model pg_catalog.bytea,
+    OUT feature text, OUT importance double precision, OUT rank integer)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'dlfin_importance'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 20;
+COMMENT ON FUNCTION @extschema@.dlfin_importance(pg_catalog.bytea) IS
+'permutation importance of each feature on the validation split (drop in AUC, accuracy, or RMSE increase), ranked';
+
+-- Drift: PSI of today's rows against the training distributions.
+CREATE FUNCTION @extschema@.dlfin_drift_sfunc(internal, pg_catalog.bytea, VARIADIC "any")
+RETURNS internal
+AS 'MODULE_PATHNAME', 'dlfin_drift_sfunc'
+LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.dlfin_drift_combine(internal, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'dlfin_drift_combine'
+LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.dlfin_drift_serial(internal)
+RETURNS pg_catalog.bytea
+AS 'MODULE_PATHNAME', 'dlfin_drift_serial'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.dlfin_drift_deserial(pg_catalog.bytea, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'dlfin_drift_deserial'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.dlfin_drift_final(internal)
+RETURNS pg_catalog.jsonb
+AS 'MODULE_PATHNAME', 'dlfin_drift_final'
+LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+
+CREATE AGGREGATE @extschema@.dlfin_drift(pg_catalog.bytea, VARIADIC "any") (
+    SFUNC = @extschema@.dlfin_drift_sfunc,
+    STYPE = internal,
+    FINALFUNC = @extschema@.dlfin_drift_final,
+    COMBINEFUNC = @extschema@.dlfin_drift_combine,
+    SERIALFUNC = @extschema@.dlfin_drift_serial,
+    DESERIALFUNC = @extschema@.dlfin_drift_deserial,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.dlfin_drift(pg_catalog.bytea, "any") IS
+'population stability index of the rows'' features and score against the model''s training distributions, with stable/moderate/significant bands';
+
+-- Fairness: approval, TPR, FPR per group; adverse impact ratio; parity.
+CREATE FUNCTION @extschema@.dlfin_fairness_sfunc(internal, double precision, text, boolean)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'dlfin_fairness_sfunc'
+LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.dlfin_fairness_sfunc_threshold(internal, double precision, text, boolean, double precision)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'dlfin_fairness_sfunc_threshold'
+LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.dlfin_fairness_combine(internal, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'dlfin_fairness_combine'
+LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.dlfin_fairness_serial(internal)
+RETURNS pg_catalog.bytea
+AS 'MODULE_PATHNAME', 'dlfin_fairness_serial'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.dlfin_fairness_deserial(pg_catalog.bytea, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'dlfin_fairness_deserial'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.dlfin_fairness_final(internal)
+RETURNS pg_catalog.jsonb
+AS 'MODULE_PATHNAME', 'dlfin_fairness_final'
+LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+
+-- Aggregates take no DEFAULT arguments: two signatures, threshold 0.5.
+CREATE AGGREGATE @extschema@.dlfin_fairness(score double precision, grp text, label boolean) (
+    SFUNC = @extschema@.dlfin_fairness_sfunc,
+    STYPE = internal,
+    FINALFUNC = @extschema@.dlfin_fairness_final,
+    COMBINEFUNC = @extschema@.dlfin_fairness_combine,
+    SERIALFUNC = @extschema@.dlfin_fairness_serial,
+    DESERIALFUNC = @extschema@.dlfin_fairness_deserial,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.dlfin_fairness(double precision, text, boolean) IS
+'fairness by group at threshold 0.5 (approved = score >= threshold): approval rate, TPR, FPR, adverse impact ratio, parity and equal-opportunity differences';
+
+CREATE AGGREGATE @extschema@.dlfin_fairness(score double precision, grp text, label boolean, threshold double precision) (
+    SFUNC = @extschema@.dlfin_fairness_sfunc_threshold,
+    STYPE = internal,
+    FINALFUNC = @extschema@.dlfin_fairness_final,
+    COMBINEFUNC = @extschema@.dlfin_fairness_combine,
+    SERIALFUNC = @extschema@.dlfin_fairness_serial,
+    DESERIALFUNC = @extschema@.dlfin_fairness_deserial,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.dlfin_fairness(double precision, text, boolean, double precision) IS
+'fairness by group at a threshold (approved = score >= threshold): approval rate, TPR, FPR, adverse impact ratio, parity and equal-opportunity differences';

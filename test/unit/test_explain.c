@@ -1,0 +1,516 @@
+/*
+ * test_explain.c
+ *	  Unit tests of explanation and governance: completeness of integrated
+ *	  gradients, reason codes, monotone constraints on random pairs,
+ *	  calibration, permutation importance, distributions and PSI.
+ */
+#include "dlfin_core.h"
+#include "nn_internal.h"
+#include "tap.h"
+
+#include <string.h>
+
+/* Makes a schema: nnum numeric features then one categorical with ncat. */
+static DlfModel *
+schema(int task, int nclasses, int nnum, int ncat)
+{
+	DlfModel   *m = dlf_model_new();
+	char		buf[32];
+
+	m->task = task;
+	m->nfeatures = nnum + (ncat > 0);
+	m->features = dlf_alloc0(m->nfeatures * sizeof(DlfFeature));
+	for (int f = 0; f < m->nfeatures; f++)
+	{
+		DlfFeature *ft = &m->features[f];
+
+		snprintf(buf, sizeof(buf), "x%d", f + 1);
+		ft->name = dlf_strndup(buf, strlen(buf));
+		ft->importance = NAN;
+		ft->kind = f < nnum ? DLF_FEAT_NUMERIC : DLF_FEAT_CATEGORICAL;
+		ft->sqltype = f < nnum ? DLF_SQL_NUMBER : DLF_SQL_TEXT;
+		if (f >= nnum)
+		{
+			ft->ncat = ncat;
+			ft->categories = dlf_alloc_array(ncat, sizeof(char *));
+			for (int c = 0; c < ncat; c++)
+			{
+				snprintf(buf, sizeof(buf), "c%d", c);
+				ft->categories[c] = dlf_strndup(buf, strlen(buf));
+			}
+		}
+	}
+	m->nclasses = task == DLF_TASK_REGRESSION ? 0 : nclasses;
+	if (m->nclasses)
+	{
+		m->classes = dlf_alloc_array(m->nclasses, sizeof(char *));
+		for (int c = 0; c < m->nclasses; c++)
+		{
+			snprintf(buf, sizeof(buf), "k%d", c);
+			m->classes[c] = dlf_strndup(buf, strlen(buf));
+		}
+	}
+	return m;
+}
+
+/* Synthetic rows: label driven by x1 (up), x2 (down), the category; x3 noise. */
+static DlfDataset *
+synth(const DlfModel *m, int64_t n, uint64_t seed)
+{
+	DlfDataset *d = calloc(1, sizeof(DlfDataset));
+	DlfRng		r;
+
+	dlf_rng_seed(&r, seed);
+	d->nrows = n;
+	d->nfeatures = m->nfeatures;
+	d->num = calloc(m->nfeatures, sizeof(float *));
+	d->cat = calloc(m->nfeatures, sizeof(int32_t *));
+	d->label = calloc(n, sizeof(double));
+	for (int f = 0; f < m->nfeatures; f++)
+		if (m->features[f].kind == DLF_FEAT_NUMERIC)
+			d->num[f] = calloc(n, sizeof(float));
+		else
+			d->cat[f] = calloc(n, sizeof(int32_t));
+	for (int64_t i = 0; i < n; i++)
+	{
+		double		s = 0.0;
+
+		for (int f = 0; f < m->nfeatures; f++)
+		{
+			const DlfFeature *ft = &m->features[f];
+
+			if (ft->kind == DLF_FEAT_NUMERIC)
+			{
+				double		v = dlf_rng_normal(&r) * 3.0 + 10.0;
+
+				if (dlf_rng_uniform(&r) < 0.05)
+					v = NAN;	/* a few NULLs */
+				d->num[f][i] = (float) v;
+				if (isfinite(v))
+					s += f == 0 ? 0.8 * (v - 10) : f == 1 ? -0.5 * (v - 10) :
+						0.0;
+			}
+			else
+			{
+				int32_t		c = (int32_t) dlf_rng_below(&r, ft->ncat + 1);
+
+				d->cat[f][i] = c;
+				s += c == 1 ? 1.5 : c == 2 ? -1.0 : 0.0;
+			}
+		}
+		s += 0.8 * dlf_rng_normal(&r);
+		if (m->task == DLF_TASK_REGRESSION)
+			d->label[i] = 100.0 + 20.0 * s;
+		else if (m->task == DLF_TASK_BINARY)
+			d->label[i] = s > 0.3;
+		else
+			d->label[i] = s < -1 ? 0 : s < 1 ? 1 : 2;
+	}
+	return d;
+}
+
+/* Frees a dataset made by synth. */
+static void
+free_data(DlfDataset *d)
+{
+	for (int f = 0; f < d->nfeatures; f++)
+	{
+		free(d->num[f]);
+		free(d->cat[f]);
+	}
+	free(d->num);
+	free(d->cat);
+	free(d->label);
+	free(d);
+}
+
+/* Trains a model quietly. */
+static DlfModel *
+train(DlfModel *m, DlfDataset *d, int act, int epochs)
+{
+	DlfTrainOptions opt;
+	DlfError	err;
+	DlfStatus	st;
+
+	dlf_train_options_default(&opt);
+	opt.epochs = epochs;
+	opt.activation = act;
+	opt.validation_fraction = 0.2;
+	opt.patience = 1000;
+	opt.nthreads = 1;
+	st = dlf_train(m, d, &opt, NULL, &err);
+	if (st != DLF_OK)
+		printf("# training failed: %s\n", err.message);
+	return st == DLF_OK ? m : NULL;
+}
+
+/* Loads a random row into the scorer. */
+static void
+random_row(DlfScorer *s, const DlfModel *m, DlfRng *r)
+{
+	dlf_scorer_reset(s);
+	for (int f = 0; f < m->nfeatures; f++)
+	{
+		const DlfFeature *ft = &m->features[f];
+
+		if (ft->kind == DLF_FEAT_NUMERIC)
+			dlf_scorer_set_numeric(s, f, dlf_rng_normal(r) * 6.0 + 10.0,
+								   dlf_rng_uniform(r) < 0.1);
+		else
+		{
+			char		buf[16];
+			int			c = (int) dlf_rng_below(r, ft->ncat + 2);
+
+			snprintf(buf, sizeof(buf), "c%d", c);
+			dlf_scorer_set_category(s, f, buf, strlen(buf), c == ft->ncat + 1);
+		}
+	}
+}
+
+/* Completeness and agreement with the scorer on random rows. */
+static void
+check_completeness(const DlfModel *m, const char *what, int nrows)
+{
+	DlfError	err;
+	DlfScorer  *s = dlf_scorer_new(m, &err);
+	DlfExplainer *e = dlf_explainer_new(m, &err);
+	double		contrib[16],
+				out[8],
+				worst = 0.0,
+				worst_score = 0.0;
+	int			fails = 0,
+				maxsteps = 0;
+	DlfRng		r;
+	double		unit = m->task == DLF_TASK_REGRESSION ? m->target_scale : 1.0;
+
+	dlf_rng_seed(&r, 99);
+	for (int i = 0; i < nrows; i++)
+	{
+		DlfExplanation ex;
+		double		sum = 0.0,
+					sc;
+
+		ex.contrib = contrib;
+		random_row(s, m, &r);
+		if (dlf_explain(e, s, &ex, &err) != DLF_OK)
+			fails++;
+		for (int f = 0; f < m->nfeatures; f++)
+			sum += contrib[f];
+		if (fabs(sum - (ex.score - ex.baseline)) > worst)
+			worst = fabs(sum - (ex.score - ex.baseline));
+		dlf_scorer_run(s, out);
+		sc = m->task == DLF_TASK_MULTICLASS ? out[ex.klass] : out[0];
+		if (fabs(sc - ex.score) > worst_score)
+			worst_score = fabs(sc - ex.score);
+		if (ex.steps > maxsteps)
+			maxsteps = ex.steps;
+	}
+	ok(fails == 0, "%s: every explanation succeeds", what);
+	ok(worst <= 1e-4 * unit, "%s: |sum(contrib) - (score - baseline)| <= 1e-4 on %d rows (worst %.2g, max steps %d)",
+	   what, nrows, worst / unit, maxsteps);
+	ok(worst_score <= 1e-4 * unit, "%s: explained score matches the scorer (worst %.2g)",
+	   what, worst_score / unit);
+	dlf_explainer_free(e);
+	dlf_scorer_free(s);
+}
+
+/* Explanations: completeness for every task, activation and calibration. */
+static void
+test_completeness(void)
+{
+	static const int acts[] = {DLF_ACT_RELU, DLF_ACT_TANH, DLF_ACT_SIGMOID, DLF_ACT_LEAKY_RELU};
+	static const char *const names[] = {"relu", "tanh", "sigmoid", "leaky_relu"};
+
+	for (int a = 0; a < 4; a++)
+	{
+		DlfModel   *m = schema(DLF_TASK_BINARY, 2, 3, 3);
+		DlfDataset *d = synth(m, 1500, 7 + a);
+		char		what[64];
+
+		snprintf(what, sizeof(what), "binary %s", names[a]);
+		if (train(m, d, acts[a], 20))
+			check_completeness(m, what, 200);
+		dlf_model_free(m);
+		free_data(d);
+	}
+	{
+		DlfModel   *m = schema(DLF_TASK_REGRESSION, 0, 3, 3);
+		DlfDataset *d = synth(m, 1500, 3);
+
+		if (train(m, d, DLF_ACT_RELU, 20))
+			check_completeness(m, "regression", 200);
+		dlf_model_free(m);
+		free_data(d);
+	}
+	{
+		DlfModel   *m = schema(DLF_TASK_MULTICLASS, 3, 3, 3);
+		DlfDataset *d = synth(m, 1500, 4);
+
+		if (train(m, d, DLF_ACT_RELU, 20))
+			check_completeness(m, "multiclass", 200);
+		dlf_model_free(m);
+		free_data(d);
+	}
+	for (int cal = DLF_CALIB_PLATT; cal <= DLF_CALIB_ISOTONIC; cal++)
+	{
+		DlfModel   *m = schema(DLF_TASK_BINARY, 2, 3, 3);
+		DlfDataset *d = synth(m, 3000, 11);
+
+		m->calibration = (uint8_t) cal;
+		if (train(m, d, DLF_ACT_RELU, 20))
+		{
+			ok(m->calibration == cal, "calibration %d is recorded", cal);
+			ok(isfinite(m->ece_before) && isfinite(m->ece_after) &&
+			   m->ece_after <= m->ece_before + 1e-12,
+			   "calibration %d: validation ECE %.4f -> %.4f", cal,
+			   m->ece_before, m->ece_after);
+			check_completeness(m, cal == DLF_CALIB_PLATT ? "platt" : "isotonic", 200);
+			if (cal == DLF_CALIB_PLATT)
+				ok(m->platt_a <= 0, "Platt slope keeps scores increasing");
+			else
+			{
+				int			mono = 1;
+
+				for (int32_t i = 1; i < m->niso; i++)
+					mono &= m->iso_x[i] >= m->iso_x[i - 1] && m->iso_y[i] >= m->iso_y[i - 1];
+				ok(m->niso > 0 && mono, "isotonic map is non-decreasing (%d points)", m->niso);
+			}
+			{
+				uint8_t    *buf;
+				size_t		len;
+				DlfModel   *back = NULL;
+				DlfError	err;
+
+				ok(dlf_model_encode(m, &buf, &len, &err) == DLF_OK &&
+				   dlf_model_decode(buf, len, &back, &err) == DLF_OK &&
+				   back->calibration == cal && back->niso == m->niso &&
+				   back->platt_a == m->platt_a,
+				   "calibration survives the codec");
+				dlf_model_free(back);
+				dlf_free(buf);
+			}
+		}
+		dlf_model_free(m);
+		free_data(d);
+	}
+}
+
+/* Reason codes: adverse side, order, ties, k. */
+static void
+test_reasons(void)
+{
+	DlfModel   *m = schema(DLF_TASK_BINARY, 2, 5, 0);
+	double		c[5] = {-0.1, 0.3, -0.2, -0.1, 0.0};
+	int32_t		idx[5];
+	int32_t		n;
+
+	n = dlf_reason_features(m, c, 5, idx);
+	ok(n == 3 && idx[0] == 2 && idx[1] == 0 && idx[2] == 3,
+	   "negative side: most negative first, ties by position, no positive or zero");
+	n = dlf_reason_features(m, c, 2, idx);
+	ok(n == 2 && idx[0] == 2 && idx[1] == 0, "k limits the list");
+	n = dlf_reason_features(m, c, 0, idx);
+	ok(n == 0, "k = 0 lists nothing");
+	m->adverse = DLF_ADVERSE_POSITIVE;
+	n = dlf_reason_features(m, c, 5, idx);
+	ok(n == 1 && idx[0] == 1, "positive side lists only positive contributions");
+	dlf_model_free(m);
+}
+
+/* Monotone constraints: no violation on thousands of random pairs. */
+static void
+test_monotone(int task)
+{
+	DlfModel   *m = schema(task, task == DLF_TASK_BINARY ? 2 : 0, 3, 3);
+	DlfDataset *d = synth(m, 2000, 21);
+	DlfError	err;
+	DlfScorer  *s;
+	DlfRng		r;
+	int			viol = 0,
+				moved = 0;
+	const int	pairs = 5000;
+	const char *what = task == DLF_TASK_BINARY ? "binary" : "regression";
+
+	m->features[0].monotone = 1;
+	m->features[1].monotone = -1;
+	if (task == DLF_TASK_BINARY)
+		m->calibration = DLF_CALIB_PLATT;
+	if (!train(m, d, DLF_ACT_RELU, 15))
+	{
+		ok(0, "monotone %s model trains", what);
+		return;
+	}
+	s = dlf_scorer_new(m, &err);
+	dlf_rng_seed(&r, 5);
+	for (int i = 0; i < pairs; i++)
+	{
+		int			f = i % 2;
+		double		lo[1],
+					hi[1],
+					base[3],
+					a,
+					b;
+		char		cb[16];
+		int			c = (int) dlf_rng_below(&r, 5);
+
+		/* a random row, then the same row with feature f moved up */
+		for (int k = 0; k < 3; k++)
+			base[k] = dlf_rng_normal(&r) * 8.0 + 10.0;
+		a = base[f];
+		b = a + fabs(dlf_rng_normal(&r)) * (i % 3 == 0 ? 0.01 : 5.0);
+		snprintf(cb, sizeof(cb), "c%d", c);
+		for (int pass = 0; pass < 2; pass++)
+		{
+			dlf_scorer_reset(s);
+			for (int k = 0; k < 3; k++)
+				dlf_scorer_set_numeric(s, k, k == f ? (pass ? b : a) : base[k], 0);
+			dlf_scorer_set_category(s, 3, cb, strlen(cb), c == 4);
+			dlf_scorer_run(s, pass ? hi : lo);
+		}
+		if (m->features[f].monotone * (hi[0] - lo[0]) < 0)
+			viol++;
+		if (hi[0] != lo[0])
+			moved++;
+	}
+	ok(viol == 0, "monotone %s: no violation in %d random pairs", what, pairs);
+	ok(moved > pairs / 4, "monotone %s: the constrained features still matter (%d pairs moved)",
+	   what, moved);
+	{
+		int			signs = 1;
+
+		for (int j = 0; j < m->units[1]; j++)
+			signs &= m->weights[0][m->features[0].input_offset * m->units[1] + j] >= 0 &&
+				m->weights[0][m->features[1].input_offset * m->units[1] + j] <= 0;
+		for (int l = 1; l < m->nlayers; l++)
+			for (int64_t i = 0; i < (int64_t) m->units[l] * m->units[l + 1]; i++)
+				signs &= m->weights[l][i] >= 0;
+		ok(signs, "monotone %s: weights have the constrained signs", what);
+	}
+	dlf_scorer_free(s);
+	dlf_model_free(m);
+	free_data(d);
+}
+
+/* Monotone and calibration requests that cannot be honoured. */
+static void
+test_govern_errors(void)
+{
+	DlfModel   *m = schema(DLF_TASK_BINARY, 2, 2, 3);
+	DlfDataset *d = synth(m, 300, 1);
+	DlfTrainOptions opt;
+	DlfError	err;
+
+	dlf_train_options_default(&opt);
+	opt.epochs = 2;
+	m->features[2].monotone = 1;
+	ok(dlf_train(m, d, &opt, NULL, &err) == DLF_ERR_INVALID,
+	   "categorical monotone is rejected: %s", err.message);
+	m->features[2].monotone = 0;
+	m->calibration = DLF_CALIB_PLATT;
+	opt.validation_fraction = 0;
+	ok(dlf_train(m, d, &opt, NULL, &err) == DLF_ERR_INVALID,
+	   "calibration without validation is rejected: %s", err.message);
+	dlf_model_free(m);
+	free_data(d);
+
+	m = schema(DLF_TASK_REGRESSION, 0, 2, 0);
+	d = synth(m, 300, 1);
+	m->calibration = DLF_CALIB_PLATT;
+	opt.validation_fraction = 0.2;
+	ok(dlf_train(m, d, &opt, NULL, &err) == DLF_ERR_INVALID,
+	   "calibration of a regression is rejected: %s", err.message);
+	dlf_model_free(m);
+	free_data(d);
+
+	m = schema(DLF_TASK_MULTICLASS, 3, 2, 0);
+	d = synth(m, 300, 1);
+	m->features[0].monotone = -1;
+	ok(dlf_train(m, d, &opt, NULL, &err) == DLF_ERR_INVALID,
+	   "monotone multiclass is rejected: %s", err.message);
+	dlf_model_free(m);
+	free_data(d);
+}
+
+/* Importance is deterministic and ranks signal above noise. */
+static void
+test_importance(void)
+{
+	double		imp[2][4];
+
+	for (int run = 0; run < 2; run++)
+	{
+		DlfModel   *m = schema(DLF_TASK_BINARY, 2, 3, 3);
+		DlfDataset *d = synth(m, 3000, 31);
+
+		if (train(m, d, DLF_ACT_RELU, 15))
+			for (int f = 0; f < 4; f++)
+				imp[run][f] = m->features[f].importance;
+		dlf_model_free(m);
+		free_data(d);
+	}
+	ok(memcmp(imp[0], imp[1], sizeof(imp[0])) == 0, "importance is reproducible");
+	ok(imp[0][0] > imp[0][2] && imp[0][1] > imp[0][2] && imp[0][3] > imp[0][2],
+	   "signal features beat the noise feature (%.3f %.3f %.3f %.3f)",
+	   imp[0][0], imp[0][1], imp[0][2], imp[0][3]);
+	ok(fabs(imp[0][2]) < 0.02, "noise feature importance is near zero (%.4f)", imp[0][2]);
+}
+
+/* Distributions and PSI. */
+static void
+test_distributions(void)
+{
+	DlfModel   *m = schema(DLF_TASK_BINARY, 2, 3, 3);
+	DlfDataset *d = synth(m, 2000, 41);
+	double		sum;
+	double		e[3] = {0.5, 0.3, 0.2},
+				a[3] = {0.2, 0.3, 0.5},
+				z[3] = {0.5, 0.5, 0.0};
+	DlfHistogram h;
+	double		edges[2] = {1.0, 2.0};
+
+	if (train(m, d, DLF_ACT_RELU, 5))
+	{
+		const DlfHistogram *x1 = &m->features[0].dist;
+		const DlfHistogram *c = &m->features[3].dist;
+
+		ok(x1->nbins == 10, "numeric feature has 10 decile bins (%d)", x1->nbins);
+		sum = 0;
+		for (int b = 0; b < x1->nbins; b++)
+			sum += x1->share[b];
+		is_near(sum, 1.0, 1e-12, "numeric shares sum to 1");
+		ok(fabs(x1->share[0] - 0.1) < 0.002, "a decile holds a tenth of the values (%.4f)", x1->share[0]);
+		ok(c->nbins == 5, "categorical feature has ncat + 2 bins");
+		sum = 0;
+		for (int b = 0; b < c->nbins; b++)
+			sum += c->share[b];
+		is_near(sum, 1.0, 1e-12, "categorical shares sum to 1");
+		ok(c->share[4] == 0.0 && c->share[3] > 0.2, "other and missing shares are as in the data");
+		ok(m->score_dist.nbins == 10, "score has 10 decile bins");
+	}
+	is_near(dlf_psi(e, e, 3), 0.0, 1e-15, "PSI of identical shares is 0");
+	is_near(dlf_psi(e, a, 3), 0.3 * log(0.2 / 0.5) * -1 + 0.3 * log(0.5 / 0.2), 1e-12,
+			"PSI matches the formula");
+	is_near(dlf_psi(e, z, 3), 0.0 + 0.2 * log(0.5 / 0.3) + (1e-4 - 0.2) * log(1e-4 / 0.2), 1e-12,
+			"PSI floors empty bins at 1e-4");
+	ok(strcmp(dlf_psi_band(0.05), "stable") == 0 && strcmp(dlf_psi_band(0.25), "moderate") == 0 &&
+	   strcmp(dlf_psi_band(0.26), "significant") == 0, "PSI bands");
+	h.nbins = 3;
+	h.edges = edges;
+	ok(dlf_hist_bin(&h, 0.5) == 0 && dlf_hist_bin(&h, 1.0) == 0 && dlf_hist_bin(&h, 1.5) == 1 &&
+	   dlf_hist_bin(&h, 2.0) == 1 && dlf_hist_bin(&h, 9.0) == 2, "edges are inclusive upper bounds");
+	dlf_model_free(m);
+	free_data(d);
+}
+
+int
+main(void)
+{
+	test_completeness();
+	test_reasons();
+	test_monotone(DLF_TASK_BINARY);
+	test_monotone(DLF_TASK_REGRESSION);
+	test_govern_errors();
+	test_importance();
+	test_distributions();
+	return done_testing();
+}

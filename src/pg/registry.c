@@ -36,7 +36,7 @@ PG_FUNCTION_INFO_V1(dlfin_predict_proba_name);
 PG_FUNCTION_INFO_V1(dlfin_model_info_name);
 PG_FUNCTION_INFO_V1(dlfin_query_columns);
 
-/* The looked-up deployed model; lives in DlfScoreCache.extra. */
+/* The looked-up deployed model; lives in DlfScoreCache.lookup. */
 typedef struct RegistryCache
 {
 	MemoryContext cxt;			/* holds name and model; reset per lookup */
@@ -97,7 +97,7 @@ lookup_is_current(RegistryCache *r, text *name)
 static RegistryCache *
 lookup_deployed(FunctionCallInfo fcinfo, DlfScoreCache *c)
 {
-	RegistryCache *r = c->extra;
+	RegistryCache *r = c->lookup;
 	text	   *name = PG_GETARG_TEXT_PP(0);
 	Datum		args[1];
 	int			ret;
@@ -180,7 +180,7 @@ name_cache(FunctionCallInfo fcinfo)
 	if (c == NULL)
 	{
 		c = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(DlfScoreCache));
-		c->extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(RegistryCache));
+		c->lookup = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(RegistryCache));
 		fcinfo->flinfo->fn_extra = c;
 	}
 	return c;

@@ -23,7 +23,10 @@ typedef struct DlfScoreCache
 	DlfArgType *types;			/* feature argument types, checked once */
 	int			checked_nargs;
 	double	   *out;			/* scorer output, nclasses (or 1) values */
-	void	   *extra;			/* for callers (explain, registry) */
+	void	   *extra;			/* callers' per-model data: lives in cxt and
+								 * is reset when the model changes */
+	void	   *lookup;			/* the registry's name lookup: lives in
+								 * fn_mcxt and survives model changes */
 	uint64		generation;		/* changes whenever a model is decoded */
 } DlfScoreCache;
 

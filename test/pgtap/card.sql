@@ -66,8 +66,8 @@ SELECT ok(strpos(html, 'Content-Security-Policy') > 0 AND strpos(html, 'default-
           'the page forbids scripts and external resources') FROM card_out;
 SELECT is((SELECT count(*) FROM card_out, regexp_matches(html, '(src|href|action)="([^"#][^"]*)"', 'g') m), 0::bigint,
           'no attribute points outside the page');
-SELECT is((SELECT count(*) FROM card_out, regexp_matches(html, '<svg ', 'g')), 4::bigint,
-          'ROC, calibration, lift and learning curve charts');
+SELECT is((SELECT count(*) FROM card_out, regexp_matches(html, '<svg ', 'g')), 5::bigint,
+          'ROC, calibration, lift, learning curve and importance charts');
 SELECT ok(html ~ 'id="identity".*id="data".*id="performance".*id="training".*id="explanation".*id="deployments"',
           'every section, in order') FROM card_out;
 SELECT ok(strpos(html, 'Fairness by group') > 0 AND strpos(html, 'Drift') > 0
@@ -83,7 +83,7 @@ SELECT ok(xml_is_well_formed_document(dlfin_svg_calibration(score, label))
           'calibration, lift and learning-curve charts are well-formed SVG') FROM card_h;
 SELECT ok(dlfin_svg_roc(score, label) IS NULL AND dlfin_svg_lift(score, false) IS NULL,
           'charts that need both classes are NULL with one class') FROM card_h WHERE label;
-SELECT ok(dlfin_svg_importance(model) IS NULL, 'no importance chart for a model without importance') FROM card_m;
+SELECT ok(xml_is_well_formed_document(dlfin_svg_importance(model)), 'the importance chart of a trained model is well-formed SVG') FROM card_m;
 
 -- ---- a registry model ----
 SELECT ok(dlfin.train('card <model> & "x"', 'SELECT y, x AS "<i>x</i>", c FROM card_t', 'y',

@@ -119,6 +119,14 @@ double		nn_loss(int task, const NnNet *net, const NnBatch *bt, NnWork *w,
 void		nn_backward(const NnNet *net, const NnBatch *bt, NnWork *w,
 						int use_mask, float l2, NnNet *grad);
 
+/*
+ * nn_backward with precomputed transposes: wt[l] (l >= 1) holds W[l]
+ * transposed, units[l+1] x units[l]; wt NULL transposes into w->wt.
+ */
+void		nn_backward_wt(const NnNet *net, const NnBatch *bt, NnWork *w,
+						   int use_mask, float l2, NnNet *grad,
+						   const float *const *wt);
+
 /* Unweighted per-row loss of one row's logits (double precision). */
 double		nn_row_loss(int task, const float *z, int32_t nout, float target);
 

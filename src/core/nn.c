@@ -643,6 +643,100 @@ nn_forward(const NnNet *net, const NnBatch *bt, NnWork *w, int use_mask)
 	}
 }
 
+/*
+ * Up to four 16-unit tiles of one row: o[j] = bias[j] + sum_k x[k] * W[k][j]
+ * for j in [j0, j0 + 16 * T), k in order; the T chains run side by side.
+ */
+INLINE void
+row_tiles(const float *restrict x, int32_t nin, const float *restrict W,
+		  const float *restrict bias, int32_t nout, int32_t j0, int T,
+		  float *restrict o)
+{
+	vf16		acc[4];
+
+	for (int t = 0; t < T; t++)
+		acc[t] = vload(bias + j0 + 16 * t);
+	for (int32_t k = 0; k < nin; k++)
+	{
+		float		xk = x[k];
+		const float *w = W + (size_t) k * nout + j0;
+
+		for (int t = 0; t < T; t++)
+			acc[t] += xk * vload(w + 16 * t);
+	}
+	for (int t = 0; t < T; t++)
+		vstore(o + j0 + 16 * t, acc[t]);
+}
+
+/*
+ * Forward pass of a single row, for scoring: the first layer from sparse
+ * entries (ascending inputs, zeros left out), then dense layers.  Every
+ * output is computed with exactly the operations of the batch kernels
+ * (bias first, then the inputs in order, each multiply-add fused as there),
+ * so the logits are bit-identical to nn_forward's; only the loop structure
+ * is built for one row (independent tiles side by side, no batch set-up).
+ */
+DLF_KERNEL void
+nn_forward_row(const NnNet *net, const int32_t *restrict idx,
+			   const float *restrict val, int32_t nnz, float *const *act)
+{
+	int32_t		L = net->nlayers;
+
+	for (int32_t l = 0; l < L; l++)
+	{
+		int32_t		nout = net->units[l + 1];
+		const float *restrict W = net->W[l];
+		const float *restrict b = net->b[l];
+		float	   *restrict o = act[l];
+		int32_t		jt = nout - nout % TILE;
+		int32_t		j0 = 0;
+
+		if (l == 0)
+		{
+			for (; j0 < jt; j0 += TILE)
+			{
+				vf16		acc = vload(b + j0);
+
+				for (int32_t e = 0; e < nnz; e++)
+					acc += val[e] * vload(W + (size_t) idx[e] * nout + j0);
+				vstore(o + j0, acc);
+			}
+			for (int32_t j = jt; j < nout; j++)
+			{
+				float		a = b[j];
+
+				for (int32_t e = 0; e < nnz; e++)
+					a += val[e] * W[(size_t) idx[e] * nout + j];
+				o[j] = a;
+			}
+		}
+		else
+		{
+			const float *restrict x = act[l - 1];
+			int32_t		nin = net->units[l];
+
+			for (; j0 + 4 * TILE <= jt; j0 += 4 * TILE)
+				row_tiles(x, nin, W, b, nout, j0, 4, o);
+			if (jt - j0 == 3 * TILE)
+				row_tiles(x, nin, W, b, nout, j0, 3, o);
+			else if (jt - j0 == 2 * TILE)
+				row_tiles(x, nin, W, b, nout, j0, 2, o);
+			else if (jt - j0 == TILE)
+				row_tiles(x, nin, W, b, nout, j0, 1, o);
+			for (int32_t j = jt; j < nout; j++)
+			{
+				float		a = b[j];
+
+				for (int32_t k = 0; k < nin; k++)
+					a += x[k] * W[(size_t) k * nout + j];
+				o[j] = a;
+			}
+		}
+		if (l + 1 < L)
+			activate(o, nout, net->activation);
+	}
+}
+
 /* Loss and logit gradient of one row (float math, double result). */
 static inline double
 row_loss_grad(int task, const float *z, int32_t nout, float target,

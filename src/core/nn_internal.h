@@ -104,6 +104,14 @@ void		nn_forward(const NnNet *net, const NnBatch *bt, NnWork *w,
 					   int use_mask);
 
 /*
+ * Forward pass of one row given as nnz sparse first-layer entries (ascending
+ * inputs, no zeros); act[l] receives layer l's output (units[l+1] floats).
+ * Bit-identical to nn_forward on a batch holding that row.
+ */
+void		nn_forward_row(const NnNet *net, const int32_t *idx,
+						   const float *val, int32_t nnz, float *const *act);
+
+/*
  * Loss of the logits in w: returns the sum of weight * loss over the rows
  * and, when want_grad, leaves dLoss/dlogit / scale in w->delta where loss
  * is the per-row weighted loss (scale is usually the batch size).

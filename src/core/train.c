@@ -484,8 +484,72 @@ heap_sort_rows(const TrainCtx *c, uint64_t *k, int64_t n, uint64_t imask)
 }
 
 /*
+ * In-place MSD radix sort (American flag sort) of 64-bit keys by the byte
+ * at `shift' and below; small ranges by insertion.  No scratch memory.
+ */
+static void
+flag_sort(uint64_t *a, int64_t n, int shift)
+{
+	int64_t		cnt[256];
+	int64_t		next[256];
+	int64_t		end[256];
+	int64_t		pos = 0;
+
+	if (n < 48)
+	{
+		for (int64_t i = 1; i < n; i++)
+		{
+			uint64_t	v = a[i];
+			int64_t		j = i;
+
+			while (j > 0 && a[j - 1] > v)
+			{
+				a[j] = a[j - 1];
+				j--;
+			}
+			a[j] = v;
+		}
+		return;
+	}
+	memset(cnt, 0, sizeof(cnt));
+	for (int64_t i = 0; i < n; i++)
+		cnt[(a[i] >> shift) & 0xff]++;
+	for (int b = 0; b < 256; b++)
+	{
+		next[b] = pos;
+		pos += cnt[b];
+		end[b] = pos;
+	}
+	/* cycle each misplaced key to its bucket's next free slot */
+	for (int b = 0; b < 256; b++)
+		while (next[b] < end[b])
+		{
+			uint64_t	v = a[next[b]];
+			int			d = (int) ((v >> shift) & 0xff);
+
+			while (d != b)
+			{
+				uint64_t	t = a[next[d]];
+
+				a[next[d]++] = v;
+				v = t;
+				d = (int) ((v >> shift) & 0xff);
+			}
+			a[next[b]++] = v;
+		}
+	if (shift == 0)
+		return;
+	for (int b = 0; b < 256; b++)
+		if (cnt[b] > 1)
+			flag_sort(a + end[b] - cnt[b], cnt[b], shift - 8);
+}
+
+/*
  * Sorts rows into canonical order and permutes the dataset's columns into
- * it, in place.  Also checks labels and category codes.
+ * it, in place.  Also checks labels and category codes.  Scratch memory is
+ * one 8-byte key per row: the sort is in place, and the permutation then
+ * lives in the keys' first half while their second half serves as the
+ * buffer for 4-byte columns; the 8-byte labels move along cycles.
  */
 static DlfStatus
 canonical_order(TrainCtx *c)
@@ -493,22 +557,16 @@ canonical_order(TrainCtx *c)
 	DlfDataset *d = c->data;
 	int64_t		n = c->n;
 	uint64_t   *key;
-	uint64_t   *tmp;
+	uint32_t   *perm;
 	int			ibits = 1;
 	uint64_t	imask;
-	size_t		cnt[256];
 
 	while (ibits < 63 && ((int64_t) 1 << ibits) < n)
 		ibits++;
 	imask = (UINT64_C(1) << ibits) - 1;
 	key = dlf_alloc_array(n, sizeof(uint64_t));
-	tmp = dlf_alloc_array(n, sizeof(uint64_t));
-	if (!key || !tmp)
-	{
-		dlf_free(key);
-		dlf_free(tmp);
+	if (!key)
 		return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
-	}
 
 	/* hash the content column by column (sequential memory access) */
 	for (int64_t i = 0; i < n; i++)
@@ -519,7 +577,6 @@ canonical_order(TrainCtx *c)
 			!(y >= 0.0 && y < c->m->nclasses && y == floor(y)))
 		{
 			dlf_free(key);
-			dlf_free(tmp);
 			if (c->task == DLF_TASK_REGRESSION)
 				return dlf_fail(c->err, DLF_ERR_DATA,
 								"label contains a non-finite value");
@@ -535,7 +592,6 @@ canonical_order(TrainCtx *c)
 		if (interrupted(c))
 		{
 			dlf_free(key);
-			dlf_free(tmp);
 			return fail_interrupted(c);
 		}
 		if (ft->kind == DLF_FEAT_NUMERIC)
@@ -555,7 +611,6 @@ canonical_order(TrainCtx *c)
 				if (col[i] < 0 || col[i] > ft->ncat + 1)
 				{
 					dlf_free(key);
-					dlf_free(tmp);
 					return dlf_fail(c->err, DLF_ERR_INVALID,
 									"categorical code out of range");
 				}
@@ -568,41 +623,11 @@ canonical_order(TrainCtx *c)
 	for (int64_t i = 0; i < n; i++)
 		key[i] = (key[i] & ~imask) | (uint64_t) i;
 
-	/* LSD radix sort, 8 bits per pass, skipping passes with one bucket */
-	for (int shift = 0; shift < 64; shift += 8)
+	flag_sort(key, n, 56);
+	if (interrupted(c))
 	{
-		size_t		pos = 0;
-		int			skip = 0;
-
-		memset(cnt, 0, sizeof(cnt));
-		for (int64_t i = 0; i < n; i++)
-			cnt[(key[i] >> shift) & 0xff]++;
-		for (int b = 0; b < 256; b++)
-			if (cnt[b] == (size_t) n)
-				skip = 1;
-		if (skip)
-			continue;
-		for (int b = 0; b < 256; b++)
-		{
-			size_t		t = cnt[b];
-
-			cnt[b] = pos;
-			pos += t;
-		}
-		for (int64_t i = 0; i < n; i++)
-			tmp[cnt[(key[i] >> shift) & 0xff]++] = key[i];
-		{
-			uint64_t   *t = key;
-
-			key = tmp;
-			tmp = t;
-		}
-		if (interrupted(c))
-		{
-			dlf_free(key);
-			dlf_free(tmp);
-			return fail_interrupted(c);
-		}
+		dlf_free(key);
+		return fail_interrupted(c);
 	}
 
 	/* rows whose hashes agree are ordered by content instead of index */
@@ -617,39 +642,48 @@ canonical_order(TrainCtx *c)
 		i = j;
 	}
 
-	/* permute every column into canonical order through tmp */
+	/*
+	 * The permutation (canonical position -> row) into the keys' first half;
+	 * indexes are below 2^31 (n <= INT32_MAX), so bit 31 is free as a mark.
+	 */
+	perm = (uint32_t *) key;
 	for (int64_t i = 0; i < n; i++)
-		key[i] &= imask;
-	{
-		double	   *t = (double *) tmp;
-
-		for (int64_t i = 0; i < n; i++)
-			t[i] = d->label[key[i]];
-		memcpy(d->label, t, sizeof(double) * n);
-	}
+		perm[i] = (uint32_t) (key[i] & imask);
 	for (int32_t f = 0; f < c->nf; f++)
 	{
-		if (c->m->features[f].kind == DLF_FEAT_NUMERIC)
-		{
-			float	   *t = (float *) tmp;
-			float	   *col = d->num[f];
+		/* the keys' second half is free: a 4-byte buffer per row */
+		uint32_t   *t = perm + n;
+		uint32_t   *col = c->m->features[f].kind == DLF_FEAT_NUMERIC ?
+			(uint32_t *) d->num[f] : (uint32_t *) d->cat[f];
 
-			for (int64_t i = 0; i < n; i++)
-				t[i] = col[key[i]];
-			memcpy(col, t, sizeof(float) * n);
-		}
-		else
-		{
-			int32_t    *t = (int32_t *) tmp;
-			int32_t    *col = d->cat[f];
+		for (int64_t i = 0; i < n; i++)
+			t[i] = col[perm[i]];
+		memcpy(col, t, sizeof(uint32_t) * n);
+	}
+	/* labels along the permutation's cycles: new[i] = old[perm[i]] */
+	for (int64_t start = 0; start < n; start++)
+	{
+		double		first;
+		int64_t		i = start;
 
-			for (int64_t i = 0; i < n; i++)
-				t[i] = col[key[i]];
-			memcpy(col, t, sizeof(int32_t) * n);
+		if (perm[start] & UINT32_C(0x80000000))
+			continue;
+		first = d->label[start];
+		for (;;)
+		{
+			int64_t		j = perm[i];
+
+			perm[i] |= UINT32_C(0x80000000);
+			if (j == start)
+			{
+				d->label[i] = first;
+				break;
+			}
+			d->label[i] = d->label[j];
+			i = j;
 		}
 	}
 	dlf_free(key);
-	dlf_free(tmp);
 	return DLF_OK;
 }
 

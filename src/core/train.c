@@ -101,6 +101,8 @@ typedef struct TrainCtx
 	int			job_mask;		/* dropout on */
 	double		b1t;			/* Adam: beta1^step, beta2^step */
 	double		b2t;
+	DlfPool    *ep_pool;		/* pool running this epoch, NULL: caller alone */
+	double		ep_secs[2];		/* last epoch time: [0] alone, [1] pool */
 	int			ep_stop;		/* thread 0 saw an interrupt */
 	int			ep_diverged;	/* the loss became non-finite */
 	double		ep_tsum;		/* the epoch's loss sum */
@@ -1320,12 +1322,12 @@ job_epoch(void *arg, int self, int nthreads)
 							   chunk_start(rows, k + 1, c->nchunks) -
 							   chunk_start(rows, k, c->nchunks));
 		}
-		dlf_pool_barrier(c->pool);
+		dlf_pool_barrier(c->ep_pool);
 		if (c->ep_stop)
 			break;
 		chunk_gradients(c, self, nthreads, c->train_idx + s, rows,
 						c->ntrain - s);
-		dlf_pool_barrier(c->pool);
+		dlf_pool_barrier(c->ep_pool);
 		for (int k = 0; k < c->nchunks; k++)
 			bl += c->chunks[k].loss;
 		if (!isfinite(bl))
@@ -1616,7 +1618,30 @@ train_loop(TrainCtx *c)
 		c->ep_stop = 0;
 		c->ep_diverged = 0;
 		c->ep_tsum = 0.0;
-		dlf_pool_run(c->pool, job_epoch, c);
+		{
+			/*
+			 * Threads or the calling thread alone: the model is the same
+			 * either way, so pick whichever ran its last epoch faster (on a
+			 * busy machine, barriers can cost more than threads gain), and
+			 * measure the other mode again every few epochs.
+			 */
+			int			pooled = dlf_pool_size(c->pool) > 1;
+			double		t0 = elapsed(c);
+
+			if (pooled && epoch > 1 && (epoch % 4) != 1)
+				pooled = c->ep_secs[1] <= 0.0 || c->ep_secs[0] <= 0.0 ||
+					c->ep_secs[1] <= c->ep_secs[0];
+			else if (pooled && epoch % 4 == 1 && epoch > 1)
+				pooled = c->ep_secs[1] > c->ep_secs[0];	/* probe the other */
+			if (pooled && epoch == 2)
+				pooled = 0;		/* first measurement of the caller alone */
+			c->ep_pool = pooled ? c->pool : NULL;
+			if (pooled)
+				dlf_pool_run(c->pool, job_epoch, c);
+			else
+				job_epoch(c, 0, 1);
+			c->ep_secs[pooled] = elapsed(c) - t0;
+		}
 		if (c->ep_stop)
 			return fail_interrupted(c);
 		if (c->ep_diverged)

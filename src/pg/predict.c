@@ -11,6 +11,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "utils/array.h"
@@ -151,7 +153,16 @@ dlfin_score_row(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature,
 		else
 		{
 			bool		bad;
-			double		v = dlfin_datum_to_double(PG_GETARG_DATUM(arg), t, &bad);
+			double		v;
+
+			/* float8, the common column type, without the conversion call */
+			if (t->base == FLOAT8OID)
+			{
+				v = DatumGetFloat8(PG_GETARG_DATUM(arg));
+				bad = !isfinite(v);
+			}
+			else
+				v = dlfin_datum_to_double(PG_GETARG_DATUM(arg), t, &bad);
 
 			if (bad)
 				ereport(ERROR,
@@ -172,7 +183,8 @@ score(FunctionCallInfo fcinfo, DlfScoreCache **cp)
 
 	if (PG_ARGISNULL(0))
 		return false;
-	if (get_fn_expr_variadic(fcinfo->flinfo))
+	/* the call site does not change within a query: check it once */
+	if (fcinfo->flinfo->fn_extra == NULL && get_fn_expr_variadic(fcinfo->flinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("dlfin scoring functions do not accept a VARIADIC array"),

@@ -281,9 +281,7 @@ dlf_scorer_run(DlfScorer *s, double *out)
 			bt->val[nnz++] = 1.0f;
 		}
 	}
-	bt->rows = 1;
-	bt->nnz[0] = nnz;
-	nn_forward(&s->net, bt, &s->work, 0);
+	nn_forward_row(&s->net, bt->idx, bt->val, nnz, s->work.act);
 	z = s->work.act[m->nlayers - 1];
 
 	if (m->task == DLF_TASK_MULTICLASS)

@@ -155,43 +155,89 @@ dlf_govern_check(const DlfModel *m, const DlfTrainOptions *opt, DlfError *err)
 	return DLF_OK;
 }
 
-/* Projects the parameters onto the monotone-constrained set. */
-void
-dlf_monotone_project(const DlfModel *m, NnNet *net, int init)
+/* Clamps w[i] for i in [lo, hi) to sign (or reflects it at init). */
+static void
+project_span(float *w, int64_t lo, int64_t hi, int sign, int init)
 {
-	int			any = 0;
+	for (int64_t i = lo; i < hi; i++)
+	{
+		float		v = sign > 0 ? w[i] : -w[i];
 
-	for (int32_t f = 0; f < m->nfeatures && !any; f++)
-		any = m->features[f].monotone != 0;
-	if (!any)
+		if (v < 0.0f)
+			v = init ? -v : 0.0f;
+		w[i] = sign > 0 ? v : -v;
+	}
+}
+
+/* Whether any feature carries a monotone constraint. */
+static int
+has_monotone(const DlfModel *m)
+{
+	for (int32_t f = 0; f < m->nfeatures; f++)
+		if (m->features[f].monotone != 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Projects the weights of layer l with index in [lo, hi) onto the monotone
+ * set: first-layer weights of a constrained input take its sign, every
+ * deeper weight is non-negative.
+ */
+static void
+project_layer(const DlfModel *m, NnNet *net, int32_t l, int64_t lo,
+			  int64_t hi, int init)
+{
+	if (l > 0)
+	{
+		project_span(net->W[l], lo, hi, 1, init);
 		return;
+	}
 	for (int32_t f = 0; f < m->nfeatures; f++)
 	{
 		const DlfFeature *ft = &m->features[f];
-		float	   *w;
-		int32_t		u1 = net->units[1];
+		int64_t		u1 = net->units[1];
+		int64_t		off = (int64_t) ft->input_offset * u1;
 
 		if (ft->monotone == 0 || ft->kind != DLF_FEAT_NUMERIC)
 			continue;
-		w = net->W[0] + (size_t) ft->input_offset * u1;
-		for (int32_t j = 0; j < u1; j++)
-		{
-			float		v = ft->monotone > 0 ? w[j] : -w[j];
-
-			if (v < 0.0f)
-				v = init ? -v : 0.0f;
-			w[j] = ft->monotone > 0 ? v : -v;
-		}
+		project_span(net->W[0], lo > off ? lo : off,
+					 hi < off + u1 ? hi : off + u1, ft->monotone, init);
 	}
-	for (int32_t l = 1; l < net->nlayers; l++)
+}
+
+/*
+ * Projects the weights lying in [lo, hi) of the flat parameter array
+ * `base' that holds every layer's weights; a training thread projects the
+ * slice of the parameters it has just updated.
+ */
+void
+dlf_monotone_project_range(const DlfModel *m, NnNet *net, const float *base,
+						   int64_t lo, int64_t hi)
+{
+	if (!has_monotone(m))
+		return;
+	for (int32_t l = 0; l < net->nlayers; l++)
 	{
-		size_t		nw = (size_t) net->units[l] * net->units[l + 1];
-		float	   *w = net->W[l];
+		int64_t		off = net->W[l] - base;
+		int64_t		nw = (int64_t) net->units[l] * net->units[l + 1];
+		int64_t		a = lo > off ? lo - off : 0;
+		int64_t		b = hi < off + nw ? hi - off : nw;
 
-		for (size_t i = 0; i < nw; i++)
-			if (w[i] < 0.0f)
-				w[i] = init ? -w[i] : 0.0f;
+		if (a < b)
+			project_layer(m, net, l, a, b, 0);
 	}
+}
+
+/* Projects all weights onto the monotone-constrained set. */
+void
+dlf_monotone_project(const DlfModel *m, NnNet *net, int init)
+{
+	if (!has_monotone(m))
+		return;
+	for (int32_t l = 0; l < net->nlayers; l++)
+		project_layer(m, net, l, 0,
+					  (int64_t) net->units[l] * net->units[l + 1], init);
 }
 
 /* ---- batch scoring over the dataset --------------------------------------- */

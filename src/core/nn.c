@@ -169,7 +169,11 @@ dense_fwd_tile(const float *restrict in, int32_t r, int R, int32_t nin,
 	const float *restrict x = in + (size_t) r * nin;
 
 	for (int rr = 0; rr < R; rr++)
-		acc[rr] = vload(bias + j0);
+	{
+		acc[rr] = (vf16) {0};
+		if (bias)
+			acc[rr] = vload(bias + j0);
+	}
 	for (int32_t k = 0; k < nin; k++)
 	{
 		vf16		w = vload(W + (size_t) k * nout + j0);
@@ -181,6 +185,103 @@ dense_fwd_tile(const float *restrict in, int32_t r, int R, int32_t nin,
 		vstore(out + (size_t) (r + rr) * nout + j0, acc[rr]);
 }
 
+/*
+ * Wide register tile for 32 vector registers (AVX-512): 8 rows x 32 units,
+ * 16 accumulators, so each pair of weight loads feeds 16 multiply-adds.
+ * bias NULL starts from zero.  Same order of operations per output as the
+ * narrow tiles, so the same bits.
+ */
+INLINE void
+wide_tile(const float *restrict in, int32_t r, int32_t nin,
+		  const float *restrict W, const float *restrict bias, int32_t nout,
+		  int32_t j0, float *restrict out)
+{
+	vf16		a0[8],
+				a1[8];
+	const float *restrict x = in + (size_t) r * nin;
+
+	for (int rr = 0; rr < 8; rr++)
+	{
+		a0[rr] = a1[rr] = (vf16) {0};
+		if (bias)
+		{
+			a0[rr] = vload(bias + j0);
+			a1[rr] = vload(bias + j0 + 16);
+		}
+	}
+	for (int32_t k = 0; k < nin; k++)
+	{
+		vf16		w0 = vload(W + (size_t) k * nout + j0);
+		vf16		w1 = vload(W + (size_t) k * nout + j0 + 16);
+
+		for (int rr = 0; rr < 8; rr++)
+		{
+			float		xv = x[(size_t) rr * nin + k];
+
+			a0[rr] += xv * w0;
+			a1[rr] += xv * w1;
+		}
+	}
+	for (int rr = 0; rr < 8; rr++)
+	{
+		vstore(out + (size_t) (r + rr) * nout + j0, a0[rr]);
+		vstore(out + (size_t) (r + rr) * nout + j0 + 16, a1[rr]);
+	}
+}
+
+/*
+ * out[r][j] = bias[j] + sum_k in[r][k] * W[k][j] over full 16-unit tiles:
+ * wide tiles where the CPU has 32 vector registers, then narrow ones.
+ * Column strips outermost, so a strip of W stays in L1 across row tiles.
+ */
+INLINE void
+dense_tiles(const float *restrict in, int32_t rows, int32_t nin,
+			const float *restrict W, const float *restrict bias, int32_t nout,
+			float *restrict out, int wide)
+{
+	int32_t		jt = nout - nout % TILE;
+	int32_t		j0 = 0;
+
+	if (wide)
+	{
+		int32_t		rw = rows - rows % 8;
+
+		for (; j0 + 2 * TILE <= jt; j0 += 2 * TILE)
+			for (int32_t r = 0; r < rw; r += 8)
+				wide_tile(in, r, nin, W, bias, nout, j0, out);
+		/* rows of the wide strips below rw, and the last narrow strip */
+		for (int32_t js = 0; js < j0; js += TILE)
+		{
+			int32_t		r = rw;
+
+			for (; r + 4 <= rows; r += 4)
+				dense_fwd_tile(in, r, 4, nin, W, bias, nout, js, out);
+			for (; r < rows; r++)
+				dense_fwd_tile(in, r, 1, nin, W, bias, nout, js, out);
+		}
+	}
+	for (; j0 < jt; j0 += TILE)
+	{
+		int32_t		r = 0;
+
+		for (; r + 4 <= rows; r += 4)
+			dense_fwd_tile(in, r, 4, nin, W, bias, nout, j0, out);
+		for (; r < rows; r++)
+			dense_fwd_tile(in, r, 1, nin, W, bias, nout, j0, out);
+	}
+}
+
+/* Whether this CPU has 32 vector registers for the wide tiles. */
+static inline int
+wide_ok(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+	return __builtin_cpu_supports("avx512f");
+#else
+	return 0;
+#endif
+}
+
 /* Dense layer: out[r][j] = act(bias[j] + sum_k in[r][k] * W[k][j]). */
 DLF_KERNEL static void
 k_dense_fwd(const float *restrict in, int32_t rows, int32_t nin,
@@ -190,12 +291,7 @@ k_dense_fwd(const float *restrict in, int32_t rows, int32_t nin,
 	int32_t		r = 0;
 	int32_t		jt = nout - nout % TILE;
 
-	for (; r + 4 <= rows; r += 4)
-		for (int32_t j0 = 0; j0 < jt; j0 += TILE)
-			dense_fwd_tile(in, r, 4, nin, W, bias, nout, j0, out);
-	for (; r < rows; r++)
-		for (int32_t j0 = 0; j0 < jt; j0 += TILE)
-			dense_fwd_tile(in, r, 1, nin, W, bias, nout, j0, out);
+	dense_tiles(in, rows, nin, W, bias, nout, out, wide_ok());
 	/*
 	 * Narrow tail (e.g. the single output unit): rows innermost, so the
 	 * rows' sums are independent instead of one serial chain per row.
@@ -238,6 +334,36 @@ dense_bwd_w_tile(const float *restrict in, const float *restrict G,
 		vstore(dW + (size_t) (k0 + kk) * nout + j0, acc[kk]);
 }
 
+/* dW for 8 inputs from k0 and 32 outputs from j0 (16 accumulators). */
+INLINE void
+dense_bwd_w_wide(const float *restrict in, const float *restrict G,
+				 int32_t rows, int32_t nin, int32_t nout, int32_t k0,
+				 int32_t j0, float *restrict dW)
+{
+	vf16		a0[8],
+				a1[8];
+
+	for (int kk = 0; kk < 8; kk++)
+		a0[kk] = a1[kk] = (vf16) {0};
+	for (int32_t r = 0; r < rows; r++)
+	{
+		vf16		g0 = vload(G + (size_t) r * nout + j0);
+		vf16		g1 = vload(G + (size_t) r * nout + j0 + 16);
+		const float *restrict x = in + (size_t) r * nin + k0;
+
+		for (int kk = 0; kk < 8; kk++)
+		{
+			a0[kk] += x[kk] * g0;
+			a1[kk] += x[kk] * g1;
+		}
+	}
+	for (int kk = 0; kk < 8; kk++)
+	{
+		vstore(dW + (size_t) (k0 + kk) * nout + j0, a0[kk]);
+		vstore(dW + (size_t) (k0 + kk) * nout + j0 + 16, a1[kk]);
+	}
+}
+
 /*
  * Weight gradient of a dense layer: dW[k][j] = sum_r in[r][k] * G[r][j]
  * (+ l2 * W[k][j]), db[j] = sum_r G[r][j]; sums over r in row order.
@@ -258,6 +384,21 @@ k_dense_bwd_w(const float *restrict in, const float *restrict G, int32_t rows,
 
 		for (int32_t j = 0; j < nout; j++)
 			db[j] += g[j];
+	}
+	if (wide_ok())
+	{
+		int32_t		jw = jt - jt % (2 * TILE);
+
+		for (; k0 + 8 <= nin; k0 += 8)
+		{
+			for (int32_t j0 = 0; j0 < jw; j0 += 2 * TILE)
+				dense_bwd_w_wide(in, G, rows, nin, nout, k0, j0, dW);
+			for (int32_t j0 = jw; j0 < jt; j0 += TILE)
+			{
+				dense_bwd_w_tile(in, G, rows, nin, nout, k0, 4, j0, dW);
+				dense_bwd_w_tile(in, G, rows, nin, nout, k0 + 4, 4, j0, dW);
+			}
+		}
 	}
 	for (; k0 + 4 <= nin; k0 += 4)
 		for (int32_t j0 = 0; j0 < jt; j0 += TILE)
@@ -333,28 +474,6 @@ k_sparse_bwd_w(const NnBatch *bt, const float *restrict G, int32_t nin,
 			dW[i] += l2 * W[i];
 }
 
-/* dIn for R rows from r and one full input tile k0; outputs j in order. */
-INLINE void
-dense_bwd_in_tile(const float *restrict G, int32_t r, int R, int32_t nout,
-				  const float *restrict Wt, int32_t nin, int32_t k0,
-				  float *restrict dIn)
-{
-	vf16		acc[4];
-	const float *restrict g = G + (size_t) r * nout;
-
-	for (int rr = 0; rr < R; rr++)
-		acc[rr] = (vf16) {0};
-	for (int32_t j = 0; j < nout; j++)
-	{
-		vf16		w = vload(Wt + (size_t) j * nin + k0);
-
-		for (int rr = 0; rr < R; rr++)
-			acc[rr] += g[(size_t) rr * nout + j] * w;
-	}
-	for (int rr = 0; rr < R; rr++)
-		vstore(dIn + (size_t) (r + rr) * nin + k0, acc[rr]);
-}
-
 /*
  * Input gradient of a dense layer, through the previous layer's dropout
  * mask and activation: dIn[r][k] = act'(a[r][k]) * mask[r][k] *
@@ -369,12 +488,8 @@ k_dense_bwd_in(const float *restrict G, int32_t rows, int32_t nout,
 	int32_t		r = 0;
 	int32_t		kt = nin - nin % TILE;
 
-	for (; r + 4 <= rows; r += 4)
-		for (int32_t k0 = 0; k0 < kt; k0 += TILE)
-			dense_bwd_in_tile(G, r, 4, nout, Wt, nin, k0, dIn);
-	for (; r < rows; r++)
-		for (int32_t k0 = 0; k0 < kt; k0 += TILE)
-			dense_bwd_in_tile(G, r, 1, nout, Wt, nin, k0, dIn);
+	/* the same product as a forward pass: G (rows x nout) times Wt */
+	dense_tiles(G, rows, nout, Wt, NULL, nin, dIn, wide_ok());
 	for (r = 0; r < rows; r++)
 	{
 		float	   *restrict d = dIn + (size_t) r * nin;
@@ -528,6 +643,100 @@ nn_forward(const NnNet *net, const NnBatch *bt, NnWork *w, int use_mask)
 	}
 }
 
+/*
+ * Up to four 16-unit tiles of one row: o[j] = bias[j] + sum_k x[k] * W[k][j]
+ * for j in [j0, j0 + 16 * T), k in order; the T chains run side by side.
+ */
+INLINE void
+row_tiles(const float *restrict x, int32_t nin, const float *restrict W,
+		  const float *restrict bias, int32_t nout, int32_t j0, int T,
+		  float *restrict o)
+{
+	vf16		acc[4];
+
+	for (int t = 0; t < T; t++)
+		acc[t] = vload(bias + j0 + 16 * t);
+	for (int32_t k = 0; k < nin; k++)
+	{
+		float		xk = x[k];
+		const float *w = W + (size_t) k * nout + j0;
+
+		for (int t = 0; t < T; t++)
+			acc[t] += xk * vload(w + 16 * t);
+	}
+	for (int t = 0; t < T; t++)
+		vstore(o + j0 + 16 * t, acc[t]);
+}
+
+/*
+ * Forward pass of a single row, for scoring: the first layer from sparse
+ * entries (ascending inputs, zeros left out), then dense layers.  Every
+ * output is computed with exactly the operations of the batch kernels
+ * (bias first, then the inputs in order, each multiply-add fused as there),
+ * so the logits are bit-identical to nn_forward's; only the loop structure
+ * is built for one row (independent tiles side by side, no batch set-up).
+ */
+DLF_KERNEL void
+nn_forward_row(const NnNet *net, const int32_t *restrict idx,
+			   const float *restrict val, int32_t nnz, float *const *act)
+{
+	int32_t		L = net->nlayers;
+
+	for (int32_t l = 0; l < L; l++)
+	{
+		int32_t		nout = net->units[l + 1];
+		const float *restrict W = net->W[l];
+		const float *restrict b = net->b[l];
+		float	   *restrict o = act[l];
+		int32_t		jt = nout - nout % TILE;
+		int32_t		j0 = 0;
+
+		if (l == 0)
+		{
+			for (; j0 < jt; j0 += TILE)
+			{
+				vf16		acc = vload(b + j0);
+
+				for (int32_t e = 0; e < nnz; e++)
+					acc += val[e] * vload(W + (size_t) idx[e] * nout + j0);
+				vstore(o + j0, acc);
+			}
+			for (int32_t j = jt; j < nout; j++)
+			{
+				float		a = b[j];
+
+				for (int32_t e = 0; e < nnz; e++)
+					a += val[e] * W[(size_t) idx[e] * nout + j];
+				o[j] = a;
+			}
+		}
+		else
+		{
+			const float *restrict x = act[l - 1];
+			int32_t		nin = net->units[l];
+
+			for (; j0 + 4 * TILE <= jt; j0 += 4 * TILE)
+				row_tiles(x, nin, W, b, nout, j0, 4, o);
+			if (jt - j0 == 3 * TILE)
+				row_tiles(x, nin, W, b, nout, j0, 3, o);
+			else if (jt - j0 == 2 * TILE)
+				row_tiles(x, nin, W, b, nout, j0, 2, o);
+			else if (jt - j0 == TILE)
+				row_tiles(x, nin, W, b, nout, j0, 1, o);
+			for (int32_t j = jt; j < nout; j++)
+			{
+				float		a = b[j];
+
+				for (int32_t k = 0; k < nin; k++)
+					a += x[k] * W[(size_t) k * nout + j];
+				o[j] = a;
+			}
+		}
+		if (l + 1 < L)
+			activate(o, nout, net->activation);
+	}
+}
+
 /* Loss and logit gradient of one row (float math, double result). */
 static inline double
 row_loss_grad(int task, const float *z, int32_t nout, float target,
@@ -625,6 +834,14 @@ void
 nn_backward(const NnNet *net, const NnBatch *bt, NnWork *w, int use_mask,
 			float l2, NnNet *grad)
 {
+	nn_backward_wt(net, bt, w, use_mask, l2, grad, NULL);
+}
+
+/* nn_backward with the dense layers' transposed weights given (or NULL). */
+void
+nn_backward_wt(const NnNet *net, const NnBatch *bt, NnWork *w, int use_mask,
+			   float l2, NnNet *grad, const float *const *wt)
+{
 	float	   *G = w->delta;
 	float	   *D = w->delta2;
 
@@ -641,11 +858,12 @@ nn_backward(const NnNet *net, const NnBatch *bt, NnWork *w, int use_mask,
 		}
 		k_dense_bwd_w(w->in[l], G, bt->rows, nin, nout, net->W[l], l2,
 					  grad->W[l], grad->b[l]);
-		/* transpose W[l] so the input gradient vectorises over inputs */
-		for (int32_t k = 0; k < nin; k++)
-			for (int32_t j = 0; j < nout; j++)
-				w->wt[(size_t) j * nin + k] = net->W[l][(size_t) k * nout + j];
-		k_dense_bwd_in(G, bt->rows, nout, w->wt, nin, w->act[l - 1],
+		/* transposed W[l], so the input gradient vectorises over inputs */
+		if (wt == NULL)
+			for (int32_t k = 0; k < nin; k++)
+				for (int32_t j = 0; j < nout; j++)
+					w->wt[(size_t) j * nin + k] = net->W[l][(size_t) k * nout + j];
+		k_dense_bwd_in(G, bt->rows, nout, wt ? wt[l] : w->wt, nin, w->act[l - 1],
 					   use_mask ? w->mask[l - 1] : NULL, net->activation, D);
 		{
 			float	   *t = G;

@@ -104,6 +104,14 @@ void		nn_forward(const NnNet *net, const NnBatch *bt, NnWork *w,
 					   int use_mask);
 
 /*
+ * Forward pass of one row given as nnz sparse first-layer entries (ascending
+ * inputs, no zeros); act[l] receives layer l's output (units[l+1] floats).
+ * Bit-identical to nn_forward on a batch holding that row.
+ */
+void		nn_forward_row(const NnNet *net, const int32_t *idx,
+						   const float *val, int32_t nnz, float *const *act);
+
+/*
  * Loss of the logits in w: returns the sum of weight * loss over the rows
  * and, when want_grad, leaves dLoss/dlogit / scale in w->delta where loss
  * is the per-row weighted loss (scale is usually the batch size).
@@ -119,6 +127,14 @@ double		nn_loss(int task, const NnNet *net, const NnBatch *bt, NnWork *w,
 void		nn_backward(const NnNet *net, const NnBatch *bt, NnWork *w,
 						int use_mask, float l2, NnNet *grad);
 
+/*
+ * nn_backward with precomputed transposes: wt[l] (l >= 1) holds W[l]
+ * transposed, units[l+1] x units[l]; wt NULL transposes into w->wt.
+ */
+void		nn_backward_wt(const NnNet *net, const NnBatch *bt, NnWork *w,
+						   int use_mask, float l2, NnNet *grad,
+						   const float *const *wt);
+
 /* Unweighted per-row loss of one row's logits (double precision). */
 double		nn_row_loss(int task, const float *z, int32_t nout, float target);
 
@@ -130,5 +146,8 @@ double		nn_row_loss(int task, const float *z, int32_t nout, float target);
  * fresh initialisation.  Does nothing when no feature is constrained.
  */
 void		dlf_monotone_project(const DlfModel *m, NnNet *net, int init);
+void		dlf_monotone_project_range(const DlfModel *m, NnNet *net,
+									   const float *base, int64_t lo,
+									   int64_t hi);
 
 #endif							/* DLFIN_NN_INTERNAL_H */

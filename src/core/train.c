@@ -10,6 +10,7 @@
  * order the rows arrived in.  Nothing depends on time or addresses.
  */
 #include "nn_internal.h"
+#include "pool.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -18,6 +19,33 @@
 
 /* rows between interrupt checks in the linear preprocessing passes */
 #define CHECK_EVERY		65536
+
+/*
+ * Each mini-batch is split into at most this many chunks of consecutive
+ * rows.  A chunk's gradient is computed on its own and the chunks' gradients
+ * are added in chunk order, so the result depends on the chunk count (a
+ * function of the network's size only) and never on the number of threads
+ * that computed the chunks: training is bit-reproducible across thread
+ * counts.  Threads take whole chunks, so at most this many are useful.
+ */
+#define MAX_CHUNKS		8
+/* the chunks' gradient buffers together stay below this many floats */
+#define CHUNK_GRAD_FLOATS	(16 * 1024 * 1024)
+/* rows per chunk that networks with hidden layers over 64 units want */
+#define WIDE_CHUNK_ROWS		128
+/* default thread count (threads 0): one per online CPU, at most this */
+#define DEFAULT_MAX_THREADS	8
+
+/* One chunk of a mini-batch: its rows' encoding, activations, gradient. */
+typedef struct TrainChunk
+{
+	NnBatch		bt;
+	NnWork		work;
+	NnNet		grad;			/* view of g */
+	float	   *g;				/* [nparams] gradient of this chunk */
+	int32_t		rows;			/* rows of the current batch, may be 0 */
+	double		loss;			/* weighted loss sum of those rows */
+} TrainChunk;
 
 typedef struct TrainCtx
 {
@@ -64,6 +92,20 @@ typedef struct TrainCtx
 	NnBatch		bt;
 	NnWork		work;
 	int32_t		cap;
+
+	/* parallel mini-batch: chunks, pool and the current batch's job */
+	int			nchunks;
+	TrainChunk *chunks;
+	DlfPool    *pool;
+	float	   *wt[DLF_MAX_HIDDEN + 1];	/* transposed W[l], l >= 1 */
+	int			job_mask;		/* dropout on */
+	double		b1t;			/* Adam: beta1^step, beta2^step */
+	double		b2t;
+	DlfPool    *ep_pool;		/* pool running this epoch, NULL: caller alone */
+	double		ep_secs[2];		/* last epoch time: [0] alone, [1] pool */
+	int			ep_stop;		/* thread 0 saw an interrupt */
+	int			ep_diverged;	/* the loss became non-finite */
+	double		ep_tsum;		/* the epoch's loss sum */
 
 	/* validation outputs */
 	double	   *vscore;			/* [nvalid * (nout or 1)] */
@@ -150,6 +192,18 @@ ctx_free(TrainCtx *c)
 	dlf_free(c->M1);
 	dlf_free(c->M2);
 	dlf_free(c->best);
+	/* join the workers before freeing what they use */
+	dlf_pool_stop(c->pool);
+	c->pool = NULL;
+	for (int k = 0; c->chunks && k < c->nchunks; k++)
+	{
+		nn_batch_free(&c->chunks[k].bt);
+		nn_work_free(&c->chunks[k].work);
+		dlf_free(c->chunks[k].g);
+	}
+	dlf_free(c->chunks);
+	for (int l = 0; l <= DLF_MAX_HIDDEN; l++)
+		dlf_free(c->wt[l]);
 	nn_batch_free(&c->bt);
 	nn_work_free(&c->work);
 	dlf_free(c->vscore);
@@ -432,8 +486,72 @@ heap_sort_rows(const TrainCtx *c, uint64_t *k, int64_t n, uint64_t imask)
 }
 
 /*
+ * In-place MSD radix sort (American flag sort) of 64-bit keys by the byte
+ * at `shift' and below; small ranges by insertion.  No scratch memory.
+ */
+static void
+flag_sort(uint64_t *a, int64_t n, int shift)
+{
+	int64_t		cnt[256];
+	int64_t		next[256];
+	int64_t		end[256];
+	int64_t		pos = 0;
+
+	if (n < 48)
+	{
+		for (int64_t i = 1; i < n; i++)
+		{
+			uint64_t	v = a[i];
+			int64_t		j = i;
+
+			while (j > 0 && a[j - 1] > v)
+			{
+				a[j] = a[j - 1];
+				j--;
+			}
+			a[j] = v;
+		}
+		return;
+	}
+	memset(cnt, 0, sizeof(cnt));
+	for (int64_t i = 0; i < n; i++)
+		cnt[(a[i] >> shift) & 0xff]++;
+	for (int b = 0; b < 256; b++)
+	{
+		next[b] = pos;
+		pos += cnt[b];
+		end[b] = pos;
+	}
+	/* cycle each misplaced key to its bucket's next free slot */
+	for (int b = 0; b < 256; b++)
+		while (next[b] < end[b])
+		{
+			uint64_t	v = a[next[b]];
+			int			d = (int) ((v >> shift) & 0xff);
+
+			while (d != b)
+			{
+				uint64_t	t = a[next[d]];
+
+				a[next[d]++] = v;
+				v = t;
+				d = (int) ((v >> shift) & 0xff);
+			}
+			a[next[b]++] = v;
+		}
+	if (shift == 0)
+		return;
+	for (int b = 0; b < 256; b++)
+		if (cnt[b] > 1)
+			flag_sort(a + end[b] - cnt[b], cnt[b], shift - 8);
+}
+
+/*
  * Sorts rows into canonical order and permutes the dataset's columns into
- * it, in place.  Also checks labels and category codes.
+ * it, in place.  Also checks labels and category codes.  Scratch memory is
+ * one 8-byte key per row: the sort is in place, and the permutation then
+ * lives in the keys' first half while their second half serves as the
+ * buffer for 4-byte columns; the 8-byte labels move along cycles.
  */
 static DlfStatus
 canonical_order(TrainCtx *c)
@@ -441,22 +559,16 @@ canonical_order(TrainCtx *c)
 	DlfDataset *d = c->data;
 	int64_t		n = c->n;
 	uint64_t   *key;
-	uint64_t   *tmp;
+	uint32_t   *perm;
 	int			ibits = 1;
 	uint64_t	imask;
-	size_t		cnt[256];
 
 	while (ibits < 63 && ((int64_t) 1 << ibits) < n)
 		ibits++;
 	imask = (UINT64_C(1) << ibits) - 1;
 	key = dlf_alloc_array(n, sizeof(uint64_t));
-	tmp = dlf_alloc_array(n, sizeof(uint64_t));
-	if (!key || !tmp)
-	{
-		dlf_free(key);
-		dlf_free(tmp);
+	if (!key)
 		return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
-	}
 
 	/* hash the content column by column (sequential memory access) */
 	for (int64_t i = 0; i < n; i++)
@@ -467,7 +579,6 @@ canonical_order(TrainCtx *c)
 			!(y >= 0.0 && y < c->m->nclasses && y == floor(y)))
 		{
 			dlf_free(key);
-			dlf_free(tmp);
 			if (c->task == DLF_TASK_REGRESSION)
 				return dlf_fail(c->err, DLF_ERR_DATA,
 								"label contains a non-finite value");
@@ -483,7 +594,6 @@ canonical_order(TrainCtx *c)
 		if (interrupted(c))
 		{
 			dlf_free(key);
-			dlf_free(tmp);
 			return fail_interrupted(c);
 		}
 		if (ft->kind == DLF_FEAT_NUMERIC)
@@ -503,7 +613,6 @@ canonical_order(TrainCtx *c)
 				if (col[i] < 0 || col[i] > ft->ncat + 1)
 				{
 					dlf_free(key);
-					dlf_free(tmp);
 					return dlf_fail(c->err, DLF_ERR_INVALID,
 									"categorical code out of range");
 				}
@@ -516,41 +625,11 @@ canonical_order(TrainCtx *c)
 	for (int64_t i = 0; i < n; i++)
 		key[i] = (key[i] & ~imask) | (uint64_t) i;
 
-	/* LSD radix sort, 8 bits per pass, skipping passes with one bucket */
-	for (int shift = 0; shift < 64; shift += 8)
+	flag_sort(key, n, 56);
+	if (interrupted(c))
 	{
-		size_t		pos = 0;
-		int			skip = 0;
-
-		memset(cnt, 0, sizeof(cnt));
-		for (int64_t i = 0; i < n; i++)
-			cnt[(key[i] >> shift) & 0xff]++;
-		for (int b = 0; b < 256; b++)
-			if (cnt[b] == (size_t) n)
-				skip = 1;
-		if (skip)
-			continue;
-		for (int b = 0; b < 256; b++)
-		{
-			size_t		t = cnt[b];
-
-			cnt[b] = pos;
-			pos += t;
-		}
-		for (int64_t i = 0; i < n; i++)
-			tmp[cnt[(key[i] >> shift) & 0xff]++] = key[i];
-		{
-			uint64_t   *t = key;
-
-			key = tmp;
-			tmp = t;
-		}
-		if (interrupted(c))
-		{
-			dlf_free(key);
-			dlf_free(tmp);
-			return fail_interrupted(c);
-		}
+		dlf_free(key);
+		return fail_interrupted(c);
 	}
 
 	/* rows whose hashes agree are ordered by content instead of index */
@@ -565,39 +644,48 @@ canonical_order(TrainCtx *c)
 		i = j;
 	}
 
-	/* permute every column into canonical order through tmp */
+	/*
+	 * The permutation (canonical position -> row) into the keys' first half;
+	 * indexes are below 2^31 (n <= INT32_MAX), so bit 31 is free as a mark.
+	 */
+	perm = (uint32_t *) key;
 	for (int64_t i = 0; i < n; i++)
-		key[i] &= imask;
-	{
-		double	   *t = (double *) tmp;
-
-		for (int64_t i = 0; i < n; i++)
-			t[i] = d->label[key[i]];
-		memcpy(d->label, t, sizeof(double) * n);
-	}
+		perm[i] = (uint32_t) (key[i] & imask);
 	for (int32_t f = 0; f < c->nf; f++)
 	{
-		if (c->m->features[f].kind == DLF_FEAT_NUMERIC)
-		{
-			float	   *t = (float *) tmp;
-			float	   *col = d->num[f];
+		/* the keys' second half is free: a 4-byte buffer per row */
+		uint32_t   *t = perm + n;
+		uint32_t   *col = c->m->features[f].kind == DLF_FEAT_NUMERIC ?
+			(uint32_t *) d->num[f] : (uint32_t *) d->cat[f];
 
-			for (int64_t i = 0; i < n; i++)
-				t[i] = col[key[i]];
-			memcpy(col, t, sizeof(float) * n);
-		}
-		else
-		{
-			int32_t    *t = (int32_t *) tmp;
-			int32_t    *col = d->cat[f];
+		for (int64_t i = 0; i < n; i++)
+			t[i] = col[perm[i]];
+		memcpy(col, t, sizeof(uint32_t) * n);
+	}
+	/* labels along the permutation's cycles: new[i] = old[perm[i]] */
+	for (int64_t start = 0; start < n; start++)
+	{
+		double		first;
+		int64_t		i = start;
 
-			for (int64_t i = 0; i < n; i++)
-				t[i] = col[key[i]];
-			memcpy(col, t, sizeof(int32_t) * n);
+		if (perm[start] & UINT32_C(0x80000000))
+			continue;
+		first = d->label[start];
+		for (;;)
+		{
+			int64_t		j = perm[i];
+
+			perm[i] |= UINT32_C(0x80000000);
+			if (j == start)
+			{
+				d->label[i] = first;
+				break;
+			}
+			d->label[i] = d->label[j];
+			i = j;
 		}
 	}
 	dlf_free(key);
-	dlf_free(tmp);
 	return DLF_OK;
 }
 
@@ -958,10 +1046,10 @@ init_params(TrainCtx *c)
  * idx has `avail' valid entries, used to prefetch the rows to come.
  */
 static void
-gather(TrainCtx *c, const uint32_t *idx, int32_t rows, int64_t avail)
+gather(const TrainCtx *c, NnBatch *bt, const uint32_t *idx, int32_t rows,
+	   int64_t avail)
 {
 	const DlfDataset *d = c->data;
-	NnBatch    *bt = &c->bt;
 	const DlfFeature *fts = c->m->features;
 
 	bt->rows = rows;
@@ -1018,9 +1106,9 @@ gather(TrainCtx *c, const uint32_t *idx, int32_t rows, int64_t avail)
 	}
 }
 
-/* Draws inverted-dropout masks for the hidden layers of this batch. */
+/* Draws inverted-dropout masks for the hidden layers of one chunk. */
 static void
-draw_masks(TrainCtx *c, int32_t rows)
+draw_masks(TrainCtx *c, NnWork *w, int32_t rows)
 {
 	double		p = c->opt->dropout;
 	uint32_t	thr = (uint32_t) (p * 4294967296.0);
@@ -1028,7 +1116,7 @@ draw_masks(TrainCtx *c, int32_t rows)
 
 	for (int32_t l = 0; l + 1 < c->net.nlayers; l++)
 	{
-		float	   *mk = c->work.mask[l];
+		float	   *mk = w->mask[l];
 		size_t		cnt = (size_t) rows * c->net.units[l + 1];
 		uint64_t	bits = 0;
 
@@ -1077,6 +1165,281 @@ k_update(int optimizer, float *restrict P, const float *restrict G,
 	}
 }
 
+/* First row of chunk k of a batch of `rows' rows (rows of chunk k: next - this). */
+static inline int32_t
+chunk_start(int32_t rows, int k, int nchunks)
+{
+	return (int32_t) (((int64_t) rows * k) / nchunks);
+}
+
+/*
+ * Thread `self' computes the gradients of its chunks of the current batch
+ * (encoding, forward, loss, backward).  The l2 term is added by the last
+ * chunk only, which is never empty.  Reads the parameters, writes only its
+ * own chunks.
+ */
+static void
+chunk_gradients(TrainCtx *c, int self, int nthreads, const uint32_t *idx,
+				int32_t B, int64_t avail)
+{
+	int			k0 = (int) (((int64_t) c->nchunks * self) / nthreads);
+	int			k1 = (int) (((int64_t) c->nchunks * (self + 1)) / nthreads);
+
+	for (int k = k0; k < k1; k++)
+	{
+		TrainChunk *ch = &c->chunks[k];
+		int32_t		r0 = chunk_start(B, k, c->nchunks);
+
+		ch->rows = chunk_start(B, k + 1, c->nchunks) - r0;
+		ch->loss = 0.0;
+		if (ch->rows == 0)
+			continue;
+		gather(c, &ch->bt, idx + r0, ch->rows, avail - r0);
+		nn_forward(&c->net, &ch->bt, &ch->work, c->job_mask);
+		ch->loss = nn_loss(c->task, &c->net, &ch->bt, &ch->work, 1, (float) B);
+		nn_backward_wt(&c->net, &ch->bt, &ch->work, c->job_mask,
+					   k == c->nchunks - 1 ? (float) c->opt->l2 : 0.0f,
+					   &ch->grad, (const float *const *) c->wt);
+	}
+}
+
+/* Adds the chunks' gradients of params [a, b) into G, in chunk order. */
+DLF_KERNEL static void
+k_reduce(float *restrict G, const TrainChunk *chunks, int nchunks,
+		 int64_t a, int64_t b)
+{
+	int			first = 1;
+
+	for (int k = 0; k < nchunks; k++)
+	{
+		const float *restrict g = chunks[k].g;
+
+		if (chunks[k].rows == 0)
+			continue;
+		if (first)
+			memcpy(G + a, g + a, (size_t) (b - a) * sizeof(float));
+		else
+			for (int64_t i = a; i < b; i++)
+				G[i] += g[i];
+		first = 0;
+	}
+}
+
+/*
+ * Copies W[i0..i1) (flat indexes of a units[l] x units[l+1] matrix) into
+ * its transpose T, in 16 x 16 blocks.
+ */
+static void
+transpose_range(const float *restrict W, float *restrict T, int32_t nin,
+				int32_t nout, int64_t i0, int64_t i1)
+{
+	int32_t		ka = (int32_t) (i0 / nout);
+	int32_t		kb = (int32_t) ((i1 - 1) / nout) + 1;
+
+	for (int32_t k0 = ka; k0 < kb; k0 += 16)
+		for (int32_t j0 = 0; j0 < nout; j0 += 16)
+		{
+			int32_t		k1 = k0 + 16 < kb ? k0 + 16 : kb;
+			int32_t		j1 = j0 + 16 < nout ? j0 + 16 : nout;
+
+			for (int32_t k = k0; k < k1; k++)
+				for (int32_t j = j0; j < j1; j++)
+				{
+					int64_t		i = (int64_t) k * nout + j;
+
+					if (i >= i0 && i < i1)
+						T[(size_t) j * nin + k] = W[i];
+				}
+		}
+}
+
+/*
+ * Thread `self' reduces the chunks' gradients of its slice of the
+ * parameters, applies the optimiser step to it and refreshes the matching
+ * part of the transposed weights.  Slices start at multiples of 16 floats
+ * (one cache line).
+ */
+static void
+update_slice(TrainCtx *c, int self, int nthreads, float bc1, float bc2)
+{
+	int64_t		n = c->nparams;
+	int64_t		a = ((n * self / nthreads) + 15) & ~(int64_t) 15;
+	int64_t		b = self + 1 == nthreads ? n :
+		((n * (self + 1) / nthreads) + 15) & ~(int64_t) 15;
+
+	if (a > n)
+		a = n;
+	if (b > n)
+		b = n;
+	if (a >= b)
+		return;
+	k_reduce(c->G, c->chunks, c->nchunks, a, b);
+	k_update(c->opt->optimizer, c->P + a, c->G + a, c->M1 + a, c->M2 + a,
+			 b - a, (float) c->opt->learning_rate, bc1, bc2);
+	dlf_monotone_project_range(c->m, &c->net, c->P, a, b);
+	for (int32_t l = 1; l < c->net.nlayers; l++)
+	{
+		int32_t		nin = c->net.units[l];
+		int32_t		nout = c->net.units[l + 1];
+		int64_t		off = c->net.W[l] - c->P;
+		int64_t		lo = a > off ? a : off;
+		int64_t		hi = b < off + (int64_t) nin * nout ? b : off + (int64_t) nin * nout;
+
+		if (lo < hi)
+			transpose_range(c->net.W[l], c->wt[l], nin, nout, lo - off, hi - off);
+	}
+}
+
+/*
+ * Job: one epoch of mini-batches.  Every thread walks the same batches and
+ * keeps the same step counters.  Per batch, thread 0 (the calling thread:
+ * the only one that may call hooks) checks for interrupts and draws the
+ * dropout masks; after a barrier all threads compute their chunks'
+ * gradients; after another, each adds up the chunk losses (same order, so
+ * the same value in every thread, hence the same decision to stop) and
+ * updates its slice.  The next batch's first barrier orders the updates
+ * before the next forward passes.
+ */
+static void
+job_epoch(void *arg, int self, int nthreads)
+{
+	TrainCtx   *c = arg;
+	int32_t		B = c->cap;
+	double		b1t = c->b1t,
+				b2t = c->b2t;
+
+	for (int64_t s = 0; s < c->ntrain; s += B)
+	{
+		int32_t		rows = (int32_t) (c->ntrain - s < B ? c->ntrain - s : B);
+		double		bl = 0.0;
+
+		if (self == 0)
+		{
+			if (interrupted(c))
+				c->ep_stop = 1;
+			else if (c->job_mask)
+				for (int k = 0; k < c->nchunks; k++)
+					draw_masks(c, &c->chunks[k].work,
+							   chunk_start(rows, k + 1, c->nchunks) -
+							   chunk_start(rows, k, c->nchunks));
+		}
+		dlf_pool_barrier(c->ep_pool);
+		if (c->ep_stop)
+			break;
+		chunk_gradients(c, self, nthreads, c->train_idx + s, rows,
+						c->ntrain - s);
+		dlf_pool_barrier(c->ep_pool);
+		for (int k = 0; k < c->nchunks; k++)
+			bl += c->chunks[k].loss;
+		if (!isfinite(bl))
+		{
+			if (self == 0)
+				c->ep_diverged = 1;
+			break;
+		}
+		if (self == 0)
+			c->ep_tsum += bl;
+		b1t *= 0.9;
+		b2t *= 0.999;
+		update_slice(c, self, nthreads, (float) (1.0 - b1t), (float) (1.0 - b2t));
+	}
+	if (self == 0)
+	{
+		c->b1t = b1t;
+		c->b2t = b2t;
+	}
+}
+
+/* Transposes the weights of the dense layers for the input gradients. */
+static void
+transpose_weights(TrainCtx *c)
+{
+	const NnNet *net = &c->net;
+
+	for (int32_t l = 1; l < net->nlayers; l++)
+	{
+		int32_t		nin = net->units[l];
+		int32_t		nout = net->units[l + 1];
+		const float *W = net->W[l];
+		float	   *T = c->wt[l];
+
+		/* 16 x 16 blocks keep both sides in cache */
+		for (int32_t k0 = 0; k0 < nin; k0 += 16)
+			for (int32_t j0 = 0; j0 < nout; j0 += 16)
+			{
+				int32_t		k1 = k0 + 16 < nin ? k0 + 16 : nin;
+				int32_t		j1 = j0 + 16 < nout ? j0 + 16 : nout;
+
+				for (int32_t k = k0; k < k1; k++)
+					for (int32_t j = j0; j < j1; j++)
+						T[(size_t) j * nin + k] = W[(size_t) k * nout + j];
+			}
+	}
+}
+
+/*
+ * Allocates the chunks, the transposed weights and the thread pool.  The
+ * chunk count depends only on the batch size and the network size.
+ */
+static DlfStatus
+setup_parallel(TrainCtx *c)
+{
+	const DlfTrainOptions *opt = c->opt;
+	int			K = MAX_CHUNKS;
+	int			nthreads = opt->nthreads;
+	int32_t		ccap;
+
+	int32_t		width = 0;
+
+	for (int32_t l = 1; l < c->net.nlayers; l++)
+		if (c->net.units[l] > width)
+			width = c->net.units[l];
+	/*
+	 * Wide layers need tall chunks to keep the matrix kernels efficient:
+	 * at least WIDE_CHUNK_ROWS rows per chunk (but two chunks at least).
+	 */
+	while (K > 1 && (K > opt->batch_size ||
+					 (int64_t) K * c->nparams > CHUNK_GRAD_FLOATS ||
+					 (K > 2 && width > 64 && opt->batch_size / K < WIDE_CHUNK_ROWS)))
+		K /= 2;
+	c->nchunks = K;
+	ccap = (c->cap + K - 1) / K;
+	c->chunks = dlf_alloc_array(K, sizeof(TrainChunk));
+	if (!c->chunks)
+		return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
+	memset(c->chunks, 0, sizeof(TrainChunk) * K);
+	for (int k = 0; k < K; k++)
+	{
+		TrainChunk *ch = &c->chunks[k];
+		DlfStatus	st;
+
+		if ((st = nn_batch_alloc(&ch->bt, ccap, c->nf, c->err)) != DLF_OK ||
+			(st = nn_work_alloc(&ch->work, &c->net, ccap, opt->dropout > 0.0,
+								c->err)) != DLF_OK)
+			return st;
+		ch->g = dlf_alloc_array(c->nparams, sizeof(float));
+		if (!ch->g)
+			return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
+		bind_params(&c->net, &ch->grad, ch->g);
+	}
+	for (int32_t l = 1; l < c->net.nlayers; l++)
+	{
+		c->wt[l] = dlf_alloc_array((size_t) c->net.units[l] * c->net.units[l + 1],
+								   sizeof(float));
+		if (!c->wt[l])
+			return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
+	}
+	if (nthreads == 0)
+	{
+		nthreads = dlf_online_cpus();
+		if (nthreads > DEFAULT_MAX_THREADS)
+			nthreads = DEFAULT_MAX_THREADS;
+	}
+	if (nthreads > K)
+		nthreads = K;
+	return dlf_pool_start(&c->pool, nthreads, c->err);
+}
+
 /*
  * Runs the network over the validation rows: returns the unweighted mean
  * loss; when want_out, stores scores (binary: probability; regression:
@@ -1095,7 +1458,7 @@ evaluate(TrainCtx *c, double *loss, int want_out)
 
 		if (interrupted(c))
 			return fail_interrupted(c);
-		gather(c, c->valid_idx + s, rows, c->nvalid - s);
+		gather(c, &c->bt, c->valid_idx + s, rows, c->nvalid - s);
 		nn_forward(&c->net, &c->bt, &c->work, 0);
 		z = c->work.act[c->net.nlayers - 1];
 		for (int32_t r = 0; r < rows; r++)
@@ -1230,15 +1593,10 @@ static DlfStatus
 train_loop(TrainCtx *c)
 {
 	const DlfTrainOptions *opt = c->opt;
-	int32_t		B = c->cap;
-	int64_t		step = 0;
 	double		best_loss = INFINITY;
 	int32_t		best_epoch = 0;
 	int32_t		since_best = 0;
 	int32_t		epoch;
-	double		b1t = 1.0,
-				b2t = 1.0;
-	int			use_mask = opt->dropout > 0.0;
 	DlfStatus	st;
 
 	c->hist_train = dlf_alloc_array(opt->epochs, sizeof(float));
@@ -1246,6 +1604,10 @@ train_loop(TrainCtx *c)
 	if (!c->hist_train || !c->hist_valid)
 		return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
 
+	c->b1t = 1.0;
+	c->b2t = 1.0;
+	c->job_mask = opt->dropout > 0.0;
+	transpose_weights(c);
 	for (epoch = 1; epoch <= opt->epochs; epoch++)
 	{
 		double		tsum = 0.0;
@@ -1254,31 +1616,38 @@ train_loop(TrainCtx *c)
 		const char *mname = NULL;
 
 		shuffle(&c->rng, c->train_idx, c->ntrain);
-		for (int64_t s = 0; s < c->ntrain; s += B)
+		c->ep_stop = 0;
+		c->ep_diverged = 0;
+		c->ep_tsum = 0.0;
 		{
-			int32_t		rows = (int32_t) (c->ntrain - s < B ? c->ntrain - s : B);
-			double		bl;
+			/*
+			 * Threads or the calling thread alone: the model is the same
+			 * either way, so pick whichever ran its last epoch faster (on a
+			 * busy machine, barriers can cost more than threads gain), and
+			 * measure the other mode again every few epochs.
+			 */
+			int			pooled = dlf_pool_size(c->pool) > 1;
+			double		t0 = elapsed(c);
 
-			if (interrupted(c))
-				return fail_interrupted(c);
-			gather(c, c->train_idx + s, rows, c->ntrain - s);
-			if (use_mask)
-				draw_masks(c, rows);
-			nn_forward(&c->net, &c->bt, &c->work, use_mask);
-			bl = nn_loss(c->task, &c->net, &c->bt, &c->work, 1, (float) rows);
-			if (!isfinite(bl))
-				return fail_diverged(c, epoch);
-			tsum += bl;
-			nn_backward(&c->net, &c->bt, &c->work, use_mask, (float) opt->l2,
-						&c->gnet);
-			step++;
-			b1t *= 0.9;
-			b2t *= 0.999;
-			k_update(opt->optimizer, c->P, c->G, c->M1, c->M2, c->nparams,
-					 (float) opt->learning_rate, (float) (1.0 - b1t),
-					 (float) (1.0 - b2t));
-			dlf_monotone_project(c->m, &c->net, 0);
+			if (pooled && epoch > 1 && (epoch % 4) != 1)
+				pooled = c->ep_secs[1] <= 0.0 || c->ep_secs[0] <= 0.0 ||
+					c->ep_secs[1] <= c->ep_secs[0];
+			else if (pooled && epoch % 4 == 1 && epoch > 1)
+				pooled = c->ep_secs[1] > c->ep_secs[0];	/* probe the other */
+			if (pooled && epoch == 2)
+				pooled = 0;		/* first measurement of the caller alone */
+			c->ep_pool = pooled ? c->pool : NULL;
+			if (pooled)
+				dlf_pool_run(c->pool, job_epoch, c);
+			else
+				job_epoch(c, 0, 1);
+			c->ep_secs[pooled] = elapsed(c) - t0;
 		}
+		if (c->ep_stop)
+			return fail_interrupted(c);
+		if (c->ep_diverged)
+			return fail_diverged(c, epoch);
+		tsum = c->ep_tsum;
 		c->hist_train[epoch - 1] = (float) (tsum / c->ntrain);
 		c->hist_valid[epoch - 1] = NAN;
 		if (c->nvalid > 0)
@@ -1497,8 +1866,8 @@ dlf_train(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 	if (c.cap > c.ntrain && c.cap > c.nvalid)
 		c.cap = (int32_t) (c.ntrain > c.nvalid ? c.ntrain : c.nvalid);
 	if ((st = nn_batch_alloc(&c.bt, c.cap, c.nf, err)) != DLF_OK ||
-		(st = nn_work_alloc(&c.work, &c.net, c.cap, opt->dropout > 0.0,
-							err)) != DLF_OK)
+		(st = nn_work_alloc(&c.work, &c.net, c.cap, 0, err)) != DLF_OK ||
+		(st = setup_parallel(&c)) != DLF_OK)
 		goto done;
 	if (c.nvalid > 0)
 	{

@@ -165,7 +165,16 @@ dlfin_load_row(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature,
 		else
 		{
 			bool		bad;
-			double		v = dlfin_datum_to_double(PG_GETARG_DATUM(arg), t, &bad);
+			double		v;
+
+			/* float8, the common column type, without the conversion call */
+			if (t->base == FLOAT8OID)
+			{
+				v = DatumGetFloat8(PG_GETARG_DATUM(arg));
+				bad = !isfinite(v);
+			}
+			else
+				v = dlfin_datum_to_double(PG_GETARG_DATUM(arg), t, &bad);
 
 			if (bad)
 				ereport(ERROR,
@@ -192,7 +201,8 @@ dlfin_score_row(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature,
 void
 dlfin_reject_variadic(FunctionCallInfo fcinfo)
 {
-	if (get_fn_expr_variadic(fcinfo->flinfo))
+	/* the call site does not change within a query: check its first call */
+	if (fcinfo->flinfo->fn_extra == NULL && get_fn_expr_variadic(fcinfo->flinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("dlfin scoring functions do not accept a VARIADIC array"),

@@ -416,14 +416,43 @@ setup_labels(TrainState *st, DlfTrainSpec *spec, DlfModel *m)
 	}
 	else
 	{
-		double	   *vals = palloc_extended(sizeof(double) * n, MCXT_ALLOC_HUGE);
+		/*
+		 * Distinct values in a small sorted array: at most DLF_MAX_CLASSES
+		 * + 1 are kept (one more means "too many to classify"), so finding
+		 * them needs no copy of the labels.
+		 */
+		double	   *vals = palloc(sizeof(double) * (DLF_MAX_CLASSES + 1));
 		int64		nd = 0;
 
-		memcpy(vals, st->label, sizeof(double) * n);
-		qsort(vals, n, sizeof(double), cmp_double);
 		for (int64 i = 0; i < n; i++)
-			if (nd == 0 || vals[i] != vals[nd - 1])
-				vals[nd++] = vals[i];
+		{
+			double		v = st->label[i];
+			int64		lo = 0,
+						hi = nd;
+
+			if (nd > 0 && v == vals[nd - 1])
+				continue;
+			while (lo < hi)
+			{
+				int64		mid = (lo + hi) / 2;
+
+				if (vals[mid] < v)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (lo < nd && vals[lo] == v)
+				continue;
+			if (nd == DLF_MAX_CLASSES + 1)
+			{
+				/* over the limit: only the count matters from here on */
+				nd++;
+				break;
+			}
+			memmove(vals + lo + 1, vals + lo, sizeof(double) * (nd - lo));
+			vals[lo] = v;
+			nd++;
+		}
 		/* two values (or a boolean) classify; one value is an error below */
 		if (task == 0 && (nd > 2 && st->label_type.kind != DLF_ARG_BOOL))
 			task = DLF_TASK_REGRESSION;

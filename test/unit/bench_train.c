@@ -6,7 +6,12 @@
  *
  *	  gcc -std=gnu11 -O3 -fno-math-errno -pthread -Isrc/core \
  *		  -o /tmp/bench_train test/unit/bench_train.c \
- *		  src/core/[a-z]*.c -lm && /tmp/bench_train [rows] [threads]
+ *		  src/core/[a-z]*.c -lm && /tmp/bench_train [rows] [threads] [hidden] [epochs]
+ *
+ *	  hidden is a comma-separated list (default 32,16).  Prints the training
+ *	  throughput in GFLOP/s: per row and epoch, 2 flops per multiply-add of
+ *	  the forward pass, twice that for the backward pass (weight and input
+ *	  gradients), no input gradient for the first layer.
  */
 #include "dlfin_core.h"
 
@@ -38,7 +43,11 @@ main(int argc, char **argv)
 {
 	int64_t		n = argc > 1 ? atoll(argv[1]) : 1000000;
 	int			threads = argc > 2 ? atoi(argv[2]) : 1;
+	const char *hidden = argc > 3 ? argv[3] : "32,16";
+	int			epochs = argc > 4 ? atoi(argv[4]) : 10;
 	int			nf = 8;
+	double		flops = 0.0;
+	double		secs;
 	DlfModel   *m = dlf_model_new();
 	DlfDataset	d;
 	DlfTrainOptions o;
@@ -84,13 +93,36 @@ main(int argc, char **argv)
 	}
 	dlf_train_options_default(&o);
 	o.batch_size = 256;
-	o.epochs = 10;
+	o.epochs = epochs;
+	o.nhidden = 0;
+	for (const char *p = hidden; *p;)
+	{
+		o.hidden[o.nhidden++] = atoi(p);
+		while (*p && *p != ',')
+			p++;
+		if (*p == ',')
+			p++;
+	}
+	{
+		int			prev = nf;
+
+		for (int l = 0; l <= o.nhidden; l++)
+		{
+			int			u = l < o.nhidden ? o.hidden[l] : 1;
+
+			flops += (l == 0 ? 4.0 : 6.0) * prev * u;
+			prev = u;
+		}
+		flops *= (double) n * epochs;
+	}
 	o.validation_fraction = 0;
 	o.nthreads = threads;
 	t0 = now();
 	st = dlf_train(m, &d, &o, &h, &err);
-	printf("status %d %s: %lld rows, %d threads, %.3f s\n", st,
-		   st ? err.message : "ok", (long long) n, threads, now() - t0);
+	secs = now() - t0;
+	printf("status %d %s: %lld rows, %d threads, hidden [%s], %.3f s, %.2f GFLOP/s\n",
+		   st, st ? err.message : "ok", (long long) n, threads, hidden, secs,
+		   flops / secs * 1e-9);
 	dlf_model_free(m);
 	for (int f = 0; f < nf; f++)
 		free(d.num[f]);

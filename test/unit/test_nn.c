@@ -789,6 +789,86 @@ test_determinism(void)
 	free(perm);
 }
 
+/*
+ * Threads: the same model, bit for bit, for a given thread count on every
+ * run and across thread counts (chunked gradients added in chunk order);
+ * also with dropout, l2, a wide network (wide register tiles, fewer
+ * chunks) and a last batch shorter than the chunk count.  The interrupt
+ * callback still stops a threaded run, which then leaves no thread behind.
+ */
+static void
+test_threads(void)
+{
+	static const int counts[] = {1, 2, 3, 8};
+	DlfDataset *d;
+	DlfModel   *ref = mixed_data(2003, 11, &d);
+	DlfDataset *copy;
+	int64_t    *id = malloc(sizeof(int64_t) * 2003);
+	DlfTrainOptions o = test_options();
+	DlfError	err;
+
+	for (int64_t i = 0; i < 2003; i++)
+		id[i] = i;
+	for (int shape = 0; shape < 2; shape++)
+	{
+		DlfModel   *first = NULL;
+
+		o = test_options();
+		o.epochs = 3;
+		o.batch_size = shape ? 300 : 64;
+		o.dropout = shape ? 0.0 : 0.2;
+		o.l2 = 1e-3;
+		o.validation_fraction = 0.2;
+		if (shape)
+		{
+			o.hidden[0] = 96;
+			o.hidden[1] = 80;
+		}
+		for (int t = 0; t < 4; t++)
+			for (int rep = 0; rep < 2; rep++)
+			{
+				DlfModel   *m = clone_schema(ref);
+				DlfStatus	st;
+
+				copy = permuted(ref, d, id);
+				o.nthreads = counts[t];
+				st = dlf_train(m, copy, &o, NULL, &err);
+				ok(st == DLF_OK, "%s net, %d threads, run %d trains",
+				   shape ? "wide" : "small", counts[t], rep + 1);
+				if (first == NULL)
+					first = m;
+				else
+				{
+					ok(same_model(first, m),
+					   "%s net, %d threads, run %d: same bits as 1 thread",
+					   shape ? "wide" : "small", counts[t], rep + 1);
+					dlf_model_free(m);
+				}
+				free_data(copy);
+			}
+		dlf_model_free(first);
+	}
+	/* interrupted while threads run */
+	{
+		DlfModel   *m = clone_schema(ref);
+		DlfTrainHooks h = {interrupt_cb, NULL, NULL};
+
+		copy = permuted(ref, d, id);
+		o = test_options();
+		o.nthreads = 2;
+		o.epochs = 50;
+		interrupt_calls = 0;
+		interrupt_after = 40;
+		ok(dlf_train(m, copy, &o, &h, &err) == DLF_ERR_INTERRUPTED,
+		   "threaded training stops on interrupt");
+		dlf_model_free(m);
+		free_data(copy);
+	}
+	dlf_model_free(ref);
+	free_data(d);
+	free(id);
+}
+
 /* Scorer vs. the training kernels and a double reference. */
 static void
 test_scorer(void)
@@ -1055,6 +1135,7 @@ main(void)
 	test_regression();
 	test_early_stopping();
 	test_determinism();
+	test_threads();
 	test_scorer();
 	test_errors();
 	test_warm_start();

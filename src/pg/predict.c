@@ -38,6 +38,10 @@ cache_reset(DlfScoreCache *c)
 	c->raw = NULL;
 	c->raw_len = 0;
 	c->last_ptr = NULL;
+	/* these lived in cxt too: never reuse them for the next model */
+	c->types = NULL;
+	c->checked_nargs = 0;
+	c->out = NULL;
 }
 
 /* Checks the argument types against the model's features, once per query. */
@@ -88,6 +92,7 @@ dlfin_score_cache_get(FunctionCallInfo fcinfo, Datum model_datum,
 	Size		raw_len = VARSIZE_ANY(raw);
 	MemoryContext old;
 	bytea	   *b;
+	DlfModel   *model;
 	DlfError	err;
 
 	if (c == NULL)
@@ -107,18 +112,34 @@ dlfin_score_cache_get(FunctionCallInfo fcinfo, Datum model_datum,
 	c->cxt = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt, "dlfin model cache",
 								   ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(c->cxt);
-	c->raw = palloc(raw_len);
-	memcpy(c->raw, raw, raw_len);
-	c->raw_len = raw_len;
+
+	/*
+	 * c->model is set last: if decoding, the scorer or the argument check
+	 * fails, the cache stays empty, so a caller that catches the error and
+	 * calls again with the same datum never finds a half-built entry.
+	 */
 	b = DatumGetByteaPP(model_datum);
-	c->model = dlfin_decode_model(b);
-	c->scorer = dlf_scorer_new(c->model, &err);
+	model = dlfin_decode_model(b);
+	c->scorer = dlf_scorer_new(model, &err);
 	if (c->scorer == NULL)
 	{
 		MemoryContextSwitchTo(old);
 		dlfin_report_core_error(&err);
 	}
-	check_arg_types(fcinfo, c, first_feature);
+	c->model = model;
+	PG_TRY();
+	{
+		check_arg_types(fcinfo, c, first_feature);
+	}
+	PG_CATCH();
+	{
+		c->model = NULL;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	c->raw = palloc(raw_len);
+	memcpy(c->raw, raw, raw_len);
+	c->raw_len = raw_len;
 	MemoryContextSwitchTo(old);
 	c->last_ptr = raw;
 	return c;

@@ -11,6 +11,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "utils/array.h"
@@ -179,6 +181,13 @@ dlfin_score_row(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature,
 						(errcode(ERRCODE_DATA_EXCEPTION),
 						 errmsg("dlfin feature \"%s\" is NaN or infinite",
 								m->features[f].name)));
+			/* as in training: beyond float4 it would silently become NULL */
+			if (fabs(v) > 3.0e38)
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("dlfin feature \"%s\" value %g is out of range",
+								m->features[f].name, v),
+						 errdetail("Feature values are stored as real (float4).")));
 			dlf_scorer_set_numeric(c->scorer, f, v, 0);
 		}
 	}

@@ -290,6 +290,44 @@ dlfin_predict_proba(PG_FUNCTION_ARGS)
 	PG_RETURN_ARRAYTYPE_P(construct_array(d, k, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
 
+/*
+ * The description as jsonb.  The codec accepts any RFC 8259 options text,
+ * but jsonb refuses some of it (numbers beyond numeric's range such as
+ * 1e999999, strings over 256 MB): for a forged model that is a corrupt
+ * model (22P03) like any other, not a numeric overflow.
+ */
+static Datum
+info_jsonb(char *text)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Datum		result = (Datum) 0;
+
+	PG_TRY();
+	{
+		result = DirectFunctionCall1(jsonb_in, CStringGetDatum(text));
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e;
+		int			category;
+
+		MemoryContextSwitchTo(cxt);
+		e = CopyErrorData();
+		category = ERRCODE_TO_CATEGORY(e->sqlerrcode);
+		if (category != ERRCODE_DATA_EXCEPTION &&
+			category != ERRCODE_PROGRAM_LIMIT_EXCEEDED)
+			PG_RE_THROW();
+		/* the transaction is aborted by the new error, as it would be */
+		FlushErrorState();
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("dlfin model has training options that are not valid jsonb"),
+				 errdetail("%s", e->message)));
+	}
+	PG_END_TRY();
+	return result;
+}
+
 /* dlfin_model_info(model): the model's description as jsonb. */
 Datum
 dlfin_model_info(PG_FUNCTION_ARGS)
@@ -303,7 +341,7 @@ dlfin_model_info(PG_FUNCTION_ARGS)
 	dlf_model_info_json(m, (const uint8_t *) VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), &buf);
 	if (buf.failed)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-	result = DirectFunctionCall1(jsonb_in, CStringGetDatum((char *) buf.data));
+	result = info_jsonb((char *) buf.data);
 	dlf_buf_free(&buf);
 	dlf_model_free(m);
 	PG_RETURN_DATUM(result);

@@ -5,6 +5,9 @@
 #   make unittest                   C unit tests of the core (no server)
 #   make installcheck               pg_regress suite against a running server
 #   scripts/test                    everything, on a throwaway cluster
+#   make unittest-sanitize          unit tests under ASan and UBSan
+#   make fuzz [FUZZ_SECONDS=N]      libFuzzer on the model decoder
+#   make valgrind-check             regression suite under Valgrind (slow)
 
 EXTENSION = dlfin
 EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" dlfin.control)
@@ -60,6 +63,13 @@ unittest-sanitize:
 	rm -rf test/unit/bin
 
 .PHONY: unittest unittest-sanitize
+
+# pg_regress (and test/pgtap/hostile.sql) against a server under Valgrind
+# memcheck; slow, so not part of scripts/test.  See doc/security.md.
+valgrind-check:
+	scripts/valgrind-check
+
+.PHONY: valgrind-check
 
 # ---- fuzzing the model decoder (libFuzzer, clang) ----
 #   make fuzz [FUZZ_SECONDS=60]     fuzz dlf_model_decode on a copy of the

@@ -53,7 +53,8 @@ num_value(const char *key, JsonbValue *v, const char *detail)
 {
 	if (v->type != jbvNumeric)
 		bad_value(key, detail);
-	return DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+	/* 1e400 is +Infinity and 1e-400 is 0 here, so the range checks apply */
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
 											  NumericGetDatum(v->val.numeric)));
 }
 

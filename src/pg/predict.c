@@ -40,8 +40,9 @@ cache_reset(DlfScoreCache *c)
 	c->raw = NULL;
 	c->raw_len = 0;
 	c->last_ptr = NULL;
-	/* these lived in cxt and were sized for the old model */
+	/* these lived in cxt too: never reuse them for the next model */
 	c->types = NULL;
+	c->checked_nargs = 0;
 	c->out = NULL;
 	c->extra = NULL;
 }
@@ -82,6 +83,30 @@ check_arg_types(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature)
 }
 
 /*
+ * Whether the model datum is the cached one.  The pointer of the previous
+ * call is trusted alone only for a constant or an external parameter: any
+ * other value may have been freed and another model read into the same
+ * address.  So a plain varlena at the same address must also match in its
+ * length and first 64 bytes (the varlena and model headers, which hold the
+ * model's total length and the CRC-32 of its body), and any other datum
+ * (a TOAST pointer, compressed bytes) must match byte for byte.
+ */
+static bool
+same_model(const DlfScoreCache *c, const struct varlena *raw, Size raw_len)
+{
+	if (raw_len != c->raw_len)
+		return false;
+	if ((const void *) raw == c->last_ptr)
+	{
+		if (c->arg_stable)
+			return true;
+		if (!VARATT_IS_EXTENDED(raw))
+			return memcmp(raw, c->raw, Min(raw_len, 64)) == 0;
+	}
+	return memcmp(raw, c->raw, raw_len) == 0;
+}
+
+/*
  * Returns the cached scorer for the model argument, decoding the model only
  * when the datum differs from the cached one.
  */
@@ -94,16 +119,16 @@ dlfin_score_cache_get(FunctionCallInfo fcinfo, Datum model_datum,
 	Size		raw_len = VARSIZE_ANY(raw);
 	MemoryContext old;
 	bytea	   *b;
+	DlfModel   *model;
 	DlfError	err;
 
 	if (c == NULL)
 	{
 		c = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(DlfScoreCache));
+		c->arg_stable = get_fn_expr_arg_stable(fcinfo->flinfo, 0);
 		fcinfo->flinfo->fn_extra = c;
 	}
-	if (c->model != NULL &&
-		((void *) raw == c->last_ptr ||
-		 (raw_len == c->raw_len && memcmp(raw, c->raw, raw_len) == 0)))
+	if (c->model != NULL && same_model(c, raw, raw_len))
 	{
 		c->last_ptr = raw;
 		return c;
@@ -114,18 +139,34 @@ dlfin_score_cache_get(FunctionCallInfo fcinfo, Datum model_datum,
 	c->cxt = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt, "dlfin model cache",
 								   ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(c->cxt);
-	c->raw = palloc(raw_len);
-	memcpy(c->raw, raw, raw_len);
-	c->raw_len = raw_len;
+
+	/*
+	 * c->model is set last: if decoding, the scorer or the argument check
+	 * fails, the cache stays empty, so a caller that catches the error and
+	 * calls again with the same datum never finds a half-built entry.
+	 */
 	b = DatumGetByteaPP(model_datum);
-	c->model = dlfin_decode_model(b);
-	c->scorer = dlf_scorer_new(c->model, &err);
+	model = dlfin_decode_model(b);
+	c->scorer = dlf_scorer_new(model, &err);
 	if (c->scorer == NULL)
 	{
 		MemoryContextSwitchTo(old);
 		dlfin_report_core_error(&err);
 	}
-	check_arg_types(fcinfo, c, first_feature);
+	c->model = model;
+	PG_TRY();
+	{
+		check_arg_types(fcinfo, c, first_feature);
+	}
+	PG_CATCH();
+	{
+		c->model = NULL;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	c->raw = palloc(raw_len);
+	memcpy(c->raw, raw, raw_len);
+	c->raw_len = raw_len;
 	MemoryContextSwitchTo(old);
 	c->last_ptr = raw;
 	return c;
@@ -181,6 +222,13 @@ dlfin_load_row(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature,
 						(errcode(ERRCODE_DATA_EXCEPTION),
 						 errmsg("dlfin feature \"%s\" is NaN or infinite",
 								m->features[f].name)));
+			/* as in training: beyond float4 it would silently become NULL */
+			if (fabs(v) > 3.0e38)
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("dlfin feature \"%s\" value %g is out of range",
+								m->features[f].name, v),
+						 errdetail("Feature values are stored as real (float4).")));
 			dlf_scorer_set_numeric(c->scorer, f, v, 0);
 			if (raw)
 				raw[f] = v;
@@ -334,6 +382,44 @@ dlfin_predict_proba(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(dlfin_result_proba(c));
 }
 
+/*
+ * The description as jsonb.  The codec accepts any RFC 8259 options text,
+ * but jsonb refuses some of it (numbers beyond numeric's range such as
+ * 1e999999, strings over 256 MB): for a forged model that is a corrupt
+ * model (22P03) like any other, not a numeric overflow.
+ */
+static Datum
+info_jsonb(char *text)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Datum		result = (Datum) 0;
+
+	PG_TRY();
+	{
+		result = DirectFunctionCall1(jsonb_in, CStringGetDatum(text));
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e;
+		int			category;
+
+		MemoryContextSwitchTo(cxt);
+		e = CopyErrorData();
+		category = ERRCODE_TO_CATEGORY(e->sqlerrcode);
+		if (category != ERRCODE_DATA_EXCEPTION &&
+			category != ERRCODE_PROGRAM_LIMIT_EXCEEDED)
+			PG_RE_THROW();
+		/* the transaction is aborted by the new error, as it would be */
+		FlushErrorState();
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("dlfin model has training options that are not valid jsonb"),
+				 errdetail("%s", e->message)));
+	}
+	PG_END_TRY();
+	return result;
+}
+
 /* dlfin_model_info(model): the model's description as jsonb. */
 Datum
 dlfin_model_info(PG_FUNCTION_ARGS)
@@ -347,7 +433,7 @@ dlfin_model_info(PG_FUNCTION_ARGS)
 	dlf_model_info_json(m, (const uint8_t *) VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), &buf);
 	if (buf.failed)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-	result = DirectFunctionCall1(jsonb_in, CStringGetDatum((char *) buf.data));
+	result = info_jsonb((char *) buf.data);
 	dlf_buf_free(&buf);
 	dlf_model_free(m);
 	PG_RETURN_DATUM(result);

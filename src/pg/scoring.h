@@ -18,6 +18,7 @@ typedef struct DlfScoreCache
 	void	   *raw;			/* copy of the model datum as passed */
 	Size		raw_len;
 	void	   *last_ptr;		/* datum pointer of the previous call */
+	bool		arg_stable;		/* model argument is a Const or extern Param */
 	DlfModel   *model;
 	DlfScorer  *scorer;
 	DlfArgType *types;			/* feature argument types, checked once */

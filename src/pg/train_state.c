@@ -298,7 +298,8 @@ train_state_deserialize(bytea *b)
 		elog(ERROR, "dlfin_train: invalid serialized state");
 	recv_type(&buf, &label_type);
 	optlen = pq_getmsgint(&buf, 4);
-	if (optlen < 0 || optlen > buf.len - buf.cursor)
+	if (optlen < 0 || (optlen > 0 && optlen < VARHDRSZ) ||
+		optlen > buf.len - buf.cursor)
 		elog(ERROR, "dlfin_train: invalid serialized state");
 	if (optlen > 0)
 	{

@@ -7,7 +7,8 @@
  * fuzzer reaches the section decoders).  An accepted model must re-encode,
  * to the very same bytes when its META version string is this dlfin's;
  * the re-encoded bytes must decode, re-encode byte-identically and give a
- * well-formed description.  Every allocation is capped and the live total
+ * well-formed description, and the model must score rows without
+ * touching memory it does not own.  Every allocation is capped and the live total
  * must stay within a small multiple of the input size.
  */
 #include <stdint.h>
@@ -73,6 +74,49 @@ describe(const DlfModel *m, const uint8_t *bytes, size_t n)
 	dlf_buf_free(&b);
 }
 
+/*
+ * Scores a few rows with an accepted model: every numeric feature at a
+ * middle value, at an extreme and NULL, every categorical one at its first
+ * category, at an unseen string and NULL.  Only memory safety is checked
+ * here (ASan/UBSan); the output count is what the glue allocates.
+ */
+static void
+score(const DlfModel *m)
+{
+	DlfError	err;
+	DlfScorer  *s = dlf_scorer_new(m, &err);
+	double		out[DLF_MAX_CLASSES + 1];
+
+	if (s == NULL)
+	{
+		if (err.code != DLF_ERR_NOMEM)
+			__builtin_trap();	/* decode accepted what scoring refuses */
+		return;
+	}
+	if (m->units[m->nlayers] > (m->task == DLF_TASK_MULTICLASS ? m->nclasses : 1))
+		__builtin_trap();		/* more outputs than the glue's buffer */
+	for (int row = 0; row < 3; row++)
+	{
+		dlf_scorer_reset(s);
+		for (int32_t f = 0; f < m->nfeatures; f++)
+		{
+			const DlfFeature *ft = &m->features[f];
+
+			if (ft->sqltype == DLF_SQL_TEXT)
+			{
+				const char *v = row == 0 && ft->ncat > 0 ? ft->categories[0] : "\x01unseen";
+
+				dlf_scorer_set_category(s, f, v, strlen(v), row == 2);
+				(void) dlf_category_code(m, f, v, strlen(v));
+			}
+			else
+				dlf_scorer_set_numeric(s, f, row == 0 ? 0.5 : -1e300, row == 2);
+		}
+		dlf_scorer_run(s, out);
+	}
+	dlf_scorer_free(s);
+}
+
 /* Decodes one buffer and checks the round-trip properties. */
 static void
 check_one(const uint8_t *data, size_t size)
@@ -99,6 +143,7 @@ check_one(const uint8_t *data, size_t size)
 		return;
 	}
 	describe(m, data, size);
+	score(m);
 	st = dlf_model_encode(m, &y, &ny, &err);
 	if (st == DLF_ERR_NOMEM)
 		goto out;

@@ -93,6 +93,10 @@ WHERE NOT EXISTS (SELECT 1 FROM members m WHERE m.classid = r.refclassid AND m.o
         WHEN 'pg_operator'::regclass THEN (SELECT oprnamespace FROM pg_operator WHERE oid = r.refobjid)
         WHEN 'pg_type'::regclass THEN (SELECT typnamespace FROM pg_type WHERE oid = r.refobjid)
         WHEN 'pg_class'::regclass THEN (SELECT relnamespace FROM pg_class WHERE oid = r.refobjid)
+        -- languages have no schema: the built-in ones are as safe as pg_catalog
+        WHEN 'pg_language'::regclass THEN CASE WHEN (SELECT lanname FROM pg_language WHERE oid = r.refobjid)
+                                                    IN ('plpgsql', 'sql', 'c', 'internal')
+                                               THEN 'pg_catalog'::regnamespace END
         WHEN 'pg_namespace'::regclass THEN CASE WHEN r.refobjid IN ('public'::regnamespace, 'pg_catalog'::regnamespace)
                                                 THEN 'pg_catalog'::regnamespace END
         ELSE NULL

@@ -90,7 +90,10 @@ INSERT INTO expected_labels VALUES
     ('dlfin_svg_importance(bytea)', 'i', true, 's'),
     ('card_html(bytea,double precision[],boolean[],text[],jsonb)', 'i', false, 's'),
     ('card_options(jsonb,text[])', 'i', false, 's'),
-    ('card_drift(bytea,text)', 's', false, 'r'),
+    ('card_drift(bytea,text,text)', 's', false, 'r'),
+    ('card_fairness(bytea,double precision[],boolean[],text[],double precision)', 'i', false, 's'),
+    ('card_of_model(bytea,regclass,jsonb,text)', 's', false, 'r'),
+    ('card_of_name(text,integer,jsonb,text)', 'v', false, 'u'),
     ('dlfin_model_card(bytea,regclass,jsonb)', 's', false, 'r'),
     ('model_card(text,integer,jsonb)', 'v', false, 'u'),
     -- explaining and governing

@@ -75,6 +75,31 @@ FROM ccard;
 SELECT strpos(c.html, format('<td>%s (TP)</td><td>%s (FN)</td>', m->>'tp', m->>'fn')) > 0
        AND strpos(c.html, format('<td>%s (FP)</td><td>%s (TN)</td>', m->>'fp', m->>'tn')) > 0 AS confusion_matches
 FROM ccard c, (SELECT dlfin_metrics(score, label, 0.3) AS m FROM cheld) s;
--- the fairness table has one row per region
-SELECT (SELECT count(*) FROM regexp_matches(substring(html from 'Fairness by group.*'), '<tr><td>(north|south|east)</td>', 'g')) AS group_rows
+-- the fairness table is dlfin_fairness of the card's decisions: one row per
+-- region, in byte order, with its approval rate and adverse impact ratio
+SELECT (SELECT array_agg(m[1] ORDER BY o)
+        FROM regexp_matches(substring(html from 'Fairness by group.*Performance by group'),
+                            '<tr><td>(north|south|east)</td>', 'g') WITH ORDINALITY r(m, o)) AS fairness_rows,
+       (SELECT count(*) FROM regexp_matches(substring(html from 'Performance by group.*'),
+                                            '<tr><td>(north|south|east)</td>', 'g')) AS performance_rows
 FROM ccard;
+SELECT bool_and(strpos(c.html, format('<tr><td>%s</td><td class="num">%s</td><td class="num">%s</td><td class="num">%s%%</td>',
+                                      g.key, g.value->>'n', g.value->>'approved',
+                                      round(100 * (g.value->>'approval_rate')::numeric, 1))) > 0) AS fairness_matches
+FROM ccard c,
+     (SELECT dlfin_fairness(score, region, label, 0.3) AS f FROM cheld) f,
+     jsonb_each(f.f->'groups') g;
+-- drift against a table found on the caller's search_path, as dlfin_drift
+CREATE SCHEMA cdrift;
+CREATE TABLE cdrift.today AS SELECT x + 4 AS x, region FROM ctrain WHERE i % 4 = 0;
+SET search_path = cdrift, public;
+CREATE TABLE public.cdcard AS
+SELECT dlfin_model_card(model, 'cheld', '{"drift": "today"}') AS html FROM cmodel;
+RESET search_path;
+SELECT strpos(html, 'rows of <code>cdrift.today</code>') > 0 AS drift_table_named,
+       abs((substring(html from '<tr><td>x</td><td class="num">([0-9.e+-]+)</td><td class="bad">significant</td>')::float8
+            / (d->'features'->'x'->>'psi')::float8) - 1) < 0.005 AS x_psi_matches,
+       abs((substring(html from '<tr><td><strong>model score</strong></td><td class="num">([0-9.e+-]+)</td>')::float8
+            / (d->'score'->>'psi')::float8) - 1) < 0.005 AS score_psi_matches,
+       d->'features'->'x'->>'band' AS x_band, d->'features'->'region'->>'band' AS region_band
+FROM cdcard, (SELECT dlfin_drift(m.model, x, region) AS d FROM cdrift.today, cmodel m) s;

@@ -39,6 +39,27 @@ SELECT dlfin_model_info('loan_approval')->>'name' AS name, dlfin_model_info('loa
 CREATE TEMP VIEW reg_resolve AS SELECT dlfin_predict('loan_approval', 50000, 30, 'north') AS p;
 SELECT pg_get_viewdef('reg_resolve') LIKE '%''loan_approval''::text%' AS literal_is_text;
 
+-- Explain by name: the attributions, reasons and importance of the bytes.
+SELECT count(*) AS rows,
+       bool_and(dlfin_explain('loan_approval', income, age, region)
+                = dlfin_explain(m.model, income, age, region)) AS explain_same,
+       bool_and(dlfin_reasons('loan_approval', 2, income, age, region)
+                = dlfin_reasons(m.model, 2, income, age, region)) AS reasons_same
+FROM reg_loans l
+CROSS JOIN (SELECT model FROM dlfin.models WHERE name = 'loan_approval' AND version = 1) m
+WHERE id % 10 = 0;
+SELECT (SELECT array_agg(feature || ' ' || rank || ' ' || importance ORDER BY rank) FROM dlfin_importance('loan_approval'))
+       = (SELECT array_agg(feature || ' ' || rank || ' ' || importance ORDER BY rank)
+          FROM dlfin.models m, dlfin_importance(m.model) WHERE m.name = 'loan_approval' AND m.version = 1) AS importance_same,
+       (SELECT count(*) FROM dlfin_importance('loan_approval')) AS features;
+CREATE TEMP VIEW reg_resolve_explain AS
+SELECT dlfin_explain('loan_approval', 50000, 30, 'north') AS e,
+       dlfin_reasons('loan_approval', 2, 50000, 30, 'north') AS r,
+       (SELECT count(*) FROM dlfin_importance('loan_approval')) AS n;
+SELECT (length(pg_get_viewdef('reg_resolve_explain'))
+        - length(replace(pg_get_viewdef('reg_resolve_explain'), '''loan_approval''::text', ''))) / length('''loan_approval''::text')
+       AS literals_as_text;
+
 -- Same data, same options: the retrained model is identical, so not better.
 SELECT dlfin.retrain('loan_approval') AS version;
 SELECT version, status, model_sha256 = (SELECT model_sha256 FROM dlfin.models WHERE name = 'loan_approval' AND version = 1) AS same_bytes,
@@ -64,6 +85,9 @@ FROM dlfin.models WHERE name = 'loan_approval' AND version = 4;
 -- Deploy explicitly, then roll back.
 SELECT dlfin.deploy('loan_approval', 3, 'manual test') AS deployed;
 SELECT dlfin_model_info('loan_approval')->>'version' AS scoring_uses;
+SELECT dlfin_explain('loan_approval', 50000, 30, 'north')
+       = dlfin_explain((SELECT model FROM dlfin.models WHERE name = 'loan_approval' AND version = 3), 50000, 30, 'north')
+       AS explain_uses_deployed;
 SELECT dlfin.rollback('loan_approval') AS rolled_back_to;
 SELECT dlfin_model_info('loan_approval')->>'version' AS scoring_uses;
 SELECT version, status FROM dlfin.models WHERE name = 'loan_approval' ORDER BY version;

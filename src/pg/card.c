@@ -34,6 +34,7 @@
 #define MAX_GROUPS		100
 #define MAX_IMPORTANCE	30
 #define MONO_STEPS		41
+#define MONO_CONTEXTS	200
 
 /* ---- helpers ---- */
 
@@ -559,6 +560,7 @@ static const char *const card_css =
 "figcaption{font-size:12px;color:#555;max-width:480px;padding:4px 2px 0}"
 ".na{color:#6b6b6b;font-style:italic}"
 ".bad{color:#b3261e;font-weight:600}"
+".warn{color:#8a5a00;font-weight:600}"
 ".good{color:#00734d;font-weight:600}"
 ".cm td{text-align:right;min-width:90px}"
 "footer{margin-top:36px;border-top:1px solid #c9ced6;padding-top:8px;font-size:12px;color:#555}"
@@ -898,6 +900,52 @@ metric_row(DlfBuf *b, const char *name, double v, const char *note)
 	put(b, "</td></tr>");
 }
 
+/* Name of a calibration method. */
+static const char *
+calib_label(int method)
+{
+	switch (method)
+	{
+		case DLF_CALIB_PLATT:
+			return "Platt scaling";
+		case DLF_CALIB_ISOTONIC:
+			return "isotonic regression";
+	}
+	return "none";
+}
+
+/*
+ * Appends the model's calibration: the method fitted on the validation
+ * split with the validation ECE before and after, and the held-out ECE.
+ */
+static void
+calibration_note(DlfBuf *b, const DlfModel *m, double heldout_ece)
+{
+	put(b, "<h3>Calibration method</h3><table class=\"kv\">");
+	kv_row(b, "Method (training option \"calibrate\")", m->calibration == DLF_CALIB_NONE ?
+		   "none: the scores are the network's probabilities" : calib_label(m->calibration), false);
+	if (m->calibration != DLF_CALIB_NONE)
+	{
+		put(b, "<tr><th>Validation ECE before calibration</th>");
+		num_cell(b, m->ece_before, 4);
+		put(b, "</tr><tr><th>Validation ECE after calibration</th>");
+		num_cell(b, m->ece_after, 4);
+		put(b, "</tr>");
+	}
+	else if (isfinite(m->ece_before))
+	{
+		put(b, "<tr><th>Validation ECE</th>");
+		num_cell(b, m->ece_before, 4);
+		put(b, "</tr>");
+	}
+	put(b, "<tr><th>Held-out ECE (this card)</th>");
+	num_cell(b, heldout_ece, 4);
+	put(b, "</tr></table>");
+	if (m->calibration != DLF_CALIB_NONE)
+		put(b, "<p class=\"sub\">The calibration was fitted on the validation split, so its &#8220;after&#8221; "
+			"figure is measured on the rows it was fitted on; the held-out ECE is the one to judge.</p>");
+}
+
 /* Appends the performance section for a binary model with held-out rows. */
 static void
 section_performance(DlfBuf *b, const DlfModel *m, JsonbContainer *facts,
@@ -995,6 +1043,7 @@ section_performance(DlfBuf *b, const DlfModel *m, JsonbContainer *facts,
 		put(b, "</tr>");
 	}
 	put(b, "</table>");
+	calibration_note(b, m, bm.ece);
 	if (bm.positives > 0)
 	{
 		put(b, "<h3>Score deciles (gains table)</h3>");
@@ -1025,6 +1074,12 @@ section_training(DlfBuf *b, const DlfModel *m)
 			snprintf(tmp, sizeof(tmp), "%.4f", m->best_valid_loss);
 		kv_row(b, "Best validation loss", isfinite(m->best_valid_loss) ? tmp : NULL, false);
 		kv_row(b, "Hidden activation", act_label(m->activation), false);
+		if (m->task == DLF_TASK_BINARY)
+		{
+			kv_row(b, "Calibration", calib_label(m->calibration), false);
+			kv_row(b, "Adverse side (reason codes)", m->adverse == DLF_ADVERSE_POSITIVE ?
+				   "positive class" : "negative class", false);
+		}
 		snprintf(tmp, sizeof(tmp), "%lld", (long long) dlf_model_nparams(m));
 		kv_row(b, "Parameters", tmp, false);
 	}
@@ -1059,7 +1114,91 @@ section_training(DlfBuf *b, const DlfModel *m)
 		not_available(b, "the model carries no options.");
 }
 
-/* Checks the monotone constraints on a sweep of each constrained feature. */
+/* Sets every feature of the scorer to its baseline: training mean or top category. */
+static void
+set_baseline_row(DlfScorer *sc, const DlfModel *m)
+{
+	dlf_scorer_reset(sc);
+	for (int j = 0; j < m->nfeatures; j++)
+	{
+		const DlfFeature *o = &m->features[j];
+
+		if (o->kind == DLF_FEAT_NUMERIC)
+			dlf_scorer_set_numeric(sc, j, o->mean, 0);
+		else if (o->ncat > 0)
+			dlf_scorer_set_category(sc, j, o->categories[0],
+									strlen(o->categories[0]), 0);
+		else
+			dlf_scorer_set_category(sc, j, NULL, 0, 1);
+	}
+}
+
+/*
+ * Sets every feature of the scorer to a random value: numeric ones drawn
+ * from a normal of their training mean and standard deviation, categorical
+ * ones a learned category, "other" or NULL.
+ */
+static void
+set_random_row(DlfScorer *sc, const DlfModel *m, DlfRng *rng)
+{
+	static const char *const unseen = "\x01 a category no model has seen";
+
+	dlf_scorer_reset(sc);
+	for (int j = 0; j < m->nfeatures; j++)
+	{
+		const DlfFeature *o = &m->features[j];
+
+		if (o->kind == DLF_FEAT_NUMERIC)
+			dlf_scorer_set_numeric(sc, j, o->mean + o->scale * dlf_rng_normal(rng), 0);
+		else
+		{
+			uint64_t	k = dlf_rng_below(rng, (uint64_t) o->ncat + 2);
+
+			if ((int64) k < o->ncat)
+				dlf_scorer_set_category(sc, j, o->categories[k],
+										strlen(o->categories[k]), 0);
+			else if ((int64) k == o->ncat)
+				dlf_scorer_set_category(sc, j, unseen, strlen(unseen), 0);
+			else
+				dlf_scorer_set_category(sc, j, NULL, 0, 1);
+		}
+	}
+}
+
+/*
+ * Sweeps feature f over MONO_STEPS points of mean +- 3 sd with the other
+ * inputs as set; returns the largest step against the constraint (0 when
+ * none) and the scores at both ends.
+ */
+static double
+sweep_feature(DlfScorer *sc, const DlfModel *m, int f, double *out,
+			  double *first, double *last)
+{
+	const DlfFeature *ft = &m->features[f];
+	double		prev = NAN,
+				worst = 0;
+
+	for (int k = 0; k < MONO_STEPS; k++)
+	{
+		double		x = ft->mean + ft->scale * (-3.0 + 6.0 * k / (MONO_STEPS - 1));
+
+		dlf_scorer_set_numeric(sc, f, x, 0);
+		dlf_scorer_run(sc, out);
+		if (k == 0)
+			*first = out[0];
+		else if ((out[0] - prev) * ft->monotone < worst)
+			worst = (out[0] - prev) * ft->monotone;
+		prev = out[0];
+	}
+	*last = prev;
+	return worst;
+}
+
+/*
+ * Checks the model's monotone constraints (features[].monotone): each
+ * constrained feature is swept with the other features at their baseline,
+ * and again in MONO_CONTEXTS random contexts of the other features.
+ */
 static void
 monotone_check(DlfBuf *b, const DlfModel *m)
 {
@@ -1074,73 +1213,68 @@ monotone_check(DlfBuf *b, const DlfModel *m)
 	put(b, "<h3>Monotone constraints</h3>");
 	if (nconstrained == 0)
 	{
-		put(b, "<p class=\"na\">The model has no monotone constraints.</p>");
+		put(b, "<p class=\"na\">The model has no monotone constraints (training option \"monotone\").</p>");
 		return;
 	}
 	sc = dlf_scorer_new(m, &err);
 	if (sc == NULL)
 		dlfin_report_core_error(&err);
 	out = palloc(sizeof(double) * Max(m->nclasses, 1));
-	put(b, "<p>Each constrained feature is swept over 41 points from its training mean &#8722; 3 to + 3 "
-		"standard deviations with every other feature at its training mean (numeric) or most frequent "
-		"category; the score must move only in the constrained direction.</p>"
-		"<table><tr><th>Feature</th><th>Constraint</th><th>Check</th><th>Score at low end</th>"
-		"<th>Score at high end</th></tr>");
+	dlf_buf_printf(b, "<p>The constraints the model was trained with (training option \"monotone\"); they hold "
+				   "by construction. Check: each constrained feature is swept over %d points from its training "
+				   "mean &#8722; 3 to + 3 standard deviations, once with every other feature at its training mean "
+				   "or most frequent category, and in %d random contexts of the other features (numbers drawn "
+				   "around their training mean, categories among the learned ones, \"other\" and NULL); the "
+				   "score must never move against the constraint.</p>", MONO_STEPS, MONO_CONTEXTS);
+	put(b, "<table><tr><th>Feature</th><th>Constraint</th><th>Check</th><th>Steps checked</th>"
+		"<th>Score at low end</th><th>Score at high end</th></tr>");
 	for (int f = 0; f < m->nfeatures; f++)
 	{
 		const DlfFeature *ft = &m->features[f];
-		double		prev = NAN,
-					first = NAN,
-					worst = 0;
+		double		first = NAN,
+					last = NAN,
+					worst,
+					w,
+					f2,
+					l2;
+		int64		violations = 0;
+		DlfRng		rng;
 
 		if (ft->monotone == 0)
 			continue;
 		put(b, "<tr><td>");
 		esc(b, ft->name);
-		put(b, ft->monotone > 0 ? "</td><td>increasing</td>" : "</td><td>decreasing</td>");
+		put(b, ft->monotone > 0 ? "</td><td>increasing (+1)</td>" : "</td><td>decreasing (&#8722;1)</td>");
 		if (ft->kind != DLF_FEAT_NUMERIC)
 		{
-			put(b, "<td class=\"na\">not checked: categorical feature</td><td></td><td></td></tr>");
+			put(b, "<td class=\"na\">not checked: categorical feature</td><td></td><td></td><td></td></tr>");
 			continue;
 		}
-		for (int k = 0; k < MONO_STEPS; k++)
+		set_baseline_row(sc, m);
+		worst = sweep_feature(sc, m, f, out, &first, &last);
+		if (worst < 0)
+			violations++;
+		dlf_rng_seed(&rng, 0x6d6f6e6fULL + (uint64) f);
+		for (int c = 0; c < MONO_CONTEXTS; c++)
 		{
-			double		x = ft->mean + ft->scale * (-3.0 + 6.0 * k / (MONO_STEPS - 1));
-			double		s;
-
-			dlf_scorer_reset(sc);
-			for (int j = 0; j < m->nfeatures; j++)
-			{
-				const DlfFeature *o = &m->features[j];
-
-				if (j == f)
-					dlf_scorer_set_numeric(sc, j, x, 0);
-				else if (o->kind == DLF_FEAT_NUMERIC)
-					dlf_scorer_set_numeric(sc, j, o->mean, 0);
-				else if (o->ncat > 0)
-					dlf_scorer_set_category(sc, j, o->categories[0],
-											strlen(o->categories[0]), 0);
-				else
-					dlf_scorer_set_category(sc, j, NULL, 0, 1);
-			}
-			dlf_scorer_run(sc, out);
-			s = out[0];
-			if (k == 0)
-				first = s;
-			else if ((s - prev) * ft->monotone < worst)
-				worst = (s - prev) * ft->monotone;
-			prev = s;
+			set_random_row(sc, m, &rng);
+			w = sweep_feature(sc, m, f, out, &f2, &l2);
+			if (w < 0)
+				violations++;
+			worst = Min(worst, w);
 		}
-		if (worst < -1e-6)
+		if (violations > 0)
 		{
-			put(b, "<td class=\"bad\">violated (largest step against the constraint ");
+			dlf_buf_printf(b, "<td class=\"bad\">violated in %lld of %d sweeps (largest step against the constraint ",
+						   (long long) violations, MONO_CONTEXTS + 1);
 			dlf_buf_num(b, -worst, 3);
 			put(b, ")</td>");
 		}
 		else
-			put(b, "<td class=\"good\">holds on the sweep</td>");
+			put(b, "<td class=\"good\">holds: no step against the constraint</td>");
+		num_cell(b, (double) (MONO_CONTEXTS + 1) * (MONO_STEPS - 1), 12);
 		num_cell(b, first, 4);
-		num_cell(b, prev, 4);
+		num_cell(b, last, 4);
 		put(b, "</tr>");
 	}
 	put(b, "</table>");
@@ -1160,36 +1294,156 @@ group_cmp(const void *a, const void *b, void *arg)
 	return strcmp(x, y);
 }
 
-/* Appends per-group metrics of the held-out rows. */
+/* Appends a number cell from a jsonb value (blank when absent or null). */
 static void
-fairness_table(DlfBuf *b, const DlfModel *m, const Heldout *h, double thr,
-			   const char *group_name, const DlfBinaryMetrics *all)
+jnum_cell(DlfBuf *b, JsonbValue *v, int digits)
+{
+	put(b, "<td class=\"num\">");
+	if (v && v->type == jbvNumeric)
+		dlf_buf_num(b, jnum(v), digits);
+	else
+		put(b, "<span class=\"na\">n/a</span>");
+	put(b, "</td>");
+}
+
+/* Appends a share cell (percentage) from a jsonb value. */
+static void
+jpct_cell(DlfBuf *b, JsonbValue *v)
+{
+	put(b, "<td class=\"num\">");
+	if (v && v->type == jbvNumeric)
+		pct(b, jnum(v));
+	else
+		put(b, "<span class=\"na\">n/a</span>");
+	put(b, "</td>");
+}
+
+/* Orders C strings by their bytes, as dlfin_fairness orders groups. */
+static int
+cstring_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/*
+ * Appends the fairness table from the facts' dlfin_fairness result: per
+ * group approval rate, TPR, FPR, adverse impact ratio and the four-fifths
+ * flag, then the parity and equal-opportunity differences.
+ */
+static void
+fairness_from_facts(DlfBuf *b, const DlfModel *m, JsonbContainer *facts,
+					double thr, const char *group_name)
+{
+	JsonbContainer *fc = jcont(jget(facts, "fairness"));
+	JsonbContainer *gc = jcont(jget(fc, "groups"));
+	bool		adverse_pos = m->adverse == DLF_ADVERSE_POSITIVE;
+	const char *posname = m->nclasses == 2 ? m->classes[1] : "positive";
+	const char *negname = m->nclasses == 2 ? m->classes[0] : "negative";
+	const char *good = adverse_pos ? negname : posname;
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	int			shown = 0;
+	int			ngroups = 0;
+	char	  **names;
+	double		ignored;
+
+	put(b, "<h3>Fairness by group</h3>");
+	if (fc == NULL || gc == NULL || JsonContainerSize(gc) == 0)
+	{
+		not_available(b, "no group column was given (option \"group\"), or no held-out row has a group.");
+		return;
+	}
+	put(b, "<p>Held-out rows grouped by <code>");
+	esc(b, group_name);
+	put(b, "</code>, as <code>dlfin_fairness</code> computes them. An applicant is <strong>approved</strong> when the score is ");
+	put(b, adverse_pos ? "below " : "at or above ");
+	dlf_buf_num(b, thr, 4);
+	put(b, " (the model's adverse side is the ");
+	put(b, adverse_pos ? "positive" : "negative");
+	put(b, " class, &#8220;");
+	esc(b, adverse_pos ? posname : negname);
+	put(b, "&#8221;). TPR: approved among the rows whose outcome was &#8220;");
+	esc(b, good);
+	put(b, "&#8221;; FPR: approved among the others. Adverse impact ratio: the group's approval rate over that "
+		"of the most-approved group; below 0.8 fails the four-fifths rule.</p>"
+		"<table><tr><th>Group</th><th>Rows</th><th>Approved</th><th>Approval rate</th><th>TPR</th>"
+		"<th>FPR</th><th>Adverse impact ratio</th><th>Four-fifths rule</th></tr>");
+	/* jsonb orders keys by length first: list the groups in byte order */
+	names = palloc(sizeof(char *) * JsonContainerSize(gc));
+	it = JsonbIteratorInit(gc);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		if (tok == WJB_KEY)
+			names[ngroups++] = pnstrdup(v.val.string.val, v.val.string.len);
+	qsort(names, ngroups, sizeof(char *), cstring_cmp);
+	for (int i = 0; i < ngroups; i++)
+	{
+		char	   *gname = names[i];
+		JsonbContainer *g = jcont(jget(gc, gname));
+		JsonbValue *flag;
+
+		if (++shown > MAX_GROUPS)
+		{
+			dlf_buf_printf(b, "<tr><td colspan=\"8\" class=\"na\">more than %d groups: the rest are not shown</td></tr>",
+						   MAX_GROUPS);
+			break;
+		}
+		put(b, "<tr><td>");
+		esc(b, gname);
+		put(b, "</td>");
+		jnum_cell(b, jget(g, "n"), 12);
+		jnum_cell(b, jget(g, "approved"), 12);
+		jpct_cell(b, jget(g, "approval_rate"));
+		jnum_cell(b, jget(g, "tpr"), 3);
+		jnum_cell(b, jget(g, "fpr"), 3);
+		jnum_cell(b, jget(g, "adverse_impact_ratio"), 3);
+		flag = jget(g, "four_fifths_violation");
+		if (flag == NULL || flag->type != jbvBool)
+			put(b, "<td class=\"na\">n/a</td>");
+		else if (flag->val.boolean)
+			put(b, "<td class=\"bad\">fails (ratio &lt; 0.8)</td>");
+		else
+			put(b, "<td class=\"good\">passes</td>");
+		put(b, "</tr>");
+	}
+	put(b, "</table><table class=\"kv\">");
+	{
+		char	   *ref = jstr(jget(fc, "reference_group"));
+
+		kv_row(b, "Reference group (most approved)", ref, false);
+	}
+	put(b, "<tr><th>Demographic parity difference</th>");
+	jnum_cell(b, jget(fc, "demographic_parity_difference"), 3);
+	put(b, "</tr><tr><th>Equal-opportunity difference</th>");
+	jnum_cell(b, jget(fc, "equal_opportunity_difference"), 3);
+	put(b, "</tr></table>");
+	ignored = jnum(jget(fc, "ignored_rows"));
+	if (ignored > 0)
+		dlf_buf_printf(b, "<p class=\"na\">%.0f held-out row%s without a group %s not counted.</p>",
+					   ignored, ignored == 1 ? "" : "s", ignored == 1 ? "is" : "are");
+	put(b, "<p class=\"sub\">Demographic parity difference: highest minus lowest approval rate; "
+		"equal-opportunity difference: highest minus lowest TPR over the groups.</p>");
+}
+
+/* Appends per-group performance of the held-out rows: rate, mean score, AUC. */
+static void
+group_performance(DlfBuf *b, const Heldout *h, const char *group_name)
 {
 	int64	   *idx;
 	double	   *pos,
 			   *neg;
 	int			ngroups = 0;
-	double		overall_rate = all->n > 0 ? (double) (all->tp + all->fp) / all->n : NAN;
 
-	put(b, "<h3>Fairness by group</h3>");
 	if (h->group == NULL || h->n == 0)
-	{
-		put(b, "<p class=\"na\">Not available: no group column was given (option \"group\").</p>");
 		return;
-	}
 	idx = palloc(sizeof(int64) * h->n);
 	pos = palloc(sizeof(double) * h->n);
 	neg = palloc(sizeof(double) * h->n);
 	for (int64 i = 0; i < h->n; i++)
 		idx[i] = i;
 	qsort_arg(idx, h->n, sizeof(int64), group_cmp, h->group);
-	put(b, "<p>Held-out rows grouped by <code>");
-	esc(b, group_name);
-	put(b, "</code>. Predicted positive: score &#8805; ");
-	dlf_buf_num(b, thr, 4);
-	put(b, ". Ratio: predicted positive rate of the group over that of all rows.</p>"
-		"<table><tr><th>Group</th><th>Rows</th><th>Positive rate</th><th>Mean score</th>"
-		"<th>Predicted positive</th><th>Ratio</th><th>TPR</th><th>FPR</th><th>AUC</th></tr>");
+	put(b, "<h3>Performance by group</h3><table><tr><th>Group</th><th>Rows</th>"
+		"<th>Positive rate</th><th>Mean score</th><th>AUC</th></tr>");
 	for (int64 s = 0; s < h->n;)
 	{
 		int64		e = s,
@@ -1197,7 +1451,6 @@ fairness_table(DlfBuf *b, const DlfModel *m, const Heldout *h, double thr,
 					nn = 0;
 		double		sum = 0;
 		DlfBinaryMetrics gm;
-		double		rate;
 
 		while (e < h->n && group_cmp(&idx[s], &idx[e], h->group) == 0)
 		{
@@ -1212,12 +1465,11 @@ fairness_table(DlfBuf *b, const DlfModel *m, const Heldout *h, double thr,
 		}
 		if (++ngroups > MAX_GROUPS)
 		{
-			dlf_buf_printf(b, "<tr><td colspan=\"9\" class=\"na\">more than %d groups: the rest are not shown</td></tr>",
+			dlf_buf_printf(b, "<tr><td colspan=\"5\" class=\"na\">more than %d groups: the rest are not shown</td></tr>",
 						   MAX_GROUPS);
 			break;
 		}
-		binary_metrics(pos, np, neg, nn, thr, &gm);
-		rate = (double) (gm.tp + gm.fp) / gm.n;
+		binary_metrics(pos, np, neg, nn, 0.5, &gm);
 		put(b, "<tr><td>");
 		if (h->group[idx[s]] == NULL)
 			put(b, "<span class=\"na\">NULL</span>");
@@ -1229,12 +1481,6 @@ fairness_table(DlfBuf *b, const DlfModel *m, const Heldout *h, double thr,
 		pct(b, (double) gm.positives / gm.n);
 		put(b, "</td>");
 		num_cell(b, sum / gm.n, 3);
-		put(b, "<td class=\"num\">");
-		pct(b, rate);
-		put(b, "</td>");
-		num_cell(b, rate / overall_rate, 3);
-		num_cell(b, gm.positives > 0 ? gm.recall : NAN, 3);
-		num_cell(b, gm.n - gm.positives > 0 ? (double) gm.fp / (gm.fp + gm.tn) : NAN, 3);
 		num_cell(b, gm.auc, 3);
 		put(b, "</tr>");
 		s = e;
@@ -1242,45 +1488,125 @@ fairness_table(DlfBuf *b, const DlfModel *m, const Heldout *h, double thr,
 	put(b, "</table>");
 }
 
+/* CSS class of a PSI band. */
+static const char *
+band_class(const char *band)
+{
+	if (band == NULL)
+		return "na";
+	if (strcmp(band, "significant") == 0)
+		return "bad";
+	if (strcmp(band, "moderate") == 0)
+		return "warn";
+	return "good";
+}
+
+/* A feature's index and PSI, for ordering the drift table. */
+typedef struct DriftRow
+{
+	int			f;
+	double		psi;
+} DriftRow;
+
+/* Orders drift rows by PSI, largest first (unknown last), then position. */
+static int
+drift_cmp(const void *a, const void *b)
+{
+	const DriftRow *x = a,
+			   *y = b;
+
+	if (isnan(x->psi) != isnan(y->psi))
+		return isnan(x->psi) ? 1 : -1;
+	if (!isnan(x->psi) && x->psi != y->psi)
+		return x->psi > y->psi ? -1 : 1;
+	return x->f - y->f;
+}
+
+/* Appends one drift row: name, PSI, band. */
+static void
+drift_row(DlfBuf *b, const char *name, bool score, JsonbContainer *pc)
+{
+	char	   *band = jstr(jget(pc, "band"));
+
+	put(b, "<tr><td>");
+	if (score)
+		put(b, "<strong>");
+	esc(b, name);
+	if (score)
+		put(b, "</strong>");
+	put(b, "</td>");
+	jnum_cell(b, jget(pc, "psi"), 3);
+	dlf_buf_printf(b, "<td class=\"%s\">", band_class(band));
+	esc(b, band ? band : "n/a");
+	put(b, "</td></tr>");
+}
+
+/*
+ * Appends the drift section from the facts' dlfin_drift result: PSI of the
+ * score and of every feature, largest first, with the 0.1 / 0.25 bands.
+ */
+static void
+drift_section(DlfBuf *b, const DlfModel *m, JsonbContainer *facts)
+{
+	JsonbContainer *dc = jcont(jget(facts, "drift"));
+	JsonbContainer *fc = jcont(jget(dc, "features"));
+	char	   *table = jstr(jget(facts, "drift_table"));
+	DriftRow   *rows;
+
+	put(b, "<h3>Drift (population stability index)</h3>");
+	if (dc == NULL || fc == NULL)
+	{
+		char	   *why = jstr(jget(facts, "drift_note"));
+
+		not_available(b, why ? why : "no table to compare with the training data was given (option \"drift\").");
+		return;
+	}
+	put(b, "<p>");
+	dlf_buf_num(b, jnum(jget(dc, "rows")), 12);
+	put(b, " rows of <code>");
+	esc(b, table ? table : "the drift table");
+	put(b, "</code> against the training distributions stored in the model, as <code>dlfin_drift</code> "
+		"computes them: PSI = &#931; (a &#8722; e) ln(a / e) over the training deciles (numeric features, "
+		"plus a NULL bin) or categories. Bands: below 0.1 <span class=\"good\">stable</span>, 0.1 to 0.25 "
+		"<span class=\"warn\">moderate</span>, above 0.25 <span class=\"bad\">significant</span>.</p>");
+	put(b, "<table><tr><th>Score or feature</th><th>PSI</th><th>Band</th></tr>");
+	drift_row(b, "model score", true, jcont(jget(dc, "score")));
+	rows = palloc(sizeof(DriftRow) * Max(m->nfeatures, 1));
+	for (int f = 0; f < m->nfeatures; f++)
+	{
+		rows[f].f = f;
+		rows[f].psi = jnum(jget(jcont(jget(fc, m->features[f].name)), "psi"));
+	}
+	qsort(rows, m->nfeatures, sizeof(DriftRow), drift_cmp);
+	for (int i = 0; i < m->nfeatures; i++)
+		drift_row(b, m->features[rows[i].f].name, false,
+				  jcont(jget(fc, m->features[rows[i].f].name)));
+	put(b, "</table>");
+}
+
 /* Appends the explanation section: importance, monotonicity, fairness, drift. */
 static void
 section_explanation(DlfBuf *b, const DlfModel *m, JsonbContainer *facts,
-					const Heldout *h, double thr, const DlfBinaryMetrics *all)
+					const Heldout *h, double thr)
 {
-	JsonbValue *drift = jget(facts, "drift");
 	char	   *group_name = jstr(jget(facts, "group"));
 
 	put(b, "<h2 id=\"explanation\">Explanation</h2><h3>Global feature importance</h3>");
 	put(b, "<figure class=\"chart-importance\">");
 	if (!chart_importance(b, m))
-		not_available(b, "the model carries no permutation importance (train with a dlfin version that computes it).");
+		not_available(b, "the model carries no permutation importance (it was trained without a validation split).");
+	else
+		put(b, "<figcaption>Permutation importance stored in the model at training (<code>dlfin_importance</code>): "
+			"the drop of the validation metric (AUC for binary models, accuracy for multiclass, the rise of RMSE "
+			"for regression) when the feature's values are shuffled among the validation rows.</figcaption>");
 	put(b, "</figure>");
 	monotone_check(b, m);
 	if (m->task == DLF_TASK_BINARY)
-		fairness_table(b, m, h, thr, group_name ? group_name : "", all);
-	put(b, "<h3>Drift (population stability index per feature)</h3>");
-	if (drift)
 	{
-		JsonbContainer *dc = jcont(drift);
-
-		if (dc && JsonContainerIsObject(dc))
-			jobject_table(b, dc);
-		else if (dc && JsonContainerIsArray(dc))
-		{
-			static const char *const keys[] = {"feature", "psi", "status"};
-			static const char *const heads[] = {"Feature", "PSI", "Status"};
-
-			jarray_table(b, dc, keys, heads, 3);
-		}
-		else
-			jvalue_html(b, drift);
+		fairness_from_facts(b, m, facts, thr, group_name ? group_name : "");
+		group_performance(b, h, group_name ? group_name : "");
 	}
-	else
-	{
-		char	   *why = jstr(jget(facts, "drift_note"));
-
-		not_available(b, why ? why : "no table to compare with the training data was given (option \"drift\").");
-	}
+	drift_section(b, m, facts);
 }
 
 /* Appends the deployment history of the name. */
@@ -1405,7 +1731,7 @@ dlfin_card_html(PG_FUNCTION_ARGS)
 	section_data(&b, m, facts, &h);
 	section_performance(&b, m, facts, &h, thr, &all);
 	section_training(&b, m);
-	section_explanation(&b, m, facts, &h, thr, &all);
+	section_explanation(&b, m, facts, &h, thr);
 	section_deployments(&b, facts);
 
 	put(&b, "<footer>Drawn by dlfin " DLF_VERSION " from the model bytes");

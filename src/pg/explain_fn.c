@@ -1,12 +1,15 @@
 /*
  * explain_fn.c
- *	  Per-row explanations over a model bytea: dlfin_explain (integrated
- *	  gradients as jsonb), dlfin_reasons (adverse-action reason codes) and
- *	  dlfin_importance (the permutation importances stored at training).
+ *	  Per-row explanations over a model bytea or a registry name:
+ *	  dlfin_explain (integrated gradients as jsonb), dlfin_reasons
+ *	  (adverse-action reason codes) and dlfin_importance (the permutation
+ *	  importances stored at training).
  *
  * The row's features go through the same per-query model cache as
  * dlfin_predict (scoring.h); the explainer's workspace lives in the cache's
- * memory context, so it is rebuilt only when the model changes.
+ * memory context, so it is rebuilt only when the model changes.  The name
+ * forms look the deployed version up with the registry's per-query lookup
+ * (registry.c), so one query explains with one version, as scoring does.
  */
 #include "postgres.h"
 
@@ -26,6 +29,9 @@
 PG_FUNCTION_INFO_V1(dlfin_explain);
 PG_FUNCTION_INFO_V1(dlfin_reasons);
 PG_FUNCTION_INFO_V1(dlfin_importance);
+PG_FUNCTION_INFO_V1(dlfin_explain_name);
+PG_FUNCTION_INFO_V1(dlfin_reasons_name);
+PG_FUNCTION_INFO_V1(dlfin_importance_name);
 
 /* What the cache's extra slot holds for the explaining functions. */
 typedef struct ExplainExtra
@@ -35,21 +41,36 @@ typedef struct ExplainExtra
 	int32	   *idx;			/* [nfeatures] */
 } ExplainExtra;
 
+/* Raises an error for the VARIADIC-array call form of an explaining function. */
+static void
+reject_variadic(FunctionCallInfo fcinfo, const char *fname)
+{
+	if (get_fn_expr_variadic(fcinfo->flinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s does not accept a VARIADIC array", fname),
+				 errhint("Pass the features as separate arguments.")));
+}
+
+/* The model datum of argument 0: the bytes, or the deployed model of a name. */
+static Datum
+model_arg(FunctionCallInfo fcinfo, bool by_name)
+{
+	if (by_name)
+		return PointerGetDatum(dlfin_registry_model(fcinfo, NULL));
+	return PG_GETARG_DATUM(0);
+}
+
 /* Loads the row and explains it; returns the cache (contributions in ex). */
 static DlfScoreCache *
-explain_row(FunctionCallInfo fcinfo, const char *fname, int first_feature,
+explain_row(FunctionCallInfo fcinfo, Datum model, int first_feature,
 			DlfExplanation *ex)
 {
 	DlfScoreCache *c;
 	ExplainExtra *x;
 	DlfError	err;
 
-	if (get_fn_expr_variadic(fcinfo->flinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("%s does not accept a VARIADIC array", fname),
-				 errhint("Pass the features as separate arguments.")));
-	c = dlfin_score_cache_get(fcinfo, PG_GETARG_DATUM(0), first_feature);
+	c = dlfin_score_cache_get(fcinfo, model, first_feature);
 	x = c->extra;
 	if (x == NULL)
 	{
@@ -71,12 +92,9 @@ explain_row(FunctionCallInfo fcinfo, const char *fname, int first_feature,
 	return c;
 }
 
-/*
- * dlfin_explain(model, features...): {"score", "baseline", "contributions"}
- * on the scale of dlfin_predict; contributions add up to score - baseline.
- */
-Datum
-dlfin_explain(PG_FUNCTION_ARGS)
+/* The jsonb explanation of the row, with the model of argument 0 or a name. */
+static Datum
+explain_common(FunctionCallInfo fcinfo, bool by_name)
 {
 	DlfExplanation ex;
 	DlfScoreCache *c;
@@ -84,9 +102,8 @@ dlfin_explain(PG_FUNCTION_ARGS)
 	DlfBuf		b;
 	Datum		result;
 
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	c = explain_row(fcinfo, "dlfin_explain", 1, &ex);
+	reject_variadic(fcinfo, "dlfin_explain");
+	c = explain_row(fcinfo, model_arg(fcinfo, by_name), 1, &ex);
 	m = c->model;
 	dlf_buf_init(&b);
 	dlf_buf_append(&b, "{\"score\": ", 10);
@@ -117,38 +134,57 @@ dlfin_explain(PG_FUNCTION_ARGS)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	result = DirectFunctionCall1(jsonb_in, CStringGetDatum((char *) b.data));
 	dlf_buf_free(&b);
-	PG_RETURN_DATUM(result);
+	return result;
 }
 
 /*
- * dlfin_reasons(model, k, features...): the texts of up to k features that
- * pushed this row's score most toward the adverse side.
+ * dlfin_explain(model, features...): {"score", "baseline", "contributions"}
+ * on the scale of dlfin_predict; contributions add up to score - baseline.
  */
 Datum
-dlfin_reasons(PG_FUNCTION_ARGS)
+dlfin_explain(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(explain_common(fcinfo, false));
+}
+
+/* dlfin_explain(name, features...): dlfin_explain with the deployed model. */
+Datum
+dlfin_explain_name(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(explain_common(fcinfo, true));
+}
+
+/* The reason codes of the row (k in argument 1), with a model or a name. */
+static Datum
+reasons_common(FunctionCallInfo fcinfo, bool by_name)
 {
 	DlfExplanation ex;
 	DlfScoreCache *c;
 	const DlfModel *m;
 	ExplainExtra *x;
+	Datum		model;
 	int32		k,
 				n;
 	Datum	   *d;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		PG_RETURN_NULL();
 	k = PG_GETARG_INT32(1);
 	if (k < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("number of reasons must not be negative")));
-	c = dlfin_score_cache_get(fcinfo, PG_GETARG_DATUM(0), 2);
+	reject_variadic(fcinfo, "dlfin_reasons");
+	model = model_arg(fcinfo, by_name);
+	c = dlfin_score_cache_get(fcinfo, model, 2);
 	if (c->model->task == DLF_TASK_MULTICLASS)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("dlfin_reasons needs a binary classification or regression model"),
 				 errhint("Use dlfin_explain for a multiclass model.")));
-	c = explain_row(fcinfo, "dlfin_reasons", 2, &ex);
+	c = explain_row(fcinfo, model, 2, &ex);
 	m = c->model;
 	x = c->extra;
 	if (k > m->nfeatures)
@@ -161,7 +197,28 @@ dlfin_reasons(PG_FUNCTION_ARGS)
 
 		d[i] = PointerGetDatum(cstring_to_text(ft->reason ? ft->reason : ft->name));
 	}
-	PG_RETURN_ARRAYTYPE_P(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
+	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/*
+ * dlfin_reasons(model, k, features...): the texts of up to k features that
+ * pushed this row's score most toward the adverse side.
+ */
+Datum
+dlfin_reasons(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(reasons_common(fcinfo, false));
+}
+
+/* dlfin_reasons(name, k, features...): dlfin_reasons with the deployed model. */
+Datum
+dlfin_reasons_name(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(reasons_common(fcinfo, true));
 }
 
 /* Orders feature indexes by importance, highest first, unknown last. */
@@ -181,16 +238,11 @@ cmp_importance(const void *a, const void *b, void *arg)
 	return i < j ? -1 : i > j;
 }
 
-/*
- * dlfin_importance(model): one row per feature with its permutation
- * importance and rank (1 = most important; ties by feature position), in
- * rank order.  Importance and rank are NULL when the model has none.
- */
-Datum
-dlfin_importance(PG_FUNCTION_ARGS)
+/* Returns the importance rows of the model bytes as a materialized set. */
+static void
+importance_rows(FunctionCallInfo fcinfo, bytea *bytes)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	bytea	   *bytes = PG_GETARG_BYTEA_PP(0);
 	DlfModel   *m;
 	int32	   *order;
 
@@ -214,5 +266,24 @@ dlfin_importance(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	dlf_model_free(m);
+}
+
+/*
+ * dlfin_importance(model): one row per feature with its permutation
+ * importance and rank (1 = most important; ties by feature position), in
+ * rank order.  Importance and rank are NULL when the model has none.
+ */
+Datum
+dlfin_importance(PG_FUNCTION_ARGS)
+{
+	importance_rows(fcinfo, PG_GETARG_BYTEA_PP(0));
+	PG_RETURN_VOID();
+}
+
+/* dlfin_importance(name): dlfin_importance of the deployed model. */
+Datum
+dlfin_importance_name(PG_FUNCTION_ARGS)
+{
+	importance_rows(fcinfo, dlfin_registry_model(fcinfo, NULL));
 	PG_RETURN_VOID();
 }

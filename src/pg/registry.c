@@ -180,10 +180,27 @@ name_cache(FunctionCallInfo fcinfo)
 	if (c == NULL)
 	{
 		c = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(DlfScoreCache));
-		c->lookup = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(RegistryCache));
 		fcinfo->flinfo->fn_extra = c;
 	}
+	if (c->lookup == NULL)
+		c->lookup = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(RegistryCache));
 	return c;
+}
+
+/*
+ * The deployed model bytes of the name in argument 0 (not NULL), looked up
+ * once per query execution and snapshot; version, when not NULL, receives
+ * its version.  The bytes live as long as the lookup: pass them on to
+ * dlfin_score_cache_get() of the same call site.
+ */
+bytea *
+dlfin_registry_model(FunctionCallInfo fcinfo, int32 *version)
+{
+	RegistryCache *r = lookup_deployed(fcinfo, name_cache(fcinfo));
+
+	if (version)
+		*version = r->version;
+	return r->model;
 }
 
 /* Scores one row with the deployed model of the name; false on a NULL name. */
@@ -191,14 +208,11 @@ static bool
 score_by_name(FunctionCallInfo fcinfo, DlfScoreCache **cp)
 {
 	DlfScoreCache *c;
-	RegistryCache *r;
 
 	if (PG_ARGISNULL(0))
 		return false;
 	dlfin_reject_variadic(fcinfo);
-	c = name_cache(fcinfo);
-	r = lookup_deployed(fcinfo, c);
-	c = dlfin_score_cache_get(fcinfo, PointerGetDatum(r->model), 1);
+	c = dlfin_score_cache_get(fcinfo, PointerGetDatum(dlfin_registry_model(fcinfo, NULL)), 1);
 	dlfin_score_row_out(fcinfo, c, 1);
 	*cp = c;
 	return true;

@@ -50,6 +50,8 @@ extern void dlfin_score_row_out(FunctionCallInfo fcinfo, DlfScoreCache *c,
 extern Datum dlfin_result_predict(DlfScoreCache *c);
 extern Datum dlfin_result_class(DlfScoreCache *c);
 extern Datum dlfin_result_proba(DlfScoreCache *c);
+/* Deployed model bytes of the registry name in argument 0, cached per query. */
+extern bytea *dlfin_registry_model(FunctionCallInfo fcinfo, int32 *version);
 /* dlfin_model_info(bytea), also called by dlfin_model_info(name). */
 extern Datum dlfin_model_info(PG_FUNCTION_ARGS);
 

@@ -24,6 +24,32 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 20;
 COMMENT ON FUNCTION @extschema@.dlfin_importance(pg_catalog.bytea) IS
 'permutation importance of each feature on the validation split (drop in AUC, accuracy, or RMSE increase), ranked';
 
+-- By registry name: STABLE, not IMMUTABLE, like dlfin_predict(name, ...):
+-- the deployed version is looked up once per query execution, under the
+-- query's snapshot.  An untyped literal first argument resolves to these
+-- text forms; write '\x...'::bytea for literal model bytes.
+CREATE FUNCTION @extschema@.dlfin_explain(name pg_catalog.text, VARIADIC features "any")
+RETURNS pg_catalog.jsonb
+AS 'MODULE_PATHNAME', 'dlfin_explain_name'
+LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.dlfin_explain(pg_catalog.text, "any") IS
+'integrated-gradients attribution of a row with the deployed version of a named model';
+
+CREATE FUNCTION @extschema@.dlfin_reasons(name pg_catalog.text, k integer, VARIADIC features "any")
+RETURNS text[]
+AS 'MODULE_PATHNAME', 'dlfin_reasons_name'
+LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.dlfin_reasons(pg_catalog.text, integer, "any") IS
+'reason codes of a row with the deployed version of a named model';
+
+CREATE FUNCTION @extschema@.dlfin_importance(name pg_catalog.text,
+    OUT feature text, OUT importance double precision, OUT rank integer)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'dlfin_importance_name'
+LANGUAGE C STABLE STRICT PARALLEL SAFE ROWS 20;
+COMMENT ON FUNCTION @extschema@.dlfin_importance(pg_catalog.text) IS
+'permutation importance of each feature of the deployed version of a named model, ranked';
+
 -- Drift: PSI of today's rows against the training distributions.
 CREATE FUNCTION @extschema@.dlfin_drift_sfunc(internal, pg_catalog.bytea, VARIADIC "any")
 RETURNS internal

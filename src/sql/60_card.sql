@@ -115,38 +115,83 @@ $$;
 COMMENT ON FUNCTION dlfin.card_options(pg_catalog.jsonb, pg_catalog.text[]) IS
 'validates model card options against the allowed keys';
 
--- PSI of a table's rows against the training distribution, when the
--- installed dlfin can compute it; NULL and a reason otherwise.
-CREATE FUNCTION dlfin.card_drift(model pg_catalog.bytea, rel pg_catalog.text, OUT drift pg_catalog.jsonb, OUT note pg_catalog.text)
+-- PSI of a table's rows against the model's training distributions
+-- (dlfin_drift), or NULL and the reason.  The table name is resolved with
+-- the caller's search_path; the table needs a column named after every
+-- feature of the model.
+CREATE FUNCTION dlfin.card_drift(model pg_catalog.bytea, rel pg_catalog.text, caller_path pg_catalog.text,
+                                 OUT drift pg_catalog.jsonb, OUT note pg_catalog.text)
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_rel pg_catalog.regclass;
     v_cols text;
+    v_missing text;
 BEGIN
     IF rel IS NULL THEN
         note := 'no table to compare with the training data was given (option "drift").';
         RETURN;
     END IF;
+    PERFORM pg_catalog.set_config('search_path', coalesce(caller_path, 'pg_catalog, pg_temp'), true);
     v_rel := rel::pg_catalog.regclass;
-    IF pg_catalog.to_regprocedure('@extschema@.dlfin_drift(pg_catalog.bytea, "any")') IS NULL THEN
-        note := 'dlfin_drift is not installed in this version of dlfin.';
-        RETURN;
-    END IF;
-    SELECT pg_catalog.string_agg(pg_catalog.format('d.%I', f ->> 'name'), ', ' ORDER BY o) INTO v_cols
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    SELECT pg_catalog.string_agg(pg_catalog.format('d.%I', f ->> 'name'), ', ' ORDER BY o),
+           pg_catalog.string_agg(pg_catalog.quote_ident(f ->> 'name'), ', ' ORDER BY o)
+             FILTER (WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
+                                       WHERE a.attrelid = v_rel AND a.attname = f ->> 'name'
+                                         AND a.attnum > 0 AND NOT a.attisdropped))
+      INTO v_cols, v_missing
     FROM pg_catalog.jsonb_array_elements(@extschema@.dlfin_model_info(model) -> 'features') WITH ORDINALITY AS e(f, o);
+    IF v_missing IS NOT NULL THEN
+        RAISE EXCEPTION 'drift table % has no column for model feature(s) %', v_rel, v_missing
+            USING ERRCODE = 'undefined_column',
+                  HINT = 'The table of option "drift" needs a column named after every feature of the model, as dlfin_model_info(model)->''features'' lists them.';
+    END IF;
     EXECUTE pg_catalog.format('SELECT @extschema@.dlfin_drift($1, %s) FROM %s d', v_cols, v_rel)
         INTO drift USING model;
+    IF drift IS NULL THEN
+        note := pg_catalog.format('the drift table %s has no rows.', v_rel);
+    ELSE
+        drift := drift OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('table', v_rel::text);
+    END IF;
 END
 $$;
-COMMENT ON FUNCTION dlfin.card_drift(pg_catalog.bytea, pg_catalog.text) IS
-'drift of a table against a model''s training data for the model card, or the reason it is not available';
+COMMENT ON FUNCTION dlfin.card_drift(pg_catalog.bytea, pg_catalog.text, pg_catalog.text) IS
+'dlfin_drift of a table (resolved with the given search_path) against a model''s training data for the model card, or the reason it is not available';
 
--- The card of model bytes, evaluated on a held-out table.
-CREATE FUNCTION @extschema@.dlfin_model_card(model pg_catalog.bytea,
-                                             heldout pg_catalog.regclass DEFAULT NULL,
-                                             options pg_catalog.jsonb DEFAULT '{}')
+-- dlfin_fairness of held-out rows for the model card.  An applicant is
+-- approved when the model's decision at the threshold is the good outcome:
+-- score below the threshold when the adverse side is the positive class
+-- (a model of default), at or above it otherwise; the label passed on is
+-- true for the good outcome.  The decision is passed as 0/1, so approval
+-- agrees exactly with the card's confusion matrix.
+CREATE FUNCTION dlfin.card_fairness(model pg_catalog.bytea, scores pg_catalog.float8[],
+                                    labels pg_catalog.bool[], groups pg_catalog.text[],
+                                    threshold pg_catalog.float8)
+RETURNS pg_catalog.jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT @extschema@.dlfin_fairness(
+           (CASE WHEN a.adverse_positive THEN u.s OPERATOR(pg_catalog.<) t.t
+                 ELSE u.s OPERATOR(pg_catalog.>=) t.t END)::pg_catalog.int4::pg_catalog.float8,
+           u.g,
+           CASE WHEN a.adverse_positive THEN NOT u.l ELSE u.l END,
+           0.5::pg_catalog.float8)
+FROM ROWS FROM (pg_catalog.unnest(scores), pg_catalog.unnest(labels), pg_catalog.unnest(groups)) AS u(s, l, g),
+     (SELECT (@extschema@.dlfin_model_info(model) OPERATOR(pg_catalog.->>) 'adverse')
+             OPERATOR(pg_catalog.=) 'positive' AS adverse_positive) a,
+     (SELECT coalesce(threshold, 0.5) AS t) t
+WHERE groups IS NOT NULL
+$$;
+COMMENT ON FUNCTION dlfin.card_fairness(pg_catalog.bytea, pg_catalog.float8[], pg_catalog.bool[], pg_catalog.text[], pg_catalog.float8) IS
+'dlfin_fairness of a model''s held-out decisions at a threshold, approval being the good outcome of the model''s adverse side, for the model card';
+
+-- The card of model bytes, evaluated on a held-out table; caller_path is
+-- the caller's search_path, for the table of option "drift".
+CREATE FUNCTION dlfin.card_of_model(model pg_catalog.bytea, heldout pg_catalog.regclass,
+                                    options pg_catalog.jsonb, caller_path pg_catalog.text)
 RETURNS pg_catalog.text
 LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL RESTRICTED SECURITY INVOKER
 SET search_path = pg_catalog, pg_temp
@@ -169,7 +214,7 @@ BEGIN
     v_group := v_opts ->> 'group';
     IF heldout IS NOT NULL THEN
         FOREACH v_col IN ARRAY ARRAY['score', 'label', v_group] LOOP
-            IF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
+            IF v_col IS NOT NULL AND NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
                            WHERE a.attrelid = heldout AND a.attname = v_col
                              AND a.attnum > 0 AND NOT a.attisdropped) THEN
                 RAISE EXCEPTION 'held-out table % has no column "%"', heldout, v_col
@@ -189,12 +234,13 @@ BEGIN
     ELSE
         v_notes := v_notes || pg_catalog.to_jsonb('No held-out table was given: the performance section is empty.'::text);
     END IF;
-    SELECT * INTO v_drift FROM dlfin.card_drift(model, v_opts ->> 'drift');
+    SELECT * INTO v_drift FROM dlfin.card_drift(model, v_opts ->> 'drift', caller_path);
     RETURN dlfin.card_html(model, v_scores, v_labels, v_groups,
         pg_catalog.jsonb_build_object(
             'title', coalesce(v_opts ->> 'title', 'dlfin model'),
             'threshold', v_opts -> 'threshold',
             'group', v_group,
+            'fairness', dlfin.card_fairness(model, v_scores, v_labels, v_groups, (v_opts ->> 'threshold')::float8),
             'generated_at', pg_catalog.to_char(pg_catalog.now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'),
             'identity', pg_catalog.jsonb_build_array(
                 pg_catalog.jsonb_build_array('Name', coalesce(v_opts ->> 'title', 'not given')),
@@ -203,10 +249,22 @@ BEGIN
                 pg_catalog.jsonb_build_array('Training-data fingerprint, query, creator', NULL)),
             'notes', v_notes,
             'drift', v_drift.drift,
+            'drift_table', v_drift.drift ->> 'table',
             'drift_note', v_drift.note,
             'deployments_note', 'the model was given as bytes; the registry keeps the history of named models (dlfin.model_card(name)).'));
 END
 $$;
+COMMENT ON FUNCTION dlfin.card_of_model(pg_catalog.bytea, pg_catalog.regclass, pg_catalog.jsonb, pg_catalog.text) IS
+'what dlfin_model_card runs, with the caller''s search_path for the table of option "drift"';
+
+-- The card of model bytes: passes the caller's search_path on, since the
+-- implementation runs under a fixed one.
+CREATE FUNCTION @extschema@.dlfin_model_card(model pg_catalog.bytea,
+                                             heldout pg_catalog.regclass DEFAULT NULL,
+                                             options pg_catalog.jsonb DEFAULT '{}')
+RETURNS pg_catalog.text
+LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL RESTRICTED SECURITY INVOKER
+AS $$ SELECT dlfin.card_of_model(model, heldout, options, pg_catalog.current_setting('search_path')) $$;
 COMMENT ON FUNCTION @extschema@.dlfin_model_card(pg_catalog.bytea, pg_catalog.regclass, pg_catalog.jsonb) IS
 'model card of model bytes as a self-contained HTML page; heldout is a table or view with columns score (float8) and label (boolean); options: title, threshold, group, drift';
 
@@ -216,8 +274,8 @@ COMMENT ON FUNCTION @extschema@.dlfin_model_card(pg_catalog.bytea, pg_catalog.re
 -- under the session settings dlfin.train uses, so dlfin_split picks the
 -- same test rows; the data fingerprint is computed again to show whether
 -- the rows are still those the model was trained on.
-CREATE FUNCTION dlfin.model_card(name pg_catalog.text, version pg_catalog.int4 DEFAULT NULL,
-                                 options pg_catalog.jsonb DEFAULT '{}')
+CREATE FUNCTION dlfin.card_of_name(name pg_catalog.text, version pg_catalog.int4,
+                                   options pg_catalog.jsonb, caller_path pg_catalog.text)
 RETURNS pg_catalog.text
 LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY INVOKER
 SET search_path = pg_catalog, pg_temp
@@ -247,27 +305,27 @@ DECLARE
     v_hist jsonb;
     v_drift record;
 BEGIN
-    IF model_card.name IS NULL THEN
+    IF card_of_name.name IS NULL THEN
         RAISE EXCEPTION 'dlfin.model_card needs a model name'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
     v_opts := dlfin.card_options(options, ARRAY['title', 'threshold', 'group', 'drift', 'heldout']);
     v_group := v_opts ->> 'group';
-    IF model_card.version IS NULL THEN
+    IF card_of_name.version IS NULL THEN
         -- the deployed version, else the latest one
-        SELECT m.* INTO v FROM dlfin.models m WHERE m.name = model_card.name
+        SELECT m.* INTO v FROM dlfin.models m WHERE m.name = card_of_name.name
         ORDER BY m.status = 'deployed' DESC, m.version DESC LIMIT 1;
     ELSE
         SELECT m.* INTO v FROM dlfin.models m
-        WHERE m.name = model_card.name AND m.version = model_card.version;
+        WHERE m.name = card_of_name.name AND m.version = card_of_name.version;
     END IF;
     IF NOT FOUND THEN
-        IF model_card.version IS NOT NULL
-           AND EXISTS (SELECT FROM dlfin.models m WHERE m.name = model_card.name) THEN
-            RAISE EXCEPTION 'dlfin model "%" has no version %', model_card.name, model_card.version
+        IF card_of_name.version IS NOT NULL
+           AND EXISTS (SELECT FROM dlfin.models m WHERE m.name = card_of_name.name) THEN
+            RAISE EXCEPTION 'dlfin model "%" has no version %', card_of_name.name, card_of_name.version
                 USING ERRCODE = 'undefined_object';
         END IF;
-        RAISE EXCEPTION 'dlfin model "%" does not exist', model_card.name
+        RAISE EXCEPTION 'dlfin model "%" does not exist', card_of_name.name
             USING ERRCODE = 'undefined_object',
                   HINT = 'SELECT name, version FROM dlfin.models lists the models you may see.';
     END IF;
@@ -332,13 +390,15 @@ $q$, v_feats, v_y,
                'changed_by', d.changed_by, 'reason', d.reason) ORDER BY d.id)
       INTO v_hist
     FROM dlfin.deployments d WHERE d.name = v.name;
-    SELECT * INTO v_drift FROM dlfin.card_drift(v.model, v_opts ->> 'drift');
+    SELECT * INTO v_drift FROM dlfin.card_drift(v.model, v_opts ->> 'drift', caller_path);
 
     RETURN dlfin.card_html(v.model, v_scores, v_labels, v_groups,
         pg_catalog.jsonb_build_object(
             'title', coalesce(v_opts ->> 'title', pg_catalog.format('%s, version %s', v.name, v.version)),
             'threshold', v_opts -> 'threshold',
             'group', v_group,
+            'fairness', CASE WHEN v.task = 'binary'
+                             THEN dlfin.card_fairness(v.model, v_scores, v_labels, v_groups, (v_opts ->> 'threshold')::float8) END,
             'registry', true,
             'generated_at', pg_catalog.to_char(pg_catalog.now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'),
             'identity', pg_catalog.jsonb_build_array(
@@ -361,8 +421,18 @@ $q$, v_feats, v_y,
             'notes', v_notes,
             'deployments', coalesce(v_hist, '[]'),
             'drift', v_drift.drift,
+            'drift_table', v_drift.drift ->> 'table',
             'drift_note', v_drift.note));
 END
 $$;
+COMMENT ON FUNCTION dlfin.card_of_name(pg_catalog.text, pg_catalog.int4, pg_catalog.jsonb, pg_catalog.text) IS
+'what dlfin.model_card runs, with the caller''s search_path for the table of option "drift"';
+
+-- The card of a registry model: passes the caller's search_path on.
+CREATE FUNCTION dlfin.model_card(name pg_catalog.text, version pg_catalog.int4 DEFAULT NULL,
+                                 options pg_catalog.jsonb DEFAULT '{}')
+RETURNS pg_catalog.text
+LANGUAGE sql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY INVOKER
+AS $$ SELECT dlfin.card_of_name(name, version, options, pg_catalog.current_setting('search_path')) $$;
 COMMENT ON FUNCTION dlfin.model_card(pg_catalog.text, pg_catalog.int4, pg_catalog.jsonb) IS
 'model card of a registry model (the deployed or latest version unless one is given) as a self-contained HTML page, its held-out test rows scored again; options: title, threshold, group, drift, heldout';

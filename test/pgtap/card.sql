@@ -2,7 +2,7 @@
 -- names, categories, class labels, group values and registry names, and
 -- the page's promises (well-formed XML, no scripts, no external resources).
 BEGIN;
-SELECT plan(36);
+SELECT plan(42);
 
 CREATE TABLE card_t AS
 SELECT i, CASE WHEN i % 3 = 0 THEN '<b>bad</b>' ELSE 'good & fine' END AS y,
@@ -74,6 +74,29 @@ SELECT ok(strpos(html, 'Fairness by group') > 0 AND strpos(html, 'Drift') > 0
           AND strpos(html, 'Not available: dlfin_drift') + strpos(html, 'Not available: no table') > 0,
           'explanation sections render, drift explains why it is not available') FROM card_out;
 SELECT ok(xml_is_well_formed_document(dlfin_model_card(model)), 'a card without held-out rows is well formed') FROM card_m;
+
+-- ---- monotone constraints, drift with hostile names, calibration ----
+CREATE TABLE card_mono AS
+SELECT dlfin_train('{"epochs": 4, "hidden": [4], "seed": 1, "positive": "<b>bad</b>", "calibrate": "platt",
+                     "adverse": "positive", "monotone": {"<img src=x onerror=alert(1)>": 1},
+                     "features": ["<img src=x onerror=alert(1)>", "c</td></tr></table>"]}'::jsonb,
+                   y, x, c) AS model
+FROM card_t;
+CREATE TABLE card_today AS SELECT x + 3 AS "<img src=x onerror=alert(1)>", c AS "c</td></tr></table>" FROM card_t;
+CREATE TEMP TABLE card_mono_out AS
+SELECT dlfin_model_card(model, 'card_h', '{"group": "grp", "drift": "card_today"}') AS html FROM card_mono;
+SELECT ok(xml_is_well_formed_document(html) AND strpos(html, '<img') = 0, 'a card with constraints and drift is well formed, names escaped')
+FROM card_mono_out;
+SELECT ok(html ~ 'Monotone constraints.*&lt;img src=x onerror=alert\(1\)&gt;</td><td>increasing \(\+1\)</td><td class="good">holds',
+          'the monotone constraint of the model is listed and checked') FROM card_mono_out;
+SELECT ok(html ~ 'Drift \(population stability index\).*model score.*&lt;img src=x onerror=alert\(1\)&gt;</td><td class="num">[0-9.]+</td><td class="(good|warn|bad)">',
+          'drift lists the score and every feature with its PSI band') FROM card_mono_out;
+SELECT ok(strpos(html, 'Platt scaling') > 0 AND strpos(html, 'Validation ECE before calibration') > 0,
+          'the calibration method and its ECE before and after') FROM card_mono_out;
+SELECT throws_ok($$SELECT dlfin_model_card(model, NULL, '{"drift": "no_such_table"}') FROM card_m$$, '42P01', NULL,
+    'unknown drift table');
+SELECT throws_ok($$SELECT dlfin_model_card(model, NULL, '{"drift": "card_h"}') FROM card_m$$, '42703', NULL,
+    'drift table without the feature columns');
 
 -- ---- charts on their own ----
 SELECT ok(xml_is_well_formed_document(dlfin_svg_roc(score, label)), 'dlfin_svg_roc is a well-formed SVG document') FROM card_h;

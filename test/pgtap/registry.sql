@@ -4,7 +4,7 @@
 -- and privileges: a non-superuser trains and scores its own models, cannot
 -- train on a table it cannot read, and does not see other roles' models.
 BEGIN;
-SELECT plan(63);
+SELECT plan(77);
 
 CREATE TABLE reg_t AS
 SELECT i, (i % 2 = 0) AS y, i::float8 AS x, (ARRAY['a', 'b', 'c'])[1 + i % 3] AS c
@@ -54,6 +54,24 @@ SELECT throws_ok($$SELECT dlfin_predict('m', 'a', 'a')$$, '42804', NULL, 'wrong 
 SELECT throws_ok($$SELECT dlfin_predict('m', VARIADIC ARRAY[1.0])$$, '0A000', NULL, 'VARIADIC array by name');
 SELECT ok(dlfin_predict('m', 1.0, 'a') BETWEEN 0 AND 1, 'scores by name');
 SELECT is(dlfin_model_info('m')->>'version', '1', 'model_info by name carries the version');
+
+-- ---- explaining by name ----
+SELECT throws_ok($$SELECT dlfin_explain('nosuch', 1.0, 'a')$$, '42704', 'dlfin model "nosuch" does not exist', 'explain: unknown name');
+SELECT throws_ok($$SELECT dlfin_reasons('nosuch', 2, 1.0, 'a')$$, '42704', 'dlfin model "nosuch" does not exist', 'reasons: unknown name');
+SELECT throws_ok($$SELECT * FROM dlfin_importance('nosuch')$$, '42704', 'dlfin model "nosuch" does not exist', 'importance: unknown name');
+SELECT throws_ok($$SELECT dlfin_explain('cand', 1.0, 'a')$$, '42704', 'dlfin model "cand" has no deployed version',
+    'explain: name without a deployed version');
+SELECT throws_ok($$SELECT dlfin_explain('\x0102', 1.0)$$, '42704', NULL, 'explain: an untyped literal is a name, not bytes');
+SELECT throws_ok($$SELECT * FROM dlfin_importance('\x0102')$$, '42704', NULL, 'importance: an untyped literal is a name');
+SELECT throws_ok($$SELECT dlfin_explain('m', 1.0)$$, '22023', NULL, 'explain: wrong feature count by name');
+SELECT throws_ok($$SELECT dlfin_reasons('m', 1, 'a', 'a')$$, '42804', NULL, 'reasons: wrong feature type by name');
+SELECT throws_ok($$SELECT dlfin_explain('m', VARIADIC ARRAY[1.0])$$, '0A000', NULL, 'explain: VARIADIC array by name');
+SELECT throws_ok($$SELECT dlfin_reasons('m', -1, 1.0, 'a')$$, '22023', 'number of reasons must not be negative', 'reasons: negative k by name');
+SELECT is(dlfin_explain(NULL::text, 1.0, 'a'), NULL, 'explain: NULL name gives NULL');
+SELECT is(dlfin_reasons('m', NULL, 1.0, 'a'), NULL, 'reasons: NULL k by name gives NULL');
+SELECT is(dlfin_explain('m', 1.0, 'a'), dlfin_explain((SELECT model FROM dlfin.models WHERE name = 'm' AND version = 1), 1.0, 'a'),
+    'explain by name is explain of the deployed bytes');
+SELECT is((SELECT count(*) FROM dlfin_importance('m')), 2::bigint, 'importance by name lists the features');
 
 -- ---- deploy, rollback, drop ----
 SELECT throws_ok($$SELECT dlfin.deploy('m', 7)$$, '42704', 'dlfin model "m" has no version 7', 'unknown version');

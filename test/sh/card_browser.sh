@@ -31,7 +31,9 @@ UPDATE credit SET marital = '<script>alert("m")</script>' WHERE id % 97 = 0;
 ALTER TABLE credit ADD COLUMN part text;
 UPDATE credit SET part = dlfin_split(id, 0.2, 42);
 CREATE TABLE models AS
-SELECT dlfin_train('{"positive": "bad", "seed": 7, "features": ["seniority","home","time","age",
+SELECT dlfin_train('{"positive": "bad", "adverse": "positive", "seed": 7, "calibrate": "platt",
+                     "monotone": {"income": -1, "seniority": -1},
+                     "features": ["seniority","home","time","age",
                      "marital","records","job","expenses","income","assets","debt","amount","price"]}'::jsonb,
                    status, seniority, home, time, age, marital, records, job,
                    expenses, income, assets, debt, amount, price) AS model
@@ -41,9 +43,14 @@ SELECT dlfin_predict(m.model, seniority, home, time, age, marital, records, job,
                      expenses, income, assets, debt, amount, price) AS score,
        c.status = 'bad' AS label, c.home AS grp
 FROM credit c, models m WHERE c.part = 'test';
+-- today's applicants: the held-out ones with 30 % more income
+CREATE TABLE today AS
+SELECT seniority, home, time, age, marital, records, job, expenses, (income * 1.3)::integer AS income,
+       assets, debt, amount, price
+FROM credit WHERE part = 'test';
 SELECT dlfin.train('credit_default', $$SELECT status, seniority, home, time, age, marital, records,
                    job, expenses, income, assets, debt, amount, price FROM credit$$, 'status',
-                   '{"positive": "bad", "seed": 7}') AS version;
+                   '{"positive": "bad", "adverse": "positive", "seed": 7, "monotone": {"income": -1}}') AS version;
 SQL
 
 # Writes the text result of a query to a file, unaligned and without headers.
@@ -51,12 +58,21 @@ to_file() {
   psql -At -c "$1" -o "$2"
   [ -s "$2" ] || { echo "empty result for: $1"; exit 1; }
 }
-to_file "SELECT dlfin_model_card(model, 'heldout', '{\"title\": \"credit_default <bytes>\", \"group\": \"grp\"}') FROM models" "$out/card_bytes.html"
-to_file "SELECT dlfin.model_card('credit_default', options => '{\"group\": \"marital\"}')" "$out/card_registry.html"
+to_file "SELECT dlfin_model_card(model, 'heldout', '{\"title\": \"credit_default <bytes>\", \"group\": \"grp\", \"drift\": \"today\"}') FROM models" "$out/card_bytes.html"
+to_file "SELECT dlfin.model_card('credit_default', options => '{\"group\": \"marital\", \"drift\": \"today\"}')" "$out/card_registry.html"
+# every explanation part is filled in: constraints checked, fairness, drift, calibration
+for f in card_bytes card_registry; do
+  for want in 'holds: no step against the constraint' 'Adverse impact ratio' 'Four-fifths rule' \
+              'Equal-opportunity difference' 'model score' '>moderate<' 'Calibration method'; do
+    grep -qF "$want" "$out/$f.html" || { echo "$f: no \"$want\" in the card"; exit 1; }
+  done
+done
+grep -qF 'Platt scaling' "$out/card_bytes.html" || { echo "card_bytes: no calibration method"; exit 1; }
 to_file "SELECT dlfin_svg_roc(score, label) FROM heldout" "$out/roc.svg"
 to_file "SELECT dlfin_svg_calibration(score, label) FROM heldout" "$out/calibration.svg"
 to_file "SELECT dlfin_svg_lift(score, label) FROM heldout" "$out/lift.svg"
 to_file "SELECT dlfin_svg_learning_curve(model) FROM models" "$out/learning.svg"
+to_file "SELECT dlfin_svg_importance(model) FROM models" "$out/importance.svg"
 
 # Well-formed XML; libxml2's HTML parser (HTML 4) complains only about the
 # HTML5 and SVG element names it does not know, nothing else.
@@ -98,7 +114,7 @@ if (render "$out/control.html" "$out/control.png" 800,600) > /dev/null 2>&1; the
 fi
 
 for f in card_bytes card_registry; do
-  render "$out/$f.html" "$out/$f.png" 1200,6000
+  render "$out/$f.html" "$out/$f.png" 1200,9000
   python3 "$here/png_check.py" card "$out/$f.png"
 done
 render "$out/roc.svg" "$out/roc.png" 480,360
@@ -109,4 +125,6 @@ render "$out/lift.svg" "$out/lift.png" 480,360
 python3 "$here/png_check.py" chart "$out/lift.png" blue vermillion
 render "$out/learning.svg" "$out/learning.png" 480,360
 python3 "$here/png_check.py" chart "$out/learning.png" blue orange
+render "$out/importance.svg" "$out/importance.png" 640,480
+python3 "$here/png_check.py" chart "$out/importance.png" green
 echo "card and screenshots in $out"

@@ -127,7 +127,7 @@ def main(argv):
         bad = []
         if s["nonwhite_share"] < 0.02:
             bad.append("the page is (almost) blank")
-        need = argv[3:] if cmd == "chart" else ["blue", "orange", "vermillion"]
+        need = argv[3:] if cmd == "chart" else ["blue", "orange", "vermillion", "green"]
         for name in need:
             # a chart line or a bar is at least a few hundred pixels
             if s["colours"][name] < (300 if cmd == "card" else 150):

@@ -65,7 +65,7 @@ unittest-sanitize:
 .PHONY: unittest unittest-sanitize
 
 # pg_regress (and test/pgtap/hostile.sql) against a server under Valgrind
-# memcheck; slow, so not part of scripts/test.  See doc/security.md.
+# memcheck; slow, so not part of scripts/test.  See the README, "Security".
 valgrind-check:
 	scripts/valgrind-check
 

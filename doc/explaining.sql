@@ -1,4 +1,4 @@
--- Worked example of doc/explaining.md on the real credit data (4,454
+-- Worked example of the README section "Explaining and governing a model" on the real credit data (4,454
 -- applications; README "Data").  Run with
 --   psql -X -v data=$PWD/test/data/credit_data.csv -f doc/explaining.sql
 \pset footer off

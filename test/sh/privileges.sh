@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Privileges and hostile search_path (doc/security.md, "Privileges").
+# Privileges and hostile search_path (README, "Security", "Privileges").
 #
 # dlfin is not a trusted extension: a database owner without superuser
 # cannot install it.  A hostile database owner who plants trap functions

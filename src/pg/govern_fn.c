@@ -19,6 +19,7 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
+#include "aggutil.h"
 #include "dlfin_pg.h"
 #include "scoring.h"
 
@@ -28,70 +29,11 @@
 #define FAIR_MAX_GROUPS	100000
 #define FAIR_HASH_SEED	UINT64_C(0x6661697267727073)
 
-/* Returns the aggregate memory context or raises an error. */
-static MemoryContext
-agg_context(FunctionCallInfo fcinfo, const char *fname)
-{
-	MemoryContext ctx;
 
-	if (!AggCheckCallContext(fcinfo, &ctx))
-		elog(ERROR, "%s called in non-aggregate context", fname);
-	return ctx;
-}
 
-/* Raises the error for a serialised state that fails validation. */
-static void
-corrupt_state(const char *what)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_DATA_CORRUPTED),
-			 errmsg("invalid serialized %s aggregate state", what)));
-}
 
-/* Starts reading a serialised state and checks its magic and version. */
-static void
-begin_read(StringInfo buf, bytea *b, uint32 magic, const char *what)
-{
-	buf->data = VARDATA_ANY(b);
-	buf->len = VARSIZE_ANY_EXHDR(b);
-	buf->maxlen = buf->len;
-	buf->cursor = 0;
-	if (buf->len < 5 || pq_getmsgint(buf, 4) != magic ||
-		pq_getmsgbyte(buf) != SERIAL_VERSION)
-		corrupt_state(what);
-}
 
-/* Checks that n more bytes can be read. */
-static void
-need_bytes(StringInfo buf, int64 n, const char *what)
-{
-	if (n < 0 || n > buf->len - buf->cursor)
-		corrupt_state(what);
-}
 
-/* Turns JSON text built with the core writers into jsonb. */
-static Datum
-buf_to_jsonb(DlfBuf *b)
-{
-	Datum		d;
-
-	if (b->failed)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-	d = DirectFunctionCall1(jsonb_in, CStringGetDatum((char *) b->data));
-	dlf_buf_free(b);
-	return d;
-}
-
-/* Appends "key": number (null if not finite), with a leading comma. */
-static void
-json_num(DlfBuf *b, const char *key, double v, bool comma)
-{
-	if (comma)
-		dlf_buf_append(b, ", ", 2);
-	dlf_buf_json_string(b, key);
-	dlf_buf_append(b, ": ", 2);
-	dlf_buf_json_double(b, v);
-}
 
 /* ---- drift ---------------------------------------------------------------- */
 
@@ -173,7 +115,7 @@ PG_FUNCTION_INFO_V1(dlfin_drift_sfunc);
 Datum
 dlfin_drift_sfunc(PG_FUNCTION_ARGS)
 {
-	MemoryContext actx = agg_context(fcinfo, "dlfin_drift_sfunc");
+	MemoryContext actx = dlfin_agg_context(fcinfo, "dlfin_drift_sfunc");
 	DriftState *st = PG_ARGISNULL(0) ? NULL : (DriftState *) PG_GETARG_POINTER(0);
 	DlfScoreCache *c;
 	const DlfModel *m;
@@ -273,7 +215,7 @@ PG_FUNCTION_INFO_V1(dlfin_drift_combine);
 Datum
 dlfin_drift_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext actx = agg_context(fcinfo, "dlfin_drift_combine");
+	MemoryContext actx = dlfin_agg_context(fcinfo, "dlfin_drift_combine");
 	DriftState *a = PG_ARGISNULL(0) ? NULL : (DriftState *) PG_GETARG_POINTER(0);
 	DriftState *b = PG_ARGISNULL(1) ? NULL : (DriftState *) PG_GETARG_POINTER(1);
 	MemoryContext old;
@@ -325,7 +267,7 @@ PG_FUNCTION_INFO_V1(dlfin_drift_deserial);
 Datum
 dlfin_drift_deserial(PG_FUNCTION_ARGS)
 {
-	MemoryContext actx = agg_context(fcinfo, "dlfin_drift_deserial");
+	MemoryContext actx = dlfin_agg_context(fcinfo, "dlfin_drift_deserial");
 	bytea	   *b = PG_GETARG_BYTEA_PP(0);
 	StringInfoData buf;
 	MemoryContext old;
@@ -335,10 +277,10 @@ dlfin_drift_deserial(PG_FUNCTION_ARGS)
 				ncounts;
 	int64		n;
 
-	begin_read(&buf, b, DRIFT_MAGIC, "dlfin_drift");
-	need_bytes(&buf, 4, "dlfin_drift");
+	dlfin_state_begin_read(&buf, b, DRIFT_MAGIC, SERIAL_VERSION, "dlfin_drift");
+	dlfin_state_need_bytes(&buf, 4, "dlfin_drift");
 	len = pq_getmsgint(&buf, 4);
-	need_bytes(&buf, (int64) len + 12, "dlfin_drift");
+	dlfin_state_need_bytes(&buf, (int64) len + 12, "dlfin_drift");
 	old = MemoryContextSwitchTo(actx);
 	model = palloc(len + VARHDRSZ);
 	SET_VARSIZE(model, len + VARHDRSZ);
@@ -348,17 +290,17 @@ dlfin_drift_deserial(PG_FUNCTION_ARGS)
 	n = pq_getmsgint64(&buf);
 	ncounts = pq_getmsgint(&buf, 4);
 	if (n < 0 || ncounts != st->ncounts)
-		corrupt_state("dlfin_drift");
-	need_bytes(&buf, (int64) ncounts * 8, "dlfin_drift");
+		dlfin_corrupt_state("dlfin_drift");
+	dlfin_state_need_bytes(&buf, (int64) ncounts * 8, "dlfin_drift");
 	st->n = n;
 	for (int32 i = 0; i < ncounts; i++)
 	{
 		st->counts[i] = pq_getmsgint64(&buf);
 		if (st->counts[i] < 0 || st->counts[i] > n)
-			corrupt_state("dlfin_drift");
+			dlfin_corrupt_state("dlfin_drift");
 	}
 	if (buf.cursor != buf.len)
-		corrupt_state("dlfin_drift");
+		dlfin_corrupt_state("dlfin_drift");
 	PG_RETURN_POINTER(st);
 }
 
@@ -377,7 +319,7 @@ psi_json(DlfBuf *b, const double *expected, const int64 *counts, int32 nb,
 		psi = dlf_psi(expected, actual, nb);
 	}
 	dlf_buf_append(b, "{", 1);
-	json_num(b, "psi", psi, false);
+	dlfin_json_num(b, "psi", psi, false);
 	dlf_buf_append(b, ", \"band\": ", 10);
 	dlf_buf_json_string(b, dlf_psi_band(psi));
 	dlf_buf_append(b, "}", 1);
@@ -429,7 +371,7 @@ dlfin_drift_final(PG_FUNCTION_ARGS)
 	psi_json(&b, m->score_dist.share, st->counts + st->offset[m->nfeatures],
 			 m->score_dist.nbins, st->n);
 	dlf_buf_append(&b, "}", 1);
-	PG_RETURN_DATUM(buf_to_jsonb(&b));
+	PG_RETURN_DATUM(dlfin_buf_to_jsonb(&b));
 }
 
 /* ---- fairness ------------------------------------------------------------- */
@@ -549,7 +491,7 @@ fair_threshold(FairState *st, double t)
 static Datum
 fair_trans(FunctionCallInfo fcinfo, double threshold)
 {
-	MemoryContext actx = agg_context(fcinfo, "dlfin_fairness_sfunc");
+	MemoryContext actx = dlfin_agg_context(fcinfo, "dlfin_fairness_sfunc");
 	FairState  *st = PG_ARGISNULL(0) ? NULL : (FairState *) PG_GETARG_POINTER(0);
 	MemoryContext old = MemoryContextSwitchTo(actx);
 	FairGroup  *g;
@@ -630,7 +572,7 @@ PG_FUNCTION_INFO_V1(dlfin_fairness_combine);
 Datum
 dlfin_fairness_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext actx = agg_context(fcinfo, "dlfin_fairness_combine");
+	MemoryContext actx = dlfin_agg_context(fcinfo, "dlfin_fairness_combine");
 	FairState  *a = PG_ARGISNULL(0) ? NULL : (FairState *) PG_GETARG_POINTER(0);
 	FairState  *b = PG_ARGISNULL(1) ? NULL : (FairState *) PG_GETARG_POINTER(1);
 	MemoryContext old;
@@ -683,7 +625,7 @@ PG_FUNCTION_INFO_V1(dlfin_fairness_deserial);
 Datum
 dlfin_fairness_deserial(PG_FUNCTION_ARGS)
 {
-	MemoryContext actx = agg_context(fcinfo, "dlfin_fairness_deserial");
+	MemoryContext actx = dlfin_agg_context(fcinfo, "dlfin_fairness_deserial");
 	bytea	   *b = PG_GETARG_BYTEA_PP(0);
 	StringInfoData buf;
 	MemoryContext old;
@@ -691,8 +633,8 @@ dlfin_fairness_deserial(PG_FUNCTION_ARGS)
 	double		t;
 	int32		ng;
 
-	begin_read(&buf, b, FAIR_MAGIC, "dlfin_fairness");
-	need_bytes(&buf, 20, "dlfin_fairness");
+	dlfin_state_begin_read(&buf, b, FAIR_MAGIC, SERIAL_VERSION, "dlfin_fairness");
+	dlfin_state_need_bytes(&buf, 20, "dlfin_fairness");
 	old = MemoryContextSwitchTo(actx);
 	st = fair_new();
 	t = pq_getmsgfloat8(&buf);
@@ -701,18 +643,18 @@ dlfin_fairness_deserial(PG_FUNCTION_ARGS)
 	st->ignored = pq_getmsgint64(&buf);
 	ng = pq_getmsgint(&buf, 4);
 	if (ng < 0 || ng > FAIR_MAX_GROUPS || st->ignored < 0)
-		corrupt_state("dlfin_fairness");
+		dlfin_corrupt_state("dlfin_fairness");
 	for (int32 k = 0; k < ng; k++)
 	{
 		int32		len;
 		FairGroup  *g;
 
-		need_bytes(&buf, 4, "dlfin_fairness");
+		dlfin_state_need_bytes(&buf, 4, "dlfin_fairness");
 		len = pq_getmsgint(&buf, 4);
-		need_bytes(&buf, (int64) len + 40, "dlfin_fairness");
+		dlfin_state_need_bytes(&buf, (int64) len + 40, "dlfin_fairness");
 		g = fair_group(st, pq_getmsgbytes(&buf, len), len);
 		if (g->n != 0)
-			corrupt_state("dlfin_fairness");	/* duplicate group */
+			dlfin_corrupt_state("dlfin_fairness");	/* duplicate group */
 		g->n = pq_getmsgint64(&buf);
 		g->approved = pq_getmsgint64(&buf);
 		g->pos = pq_getmsgint64(&buf);
@@ -721,10 +663,10 @@ dlfin_fairness_deserial(PG_FUNCTION_ARGS)
 		if (g->n < 1 || g->approved < 0 || g->approved > g->n || g->pos < 0 ||
 			g->pos > g->n || g->tp < 0 || g->tp > g->pos || g->fp < 0 ||
 			g->fp > g->n - g->pos || g->tp + g->fp != g->approved)
-			corrupt_state("dlfin_fairness");
+			dlfin_corrupt_state("dlfin_fairness");
 	}
 	if (buf.cursor != buf.len)
-		corrupt_state("dlfin_fairness");
+		dlfin_corrupt_state("dlfin_fairness");
 	MemoryContextSwitchTo(old);
 	PG_RETURN_POINTER(st);
 }
@@ -799,7 +741,7 @@ dlfin_fairness_final(PG_FUNCTION_ARGS)
 	}
 	dlf_buf_init(&b);
 	dlf_buf_append(&b, "{", 1);
-	json_num(&b, "threshold", st->threshold, false);
+	dlfin_json_num(&b, "threshold", st->threshold, false);
 	dlf_buf_append(&b, ", \"groups\": {", 13);
 	for (int32 k = 0; k < ng; k++)
 	{
@@ -823,10 +765,10 @@ dlfin_fairness_final(PG_FUNCTION_ARGS)
 		dlf_buf_json_string(&b, g->name);
 		dlf_buf_printf(&b, ": {\"n\": %lld, \"approved\": %lld, \"positives\": %lld",
 					   (long long) g->n, (long long) g->approved, (long long) g->pos);
-		json_num(&b, "approval_rate", a, true);
-		json_num(&b, "tpr", ratio(g->tp, g->pos), true);
-		json_num(&b, "fpr", ratio(g->fp, g->n - g->pos), true);
-		json_num(&b, "adverse_impact_ratio", air, true);
+		dlfin_json_num(&b, "approval_rate", a, true);
+		dlfin_json_num(&b, "tpr", ratio(g->tp, g->pos), true);
+		dlfin_json_num(&b, "fpr", ratio(g->fp, g->n - g->pos), true);
+		dlfin_json_num(&b, "adverse_impact_ratio", air, true);
 		dlf_buf_printf(&b, ", \"four_fifths_violation\": %s}",
 					   isnan(air) ? "null" : violation ? "true" : "false");
 	}
@@ -835,8 +777,8 @@ dlfin_fairness_final(PG_FUNCTION_ARGS)
 		dlf_buf_json_string(&b, gs[ref].name);
 	else
 		dlf_buf_append(&b, "null", 4);
-	json_num(&b, "demographic_parity_difference", amax - amin, true);
-	json_num(&b, "equal_opportunity_difference", tmax - tmin, true);
+	dlfin_json_num(&b, "demographic_parity_difference", amax - amin, true);
+	dlfin_json_num(&b, "equal_opportunity_difference", tmax - tmin, true);
 	dlf_buf_printf(&b, ", \"ignored_rows\": %lld}", (long long) st->ignored);
-	PG_RETURN_DATUM(buf_to_jsonb(&b));
+	PG_RETURN_DATUM(dlfin_buf_to_jsonb(&b));
 }

@@ -22,6 +22,7 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
+#include "aggutil.h"
 #include "dlfin_pg.h"
 #include "dlfin_metrics.h"
 
@@ -37,16 +38,6 @@
 
 /* ---- shared helpers ---- */
 
-/* Returns the aggregate memory context or raises an error. */
-static MemoryContext
-agg_context(FunctionCallInfo fcinfo, const char *fname)
-{
-	MemoryContext ctx;
-
-	if (!AggCheckCallContext(fcinfo, &ctx))
-		elog(ERROR, "%s called in non-aggregate context", fname);
-	return ctx;
-}
 
 /* Raises the out-of-memory error for a state that would exceed the GUC. */
 static void
@@ -88,43 +79,8 @@ check_not_nan(double v, const char *name)
 				 errmsg("%s must not be NaN", name)));
 }
 
-/* Turns JSON text built by the core writers into a jsonb datum. */
-static Datum
-buf_to_jsonb(DlfBuf *b)
-{
-	if (b->failed)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory while building a metrics result")));
-	return DirectFunctionCall1(jsonb_in, CStringGetDatum((char *) b->data));
-}
 
-/* Appends the shortest decimal that reads back as v, or null if not finite. */
-static void
-json_double(DlfBuf *b, double v)
-{
-	char		num[DOUBLE_SHORTEST_DECIMAL_LEN];
-	int			len;
 
-	if (!isfinite(v))
-	{
-		dlf_buf_append(b, "null", 4);
-		return;
-	}
-	len = double_to_shortest_decimal_buf(v, num);
-	dlf_buf_append(b, num, len);
-}
-
-/* Appends "key": number to a JSON object under construction. */
-static void
-json_num(DlfBuf *b, const char *key, double v, bool comma)
-{
-	if (comma)
-		dlf_buf_append(b, ",", 1);
-	dlf_buf_json_string(b, key);
-	dlf_buf_append(b, ":", 1);
-	json_double(b, v);
-}
 
 /* Returns a float8 datum, or SQL NULL for NaN. */
 #define RETURN_METRIC(v) \
@@ -228,7 +184,7 @@ PG_FUNCTION_INFO_V1(dlfin_bin_trans);
 Datum
 dlfin_bin_trans(PG_FUNCTION_ARGS)
 {
-	MemoryContext ctx = agg_context(fcinfo, "dlfin_bin_trans");
+	MemoryContext ctx = dlfin_agg_context(fcinfo, "dlfin_bin_trans");
 
 	PG_RETURN_POINTER(bin_trans_common(fcinfo, ctx));
 }
@@ -238,7 +194,7 @@ PG_FUNCTION_INFO_V1(dlfin_bin_trans_threshold);
 Datum
 dlfin_bin_trans_threshold(PG_FUNCTION_ARGS)
 {
-	MemoryContext ctx = agg_context(fcinfo, "dlfin_bin_trans_threshold");
+	MemoryContext ctx = dlfin_agg_context(fcinfo, "dlfin_bin_trans_threshold");
 	BinState   *st;
 	double		thr;
 
@@ -261,7 +217,7 @@ PG_FUNCTION_INFO_V1(dlfin_bin_trans_points);
 Datum
 dlfin_bin_trans_points(PG_FUNCTION_ARGS)
 {
-	MemoryContext ctx = agg_context(fcinfo, "dlfin_bin_trans_points");
+	MemoryContext ctx = dlfin_agg_context(fcinfo, "dlfin_bin_trans_points");
 	BinState   *st;
 	int32		pts;
 
@@ -284,7 +240,7 @@ PG_FUNCTION_INFO_V1(dlfin_bin_combine);
 Datum
 dlfin_bin_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext ctx = agg_context(fcinfo, "dlfin_bin_combine");
+	MemoryContext ctx = dlfin_agg_context(fcinfo, "dlfin_bin_combine");
 	BinState   *a = PG_ARGISNULL(0) ? NULL : (BinState *) PG_GETARG_POINTER(0);
 	BinState   *b = PG_ARGISNULL(1) ? NULL : (BinState *) PG_GETARG_POINTER(1);
 
@@ -336,34 +292,14 @@ dlfin_bin_serial(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
-/* Raises the error for a serialised state that fails validation. */
-static void
-corrupt_state(const char *what)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_DATA_CORRUPTED),
-			 errmsg("invalid serialized %s aggregate state", what)));
-}
 
-/* Starts reading a serialised state and checks its magic and version. */
-static void
-begin_read(StringInfo buf, bytea *b, uint32 magic, const char *what)
-{
-	buf->data = VARDATA_ANY(b);
-	buf->len = VARSIZE_ANY_EXHDR(b);
-	buf->maxlen = buf->len;
-	buf->cursor = 0;
-	if (buf->len < 5 || pq_getmsgint(buf, 4) != magic ||
-		pq_getmsgbyte(buf) != SERIAL_VERSION)
-		corrupt_state(what);
-}
 
 PG_FUNCTION_INFO_V1(dlfin_bin_deserial);
 /* Rebuilds a binary state, checking every count against the length. */
 Datum
 dlfin_bin_deserial(PG_FUNCTION_ARGS)
 {
-	MemoryContext ctx = agg_context(fcinfo, "dlfin_bin_deserial");
+	MemoryContext ctx = dlfin_agg_context(fcinfo, "dlfin_bin_deserial");
 	bytea	   *b = PG_GETARG_BYTEA_PP(0);
 	StringInfoData buf;
 	BinState   *st;
@@ -372,9 +308,9 @@ dlfin_bin_deserial(PG_FUNCTION_ARGS)
 	int			flag;
 	double		param;
 
-	begin_read(&buf, b, BIN_MAGIC, "binary metrics");
+	dlfin_state_begin_read(&buf, b, BIN_MAGIC, SERIAL_VERSION, "binary metrics");
 	if (buf.len - buf.cursor < 1 + 8 + 8 + 8)
-		corrupt_state("binary metrics");
+		dlfin_corrupt_state("binary metrics");
 	flag = pq_getmsgbyte(&buf);
 	param = pq_getmsgfloat8(&buf);
 	npos = pq_getmsgint64(&buf);
@@ -383,7 +319,7 @@ dlfin_bin_deserial(PG_FUNCTION_ARGS)
 		npos > (int64) (MaxAllocHugeSize / sizeof(double)) ||
 		nneg > (int64) (MaxAllocHugeSize / sizeof(double)) ||
 		(int64) (buf.len - buf.cursor) != (npos + nneg) * 8)
-		corrupt_state("binary metrics");
+		dlfin_corrupt_state("binary metrics");
 	st = bin_new(ctx);
 	st->has_param = flag == 1;
 	st->param = param;
@@ -397,10 +333,10 @@ dlfin_bin_deserial(PG_FUNCTION_ARGS)
 		st->neg[i] = pq_getmsgfloat8(&buf);
 	for (int64 i = 0; i < npos; i++)
 		if (isnan(st->pos[i]))
-			corrupt_state("binary metrics");
+			dlfin_corrupt_state("binary metrics");
 	for (int64 i = 0; i < nneg; i++)
 		if (isnan(st->neg[i]))
-			corrupt_state("binary metrics");
+			dlfin_corrupt_state("binary metrics");
 	st->npos = npos;
 	st->nneg = nneg;
 	PG_RETURN_POINTER(st);
@@ -501,26 +437,26 @@ dlfin_metrics_final(PG_FUNCTION_ARGS)
 	bin_compute(st, thr, &m);
 	dlf_buf_init(&b);
 	dlf_buf_append(&b, "{", 1);
-	json_num(&b, "n", (double) m.n, false);
-	json_num(&b, "positives", (double) m.positives, true);
-	json_num(&b, "threshold", thr, true);
-	json_num(&b, "tp", (double) m.tp, true);
-	json_num(&b, "fp", (double) m.fp, true);
-	json_num(&b, "tn", (double) m.tn, true);
-	json_num(&b, "fn", (double) m.fn, true);
-	json_num(&b, "accuracy", m.accuracy, true);
-	json_num(&b, "precision", m.precision, true);
-	json_num(&b, "recall", m.recall, true);
-	json_num(&b, "specificity", m.specificity, true);
-	json_num(&b, "f1", m.f1, true);
-	json_num(&b, "auc", m.auc, true);
-	json_num(&b, "gini", 2.0 * m.auc - 1.0, true);
-	json_num(&b, "ks", m.ks, true);
-	json_num(&b, "logloss", m.logloss, true);
-	json_num(&b, "brier", m.brier, true);
-	json_num(&b, "ece", m.ece, true);
+	dlfin_json_num(&b, "n", (double) m.n, false);
+	dlfin_json_num(&b, "positives", (double) m.positives, true);
+	dlfin_json_num(&b, "threshold", thr, true);
+	dlfin_json_num(&b, "tp", (double) m.tp, true);
+	dlfin_json_num(&b, "fp", (double) m.fp, true);
+	dlfin_json_num(&b, "tn", (double) m.tn, true);
+	dlfin_json_num(&b, "fn", (double) m.fn, true);
+	dlfin_json_num(&b, "accuracy", m.accuracy, true);
+	dlfin_json_num(&b, "precision", m.precision, true);
+	dlfin_json_num(&b, "recall", m.recall, true);
+	dlfin_json_num(&b, "specificity", m.specificity, true);
+	dlfin_json_num(&b, "f1", m.f1, true);
+	dlfin_json_num(&b, "auc", m.auc, true);
+	dlfin_json_num(&b, "gini", 2.0 * m.auc - 1.0, true);
+	dlfin_json_num(&b, "ks", m.ks, true);
+	dlfin_json_num(&b, "logloss", m.logloss, true);
+	dlfin_json_num(&b, "brier", m.brier, true);
+	dlfin_json_num(&b, "ece", m.ece, true);
 	dlf_buf_append(&b, "}", 1);
-	result = buf_to_jsonb(&b);
+	result = dlfin_buf_to_jsonb(&b);
 	dlf_buf_free(&b);
 	PG_RETURN_DATUM(result);
 }
@@ -554,8 +490,8 @@ dlfin_roc_final(PG_FUNCTION_ARGS)
 
 	dlf_buf_init(&b);
 	dlf_buf_append(&b, "{", 1);
-	json_num(&b, "auc", m.auc, false);
-	json_num(&b, "points", (double) k, true);
+	dlfin_json_num(&b, "auc", m.auc, false);
+	dlfin_json_num(&b, "points", (double) k, true);
 	for (int a = 0; a < 3; a++)
 	{
 		const double *v = a == 0 ? th : (a == 1 ? fpr : tpr);
@@ -565,12 +501,12 @@ dlfin_roc_final(PG_FUNCTION_ARGS)
 		{
 			if (i)
 				dlf_buf_append(&b, ",", 1);
-			json_double(&b, v[i]);
+			dlfin_json_double(&b, v[i]);
 		}
 		dlf_buf_append(&b, "]", 1);
 	}
 	dlf_buf_append(&b, "}", 1);
-	result = buf_to_jsonb(&b);
+	result = dlfin_buf_to_jsonb(&b);
 	dlf_buf_free(&b);
 	PG_RETURN_DATUM(result);
 }
@@ -600,18 +536,18 @@ dlfin_deciles_final(PG_FUNCTION_ARGS)
 		if (i)
 			dlf_buf_append(&b, ",", 1);
 		dlf_buf_append(&b, "{", 1);
-		json_num(&b, "decile", i + 1, false);
-		json_num(&b, "count", (double) d[i].count, true);
-		json_num(&b, "positives", (double) d[i].positives, true);
-		json_num(&b, "min_score", d[i].min_score, true);
-		json_num(&b, "max_score", d[i].max_score, true);
-		json_num(&b, "positive_rate", d[i].positive_rate, true);
-		json_num(&b, "cumulative_capture", d[i].cumulative_capture, true);
-		json_num(&b, "lift", d[i].lift, true);
+		dlfin_json_num(&b, "decile", i + 1, false);
+		dlfin_json_num(&b, "count", (double) d[i].count, true);
+		dlfin_json_num(&b, "positives", (double) d[i].positives, true);
+		dlfin_json_num(&b, "min_score", d[i].min_score, true);
+		dlfin_json_num(&b, "max_score", d[i].max_score, true);
+		dlfin_json_num(&b, "positive_rate", d[i].positive_rate, true);
+		dlfin_json_num(&b, "cumulative_capture", d[i].cumulative_capture, true);
+		dlfin_json_num(&b, "lift", d[i].lift, true);
 		dlf_buf_append(&b, "}", 1);
 	}
 	dlf_buf_append(&b, "]", 1);
-	result = buf_to_jsonb(&b);
+	result = dlfin_buf_to_jsonb(&b);
 	dlf_buf_free(&b);
 	PG_RETURN_DATUM(result);
 }
@@ -628,7 +564,7 @@ typedef struct SumState
 static SumState *
 sum_state(FunctionCallInfo fcinfo, const char *fname)
 {
-	MemoryContext ctx = agg_context(fcinfo, fname);
+	MemoryContext ctx = dlfin_agg_context(fcinfo, fname);
 
 	if (PG_ARGISNULL(0))
 		return (SumState *) MemoryContextAllocZero(ctx, sizeof(SumState));
@@ -682,7 +618,7 @@ PG_FUNCTION_INFO_V1(dlfin_sum_combine);
 Datum
 dlfin_sum_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext ctx = agg_context(fcinfo, "dlfin_sum_combine");
+	MemoryContext ctx = dlfin_agg_context(fcinfo, "dlfin_sum_combine");
 	SumState   *a = PG_ARGISNULL(0) ? NULL : (SumState *) PG_GETARG_POINTER(0);
 	SumState   *b = PG_ARGISNULL(1) ? NULL : (SumState *) PG_GETARG_POINTER(1);
 
@@ -721,22 +657,22 @@ PG_FUNCTION_INFO_V1(dlfin_sum_deserial);
 Datum
 dlfin_sum_deserial(PG_FUNCTION_ARGS)
 {
-	MemoryContext ctx = agg_context(fcinfo, "dlfin_sum_deserial");
+	MemoryContext ctx = dlfin_agg_context(fcinfo, "dlfin_sum_deserial");
 	bytea	   *b = PG_GETARG_BYTEA_PP(0);
 	StringInfoData buf;
 	SumState   *st;
 	uint64		hi,
 				lo;
 
-	begin_read(&buf, b, SUM_MAGIC, "metric sum");
+	dlfin_state_begin_read(&buf, b, SUM_MAGIC, SERIAL_VERSION, "metric sum");
 	if (buf.len - buf.cursor != 24)
-		corrupt_state("metric sum");
+		dlfin_corrupt_state("metric sum");
 	st = (SumState *) MemoryContextAllocZero(ctx, sizeof(SumState));
 	st->n = pq_getmsgint64(&buf);
 	hi = (uint64) pq_getmsgint64(&buf);
 	lo = (uint64) pq_getmsgint64(&buf);
 	if (st->n < 0)
-		corrupt_state("metric sum");
+		dlfin_corrupt_state("metric sum");
 	st->sum.acc = ((unsigned __int128) hi << 64) | lo;
 	PG_RETURN_POINTER(st);
 }
@@ -793,7 +729,7 @@ PG_FUNCTION_INFO_V1(dlfin_reg_trans);
 Datum
 dlfin_reg_trans(PG_FUNCTION_ARGS)
 {
-	MemoryContext ctx = agg_context(fcinfo, "dlfin_reg_trans");
+	MemoryContext ctx = dlfin_agg_context(fcinfo, "dlfin_reg_trans");
 	RegState   *st = PG_ARGISNULL(0) ? NULL : (RegState *) PG_GETARG_POINTER(0);
 
 	if (st == NULL)
@@ -820,7 +756,7 @@ PG_FUNCTION_INFO_V1(dlfin_reg_combine);
 Datum
 dlfin_reg_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext ctx = agg_context(fcinfo, "dlfin_reg_combine");
+	MemoryContext ctx = dlfin_agg_context(fcinfo, "dlfin_reg_combine");
 	RegState   *a = PG_ARGISNULL(0) ? NULL : (RegState *) PG_GETARG_POINTER(0);
 	RegState   *b = PG_ARGISNULL(1) ? NULL : (RegState *) PG_GETARG_POINTER(1);
 
@@ -866,19 +802,19 @@ PG_FUNCTION_INFO_V1(dlfin_reg_deserial);
 Datum
 dlfin_reg_deserial(PG_FUNCTION_ARGS)
 {
-	MemoryContext ctx = agg_context(fcinfo, "dlfin_reg_deserial");
+	MemoryContext ctx = dlfin_agg_context(fcinfo, "dlfin_reg_deserial");
 	bytea	   *b = PG_GETARG_BYTEA_PP(0);
 	StringInfoData buf;
 	RegState   *st;
 	int64		n;
 
-	begin_read(&buf, b, REG_MAGIC, "regression metrics");
+	dlfin_state_begin_read(&buf, b, REG_MAGIC, SERIAL_VERSION, "regression metrics");
 	if (buf.len - buf.cursor < 8)
-		corrupt_state("regression metrics");
+		dlfin_corrupt_state("regression metrics");
 	n = pq_getmsgint64(&buf);
 	if (n < 0 || n > (int64) (MaxAllocHugeSize / sizeof(RegPair)) ||
 		(int64) (buf.len - buf.cursor) != n * 16)
-		corrupt_state("regression metrics");
+		dlfin_corrupt_state("regression metrics");
 	st = (RegState *) MemoryContextAllocZero(ctx, sizeof(RegState));
 	if (n > 0)
 		reg_reserve(ctx, st, n);
@@ -887,7 +823,7 @@ dlfin_reg_deserial(PG_FUNCTION_ARGS)
 		st->pairs[i].actual = pq_getmsgfloat8(&buf);
 		st->pairs[i].pred = pq_getmsgfloat8(&buf);
 		if (!isfinite(st->pairs[i].actual) || !isfinite(st->pairs[i].pred))
-			corrupt_state("regression metrics");
+			dlfin_corrupt_state("regression metrics");
 	}
 	st->n = n;
 	PG_RETURN_POINTER(st);
@@ -938,13 +874,13 @@ dlfin_reg_final(PG_FUNCTION_ARGS)
 	pfree(a);
 	dlf_buf_init(&b);
 	dlf_buf_append(&b, "{", 1);
-	json_num(&b, "n", (double) m.n, false);
-	json_num(&b, "mse", m.mse, true);
-	json_num(&b, "rmse", m.rmse, true);
-	json_num(&b, "mae", m.mae, true);
-	json_num(&b, "r2", m.r2, true);
+	dlfin_json_num(&b, "n", (double) m.n, false);
+	dlfin_json_num(&b, "mse", m.mse, true);
+	dlfin_json_num(&b, "rmse", m.rmse, true);
+	dlfin_json_num(&b, "mae", m.mae, true);
+	dlfin_json_num(&b, "r2", m.r2, true);
 	dlf_buf_append(&b, "}", 1);
-	result = buf_to_jsonb(&b);
+	result = dlfin_buf_to_jsonb(&b);
 	dlf_buf_free(&b);
 	PG_RETURN_DATUM(result);
 }
@@ -1022,7 +958,7 @@ PG_FUNCTION_INFO_V1(dlfin_mc_trans);
 Datum
 dlfin_mc_trans(PG_FUNCTION_ARGS)
 {
-	MemoryContext ctx = agg_context(fcinfo, "dlfin_mc_trans");
+	MemoryContext ctx = dlfin_agg_context(fcinfo, "dlfin_mc_trans");
 	McState    *st = PG_ARGISNULL(0) ? NULL : (McState *) PG_GETARG_POINTER(0);
 
 	if (st == NULL)
@@ -1052,7 +988,7 @@ PG_FUNCTION_INFO_V1(dlfin_mc_combine);
 Datum
 dlfin_mc_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext ctx = agg_context(fcinfo, "dlfin_mc_combine");
+	MemoryContext ctx = dlfin_agg_context(fcinfo, "dlfin_mc_combine");
 	McState    *a = PG_ARGISNULL(0) ? NULL : (McState *) PG_GETARG_POINTER(0);
 	McState    *b = PG_ARGISNULL(1) ? NULL : (McState *) PG_GETARG_POINTER(1);
 	int32		map[DLF_MAX_CLASSES];
@@ -1101,41 +1037,41 @@ PG_FUNCTION_INFO_V1(dlfin_mc_deserial);
 Datum
 dlfin_mc_deserial(PG_FUNCTION_ARGS)
 {
-	MemoryContext ctx = agg_context(fcinfo, "dlfin_mc_deserial");
+	MemoryContext ctx = dlfin_agg_context(fcinfo, "dlfin_mc_deserial");
 	bytea	   *b = PG_GETARG_BYTEA_PP(0);
 	StringInfoData buf;
 	McState    *st;
 	int32		k;
 
-	begin_read(&buf, b, MC_MAGIC, "multiclass metrics");
+	dlfin_state_begin_read(&buf, b, MC_MAGIC, SERIAL_VERSION, "multiclass metrics");
 	if (buf.len - buf.cursor < 4)
-		corrupt_state("multiclass metrics");
+		dlfin_corrupt_state("multiclass metrics");
 	k = pq_getmsgint(&buf, 4);
 	if (k < 0 || k > DLF_MAX_CLASSES)
-		corrupt_state("multiclass metrics");
+		dlfin_corrupt_state("multiclass metrics");
 	st = mc_new(ctx);
 	for (int32 c = 0; c < k; c++)
 	{
 		int32		len;
 
 		if (buf.len - buf.cursor < 4)
-			corrupt_state("multiclass metrics");
+			dlfin_corrupt_state("multiclass metrics");
 		len = pq_getmsgint(&buf, 4);
 		if (len < 0 || len > DLF_MAX_NAME || buf.len - buf.cursor < len)
-			corrupt_state("multiclass metrics");
+			dlfin_corrupt_state("multiclass metrics");
 		if (mc_class(ctx, st, buf.data + buf.cursor, len) != c)
-			corrupt_state("multiclass metrics");	/* duplicate name */
+			dlfin_corrupt_state("multiclass metrics");	/* duplicate name */
 		buf.cursor += len;
 	}
 	if ((int64) (buf.len - buf.cursor) != (int64) k * k * 8)
-		corrupt_state("multiclass metrics");
+		dlfin_corrupt_state("multiclass metrics");
 	for (int32 r = 0; r < k; r++)
 		for (int32 c = 0; c < k; c++)
 		{
 			int64		v = pq_getmsgint64(&buf);
 
 			if (v < 0)
-				corrupt_state("multiclass metrics");
+				dlfin_corrupt_state("multiclass metrics");
 			st->cm[(Size) r * st->cap + c] = v;
 		}
 	PG_RETURN_POINTER(st);
@@ -1197,14 +1133,14 @@ dlfin_mc_final(PG_FUNCTION_ARGS)
 
 	dlf_buf_init(&b);
 	dlf_buf_append(&b, "{", 1);
-	json_num(&b, "n", (double) rep.n, false);
-	json_num(&b, "accuracy", rep.accuracy, true);
-	json_num(&b, "macro_precision", rep.macro_precision, true);
-	json_num(&b, "macro_recall", rep.macro_recall, true);
-	json_num(&b, "macro_f1", rep.macro_f1, true);
-	json_num(&b, "weighted_precision", rep.weighted_precision, true);
-	json_num(&b, "weighted_recall", rep.weighted_recall, true);
-	json_num(&b, "weighted_f1", rep.weighted_f1, true);
+	dlfin_json_num(&b, "n", (double) rep.n, false);
+	dlfin_json_num(&b, "accuracy", rep.accuracy, true);
+	dlfin_json_num(&b, "macro_precision", rep.macro_precision, true);
+	dlfin_json_num(&b, "macro_recall", rep.macro_recall, true);
+	dlfin_json_num(&b, "macro_f1", rep.macro_f1, true);
+	dlfin_json_num(&b, "weighted_precision", rep.weighted_precision, true);
+	dlfin_json_num(&b, "weighted_recall", rep.weighted_recall, true);
+	dlfin_json_num(&b, "weighted_f1", rep.weighted_f1, true);
 	dlf_buf_append(&b, ",\"classes\":[", 12);
 	for (int32 c = 0; c < k; c++)
 	{
@@ -1219,10 +1155,10 @@ dlfin_mc_final(PG_FUNCTION_ARGS)
 			dlf_buf_append(&b, ",", 1);
 		dlf_buf_json_string(&b, st->names[order[c]]);
 		dlf_buf_append(&b, ":{", 2);
-		json_num(&b, "precision", prec[c], false);
-		json_num(&b, "recall", rec[c], true);
-		json_num(&b, "f1", f1[c], true);
-		json_num(&b, "support", (double) sup[c], true);
+		dlfin_json_num(&b, "precision", prec[c], false);
+		dlfin_json_num(&b, "recall", rec[c], true);
+		dlfin_json_num(&b, "f1", f1[c], true);
+		dlfin_json_num(&b, "support", (double) sup[c], true);
 		dlf_buf_append(&b, "}", 1);
 	}
 	dlf_buf_append(&b, "},\"confusion_matrix\":[", 22);
@@ -1234,7 +1170,7 @@ dlfin_mc_final(PG_FUNCTION_ARGS)
 		dlf_buf_append(&b, "]", 1);
 	}
 	dlf_buf_append(&b, "]}", 2);
-	result = buf_to_jsonb(&b);
+	result = dlfin_buf_to_jsonb(&b);
 	dlf_buf_free(&b);
 	PG_RETURN_DATUM(result);
 }

@@ -20,12 +20,13 @@ RETURNS internal
 AS 'MODULE_PATHNAME', 'dlfin_train_deserialize'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
--- The final function is STABLE, not IMMUTABLE: the thread count
--- (dlfin.threads) may change the last bits of the weights.  It is not strict: an aggregate over no rows returns NULL.
+-- The final function is IMMUTABLE: the model depends only on the rows and
+-- the options, not on their order nor on the thread count (dlfin.threads).
+-- It is not strict: an aggregate over no rows returns NULL.
 CREATE FUNCTION @extschema@.dlfin_train_final(internal)
 RETURNS pg_catalog.bytea
 AS 'MODULE_PATHNAME', 'dlfin_train_final'
-LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 
 -- dlfin_train(label, feature, ...) trains with default options;
 -- dlfin_train(options, label, feature, ...) with options as jsonb, json or

@@ -12,7 +12,7 @@ INSERT INTO expected_labels VALUES
     ('dlfin_train_combine(internal,internal)', 'i', false, 's'),
     ('dlfin_train_serialize(internal)', 'i', true, 's'),
     ('dlfin_train_deserialize(bytea,internal)', 'i', true, 's'),
-    ('dlfin_train_final(internal)', 's', false, 's'),
+    ('dlfin_train_final(internal)', 'i', false, 's'),
     -- scoring by model bytes
     ('dlfin_predict(bytea,"any")', 'i', false, 's'),
     ('dlfin_predict_class(bytea,"any")', 'i', false, 's'),

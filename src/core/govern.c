@@ -359,7 +359,7 @@ main_metric(Gov *g, const uint32_t *rows, int64_t n, const float *z,
 		for (int64_t i = 0; i < n; i++)
 		{
 			score[i] = 1.0 / (1.0 + exp(-(double) z[i]));
-			bin[i] = g->d->label[rows[i]] > 0.5;
+			bin[i] = dlf_label(g->d, rows[i]) > 0.5;
 		}
 		st = dlf_binary_metrics(score, bin, n, 0.5, &bm, g->err);
 		*out = bm.auc;
@@ -372,7 +372,7 @@ main_metric(Gov *g, const uint32_t *rows, int64_t n, const float *z,
 		for (int64_t i = 0; i < n; i++)
 		{
 			double		e = (double) z[i] * m->target_scale + m->target_mean -
-				g->d->label[rows[i]];
+				dlf_label(g->d, rows[i]);
 
 			ss += e * e;
 		}
@@ -392,7 +392,7 @@ main_metric(Gov *g, const uint32_t *rows, int64_t n, const float *z,
 				if (zr[j] > zr[am])
 					am = j;
 			pred[i] = am;
-			act[i] = (int32_t) g->d->label[rows[i]];
+			act[i] = (int32_t) dlf_label(g->d, rows[i]);
 		}
 		if (dlf_multiclass_summary(pred, act, n, m->nclasses, &acc, &f1,
 								   g->err) != DLF_OK)
@@ -706,7 +706,7 @@ calibrate(Gov *g, const uint32_t *rows, int64_t n)
 	{
 		z[i] = zf[i];
 		p[i] = 1.0 / (1.0 + exp(-z[i]));
-		y[i] = g->d->label[rows[i]] > 0.5;
+		y[i] = dlf_label(g->d, rows[i]) > 0.5;
 	}
 	if ((st = dlf_binary_metrics(p, y, n, 0.5, &bm, g->err)) != DLF_OK)
 		goto done;
@@ -745,12 +745,121 @@ dbl_cmp(const void *a, const void *b)
 }
 
 /*
- * Decile histogram of v[0..n) (sorted in place): edge k (k = 1..9) is the
+ * In-place MSD radix sort (American flag sort) of 32-bit keys by the byte
+ * at `shift' and below; small ranges by insertion.  No scratch memory.
+ */
+static void
+flag_sort32(uint32_t *a, int64_t n, int shift)
+{
+	int64_t		cnt[256];
+	int64_t		next[256];
+	int64_t		end[256];
+	int64_t		pos = 0;
+
+	if (n < 48)
+	{
+		for (int64_t i = 1; i < n; i++)
+		{
+			uint32_t	v = a[i];
+			int64_t		j = i;
+
+			while (j > 0 && a[j - 1] > v)
+			{
+				a[j] = a[j - 1];
+				j--;
+			}
+			a[j] = v;
+		}
+		return;
+	}
+	memset(cnt, 0, sizeof(cnt));
+	for (int64_t i = 0; i < n; i++)
+		cnt[(a[i] >> shift) & 0xff]++;
+	for (int b = 0; b < 256; b++)
+	{
+		next[b] = pos;
+		pos += cnt[b];
+		end[b] = pos;
+	}
+	for (int b = 0; b < 256; b++)
+		while (next[b] < end[b])
+		{
+			uint32_t	v = a[next[b]];
+			int			d = (int) ((v >> shift) & 0xff);
+
+			while (d != b)
+			{
+				uint32_t	t = a[next[d]];
+
+				a[next[d]++] = v;
+				v = t;
+				d = (int) ((v >> shift) & 0xff);
+			}
+			a[next[b]++] = v;
+		}
+	if (shift == 0)
+		return;
+	for (int b = 0; b < 256; b++)
+		if (cnt[b] > 1)
+			flag_sort32(a + end[b] - cnt[b], cnt[b], shift - 8);
+}
+
+/*
+ * Sorts n finite floats ascending in place (glibc's qsort would allocate a
+ * copy): their bits become order-preserving keys, are radix sorted and are
+ * turned back.  Zeros come out as +0.
+ */
+static void
+sort_floats(float *v, int64_t n)
+{
+	uint32_t   *k = (uint32_t *) v;
+
+	for (int64_t i = 0; i < n; i++)
+	{
+		uint32_t	u;
+		float		x = v[i] == 0.0f ? 0.0f : v[i];
+
+		memcpy(&u, &x, sizeof(u));
+		k[i] = (u & UINT32_C(0x80000000)) ? ~u : u | UINT32_C(0x80000000);
+	}
+	flag_sort32(k, n, 24);
+	for (int64_t i = 0; i < n; i++)
+	{
+		uint32_t	u = k[i];
+		float		x;
+
+		u = (u & UINT32_C(0x80000000)) ? u & ~UINT32_C(0x80000000) : ~u;
+		memcpy(&x, &u, sizeof(x));
+		v[i] = x;
+	}
+}
+
+/* A sorted sequence of n values: doubles, floats, or scores of logits. */
+typedef struct SortedVals
+{
+	const double *d;			/* values, or NULL */
+	const float *f;				/* values, or logits when m is set */
+	const DlfModel *m;			/* f holds single logits: value = score */
+} SortedVals;
+
+/* Value i of a sorted sequence. */
+static inline double
+sorted_val(const SortedVals *sv, int64_t i)
+{
+	if (sv->d)
+		return sv->d[i];
+	if (sv->m)
+		return score_of(sv->m, &sv->f[i]);
+	return (double) sv->f[i];
+}
+
+/*
+ * Decile histogram of n values in ascending order: edge k (k = 1..9) is the
  * smallest value with at least k/10 of the values at or below it; repeated
  * edges and edges at the maximum are dropped, so every bin is non-empty.
  */
 static DlfStatus
-decile_hist(Gov *g, double *v, int64_t n, DlfHistogram *h)
+decile_hist(Gov *g, const SortedVals *sv, int64_t n, DlfHistogram *h)
 {
 	double		edges[9];
 	int32_t		ne = 0;
@@ -758,12 +867,13 @@ decile_hist(Gov *g, double *v, int64_t n, DlfHistogram *h)
 	h->nbins = 0;
 	if (n > 0)
 	{
-		qsort(v, n, sizeof(double), dbl_cmp);
+		double		top = sorted_val(sv, n - 1);
+
 		for (int k = 1; k <= 9; k++)
 		{
-			double		e = v[(k * n + 9) / 10 - 1];
+			double		e = sorted_val(sv, (k * n + 9) / 10 - 1);
 
-			if (e < v[n - 1] && (ne == 0 || e > edges[ne - 1]))
+			if (e < top && (ne == 0 || e > edges[ne - 1]))
 				edges[ne++] = e;
 		}
 	}
@@ -782,7 +892,7 @@ decile_hist(Gov *g, double *v, int64_t n, DlfHistogram *h)
 		return DLF_OK;
 	}
 	for (int64_t i = 0; i < n; i++)
-		h->share[dlf_hist_bin(h, v[i])] += 1.0;
+		h->share[dlf_hist_bin(h, sorted_val(sv, i))] += 1.0;
 	for (int32_t b = 0; b <= ne; b++)
 		h->share[b] /= (double) n;
 	return DLF_OK;
@@ -798,9 +908,88 @@ hist_free(DlfHistogram *h)
 }
 
 /*
+ * Score deciles over all rows.  With one output the logits are kept (4
+ * bytes a row) and sorted; when the score is a non-decreasing function of
+ * the logit (always, except under a calibration that reverses the order)
+ * the scores of the sorted logits are the sorted scores, exactly.  Other
+ * models keep the scores as doubles.
+ */
+static DlfStatus
+score_distribution(Gov *g, float *zbuf)
+{
+	DlfModel   *m = g->m;
+	int64_t		n = g->d->nrows;
+	int32_t		nout = m->units[m->nlayers];
+	uint32_t	rows[GOV_BATCH];
+	float	   *z = NULL;
+	double	   *v = NULL;
+	SortedVals	sv;
+	DlfStatus	st = DLF_OK;
+
+	if (nout > 1)
+	{
+		z = dlf_alloc_array((size_t) (n < GOV_BATCH ? n : GOV_BATCH) * nout,
+							sizeof(float));
+		v = dlf_alloc_array(n, sizeof(double));
+		if (!z || !v)
+		{
+			st = dlf_fail(g->err, DLF_ERR_NOMEM, "out of memory");
+			goto done;
+		}
+	}
+	/* logits (or scores), a batch at a time */
+	for (int64_t s = 0; s < n; s += GOV_BATCH)
+	{
+		int64_t		cnt = n - s < GOV_BATCH ? n - s : GOV_BATCH;
+
+		for (int64_t r = 0; r < cnt; r++)
+			rows[r] = (uint32_t) (s + r);
+		if ((st = gov_logits(g, rows, cnt, -1, NULL, v ? z : zbuf + s)) != DLF_OK)
+			goto done;
+		if (v)
+			for (int64_t r = 0; r < cnt; r++)
+				v[s + r] = score_of(m, z + (size_t) r * nout);
+	}
+	memset(&sv, 0, sizeof(sv));
+	if (!v)
+	{
+		sort_floats(zbuf, n);
+		sv.f = zbuf;
+		sv.m = m;
+		for (int64_t i = 1; i < n && !v; i++)
+			if (score_of(m, &zbuf[i]) < score_of(m, &zbuf[i - 1]))
+			{
+				/* the order reverses somewhere: sort the scores instead */
+				v = dlf_alloc_array(n, sizeof(double));
+				if (!v)
+				{
+					st = dlf_fail(g->err, DLF_ERR_NOMEM, "out of memory");
+					goto done;
+				}
+				for (int64_t r = 0; r < n; r++)
+					v[r] = score_of(m, &zbuf[r]);
+			}
+	}
+	if (v)
+	{
+		qsort(v, n, sizeof(double), dbl_cmp);
+		sv.d = v;
+		sv.f = NULL;
+		sv.m = NULL;
+	}
+	hist_free(&m->score_dist);
+	st = decile_hist(g, &sv, n, &m->score_dist);
+done:
+	dlf_free(v);
+	dlf_free(z);
+	return st;
+}
+
+/*
  * Training distributions over all rows: numeric features, deciles of the
  * non-NULL values (the NULL share is missing_share); categorical features,
  * the share of each code; the score, deciles of what dlfin_predict returns.
+ * Scratch memory: 4 bytes a row (feature values are floats, kept as such).
  */
 static DlfStatus
 distributions(Gov *g)
@@ -808,17 +997,11 @@ distributions(Gov *g)
 	DlfModel   *m = g->m;
 	const DlfDataset *d = g->d;
 	int64_t		n = d->nrows;
-	int32_t		nout = m->units[m->nlayers];
-	double	   *v = dlf_alloc_array(n, sizeof(double));
-	uint32_t   *rows = dlf_alloc_array(n, sizeof(uint32_t));
-	float	   *z = dlf_alloc_array((size_t) (n < GOV_BATCH ? n : GOV_BATCH) * nout, sizeof(float));
+	float	   *v = dlf_alloc_array(n, sizeof(float));
 	DlfStatus	st = DLF_OK;
 
-	if (!v || !rows || !z)
-	{
-		st = dlf_fail(g->err, DLF_ERR_NOMEM, "out of memory");
-		goto done;
-	}
+	if (!v)
+		return dlf_fail(g->err, DLF_ERR_NOMEM, "out of memory");
 	for (int32_t f = 0; f < m->nfeatures && st == DLF_OK; f++)
 	{
 		DlfFeature *ft = &m->features[f];
@@ -827,11 +1010,15 @@ distributions(Gov *g)
 		if (ft->kind == DLF_FEAT_NUMERIC)
 		{
 			int64_t		k = 0;
+			SortedVals	sv;
 
 			for (int64_t i = 0; i < n; i++)
 				if (isfinite(d->num[f][i]))
 					v[k++] = d->num[f][i];
-			st = decile_hist(g, v, k, &ft->dist);
+			sort_floats(v, k);
+			memset(&sv, 0, sizeof(sv));
+			sv.f = v;
+			st = decile_hist(g, &sv, k, &ft->dist);
 		}
 		else
 		{
@@ -854,27 +1041,9 @@ distributions(Gov *g)
 		if (gov_interrupted(g))
 			st = dlf_fail(g->err, DLF_ERR_INTERRUPTED, "canceling statement due to user request");
 	}
-	if (st != DLF_OK)
-		goto done;
-
-	/* score deciles, a batch at a time */
-	for (int64_t i = 0; i < n; i++)
-		rows[i] = (uint32_t) i;
-	for (int64_t s = 0; s < n; s += GOV_BATCH)
-	{
-		int64_t		cnt = n - s < GOV_BATCH ? n - s : GOV_BATCH;
-
-		if ((st = gov_logits(g, rows + s, cnt, -1, NULL, z)) != DLF_OK)
-			goto done;
-		for (int64_t r = 0; r < cnt; r++)
-			v[s + r] = score_of(m, z + (size_t) r * nout);
-	}
-	hist_free(&m->score_dist);
-	st = decile_hist(g, v, n, &m->score_dist);
-done:
+	if (st == DLF_OK)
+		st = score_distribution(g, v);
 	dlf_free(v);
-	dlf_free(rows);
-	dlf_free(z);
 	return st;
 }
 

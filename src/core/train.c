@@ -321,8 +321,11 @@ check_schema(TrainCtx *c)
 	if (d->nrows > INT32_MAX)
 		return dlf_fail(c->err, DLF_ERR_LIMIT,
 						"too many training rows (at most %d)", INT32_MAX);
-	if (d->label == NULL)
+	if (d->label == NULL && d->cls == NULL)
 		return dlf_fail(c->err, DLF_ERR_INVALID, "dataset has no labels");
+	if (d->cls != NULL && m->task == DLF_TASK_REGRESSION)
+		return dlf_fail(c->err, DLF_ERR_INVALID,
+						"regression needs label values, not class indexes");
 	c->n = d->nrows;
 	c->nf = m->nfeatures;
 	c->task = m->task;
@@ -412,8 +415,8 @@ static int
 row_cmp(const TrainCtx *c, uint32_t a, uint32_t b)
 {
 	const DlfDataset *d = c->data;
-	uint64_t	la = dbits(d->label[a]);
-	uint64_t	lb = dbits(d->label[b]);
+	uint64_t	la = dbits(dlf_label(d, a));
+	uint64_t	lb = dbits(dlf_label(d, b));
 
 	if (la != lb)
 		return la < lb ? -1 : 1;
@@ -546,147 +549,255 @@ flag_sort(uint64_t *a, int64_t n, int shift)
 			flag_sort(a + end[b] - cnt[b], cnt[b], shift - 8);
 }
 
-/*
- * Sorts rows into canonical order and permutes the dataset's columns into
- * it, in place.  Also checks labels and category codes.  Scratch memory is
- * one 8-byte key per row: the sort is in place, and the permutation then
- * lives in the keys' first half while their second half serves as the
- * buffer for 4-byte columns; the 8-byte labels move along cycles.
- */
-static DlfStatus
-canonical_order(TrainCtx *c)
+/* the top this many bits of a row's hash pick its bucket in canonical_order */
+#define ORDER_BUCKET_BITS	16
+
+/* Content hash of row i: the label, then each feature's canonical bits. */
+static inline uint64_t
+row_hash(const TrainCtx *c, int64_t i)
 {
-	DlfDataset *d = c->data;
+	const DlfDataset *d = c->data;
+	uint64_t	h = dlf_mix64(dbits(dlf_label(d, i)) ^
+							  UINT64_C(0x6a09e667f3bcc908));
+
+	for (int32_t f = 0; f < c->nf; f++)
+	{
+		uint32_t	x = c->m->features[f].kind == DLF_FEAT_NUMERIC ?
+			fbits(d->num[f][i]) : (uint32_t) d->cat[f][i];
+
+		h = dlf_mix64(h + x + UINT64_C(0x9e3779b97f4a7c15));
+	}
+	return h;
+}
+
+/* Checks the labels and category codes of every row. */
+static DlfStatus
+check_rows(TrainCtx *c)
+{
+	const DlfDataset *d = c->data;
 	int64_t		n = c->n;
-	uint64_t   *key;
-	uint32_t   *perm;
-	int			ibits = 1;
-	uint64_t	imask;
 
-	while (ibits < 63 && ((int64_t) 1 << ibits) < n)
-		ibits++;
-	imask = (UINT64_C(1) << ibits) - 1;
-	key = dlf_alloc_array(n, sizeof(uint64_t));
-	if (!key)
-		return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
-
-	/* hash the content column by column (sequential memory access) */
 	for (int64_t i = 0; i < n; i++)
 	{
-		double		y = d->label[i];
+		double		y = dlf_label(d, i);
 
 		if (c->task == DLF_TASK_REGRESSION ? !isfinite(y) :
 			!(y >= 0.0 && y < c->m->nclasses && y == floor(y)))
 		{
-			dlf_free(key);
 			if (c->task == DLF_TASK_REGRESSION)
 				return dlf_fail(c->err, DLF_ERR_DATA,
 								"label contains a non-finite value");
 			return dlf_fail(c->err, DLF_ERR_INVALID,
 							"class index out of range");
 		}
-		key[i] = dlf_mix64(dbits(y) ^ UINT64_C(0x6a09e667f3bcc908));
 	}
 	for (int32_t f = 0; f < c->nf; f++)
 	{
 		const DlfFeature *ft = &c->m->features[f];
+		const int32_t *col = d->cat[f];
 
-		if (interrupted(c))
-		{
-			dlf_free(key);
-			return fail_interrupted(c);
-		}
 		if (ft->kind == DLF_FEAT_NUMERIC)
-		{
-			const float *col = d->num[f];
-
-			for (int64_t i = 0; i < n; i++)
-				key[i] = dlf_mix64(key[i] + fbits(col[i]) +
-								   UINT64_C(0x9e3779b97f4a7c15));
-		}
-		else
-		{
-			const int32_t *col = d->cat[f];
-
-			for (int64_t i = 0; i < n; i++)
-			{
-				if (col[i] < 0 || col[i] > ft->ncat + 1)
-				{
-					dlf_free(key);
-					return dlf_fail(c->err, DLF_ERR_INVALID,
-									"categorical code out of range");
-				}
-				key[i] = dlf_mix64(key[i] + (uint32_t) col[i] +
-								   UINT64_C(0x9e3779b97f4a7c15));
-			}
-		}
-	}
-	/* hash in the high bits, original index in the low bits */
-	for (int64_t i = 0; i < n; i++)
-		key[i] = (key[i] & ~imask) | (uint64_t) i;
-
-	flag_sort(key, n, 56);
-	if (interrupted(c))
-	{
-		dlf_free(key);
-		return fail_interrupted(c);
-	}
-
-	/* rows whose hashes agree are ordered by content instead of index */
-	for (int64_t i = 0; i < n;)
-	{
-		int64_t		j = i + 1;
-
-		while (j < n && (key[j] & ~imask) == (key[i] & ~imask))
-			j++;
-		if (j - i > 1)
-			heap_sort_rows(c, key + i, j - i, imask);
-		i = j;
-	}
-
-	/*
-	 * The permutation (canonical position -> row) into the keys' first half;
-	 * indexes are below 2^31 (n <= INT32_MAX), so bit 31 is free as a mark.
-	 */
-	perm = (uint32_t *) key;
-	for (int64_t i = 0; i < n; i++)
-		perm[i] = (uint32_t) (key[i] & imask);
-	for (int32_t f = 0; f < c->nf; f++)
-	{
-		/* the keys' second half is free: a 4-byte buffer per row */
-		uint32_t   *t = perm + n;
-		uint32_t   *col = c->m->features[f].kind == DLF_FEAT_NUMERIC ?
-			(uint32_t *) d->num[f] : (uint32_t *) d->cat[f];
-
+			continue;
 		for (int64_t i = 0; i < n; i++)
-			t[i] = col[perm[i]];
-		memcpy(col, t, sizeof(uint32_t) * n);
+			if (col[i] < 0 || col[i] > ft->ncat + 1)
+				return dlf_fail(c->err, DLF_ERR_INVALID,
+								"categorical code out of range");
 	}
-	/* labels along the permutation's cycles: new[i] = old[perm[i]] */
+	return DLF_OK;
+}
+
+/*
+ * Moves the rows of the dataset in place so that row i becomes the row that
+ * was at perm[i]: every column (and the labels) along the permutation's
+ * cycles, all columns at once.  Marks perm with bit 31 (indexes are below
+ * 2^31) and leaves it marked.
+ */
+static DlfStatus
+apply_order(TrainCtx *c, uint32_t *perm)
+{
+	DlfDataset *d = c->data;
+	int64_t		n = c->n;
+	int32_t		nf = c->nf;
+	uint32_t  **col;
+	uint32_t   *first;
+	const uint32_t mark = UINT32_C(0x80000000);
+
+	col = dlf_alloc_array(nf > 0 ? nf : 1, sizeof(uint32_t *));
+	first = dlf_alloc_array(nf > 0 ? nf : 1, sizeof(uint32_t));
+	if (!col || !first)
+	{
+		dlf_free(col);
+		dlf_free(first);
+		return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
+	}
+	/* 4-byte columns move as raw bits */
+	for (int32_t f = 0; f < nf; f++)
+		col[f] = c->m->features[f].kind == DLF_FEAT_NUMERIC ?
+			(uint32_t *) d->num[f] : (uint32_t *) d->cat[f];
 	for (int64_t start = 0; start < n; start++)
 	{
-		double		first;
 		int64_t		i = start;
+		double		flab = 0.0;
+		uint16_t	fcls = 0;
 
-		if (perm[start] & UINT32_C(0x80000000))
+		if (perm[start] & mark)
 			continue;
-		first = d->label[start];
+		if (perm[start] == (uint32_t) start)
+		{
+			perm[start] |= mark;
+			continue;
+		}
+		if (d->cls)
+			fcls = d->cls[start];
+		else
+			flab = d->label[start];
+		for (int32_t f = 0; f < nf; f++)
+			first[f] = col[f][start];
 		for (;;)
 		{
 			int64_t		j = perm[i];
 
-			perm[i] |= UINT32_C(0x80000000);
+			perm[i] |= mark;
 			if (j == start)
 			{
-				d->label[i] = first;
+				if (d->cls)
+					d->cls[i] = fcls;
+				else
+					d->label[i] = flab;
+				for (int32_t f = 0; f < nf; f++)
+					col[f][i] = first[f];
 				break;
 			}
-			d->label[i] = d->label[j];
+			if (d->cls)
+				d->cls[i] = d->cls[j];
+			else
+				d->label[i] = d->label[j];
+			for (int32_t f = 0; f < nf; f++)
+				col[f][i] = col[f][j];
 			i = j;
 		}
 	}
-	dlf_free(key);
+	dlf_free(col);
+	dlf_free(first);
 	return DLF_OK;
+}
+
+/*
+ * Sorts rows into canonical order -- by the high bits of a content hash
+ * (all but the low ceil(log2(n)) bits), rows that agree there by content --
+ * and moves the dataset's rows into it, in place.  Also checks labels and
+ * category codes.  Leaves its 4-byte permutation array (n entries, contents
+ * scratch) in c->train_idx for split_rows to reuse.
+ *
+ * Scratch memory is that array plus, per bucket of rows sharing the top
+ * ORDER_BUCKET_BITS hash bits, one 8-byte key per row of the largest
+ * bucket (a few dozen rows unless many rows are identical): rows are
+ * counted into buckets (hashes computed twice instead of stored), each
+ * bucket is sorted on its own, and the permutation is applied along its
+ * cycles.
+ */
+static DlfStatus
+canonical_order(TrainCtx *c)
+{
+	int64_t		n = c->n;
+	int64_t		nb = (int64_t) 1 << ORDER_BUCKET_BITS;
+	uint32_t   *perm;
+	int64_t    *pos;
+	uint64_t   *key;
+	int64_t		maxb = 0;
+	int			ibits = 1;
+	uint64_t	imask;
+	DlfStatus	st;
+
+	if ((st = check_rows(c)) != DLF_OK)
+		return st;
+	while (ibits < 63 && ((int64_t) 1 << ibits) < n)
+		ibits++;
+	imask = (UINT64_C(1) << ibits) - 1;
+	perm = dlf_alloc_array(n, sizeof(uint32_t));
+	pos = dlf_alloc_array(nb + 1, sizeof(int64_t));
+	if (!perm || !pos)
+	{
+		dlf_free(perm);
+		dlf_free(pos);
+		return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
+	}
+
+	/* count rows per bucket, then place their indexes bucket by bucket */
+	memset(pos, 0, sizeof(int64_t) * (nb + 1));
+	for (int64_t i = 0; i < n; i++)
+	{
+		pos[(row_hash(c, i) >> (64 - ORDER_BUCKET_BITS)) + 1]++;
+		if ((i & (CHECK_EVERY - 1)) == 0 && interrupted(c))
+			goto interrupted;
+	}
+	for (int64_t b = 1; b <= nb; b++)
+	{
+		if (pos[b] > maxb)
+			maxb = pos[b];
+		pos[b] += pos[b - 1];
+	}
+	for (int64_t i = 0; i < n; i++)
+	{
+		perm[pos[row_hash(c, i) >> (64 - ORDER_BUCKET_BITS)]++] = (uint32_t) i;
+		if ((i & (CHECK_EVERY - 1)) == 0 && interrupted(c))
+			goto interrupted;
+	}
+	/* pos[b] is now the end of bucket b */
+
+	key = dlf_alloc_array(maxb, sizeof(uint64_t));
+	if (!key)
+	{
+		dlf_free(perm);
+		dlf_free(pos);
+		return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
+	}
+	for (int64_t b = 0; b < nb; b++)
+	{
+		int64_t		s = b ? pos[b - 1] : 0;
+		int64_t		m = pos[b] - s;
+
+		if (m < 2)
+			continue;
+		/* hash in the high bits, row index in the low bits */
+		for (int64_t i = 0; i < m; i++)
+			key[i] = (row_hash(c, perm[s + i]) & ~imask) | perm[s + i];
+		flag_sort(key, m, 56);
+		/* rows whose hashes agree are ordered by content instead of index */
+		for (int64_t i = 0; i < m;)
+		{
+			int64_t		j = i + 1;
+
+			while (j < m && (key[j] & ~imask) == (key[i] & ~imask))
+				j++;
+			if (j - i > 1)
+				heap_sort_rows(c, key + i, j - i, imask);
+			i = j;
+		}
+		for (int64_t i = 0; i < m; i++)
+			perm[s + i] = (uint32_t) (key[i] & imask);
+		if ((b & 1023) == 0 && interrupted(c))
+		{
+			dlf_free(key);
+			goto interrupted;
+		}
+	}
+	dlf_free(key);
+	dlf_free(pos);
+	pos = NULL;
+
+	if ((st = apply_order(c, perm)) != DLF_OK)
+	{
+		dlf_free(perm);
+		return st;
+	}
+	c->train_idx = perm;
+	return DLF_OK;
+
+interrupted:
+	dlf_free(perm);
+	dlf_free(pos);
+	return fail_interrupted(c);
 }
 
 /* ---- statistics --------------------------------------------------------- */
@@ -768,10 +879,10 @@ compute_stats(TrainCtx *c)
 					sd;
 
 		for (int64_t i = 0; i < n; i++)
-			s += d->label[i];
+			s += dlf_label(d, i);
 		mu = s / n;
 		for (int64_t i = 0; i < n; i++)
-			ss += (d->label[i] - mu) * (d->label[i] - mu);
+			ss += (dlf_label(d, i) - mu) * (dlf_label(d, i) - mu);
 		sd = sqrt(ss / n);
 		c->tmean = mu;
 		c->tscale = (sd < 1e-12 || !isfinite(sd)) ? 1.0 : sd;
@@ -791,7 +902,7 @@ compute_stats(TrainCtx *c)
 		if (!c->ccount || !c->cw)
 			return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
 		for (int64_t i = 0; i < n; i++)
-			c->ccount[(int32_t) d->label[i]]++;
+			c->ccount[(int32_t) dlf_label(d, i)]++;
 		for (int32_t j = 0; j < k; j++)
 			present += c->ccount[j] > 0;
 		if (present < 2)
@@ -837,18 +948,23 @@ shuffle(DlfRng *rng, uint32_t *a, int64_t n)
  * Seeded shuffle of the canonical order, then the validation rows: the
  * first round(n * fraction) of the shuffled order, taken per class in
  * proportion to the class counts (largest remainders) for classifiers.
+ * The training rows keep their shuffled order in the array canonical_order
+ * left in c->train_idx (compacted in place); only the validation rows get
+ * an array of their own.
  */
 static DlfStatus
 split_rows(TrainCtx *c)
 {
 	int64_t		n = c->n;
 	int64_t		nvalid = (int64_t) floor(n * c->opt->validation_fraction + 0.5);
-	uint32_t   *perm;
+	uint32_t   *perm = c->train_idx;
 	int64_t    *quota = NULL;
 
 	if (nvalid < 1 || n - nvalid < 1)
 		nvalid = 0;
-	perm = dlf_alloc_array(n, sizeof(uint32_t));
+	c->train_idx = NULL;
+	if (!perm)
+		perm = dlf_alloc_array(n, sizeof(uint32_t));
 	if (!perm)
 		return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
 	for (int64_t i = 0; i < n; i++)
@@ -862,9 +978,8 @@ split_rows(TrainCtx *c)
 		c->nvalid = 0;
 		return DLF_OK;
 	}
-	c->train_idx = dlf_alloc_array(n - nvalid, sizeof(uint32_t));
 	c->valid_idx = dlf_alloc_array(nvalid, sizeof(uint32_t));
-	if (!c->train_idx || !c->valid_idx)
+	if (!c->valid_idx)
 	{
 		dlf_free(perm);
 		return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
@@ -922,7 +1037,7 @@ split_rows(TrainCtx *c)
 
 			if (quota)
 			{
-				int32_t		y = (int32_t) c->data->label[r];
+				int32_t		y = (int32_t) dlf_label(c->data, r);
 
 				to_valid = quota[y] > 0;
 				if (to_valid)
@@ -930,16 +1045,17 @@ split_rows(TrainCtx *c)
 			}
 			else
 				to_valid = nv < nvalid;
+			/* nt <= i: compacting in place never overwrites unread entries */
 			if (to_valid)
 				c->valid_idx[nv++] = r;
 			else
-				c->train_idx[nt++] = r;
+				perm[nt++] = r;
 		}
+		c->train_idx = perm;
 		c->ntrain = nt;
 		c->nvalid = nv;
 	}
 	dlf_free(quota);
-	dlf_free(perm);
 	if (c->nvalid == 0)
 	{
 		dlf_free(c->valid_idx);
@@ -1023,7 +1139,7 @@ init_params(TrainCtx *c)
 
 		for (int64_t i = 0; i < c->ntrain; i++)
 		{
-			int32_t		y = (int32_t) c->data->label[c->train_idx[i]];
+			int32_t		y = (int32_t) dlf_label(c->data, c->train_idx[i]);
 
 			wall += c->cw[y];
 			if (y == 1)
@@ -1065,13 +1181,14 @@ gather(const TrainCtx *c, NnBatch *bt, const uint32_t *idx, int32_t rows,
 		{
 			uint32_t	p = idx[r + PREFETCH_AHEAD];
 
-			__builtin_prefetch(&d->label[p]);
+			__builtin_prefetch(d->cls ? (const void *) &d->cls[p] :
+							   (const void *) &d->label[p]);
 			for (int32_t f = 0; f < c->nf; f++)
 				__builtin_prefetch(fts[f].kind == DLF_FEAT_NUMERIC ?
 								   (const void *) &d->num[f][p] :
 								   (const void *) &d->cat[f][p]);
 		}
-		y = d->label[i];
+		y = dlf_label(d, i);
 		for (int32_t f = 0; f < c->nf; f++)
 		{
 			if (fts[f].kind == DLF_FEAT_NUMERIC)
@@ -1477,7 +1594,7 @@ evaluate(TrainCtx *c, double *loss, int want_out)
 			else if (c->task == DLF_TASK_REGRESSION)
 			{
 				c->vscore[i] = (double) zr[0] * c->tscale + c->tmean;
-				c->vlabel[i] = c->data->label[c->valid_idx[i]];
+				c->vlabel[i] = dlf_label(c->data, c->valid_idx[i]);
 			}
 			else
 			{
@@ -1889,6 +2006,9 @@ dlf_train(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 		goto done;
 	if ((st = finish_model(&c)) != DLF_OK)
 		goto done;
+	/* the training order is done with: its memory serves the statistics */
+	dlf_free(c.train_idx);
+	c.train_idx = NULL;
 	st = dlf_govern_fit(m, data, c.valid_idx, c.nvalid, opt->seed, hooks, err);
 
 done:

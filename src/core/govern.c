@@ -744,76 +744,95 @@ dbl_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/*
- * In-place MSD radix sort (American flag sort) of 32-bit keys by the byte
- * at `shift' and below; small ranges by insertion.  No scratch memory.
- */
-static void
-flag_sort32(uint32_t *a, int64_t n, int shift)
+/* Positions decile_hist reads: the nine decile ranks and the maximum. */
+static int
+decile_positions(int64_t n, int64_t *pos)
 {
-	int64_t		cnt[256];
-	int64_t		next[256];
-	int64_t		end[256];
-	int64_t		pos = 0;
-
-	if (n < 48)
-	{
-		for (int64_t i = 1; i < n; i++)
-		{
-			uint32_t	v = a[i];
-			int64_t		j = i;
-
-			while (j > 0 && a[j - 1] > v)
-			{
-				a[j] = a[j - 1];
-				j--;
-			}
-			a[j] = v;
-		}
-		return;
-	}
-	memset(cnt, 0, sizeof(cnt));
-	for (int64_t i = 0; i < n; i++)
-		cnt[(a[i] >> shift) & 0xff]++;
-	for (int b = 0; b < 256; b++)
-	{
-		next[b] = pos;
-		pos += cnt[b];
-		end[b] = pos;
-	}
-	for (int b = 0; b < 256; b++)
-		while (next[b] < end[b])
-		{
-			uint32_t	v = a[next[b]];
-			int			d = (int) ((v >> shift) & 0xff);
-
-			while (d != b)
-			{
-				uint32_t	t = a[next[d]];
-
-				a[next[d]++] = v;
-				v = t;
-				d = (int) ((v >> shift) & 0xff);
-			}
-			a[next[b]++] = v;
-		}
-	if (shift == 0)
-		return;
-	for (int b = 0; b < 256; b++)
-		if (cnt[b] > 1)
-			flag_sort32(a + end[b] - cnt[b], cnt[b], shift - 8);
+	for (int k = 1; k <= 9; k++)
+		pos[k - 1] = (k * n + 9) / 10 - 1;
+	pos[9] = n - 1;
+	return 10;
 }
 
 /*
- * Sorts n finite floats ascending in place (glibc's qsort would allocate a
- * copy): their bits become order-preserving keys, are radix sorted and are
- * turned back.  Zeros come out as +0.
+ * Partial in-place ordering of a[lo..hi): afterwards a[p] holds the value of
+ * rank p for every p in pos[0..np) (ascending, within the range), as a full
+ * sort would.  Quickselect for several ranks at once with three-way
+ * partitions (duplicates are cheap); ranges that recurse too deep are radix
+ * sorted instead, so the worst case stays O(n).
  */
 static void
-sort_floats(float *v, int64_t n)
+select_keys(uint32_t *a, int64_t lo, int64_t hi, const int64_t *pos, int np,
+			int depth)
+{
+	while (np > 0 && hi - lo > 1)
+	{
+		int64_t		mid = lo + (hi - lo) / 2;
+		uint32_t	x = a[lo],
+					y = a[mid],
+					z = a[hi - 1],
+					p;
+		int64_t		lt = lo,
+					i = lo,
+					gt = hi;
+		int			nl = 0,
+					ng;
+
+		if (hi - lo < 32 || depth <= 0)
+		{
+			dlf_sort_u32(a + lo, hi - lo);
+			return;
+		}
+		/* median of three */
+		p = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
+		/* [lo, lt) < p, [lt, i) == p, [gt, hi) > p */
+		while (i < gt)
+		{
+			uint32_t	v = a[i];
+
+			if (v < p)
+			{
+				a[i++] = a[lt];
+				a[lt++] = v;
+			}
+			else if (v > p)
+			{
+				a[i] = a[--gt];
+				a[gt] = v;
+			}
+			else
+				i++;
+		}
+		while (nl < np && pos[nl] < lt)
+			nl++;
+		ng = nl;
+		while (ng < np && pos[ng] < gt)
+			ng++;
+		/* recurse into the left part, loop on the right one */
+		select_keys(a, lo, lt, pos, nl, depth - 1);
+		pos += ng;
+		np -= ng;
+		lo = gt;
+		depth--;
+	}
+}
+
+/*
+ * Orders n finite floats in place so that the ranks decile_hist reads hold
+ * their values (glibc's qsort would allocate a copy, and a full sort is not
+ * needed): the bits become order-preserving keys, ranks are selected, and
+ * the keys are turned back.  Zeros come out as +0.
+ */
+static void
+order_floats(float *v, int64_t n)
 {
 	uint32_t   *k = (uint32_t *) v;
+	int64_t		pos[10];
+	int			np;
+	int			depth = 0;
 
+	if (n < 1)
+		return;
 	for (int64_t i = 0; i < n; i++)
 	{
 		uint32_t	u;
@@ -822,7 +841,10 @@ sort_floats(float *v, int64_t n)
 		memcpy(&u, &x, sizeof(u));
 		k[i] = (u & UINT32_C(0x80000000)) ? ~u : u | UINT32_C(0x80000000);
 	}
-	flag_sort32(k, n, 24);
+	np = decile_positions(n, pos);
+	for (int64_t m = n; m > 1; m /= 2)
+		depth += 2;
+	select_keys(k, 0, n, pos, np, depth);
 	for (int64_t i = 0; i < n; i++)
 	{
 		uint32_t	u = k[i];
@@ -834,7 +856,10 @@ sort_floats(float *v, int64_t n)
 	}
 }
 
-/* A sorted sequence of n values: doubles, floats, or scores of logits. */
+/*
+ * A sequence of n values ordered at the ranks decile_hist reads: doubles,
+ * floats, or scores of logits.
+ */
 typedef struct SortedVals
 {
 	const double *d;			/* values, or NULL */
@@ -854,7 +879,7 @@ sorted_val(const SortedVals *sv, int64_t i)
 }
 
 /*
- * Decile histogram of n values in ascending order: edge k (k = 1..9) is the
+ * Decile histogram of n values (ordered at the decile ranks): edge k (k = 1..9) is the
  * smallest value with at least k/10 of the values at or below it; repeated
  * edges and edges at the maximum are dropped, so every bin is non-empty.
  */
@@ -908,11 +933,28 @@ hist_free(DlfHistogram *h)
 }
 
 /*
- * Score deciles over all rows.  With one output the logits are kept (4
- * bytes a row) and sorted; when the score is a non-decreasing function of
- * the logit (always, except under a calibration that reverses the order)
- * the scores of the sorted logits are the sorted scores, exactly.  Other
- * models keep the scores as doubles.
+ * Whether the score is a non-decreasing function of a single logit: the
+ * identity-scaled regression output, the logistic function, Platt scaling
+ * with a non-positive slope (score 1 / (1 + exp(a z + b))).
+ */
+static int
+score_monotone(const DlfModel *m)
+{
+	if (m->units[m->nlayers] != 1)
+		return 0;
+	if (m->task == DLF_TASK_REGRESSION)
+		return m->target_scale > 0.0;
+	if (m->task != DLF_TASK_BINARY)
+		return 0;
+	return m->calibration == DLF_CALIB_NONE ||
+		(m->calibration == DLF_CALIB_PLATT && m->platt_a <= 0.0);
+}
+
+/*
+ * Score deciles over all rows.  When the score is monotone in the single
+ * logit, the logits are kept (4 bytes a row, in zbuf) and the scores of the
+ * logits of the decile ranks are the scores of those ranks, exactly.  Other
+ * models (multiclass, isotonic calibration) keep the scores as doubles.
  */
 static DlfStatus
 score_distribution(Gov *g, float *zbuf)
@@ -920,13 +962,14 @@ score_distribution(Gov *g, float *zbuf)
 	DlfModel   *m = g->m;
 	int64_t		n = g->d->nrows;
 	int32_t		nout = m->units[m->nlayers];
+	int			by_logit = score_monotone(m);
 	uint32_t	rows[GOV_BATCH];
 	float	   *z = NULL;
 	double	   *v = NULL;
 	SortedVals	sv;
 	DlfStatus	st = DLF_OK;
 
-	if (nout > 1)
+	if (!by_logit)
 	{
 		z = dlf_alloc_array((size_t) (n < GOV_BATCH ? n : GOV_BATCH) * nout,
 							sizeof(float));
@@ -951,31 +994,16 @@ score_distribution(Gov *g, float *zbuf)
 				v[s + r] = score_of(m, z + (size_t) r * nout);
 	}
 	memset(&sv, 0, sizeof(sv));
-	if (!v)
+	if (by_logit)
 	{
-		sort_floats(zbuf, n);
+		order_floats(zbuf, n);
 		sv.f = zbuf;
 		sv.m = m;
-		for (int64_t i = 1; i < n && !v; i++)
-			if (score_of(m, &zbuf[i]) < score_of(m, &zbuf[i - 1]))
-			{
-				/* the order reverses somewhere: sort the scores instead */
-				v = dlf_alloc_array(n, sizeof(double));
-				if (!v)
-				{
-					st = dlf_fail(g->err, DLF_ERR_NOMEM, "out of memory");
-					goto done;
-				}
-				for (int64_t r = 0; r < n; r++)
-					v[r] = score_of(m, &zbuf[r]);
-			}
 	}
-	if (v)
+	else
 	{
 		qsort(v, n, sizeof(double), dbl_cmp);
 		sv.d = v;
-		sv.f = NULL;
-		sv.m = NULL;
 	}
 	hist_free(&m->score_dist);
 	st = decile_hist(g, &sv, n, &m->score_dist);
@@ -989,7 +1017,8 @@ done:
  * Training distributions over all rows: numeric features, deciles of the
  * non-NULL values (the NULL share is missing_share); categorical features,
  * the share of each code; the score, deciles of what dlfin_predict returns.
- * Scratch memory: 4 bytes a row (feature values are floats, kept as such).
+ * Scratch memory: 4 bytes a row (feature values are floats, kept as such),
+ * except for the scores of models whose score is not monotone in one logit.
  */
 static DlfStatus
 distributions(Gov *g)
@@ -1015,7 +1044,7 @@ distributions(Gov *g)
 			for (int64_t i = 0; i < n; i++)
 				if (isfinite(d->num[f][i]))
 					v[k++] = d->num[f][i];
-			sort_floats(v, k);
+			order_floats(v, k);
 			memset(&sv, 0, sizeof(sv));
 			sv.f = v;
 			st = decile_hist(g, &sv, k, &ft->dist);

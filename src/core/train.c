@@ -551,21 +551,48 @@ flag_sort(uint64_t *a, int64_t n, int shift)
 
 /* the top this many bits of a row's hash pick its bucket in canonical_order */
 #define ORDER_BUCKET_BITS	16
+/* rows ahead whose columns canonical_order prefetches */
+#define ORDER_PREFETCH		16
+
+/* splitmix64 finaliser, as dlf_mix64, inlined for the per-row hashes. */
+static inline uint64_t
+mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= UINT64_C(0xbf58476d1ce4e5b9);
+	x ^= x >> 27;
+	x *= UINT64_C(0x94d049bb133111eb);
+	x ^= x >> 31;
+	return x;
+}
+
+/* Prefetches the label and feature values of row i. */
+static inline void
+prefetch_row(const TrainCtx *c, int64_t i)
+{
+	const DlfDataset *d = c->data;
+
+	__builtin_prefetch(d->cls ? (const void *) &d->cls[i] :
+					   (const void *) &d->label[i]);
+	for (int32_t f = 0; f < c->nf; f++)
+		__builtin_prefetch(c->m->features[f].kind == DLF_FEAT_NUMERIC ?
+						   (const void *) &d->num[f][i] :
+						   (const void *) &d->cat[f][i]);
+}
 
 /* Content hash of row i: the label, then each feature's canonical bits. */
 static inline uint64_t
 row_hash(const TrainCtx *c, int64_t i)
 {
 	const DlfDataset *d = c->data;
-	uint64_t	h = dlf_mix64(dbits(dlf_label(d, i)) ^
-							  UINT64_C(0x6a09e667f3bcc908));
+	uint64_t	h = mix64(dbits(dlf_label(d, i)) ^ UINT64_C(0x6a09e667f3bcc908));
 
 	for (int32_t f = 0; f < c->nf; f++)
 	{
 		uint32_t	x = c->m->features[f].kind == DLF_FEAT_NUMERIC ?
 			fbits(d->num[f][i]) : (uint32_t) d->cat[f][i];
 
-		h = dlf_mix64(h + x + UINT64_C(0x9e3779b97f4a7c15));
+		h = mix64(h + x + UINT64_C(0x9e3779b97f4a7c15));
 	}
 	return h;
 }
@@ -607,94 +634,55 @@ check_rows(TrainCtx *c)
 }
 
 /*
- * Moves the rows of the dataset in place so that row i becomes the row that
- * was at perm[i]: every column (and the labels) along the permutation's
- * cycles, all columns at once.  Marks perm with bit 31 (indexes are below
- * 2^31) and leaves it marked.
+ * Orders the rows e[0..m) (entries: row index in the low bits of imask) by
+ * (hash & ~imask), then rows whose hashes agree by content; key is scratch
+ * for m entries.
  */
-static DlfStatus
-apply_order(TrainCtx *c, uint32_t *perm)
+static void
+sort_run(const TrainCtx *c, uint32_t *e, int64_t m, uint64_t *key,
+		 uint64_t imask)
 {
-	DlfDataset *d = c->data;
-	int64_t		n = c->n;
-	int32_t		nf = c->nf;
-	uint32_t  **col;
-	uint32_t   *first;
-	const uint32_t mark = UINT32_C(0x80000000);
+	uint32_t	rmask = (uint32_t) imask;
 
-	col = dlf_alloc_array(nf > 0 ? nf : 1, sizeof(uint32_t *));
-	first = dlf_alloc_array(nf > 0 ? nf : 1, sizeof(uint32_t));
-	if (!col || !first)
+	/* hash in the high bits, row index in the low bits */
+	for (int64_t i = 0; i < m; i++)
 	{
-		dlf_free(col);
-		dlf_free(first);
-		return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
+		/* rows are scattered: fetch the ones a few places ahead */
+		if (i + ORDER_PREFETCH < m)
+			prefetch_row(c, e[i + ORDER_PREFETCH] & rmask);
+		key[i] = (row_hash(c, e[i] & rmask) & ~imask) | (e[i] & rmask);
 	}
-	/* 4-byte columns move as raw bits */
-	for (int32_t f = 0; f < nf; f++)
-		col[f] = c->m->features[f].kind == DLF_FEAT_NUMERIC ?
-			(uint32_t *) d->num[f] : (uint32_t *) d->cat[f];
-	for (int64_t start = 0; start < n; start++)
+	flag_sort(key, m, 56);
+	/* rows whose hashes agree are ordered by content instead of index */
+	for (int64_t i = 0; i < m;)
 	{
-		int64_t		i = start;
-		double		flab = 0.0;
-		uint16_t	fcls = 0;
+		int64_t		j = i + 1;
 
-		if (perm[start] & mark)
-			continue;
-		if (perm[start] == (uint32_t) start)
-		{
-			perm[start] |= mark;
-			continue;
-		}
-		if (d->cls)
-			fcls = d->cls[start];
-		else
-			flab = d->label[start];
-		for (int32_t f = 0; f < nf; f++)
-			first[f] = col[f][start];
-		for (;;)
-		{
-			int64_t		j = perm[i];
-
-			perm[i] |= mark;
-			if (j == start)
-			{
-				if (d->cls)
-					d->cls[i] = fcls;
-				else
-					d->label[i] = flab;
-				for (int32_t f = 0; f < nf; f++)
-					col[f][i] = first[f];
-				break;
-			}
-			if (d->cls)
-				d->cls[i] = d->cls[j];
-			else
-				d->label[i] = d->label[j];
-			for (int32_t f = 0; f < nf; f++)
-				col[f][i] = col[f][j];
-			i = j;
-		}
+		while (j < m && (key[j] & ~imask) == (key[i] & ~imask))
+			j++;
+		if (j - i > 1)
+			heap_sort_rows(c, key + i, j - i, imask);
+		i = j;
 	}
-	dlf_free(col);
-	dlf_free(first);
-	return DLF_OK;
+	for (int64_t i = 0; i < m; i++)
+		e[i] = (uint32_t) (key[i] & imask);
 }
 
 /*
- * Sorts rows into canonical order -- by the high bits of a content hash
+ * Puts the rows into canonical order -- by the high bits of a content hash
  * (all but the low ceil(log2(n)) bits), rows that agree there by content --
- * and moves the dataset's rows into it, in place.  Also checks labels and
- * category codes.  Leaves its 4-byte permutation array (n entries, contents
- * scratch) in c->train_idx for split_rows to reuse.
+ * without moving them: c->train_idx[p] becomes the row at canonical
+ * position p.  Later steps go through it (statistics sum in that order, the
+ * seeded shuffle permutes it), so nothing depends on arrival order.  Also
+ * checks labels and category codes.
  *
- * Scratch memory is that array plus, per bucket of rows sharing the top
- * ORDER_BUCKET_BITS hash bits, one 8-byte key per row of the largest
- * bucket (a few dozen rows unless many rows are identical): rows are
- * counted into buckets (hashes computed twice instead of stored), each
- * bucket is sorted on its own, and the permutation is applied along its
- * cycles.
+ * Memory is that 4-byte array plus one 8-byte key per row of the largest
+ * bucket of rows sharing the top ORDER_BUCKET_BITS hash bits (a few dozen
+ * rows unless many rows are identical).  Rows are counted into buckets,
+ * then placed (hashes computed twice, sequentially, instead of stored),
+ * each entry keeping the next hash bits above the row index (32 - ibits of
+ * them); each bucket is sorted by those, and only rows that agree on them
+ * too -- rare -- are hashed again (scattered reads) and compared further.
  */
 static DlfStatus
 canonical_order(TrainCtx *c)
@@ -707,13 +695,18 @@ canonical_order(TrainCtx *c)
 	int64_t		maxb = 0;
 	int			ibits = 1;
 	uint64_t	imask;
+	int			spare;
+	uint32_t	rmask;
 	DlfStatus	st;
 
 	if ((st = check_rows(c)) != DLF_OK)
 		return st;
-	while (ibits < 63 && ((int64_t) 1 << ibits) < n)
+	while (ibits < 31 && ((int64_t) 1 << ibits) < n)
 		ibits++;
 	imask = (UINT64_C(1) << ibits) - 1;
+	/* entries hold the row in the low ibits bits, the next hash bits above */
+	spare = 32 - ibits;
+	rmask = (uint32_t) imask;
 	perm = dlf_alloc_array(n, sizeof(uint32_t));
 	pos = dlf_alloc_array(nb + 1, sizeof(int64_t));
 	if (!perm || !pos)
@@ -739,7 +732,12 @@ canonical_order(TrainCtx *c)
 	}
 	for (int64_t i = 0; i < n; i++)
 	{
-		perm[pos[row_hash(c, i) >> (64 - ORDER_BUCKET_BITS)]++] = (uint32_t) i;
+		uint64_t	h = row_hash(c, i);
+		uint64_t	more = (h >> (64 - ORDER_BUCKET_BITS - spare)) &
+			((UINT64_C(1) << spare) - 1);
+
+		perm[pos[h >> (64 - ORDER_BUCKET_BITS)]++] =
+			(uint32_t) (more << ibits) | (uint32_t) i;
 		if ((i & (CHECK_EVERY - 1)) == 0 && interrupted(c))
 			goto interrupted;
 	}
@@ -756,26 +754,37 @@ canonical_order(TrainCtx *c)
 	{
 		int64_t		s = b ? pos[b - 1] : 0;
 		int64_t		m = pos[b] - s;
+		uint32_t   *e = perm + s;
 
-		if (m < 2)
-			continue;
-		/* hash in the high bits, row index in the low bits */
-		for (int64_t i = 0; i < m; i++)
-			key[i] = (row_hash(c, perm[s + i]) & ~imask) | perm[s + i];
-		flag_sort(key, m, 56);
-		/* rows whose hashes agree are ordered by content instead of index */
+		/* by the hash bits kept in the entries (rows apart: by index) */
+		if (m < 48)
+			for (int64_t i = 1; i < m; i++)
+			{
+				uint32_t	v = e[i];
+				int64_t		j = i;
+
+				while (j > 0 && e[j - 1] > v)
+				{
+					e[j] = e[j - 1];
+					j--;
+				}
+				e[j] = v;
+			}
+		else
+			dlf_sort_u32(e, m);
+		/* runs that agree on those bits (rare): by the whole hash */
 		for (int64_t i = 0; i < m;)
 		{
 			int64_t		j = i + 1;
 
-			while (j < m && (key[j] & ~imask) == (key[i] & ~imask))
+			while (j < m && (e[j] & ~rmask) == (e[i] & ~rmask))
 				j++;
 			if (j - i > 1)
-				heap_sort_rows(c, key + i, j - i, imask);
+				sort_run(c, e + i, j - i, key, imask);
 			i = j;
 		}
 		for (int64_t i = 0; i < m; i++)
-			perm[s + i] = (uint32_t) (key[i] & imask);
+			e[i] &= rmask;
 		if ((b & 1023) == 0 && interrupted(c))
 		{
 			dlf_free(key);
@@ -784,13 +793,6 @@ canonical_order(TrainCtx *c)
 	}
 	dlf_free(key);
 	dlf_free(pos);
-	pos = NULL;
-
-	if ((st = apply_order(c, perm)) != DLF_OK)
-	{
-		dlf_free(perm);
-		return st;
-	}
 	c->train_idx = perm;
 	return DLF_OK;
 
@@ -802,12 +804,16 @@ interrupted:
 
 /* ---- statistics --------------------------------------------------------- */
 
-/* Feature means, scales, missing shares; target scaling; class counts. */
+/*
+ * Feature means, scales, missing shares; target scaling; class counts.
+ * Rows are visited in canonical order (c->train_idx, from canonical_order).
+ */
 static DlfStatus
 compute_stats(TrainCtx *c)
 {
 	DlfDataset *d = c->data;
 	int64_t		n = c->n;
+	const uint32_t *order = c->train_idx;
 	const DlfModel *im = c->opt->init;
 
 	c->mean = dlf_alloc_array(c->nf, sizeof(double));
@@ -829,17 +835,26 @@ compute_stats(TrainCtx *c)
 						sd;
 			int64_t		k = 0;
 
+			/* sums in canonical order (the bits depend on the order) */
 			for (int64_t i = 0; i < n; i++)
-				if (isfinite(col[i]))
+			{
+				float		x = col[order[i]];
+
+				if (isfinite(x))
 				{
-					s += col[i];
+					s += x;
 					k++;
 				}
+			}
 			if (k > 0)
 				mu = s / k;
 			for (int64_t i = 0; i < n; i++)
-				if (isfinite(col[i]))
-					ss += (col[i] - mu) * (col[i] - mu);
+			{
+				float		x = col[order[i]];
+
+				if (isfinite(x))
+					ss += (x - mu) * (x - mu);
+			}
 			sd = k > 0 ? sqrt(ss / k) : 0.0;
 			c->mean[f] = mu;
 			c->scale[f] = (sd < 1e-12 || !isfinite(sd)) ? 1.0 : sd;
@@ -879,10 +894,10 @@ compute_stats(TrainCtx *c)
 					sd;
 
 		for (int64_t i = 0; i < n; i++)
-			s += dlf_label(d, i);
+			s += dlf_label(d, order[i]);
 		mu = s / n;
 		for (int64_t i = 0; i < n; i++)
-			ss += (dlf_label(d, i) - mu) * (dlf_label(d, i) - mu);
+			ss += (dlf_label(d, order[i]) - mu) * (dlf_label(d, order[i]) - mu);
 		sd = sqrt(ss / n);
 		c->tmean = mu;
 		c->tscale = (sd < 1e-12 || !isfinite(sd)) ? 1.0 : sd;
@@ -948,9 +963,9 @@ shuffle(DlfRng *rng, uint32_t *a, int64_t n)
  * Seeded shuffle of the canonical order, then the validation rows: the
  * first round(n * fraction) of the shuffled order, taken per class in
  * proportion to the class counts (largest remainders) for classifiers.
- * The training rows keep their shuffled order in the array canonical_order
- * left in c->train_idx (compacted in place); only the validation rows get
- * an array of their own.
+ * Shuffles the canonical order canonical_order left in c->train_idx; the
+ * training rows keep their shuffled order there (compacted in place), only
+ * the validation rows get an array of their own.
  */
 static DlfStatus
 split_rows(TrainCtx *c)
@@ -964,11 +979,15 @@ split_rows(TrainCtx *c)
 		nvalid = 0;
 	c->train_idx = NULL;
 	if (!perm)
+	{
+		/* no canonical order given: the rows' own order */
 		perm = dlf_alloc_array(n, sizeof(uint32_t));
-	if (!perm)
-		return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
-	for (int64_t i = 0; i < n; i++)
-		perm[i] = (uint32_t) i;
+		if (!perm)
+			return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
+		for (int64_t i = 0; i < n; i++)
+			perm[i] = (uint32_t) i;
+	}
+	/* the same swaps as on positions 0..n-1, applied to the rows there */
 	shuffle(&c->rng, perm, n);
 
 	if (nvalid == 0)

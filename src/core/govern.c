@@ -754,137 +754,172 @@ decile_positions(int64_t n, int64_t *pos)
 	return 10;
 }
 
-/*
- * Partial in-place ordering of a[lo..hi): afterwards a[p] holds the value of
- * rank p for every p in pos[0..np) (ascending, within the range), as a full
- * sort would.  Quickselect for several ranks at once with three-way
- * partitions (duplicates are cheap); ranges that recurse too deep are radix
- * sorted instead, so the worst case stays O(n).
- */
-static void
-select_keys(uint32_t *a, int64_t lo, int64_t hi, const int64_t *pos, int np,
-			int depth)
-{
-	while (np > 0 && hi - lo > 1)
-	{
-		int64_t		mid = lo + (hi - lo) / 2;
-		uint32_t	x = a[lo],
-					y = a[mid],
-					z = a[hi - 1],
-					p;
-		int64_t		lt = lo,
-					i = lo,
-					gt = hi;
-		int			nl = 0,
-					ng;
-
-		if (hi - lo < 32 || depth <= 0)
-		{
-			dlf_sort_u32(a + lo, hi - lo);
-			return;
-		}
-		/* median of three */
-		p = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
-		/* [lo, lt) < p, [lt, i) == p, [gt, hi) > p */
-		while (i < gt)
-		{
-			uint32_t	v = a[i];
-
-			if (v < p)
-			{
-				a[i++] = a[lt];
-				a[lt++] = v;
-			}
-			else if (v > p)
-			{
-				a[i] = a[--gt];
-				a[gt] = v;
-			}
-			else
-				i++;
-		}
-		while (nl < np && pos[nl] < lt)
-			nl++;
-		ng = nl;
-		while (ng < np && pos[ng] < gt)
-			ng++;
-		/* recurse into the left part, loop on the right one */
-		select_keys(a, lo, lt, pos, nl, depth - 1);
-		pos += ng;
-		np -= ng;
-		lo = gt;
-		depth--;
-	}
-}
+/* Most ranks select_ranks finds at once. */
+#define MAX_RANKS	10
 
 /*
- * Orders n finite floats in place so that the ranks decile_hist reads hold
- * their values (glibc's qsort would allocate a copy, and a full sort is not
- * needed): the bits become order-preserving keys, ranks are selected, and
- * the keys are turned back.  Zeros come out as +0.
- */
-static void
-order_floats(float *v, int64_t n)
-{
-	uint32_t   *k = (uint32_t *) v;
-	int64_t		pos[10];
-	int			np;
-	int			depth = 0;
-
-	if (n < 1)
-		return;
-	for (int64_t i = 0; i < n; i++)
-	{
-		uint32_t	u;
-		float		x = v[i] == 0.0f ? 0.0f : v[i];
-
-		memcpy(&u, &x, sizeof(u));
-		k[i] = (u & UINT32_C(0x80000000)) ? ~u : u | UINT32_C(0x80000000);
-	}
-	np = decile_positions(n, pos);
-	for (int64_t m = n; m > 1; m /= 2)
-		depth += 2;
-	select_keys(k, 0, n, pos, np, depth);
-	for (int64_t i = 0; i < n; i++)
-	{
-		uint32_t	u = k[i];
-		float		x;
-
-		u = (u & UINT32_C(0x80000000)) ? u & ~UINT32_C(0x80000000) : ~u;
-		memcpy(&x, &u, sizeof(x));
-		v[i] = x;
-	}
-}
-
-/*
- * A sequence of n values ordered at the ranks decile_hist reads: doubles,
- * floats, or scores of logits.
- */
-typedef struct SortedVals
-{
-	const double *d;			/* values, or NULL */
-	const float *f;				/* values, or logits when m is set */
-	const DlfModel *m;			/* f holds single logits: value = score */
-} SortedVals;
-
-/* Value i of a sorted sequence. */
-static inline double
-sorted_val(const SortedVals *sv, int64_t i)
-{
-	if (sv->d)
-		return sv->d[i];
-	if (sv->m)
-		return score_of(sv->m, &sv->f[i]);
-	return (double) sv->f[i];
-}
-
-/*
- * Decile histogram of n values (ordered at the decile ranks): edge k (k = 1..9) is the
- * smallest value with at least k/10 of the values at or below it; repeated
- * edges and edges at the maximum are dropped, so every bin is non-empty.
+ * The keys of ranks pos[0..np) (np <= MAX_RANKS) of a[0..n) into out,
+ * as a sort would place them; a is only read.  Radix select: one pass per
+ * digit (11, 11 and 10 bits from the top), each counting the digit of the
+ * keys whose higher digits match a wanted rank's, so three sequential
+ * passes and no scratch beyond the small counters.
  */
 static DlfStatus
-decile_hist(Gov *g, const SortedVals *sv, int64_t n, DlfHistogram *h)
+select_ranks(const uint32_t *a, int64_t n, const int64_t *pos, int np,
+			 uint32_t *out, DlfError *err)
+{
+	static const int shift[3] = {21, 10, 0};
+	uint32_t	prefix[MAX_RANKS];	/* the wanted keys' digits so far */
+	int64_t		rank[MAX_RANKS];	/* rank among keys with that prefix */
+	uint32_t	gp[MAX_RANKS];	/* distinct prefixes of this level */
+	int			tg[MAX_RANKS];	/* each rank's prefix group */
+	int8_t	   *top = dlf_alloc_array(2048, sizeof(int8_t));
+	uint32_t   *cnt = dlf_alloc_array((size_t) MAX_RANKS * 2048, sizeof(uint32_t));
+
+	if (!top || !cnt)
+	{
+		dlf_free(top);
+		dlf_free(cnt);
+		return dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
+	}
+	for (int t = 0; t < np; t++)
+	{
+		prefix[t] = 0;
+		rank[t] = pos[t];
+	}
+	for (int L = 0; L < 3; L++)
+	{
+		int			sh = shift[L];
+		int			ng = 0;
+		uint32_t	dmask = L == 2 ? 1023 : 2047;
+
+		/* group the ranks by the digits found so far */
+		for (int t = 0; t < np; t++)
+		{
+			int			g = 0;
+
+			while (g < ng && gp[g] != prefix[t])
+				g++;
+			if (g == ng)
+				gp[ng++] = prefix[t];
+			tg[t] = g;
+		}
+		memset(cnt, 0, sizeof(uint32_t) * (size_t) ng * 2048);
+		if (L == 0)
+			for (int64_t i = 0; i < n; i++)
+				cnt[a[i] >> 21]++;
+		else
+		{
+			/* a key's top digit picks its candidates: few, usually one */
+			memset(top, -1, 2048);
+			for (int g = ng - 1; g >= 0; g--)
+				top[L == 1 ? gp[g] : gp[g] >> 11] = (int8_t) g;
+			for (int64_t i = 0; i < n; i++)
+			{
+				uint32_t	k = a[i];
+				int			g = top[k >> 21];
+
+				if (g < 0)
+					continue;
+				if (L == 2)
+				{
+					uint32_t	p = k >> 10;
+
+					while (g < ng && gp[g] != p)
+						g++;
+					if (g == ng)
+						continue;
+				}
+				cnt[(size_t) g * 2048 + ((k >> sh) & dmask)]++;
+			}
+		}
+		/* each rank's digit: where its rank falls in its group's counts */
+		for (int t = 0; t < np; t++)
+		{
+			const uint32_t *c = cnt + (size_t) tg[t] * 2048;
+			uint32_t	d = 0;
+
+			while (rank[t] >= (int64_t) c[d])
+				rank[t] -= c[d++];
+			prefix[t] = (prefix[t] << (L == 2 ? 10 : 11)) | d;
+		}
+	}
+	for (int t = 0; t < np; t++)
+		out[t] = prefix[t];
+	dlf_free(top);
+	dlf_free(cnt);
+	return DLF_OK;
+}
+
+/* Order-preserving key of a finite float; zeros map to the key of +0. */
+static inline uint32_t
+float_key(float x)
+{
+	uint32_t	u;
+
+	if (x == 0.0f)
+		x = 0.0f;
+	memcpy(&u, &x, sizeof(u));
+	return (u & UINT32_C(0x80000000)) ? ~u : u | UINT32_C(0x80000000);
+}
+
+/* The float of a key (inverse of float_key). */
+static inline float
+key_float(uint32_t u)
+{
+	float		x;
+
+	u = (u & UINT32_C(0x80000000)) ? u & ~UINT32_C(0x80000000) : ~u;
+	memcpy(&x, &u, sizeof(x));
+	return x;
+}
+
+/*
+ * Values of the ranks decile_hist reads among n finite floats into at[]
+ * (as a sort would place them; zeros as +0).  v is turned into float_key
+ * keys in place (same order as the values; decile_hist bins them).
+ */
+static DlfStatus
+rank_floats(Gov *g, float *v, int64_t n, float *at)
+{
+	uint32_t   *k = (uint32_t *) v;
+	int64_t		pos[MAX_RANKS];
+	uint32_t	out[MAX_RANKS];
+	int			np;
+	DlfStatus	st;
+
+	if (n < 1)
+		return DLF_OK;
+	for (int64_t i = 0; i < n; i++)
+		k[i] = float_key(v[i]);
+	np = decile_positions(n, pos);
+	st = select_ranks(k, n, pos, np, out, g->err);
+	for (int t = 0; t < np; t++)
+		at[t] = key_float(out[t]);
+	return st;
+}
+
+/*
+ * n values in any order (doubles, floats, or scores of single logits) and
+ * the values of the ranks decile_positions names, as a sort would place
+ * them.
+ */
+typedef struct RankedVals
+{
+	const double *d;			/* values, or NULL */
+	const uint32_t *k;			/* float_key keys of float values, or NULL */
+	const float *z;				/* single logits: value = score, or NULL */
+	const DlfModel *m;			/* for z */
+	double		at[MAX_RANKS];	/* values of the decile ranks and the top */
+} RankedVals;
+
+/*
+ * Decile histogram of n values: edge k (k = 1..9) is the smallest value
+ * with at least k/10 of the values at or below it; repeated edges and
+ * edges at the maximum are dropped, so every bin is non-empty.
+ */
+static DlfStatus
+decile_hist(Gov *g, const RankedVals *rv, int64_t n, DlfHistogram *h)
 {
 	double		edges[9];
 	int32_t		ne = 0;
@@ -892,11 +927,11 @@ decile_hist(Gov *g, const SortedVals *sv, int64_t n, DlfHistogram *h)
 	h->nbins = 0;
 	if (n > 0)
 	{
-		double		top = sorted_val(sv, n - 1);
+		double		top = rv->at[9];
 
 		for (int k = 1; k <= 9; k++)
 		{
-			double		e = sorted_val(sv, (k * n + 9) / 10 - 1);
+			double		e = rv->at[k - 1];
 
 			if (e < top && (ne == 0 || e > edges[ne - 1]))
 				edges[ne++] = e;
@@ -916,10 +951,39 @@ decile_hist(Gov *g, const SortedVals *sv, int64_t n, DlfHistogram *h)
 		h->share[0] = 1.0;
 		return DLF_OK;
 	}
-	for (int64_t i = 0; i < n; i++)
-		h->share[dlf_hist_bin(h, sorted_val(sv, i))] += 1.0;
-	for (int32_t b = 0; b <= ne; b++)
-		h->share[b] /= (double) n;
+	/* bin: the number of edges below the value (as dlf_hist_bin) */
+	{
+		int64_t		cnt[10] = {0};
+
+		if (rv->k)
+		{
+			uint32_t	ek[9];
+
+			/* edges are float values: compare keys */
+			for (int32_t b = 0; b < ne; b++)
+				ek[b] = float_key((float) edges[b]);
+			for (int64_t i = 0; i < n; i++)
+			{
+				int			b = 0;
+
+				for (int32_t j = 0; j < ne; j++)
+					b += rv->k[i] > ek[j];
+				cnt[b]++;
+			}
+		}
+		else
+			for (int64_t i = 0; i < n; i++)
+			{
+				double		v = rv->d ? rv->d[i] : score_of(rv->m, &rv->z[i]);
+				int			b = 0;
+
+				for (int32_t j = 0; j < ne; j++)
+					b += v > edges[j];
+				cnt[b]++;
+			}
+		for (int32_t b = 0; b <= ne; b++)
+			h->share[b] = (double) cnt[b] / (double) n;
+	}
 	return DLF_OK;
 }
 
@@ -966,7 +1030,7 @@ score_distribution(Gov *g, float *zbuf)
 	uint32_t	rows[GOV_BATCH];
 	float	   *z = NULL;
 	double	   *v = NULL;
-	SortedVals	sv;
+	RankedVals	rv;
 	DlfStatus	st = DLF_OK;
 
 	if (!by_logit)
@@ -993,20 +1057,33 @@ score_distribution(Gov *g, float *zbuf)
 			for (int64_t r = 0; r < cnt; r++)
 				v[s + r] = score_of(m, z + (size_t) r * nout);
 	}
-	memset(&sv, 0, sizeof(sv));
+	memset(&rv, 0, sizeof(rv));
 	if (by_logit)
 	{
-		order_floats(zbuf, n);
-		sv.f = zbuf;
-		sv.m = m;
+		float		at[MAX_RANKS];
+
+		/* the logits stay floats: keys only for the selection */
+		if ((st = rank_floats(g, zbuf, n, at)) != DLF_OK)
+			goto done;
+		for (int64_t i = 0; i < n; i++)
+			zbuf[i] = key_float(((uint32_t *) zbuf)[i]);
+		rv.z = zbuf;
+		rv.m = m;
+		for (int t = 0; t < MAX_RANKS && n > 0; t++)
+			rv.at[t] = score_of(m, &at[t]);
 	}
 	else
 	{
+		int64_t		pos[MAX_RANKS];
+
 		qsort(v, n, sizeof(double), dbl_cmp);
-		sv.d = v;
+		rv.d = v;
+		decile_positions(n, pos);
+		for (int t = 0; t < MAX_RANKS && n > 0; t++)
+			rv.at[t] = v[pos[t]];
 	}
 	hist_free(&m->score_dist);
-	st = decile_hist(g, &sv, n, &m->score_dist);
+	st = decile_hist(g, &rv, n, &m->score_dist);
 done:
 	dlf_free(v);
 	dlf_free(z);
@@ -1039,15 +1116,19 @@ distributions(Gov *g)
 		if (ft->kind == DLF_FEAT_NUMERIC)
 		{
 			int64_t		k = 0;
-			SortedVals	sv;
+			RankedVals	rv;
+			float		at[MAX_RANKS];
 
 			for (int64_t i = 0; i < n; i++)
 				if (isfinite(d->num[f][i]))
 					v[k++] = d->num[f][i];
-			order_floats(v, k);
-			memset(&sv, 0, sizeof(sv));
-			sv.f = v;
-			st = decile_hist(g, &sv, k, &ft->dist);
+			memset(&rv, 0, sizeof(rv));
+			if ((st = rank_floats(g, v, k, at)) != DLF_OK)
+				break;
+			rv.k = (const uint32_t *) v;
+			for (int t = 0; t < MAX_RANKS && k > 0; t++)
+				rv.at[t] = at[t];
+			st = decile_hist(g, &rv, k, &ft->dist);
 		}
 		else
 		{

@@ -33,6 +33,8 @@
 #define CHUNK_GRAD_FLOATS	(16 * 1024 * 1024)
 /* rows per chunk that networks with hidden layers over 64 units want */
 #define WIDE_CHUNK_ROWS		128
+/* batches an epoch runs in the other thread mode at least, to time it */
+#define EPOCH_PROBE_MIN		8
 /* default thread count (threads 0): one per online CPU, at most this */
 #define DEFAULT_MAX_THREADS	8
 
@@ -101,8 +103,10 @@ typedef struct TrainCtx
 	int			job_mask;		/* dropout on */
 	double		b1t;			/* Adam: beta1^step, beta2^step */
 	double		b2t;
-	DlfPool    *ep_pool;		/* pool running this epoch, NULL: caller alone */
-	double		ep_secs[2];		/* last epoch time: [0] alone, [1] pool */
+	DlfPool    *ep_pool;		/* pool running this segment, NULL: caller alone */
+	int64_t		seg_lo;			/* the segment's rows of the epoch's order */
+	int64_t		seg_hi;
+	double		batch_secs[2];	/* last time per batch: [0] alone, [1] pool */
 	int			ep_stop;		/* thread 0 saw an interrupt */
 	int			ep_diverged;	/* the loss became non-finite */
 	double		ep_tsum;		/* the epoch's loss sum */
@@ -1427,7 +1431,9 @@ update_slice(TrainCtx *c, int self, int nthreads, float bc1, float bc2)
 }
 
 /*
- * Job: one epoch of mini-batches.  Every thread walks the same batches and
+ * Job: a segment of an epoch's mini-batches (rows seg_lo to seg_hi of the
+ * shuffled order, seg_lo a multiple of the batch size).  Every thread walks
+ * the same batches and
  * keeps the same step counters.  Per batch, thread 0 (the calling thread:
  * the only one that may call hooks) checks for interrupts and draws the
  * dropout masks; after a barrier all threads compute their chunks'
@@ -1444,7 +1450,7 @@ job_epoch(void *arg, int self, int nthreads)
 	double		b1t = c->b1t,
 				b2t = c->b2t;
 
-	for (int64_t s = 0; s < c->ntrain; s += B)
+	for (int64_t s = c->seg_lo; s < c->seg_hi; s += B)
 	{
 		int32_t		rows = (int32_t) (c->ntrain - s < B ? c->ntrain - s : B);
 		double		bl = 0.0;
@@ -1724,6 +1730,62 @@ fail_diverged(TrainCtx *c, int epoch)
 	return DLF_ERR_DATA;
 }
 
+/* Runs job_epoch on rows [lo, hi) alone or pooled; returns seconds per batch. */
+static double
+run_segment(TrainCtx *c, int64_t lo, int64_t hi, int pooled)
+{
+	double		t0 = elapsed(c);
+	int64_t		nb = (hi - lo + c->cap - 1) / c->cap;
+
+	c->seg_lo = lo;
+	c->seg_hi = hi;
+	c->ep_pool = pooled ? c->pool : NULL;
+	if (pooled)
+		dlf_pool_run(c->pool, job_epoch, c);
+	else
+		job_epoch(c, 0, 1);
+	return nb > 0 ? (elapsed(c) - t0) / nb : 0.0;
+}
+
+/*
+ * One epoch of mini-batches, with the threads or the calling thread alone.
+ * The model is the same either way, so each epoch runs in whichever mode
+ * was faster per batch (on a busy machine, barriers can cost more than
+ * threads gain), after a probe of the other mode on its first 1/32 of the
+ * batches (at least EPOCH_PROBE_MIN): a quiet machine loses little to the
+ * probes and a busy one still finds the better mode every epoch.
+ */
+static void
+run_epoch(TrainCtx *c)
+{
+	int64_t		B = c->cap;
+	int64_t		nb = (c->ntrain + B - 1) / B;
+	int64_t		probe;
+	int			best;
+
+	if (dlf_pool_size(c->pool) < 2)
+	{
+		run_segment(c, 0, c->ntrain, 0);
+		return;
+	}
+	/* unmeasured modes count as fast, so each gets measured once */
+	best = !(c->batch_secs[0] > 0.0 && c->batch_secs[1] > 0.0 &&
+			 c->batch_secs[0] < c->batch_secs[1]);
+	probe = nb / 32 > EPOCH_PROBE_MIN ? nb / 32 : EPOCH_PROBE_MIN;
+	if (probe * 2 > nb)
+	{
+		/* too few batches to split: alternate whole epochs until measured */
+		if (c->batch_secs[0] <= 0.0 || c->batch_secs[1] <= 0.0)
+			best = c->batch_secs[1] > 0.0 ? 0 : 1;
+		c->batch_secs[best] = run_segment(c, 0, c->ntrain, best);
+		return;
+	}
+	c->batch_secs[!best] = run_segment(c, 0, probe * B, !best);
+	if (c->ep_stop || c->ep_diverged)
+		return;
+	c->batch_secs[best] = run_segment(c, probe * B, c->ntrain, best);
+}
+
 /* The epoch loop with early stopping; leaves the best parameters in P. */
 static DlfStatus
 train_loop(TrainCtx *c)
@@ -1755,30 +1817,7 @@ train_loop(TrainCtx *c)
 		c->ep_stop = 0;
 		c->ep_diverged = 0;
 		c->ep_tsum = 0.0;
-		{
-			/*
-			 * Threads or the calling thread alone: the model is the same
-			 * either way, so pick whichever ran its last epoch faster (on a
-			 * busy machine, barriers can cost more than threads gain), and
-			 * measure the other mode again every few epochs.
-			 */
-			int			pooled = dlf_pool_size(c->pool) > 1;
-			double		t0 = elapsed(c);
-
-			if (pooled && epoch > 1 && (epoch % 4) != 1)
-				pooled = c->ep_secs[1] <= 0.0 || c->ep_secs[0] <= 0.0 ||
-					c->ep_secs[1] <= c->ep_secs[0];
-			else if (pooled && epoch % 4 == 1 && epoch > 1)
-				pooled = c->ep_secs[1] > c->ep_secs[0];	/* probe the other */
-			if (pooled && epoch == 2)
-				pooled = 0;		/* first measurement of the caller alone */
-			c->ep_pool = pooled ? c->pool : NULL;
-			if (pooled)
-				dlf_pool_run(c->pool, job_epoch, c);
-			else
-				job_epoch(c, 0, 1);
-			c->ep_secs[pooled] = elapsed(c) - t0;
-		}
+		run_epoch(c);
 		if (c->ep_stop)
 			return fail_interrupted(c);
 		if (c->ep_diverged)

@@ -100,6 +100,7 @@ void		dlf_buf_json_double(DlfBuf *b, double v);	/* null if not finite */
 /* Project's own 64-bit hash: stable across machines, versions, endianness. */
 uint64_t	dlf_hash64(const void *data, size_t len, uint64_t seed);
 uint64_t	dlf_mix64(uint64_t x);	/* splitmix64 finaliser */
+void		dlf_sort_u32(uint32_t *a, int64_t n);	/* in place, no scratch */
 uint32_t	dlf_crc32(const void *data, size_t len);
 
 /* Private PRNG (xoshiro256**), never the session's random(). */
@@ -294,7 +295,8 @@ void		dlf_model_info_json(const DlfModel *m, const uint8_t *bytes,
  * categorical columns hold codes 0..ncat-1 for learned categories,
  * DLF_CAT_OTHER for rare ones and DLF_CAT_MISSING for NULL (see the feature
  * in the model).  Labels are class indexes (into model->classes) for
- * classification and raw values for regression.
+ * classification and raw values for regression.  A classifier's labels may
+ * instead be given compactly as cls (2 bytes a row); then label is unused.
  */
 typedef struct DlfDataset
 {
@@ -302,8 +304,16 @@ typedef struct DlfDataset
 	int32_t		nfeatures;
 	float	  **num;			/* [nfeatures]: column or NULL */
 	int32_t   **cat;			/* [nfeatures]: column or NULL */
-	double	   *label;			/* [nrows] */
+	double	   *label;			/* [nrows], unless cls is set */
+	uint16_t   *cls;			/* [nrows] class indexes, or NULL */
 } DlfDataset;
+
+/* Label of row i: its class index or its value. */
+static inline double
+dlf_label(const DlfDataset *d, int64_t i)
+{
+	return d->cls ? (double) d->cls[i] : d->label[i];
+}
 
 typedef struct DlfTrainOptions
 {

@@ -359,7 +359,7 @@ main_metric(Gov *g, const uint32_t *rows, int64_t n, const float *z,
 		for (int64_t i = 0; i < n; i++)
 		{
 			score[i] = 1.0 / (1.0 + exp(-(double) z[i]));
-			bin[i] = g->d->label[rows[i]] > 0.5;
+			bin[i] = dlf_label(g->d, rows[i]) > 0.5;
 		}
 		st = dlf_binary_metrics(score, bin, n, 0.5, &bm, g->err);
 		*out = bm.auc;
@@ -372,7 +372,7 @@ main_metric(Gov *g, const uint32_t *rows, int64_t n, const float *z,
 		for (int64_t i = 0; i < n; i++)
 		{
 			double		e = (double) z[i] * m->target_scale + m->target_mean -
-				g->d->label[rows[i]];
+				dlf_label(g->d, rows[i]);
 
 			ss += e * e;
 		}
@@ -392,7 +392,7 @@ main_metric(Gov *g, const uint32_t *rows, int64_t n, const float *z,
 				if (zr[j] > zr[am])
 					am = j;
 			pred[i] = am;
-			act[i] = (int32_t) g->d->label[rows[i]];
+			act[i] = (int32_t) dlf_label(g->d, rows[i]);
 		}
 		if (dlf_multiclass_summary(pred, act, n, m->nclasses, &acc, &f1,
 								   g->err) != DLF_OK)
@@ -706,7 +706,7 @@ calibrate(Gov *g, const uint32_t *rows, int64_t n)
 	{
 		z[i] = zf[i];
 		p[i] = 1.0 / (1.0 + exp(-z[i]));
-		y[i] = g->d->label[rows[i]] > 0.5;
+		y[i] = dlf_label(g->d, rows[i]) > 0.5;
 	}
 	if ((st = dlf_binary_metrics(p, y, n, 0.5, &bm, g->err)) != DLF_OK)
 		goto done;
@@ -744,13 +744,182 @@ dbl_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Positions decile_hist reads: the nine decile ranks and the maximum. */
+static int
+decile_positions(int64_t n, int64_t *pos)
+{
+	for (int k = 1; k <= 9; k++)
+		pos[k - 1] = (k * n + 9) / 10 - 1;
+	pos[9] = n - 1;
+	return 10;
+}
+
+/* Most ranks select_ranks finds at once. */
+#define MAX_RANKS	10
+
 /*
- * Decile histogram of v[0..n) (sorted in place): edge k (k = 1..9) is the
- * smallest value with at least k/10 of the values at or below it; repeated
- * edges and edges at the maximum are dropped, so every bin is non-empty.
+ * The keys of ranks pos[0..np) (np <= MAX_RANKS) of a[0..n) into out,
+ * as a sort would place them; a is only read.  Radix select: one pass per
+ * digit (11, 11 and 10 bits from the top), each counting the digit of the
+ * keys whose higher digits match a wanted rank's, so three sequential
+ * passes and no scratch beyond the small counters.
  */
 static DlfStatus
-decile_hist(Gov *g, double *v, int64_t n, DlfHistogram *h)
+select_ranks(const uint32_t *a, int64_t n, const int64_t *pos, int np,
+			 uint32_t *out, DlfError *err)
+{
+	static const int shift[3] = {21, 10, 0};
+	uint32_t	prefix[MAX_RANKS];	/* the wanted keys' digits so far */
+	int64_t		rank[MAX_RANKS];	/* rank among keys with that prefix */
+	uint32_t	gp[MAX_RANKS];	/* distinct prefixes of this level */
+	int			tg[MAX_RANKS];	/* each rank's prefix group */
+	int8_t	   *top = dlf_alloc_array(2048, sizeof(int8_t));
+	uint32_t   *cnt = dlf_alloc_array((size_t) MAX_RANKS * 2048, sizeof(uint32_t));
+
+	if (!top || !cnt)
+	{
+		dlf_free(top);
+		dlf_free(cnt);
+		return dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
+	}
+	for (int t = 0; t < np; t++)
+	{
+		prefix[t] = 0;
+		rank[t] = pos[t];
+	}
+	for (int L = 0; L < 3; L++)
+	{
+		int			sh = shift[L];
+		int			ng = 0;
+		uint32_t	dmask = L == 2 ? 1023 : 2047;
+
+		/* group the ranks by the digits found so far */
+		for (int t = 0; t < np; t++)
+		{
+			int			g = 0;
+
+			while (g < ng && gp[g] != prefix[t])
+				g++;
+			if (g == ng)
+				gp[ng++] = prefix[t];
+			tg[t] = g;
+		}
+		memset(cnt, 0, sizeof(uint32_t) * (size_t) ng * 2048);
+		if (L == 0)
+			for (int64_t i = 0; i < n; i++)
+				cnt[a[i] >> 21]++;
+		else
+		{
+			/* a key's top digit picks its candidates: few, usually one */
+			memset(top, -1, 2048);
+			for (int g = ng - 1; g >= 0; g--)
+				top[L == 1 ? gp[g] : gp[g] >> 11] = (int8_t) g;
+			for (int64_t i = 0; i < n; i++)
+			{
+				uint32_t	k = a[i];
+				int			g = top[k >> 21];
+
+				if (g < 0)
+					continue;
+				if (L == 2)
+				{
+					uint32_t	p = k >> 10;
+
+					while (g < ng && gp[g] != p)
+						g++;
+					if (g == ng)
+						continue;
+				}
+				cnt[(size_t) g * 2048 + ((k >> sh) & dmask)]++;
+			}
+		}
+		/* each rank's digit: where its rank falls in its group's counts */
+		for (int t = 0; t < np; t++)
+		{
+			const uint32_t *c = cnt + (size_t) tg[t] * 2048;
+			uint32_t	d = 0;
+
+			while (rank[t] >= (int64_t) c[d])
+				rank[t] -= c[d++];
+			prefix[t] = (prefix[t] << (L == 2 ? 10 : 11)) | d;
+		}
+	}
+	for (int t = 0; t < np; t++)
+		out[t] = prefix[t];
+	dlf_free(top);
+	dlf_free(cnt);
+	return DLF_OK;
+}
+
+/* Order-preserving key of a finite float; zeros map to the key of +0. */
+static inline uint32_t
+float_key(float x)
+{
+	uint32_t	u;
+
+	if (x == 0.0f)
+		x = 0.0f;
+	memcpy(&u, &x, sizeof(u));
+	return (u & UINT32_C(0x80000000)) ? ~u : u | UINT32_C(0x80000000);
+}
+
+/* The float of a key (inverse of float_key). */
+static inline float
+key_float(uint32_t u)
+{
+	float		x;
+
+	u = (u & UINT32_C(0x80000000)) ? u & ~UINT32_C(0x80000000) : ~u;
+	memcpy(&x, &u, sizeof(x));
+	return x;
+}
+
+/*
+ * Values of the ranks decile_hist reads among n finite floats into at[]
+ * (as a sort would place them; zeros as +0).  v is turned into float_key
+ * keys in place (same order as the values; decile_hist bins them).
+ */
+static DlfStatus
+rank_floats(Gov *g, float *v, int64_t n, float *at)
+{
+	uint32_t   *k = (uint32_t *) v;
+	int64_t		pos[MAX_RANKS];
+	uint32_t	out[MAX_RANKS];
+	int			np;
+	DlfStatus	st;
+
+	if (n < 1)
+		return DLF_OK;
+	for (int64_t i = 0; i < n; i++)
+		k[i] = float_key(v[i]);
+	np = decile_positions(n, pos);
+	st = select_ranks(k, n, pos, np, out, g->err);
+	for (int t = 0; t < np; t++)
+		at[t] = key_float(out[t]);
+	return st;
+}
+
+/*
+ * n values in any order (doubles, floats, or scores of single logits) and
+ * the values of the ranks decile_positions names, as a sort would place
+ * them.
+ */
+typedef struct RankedVals
+{
+	const double *d;			/* values, or NULL */
+	const uint32_t *k;			/* float_key keys of float values, or NULL */
+	const float *z;				/* single logits: value = score, or NULL */
+	const DlfModel *m;			/* for z */
+	double		at[MAX_RANKS];	/* values of the decile ranks and the top */
+} RankedVals;
+
+/*
+ * Decile histogram of n values: edge k (k = 1..9) is the smallest value
+ * with at least k/10 of the values at or below it; repeated edges and
+ * edges at the maximum are dropped, so every bin is non-empty.
+ */
+static DlfStatus
+decile_hist(Gov *g, const RankedVals *rv, int64_t n, DlfHistogram *h)
 {
 	double		edges[9];
 	int32_t		ne = 0;
@@ -758,12 +927,13 @@ decile_hist(Gov *g, double *v, int64_t n, DlfHistogram *h)
 	h->nbins = 0;
 	if (n > 0)
 	{
-		qsort(v, n, sizeof(double), dbl_cmp);
+		double		top = rv->at[9];
+
 		for (int k = 1; k <= 9; k++)
 		{
-			double		e = v[(k * n + 9) / 10 - 1];
+			double		e = rv->at[k - 1];
 
-			if (e < v[n - 1] && (ne == 0 || e > edges[ne - 1]))
+			if (e < top && (ne == 0 || e > edges[ne - 1]))
 				edges[ne++] = e;
 		}
 	}
@@ -781,10 +951,39 @@ decile_hist(Gov *g, double *v, int64_t n, DlfHistogram *h)
 		h->share[0] = 1.0;
 		return DLF_OK;
 	}
-	for (int64_t i = 0; i < n; i++)
-		h->share[dlf_hist_bin(h, v[i])] += 1.0;
-	for (int32_t b = 0; b <= ne; b++)
-		h->share[b] /= (double) n;
+	/* bin: the number of edges below the value (as dlf_hist_bin) */
+	{
+		int64_t		cnt[10] = {0};
+
+		if (rv->k)
+		{
+			uint32_t	ek[9];
+
+			/* edges are float values: compare keys */
+			for (int32_t b = 0; b < ne; b++)
+				ek[b] = float_key((float) edges[b]);
+			for (int64_t i = 0; i < n; i++)
+			{
+				int			b = 0;
+
+				for (int32_t j = 0; j < ne; j++)
+					b += rv->k[i] > ek[j];
+				cnt[b]++;
+			}
+		}
+		else
+			for (int64_t i = 0; i < n; i++)
+			{
+				double		v = rv->d ? rv->d[i] : score_of(rv->m, &rv->z[i]);
+				int			b = 0;
+
+				for (int32_t j = 0; j < ne; j++)
+					b += v > edges[j];
+				cnt[b]++;
+			}
+		for (int32_t b = 0; b <= ne; b++)
+			h->share[b] = (double) cnt[b] / (double) n;
+	}
 	return DLF_OK;
 }
 
@@ -798,9 +997,105 @@ hist_free(DlfHistogram *h)
 }
 
 /*
+ * Whether the score is a non-decreasing function of a single logit: the
+ * identity-scaled regression output, the logistic function, Platt scaling
+ * with a non-positive slope (score 1 / (1 + exp(a z + b))).
+ */
+static int
+score_monotone(const DlfModel *m)
+{
+	if (m->units[m->nlayers] != 1)
+		return 0;
+	if (m->task == DLF_TASK_REGRESSION)
+		return m->target_scale > 0.0;
+	if (m->task != DLF_TASK_BINARY)
+		return 0;
+	return m->calibration == DLF_CALIB_NONE ||
+		(m->calibration == DLF_CALIB_PLATT && m->platt_a <= 0.0);
+}
+
+/*
+ * Score deciles over all rows.  When the score is monotone in the single
+ * logit, the logits are kept (4 bytes a row, in zbuf) and the scores of the
+ * logits of the decile ranks are the scores of those ranks, exactly.  Other
+ * models (multiclass, isotonic calibration) keep the scores as doubles.
+ */
+static DlfStatus
+score_distribution(Gov *g, float *zbuf)
+{
+	DlfModel   *m = g->m;
+	int64_t		n = g->d->nrows;
+	int32_t		nout = m->units[m->nlayers];
+	int			by_logit = score_monotone(m);
+	uint32_t	rows[GOV_BATCH];
+	float	   *z = NULL;
+	double	   *v = NULL;
+	RankedVals	rv;
+	DlfStatus	st = DLF_OK;
+
+	if (!by_logit)
+	{
+		z = dlf_alloc_array((size_t) (n < GOV_BATCH ? n : GOV_BATCH) * nout,
+							sizeof(float));
+		v = dlf_alloc_array(n, sizeof(double));
+		if (!z || !v)
+		{
+			st = dlf_fail(g->err, DLF_ERR_NOMEM, "out of memory");
+			goto done;
+		}
+	}
+	/* logits (or scores), a batch at a time */
+	for (int64_t s = 0; s < n; s += GOV_BATCH)
+	{
+		int64_t		cnt = n - s < GOV_BATCH ? n - s : GOV_BATCH;
+
+		for (int64_t r = 0; r < cnt; r++)
+			rows[r] = (uint32_t) (s + r);
+		if ((st = gov_logits(g, rows, cnt, -1, NULL, v ? z : zbuf + s)) != DLF_OK)
+			goto done;
+		if (v)
+			for (int64_t r = 0; r < cnt; r++)
+				v[s + r] = score_of(m, z + (size_t) r * nout);
+	}
+	memset(&rv, 0, sizeof(rv));
+	if (by_logit)
+	{
+		float		at[MAX_RANKS];
+
+		/* the logits stay floats: keys only for the selection */
+		if ((st = rank_floats(g, zbuf, n, at)) != DLF_OK)
+			goto done;
+		for (int64_t i = 0; i < n; i++)
+			zbuf[i] = key_float(((uint32_t *) zbuf)[i]);
+		rv.z = zbuf;
+		rv.m = m;
+		for (int t = 0; t < MAX_RANKS && n > 0; t++)
+			rv.at[t] = score_of(m, &at[t]);
+	}
+	else
+	{
+		int64_t		pos[MAX_RANKS];
+
+		qsort(v, n, sizeof(double), dbl_cmp);
+		rv.d = v;
+		decile_positions(n, pos);
+		for (int t = 0; t < MAX_RANKS && n > 0; t++)
+			rv.at[t] = v[pos[t]];
+	}
+	hist_free(&m->score_dist);
+	st = decile_hist(g, &rv, n, &m->score_dist);
+done:
+	dlf_free(v);
+	dlf_free(z);
+	return st;
+}
+
+/*
  * Training distributions over all rows: numeric features, deciles of the
  * non-NULL values (the NULL share is missing_share); categorical features,
  * the share of each code; the score, deciles of what dlfin_predict returns.
+ * Scratch memory: 4 bytes a row (feature values are floats, kept as such),
+ * except for the scores of models whose score is not monotone in one logit.
  */
 static DlfStatus
 distributions(Gov *g)
@@ -808,17 +1103,11 @@ distributions(Gov *g)
 	DlfModel   *m = g->m;
 	const DlfDataset *d = g->d;
 	int64_t		n = d->nrows;
-	int32_t		nout = m->units[m->nlayers];
-	double	   *v = dlf_alloc_array(n, sizeof(double));
-	uint32_t   *rows = dlf_alloc_array(n, sizeof(uint32_t));
-	float	   *z = dlf_alloc_array((size_t) (n < GOV_BATCH ? n : GOV_BATCH) * nout, sizeof(float));
+	float	   *v = dlf_alloc_array(n, sizeof(float));
 	DlfStatus	st = DLF_OK;
 
-	if (!v || !rows || !z)
-	{
-		st = dlf_fail(g->err, DLF_ERR_NOMEM, "out of memory");
-		goto done;
-	}
+	if (!v)
+		return dlf_fail(g->err, DLF_ERR_NOMEM, "out of memory");
 	for (int32_t f = 0; f < m->nfeatures && st == DLF_OK; f++)
 	{
 		DlfFeature *ft = &m->features[f];
@@ -827,11 +1116,19 @@ distributions(Gov *g)
 		if (ft->kind == DLF_FEAT_NUMERIC)
 		{
 			int64_t		k = 0;
+			RankedVals	rv;
+			float		at[MAX_RANKS];
 
 			for (int64_t i = 0; i < n; i++)
 				if (isfinite(d->num[f][i]))
 					v[k++] = d->num[f][i];
-			st = decile_hist(g, v, k, &ft->dist);
+			memset(&rv, 0, sizeof(rv));
+			if ((st = rank_floats(g, v, k, at)) != DLF_OK)
+				break;
+			rv.k = (const uint32_t *) v;
+			for (int t = 0; t < MAX_RANKS && k > 0; t++)
+				rv.at[t] = at[t];
+			st = decile_hist(g, &rv, k, &ft->dist);
 		}
 		else
 		{
@@ -854,27 +1151,9 @@ distributions(Gov *g)
 		if (gov_interrupted(g))
 			st = dlf_fail(g->err, DLF_ERR_INTERRUPTED, "canceling statement due to user request");
 	}
-	if (st != DLF_OK)
-		goto done;
-
-	/* score deciles, a batch at a time */
-	for (int64_t i = 0; i < n; i++)
-		rows[i] = (uint32_t) i;
-	for (int64_t s = 0; s < n; s += GOV_BATCH)
-	{
-		int64_t		cnt = n - s < GOV_BATCH ? n - s : GOV_BATCH;
-
-		if ((st = gov_logits(g, rows + s, cnt, -1, NULL, z)) != DLF_OK)
-			goto done;
-		for (int64_t r = 0; r < cnt; r++)
-			v[s + r] = score_of(m, z + (size_t) r * nout);
-	}
-	hist_free(&m->score_dist);
-	st = decile_hist(g, v, n, &m->score_dist);
-done:
+	if (st == DLF_OK)
+		st = score_distribution(g, v);
 	dlf_free(v);
-	dlf_free(rows);
-	dlf_free(z);
 	return st;
 }
 

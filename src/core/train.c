@@ -33,6 +33,8 @@
 #define CHUNK_GRAD_FLOATS	(16 * 1024 * 1024)
 /* rows per chunk that networks with hidden layers over 64 units want */
 #define WIDE_CHUNK_ROWS		128
+/* batches an epoch runs in the other thread mode at least, to time it */
+#define EPOCH_PROBE_MIN		8
 /* default thread count (threads 0): one per online CPU, at most this */
 #define DEFAULT_MAX_THREADS	8
 
@@ -101,8 +103,10 @@ typedef struct TrainCtx
 	int			job_mask;		/* dropout on */
 	double		b1t;			/* Adam: beta1^step, beta2^step */
 	double		b2t;
-	DlfPool    *ep_pool;		/* pool running this epoch, NULL: caller alone */
-	double		ep_secs[2];		/* last epoch time: [0] alone, [1] pool */
+	DlfPool    *ep_pool;		/* pool running this segment, NULL: caller alone */
+	int64_t		seg_lo;			/* the segment's rows of the epoch's order */
+	int64_t		seg_hi;
+	double		batch_secs[2];	/* last time per batch: [0] alone, [1] pool */
 	int			ep_stop;		/* thread 0 saw an interrupt */
 	int			ep_diverged;	/* the loss became non-finite */
 	double		ep_tsum;		/* the epoch's loss sum */
@@ -321,8 +325,11 @@ check_schema(TrainCtx *c)
 	if (d->nrows > INT32_MAX)
 		return dlf_fail(c->err, DLF_ERR_LIMIT,
 						"too many training rows (at most %d)", INT32_MAX);
-	if (d->label == NULL)
+	if (d->label == NULL && d->cls == NULL)
 		return dlf_fail(c->err, DLF_ERR_INVALID, "dataset has no labels");
+	if (d->cls != NULL && m->task == DLF_TASK_REGRESSION)
+		return dlf_fail(c->err, DLF_ERR_INVALID,
+						"regression needs label values, not class indexes");
 	c->n = d->nrows;
 	c->nf = m->nfeatures;
 	c->task = m->task;
@@ -412,8 +419,8 @@ static int
 row_cmp(const TrainCtx *c, uint32_t a, uint32_t b)
 {
 	const DlfDataset *d = c->data;
-	uint64_t	la = dbits(d->label[a]);
-	uint64_t	lb = dbits(d->label[b]);
+	uint64_t	la = dbits(dlf_label(d, a));
+	uint64_t	lb = dbits(dlf_label(d, b));
 
 	if (la != lb)
 		return la < lb ? -1 : 1;
@@ -546,157 +553,271 @@ flag_sort(uint64_t *a, int64_t n, int shift)
 			flag_sort(a + end[b] - cnt[b], cnt[b], shift - 8);
 }
 
-/*
- * Sorts rows into canonical order and permutes the dataset's columns into
- * it, in place.  Also checks labels and category codes.  Scratch memory is
- * one 8-byte key per row: the sort is in place, and the permutation then
- * lives in the keys' first half while their second half serves as the
- * buffer for 4-byte columns; the 8-byte labels move along cycles.
- */
-static DlfStatus
-canonical_order(TrainCtx *c)
+/* the top this many bits of a row's hash pick its bucket in canonical_order */
+#define ORDER_BUCKET_BITS	16
+/* rows ahead whose columns canonical_order prefetches */
+#define ORDER_PREFETCH		16
+
+/* splitmix64 finaliser, as dlf_mix64, inlined for the per-row hashes. */
+static inline uint64_t
+mix64(uint64_t x)
 {
-	DlfDataset *d = c->data;
+	x ^= x >> 30;
+	x *= UINT64_C(0xbf58476d1ce4e5b9);
+	x ^= x >> 27;
+	x *= UINT64_C(0x94d049bb133111eb);
+	x ^= x >> 31;
+	return x;
+}
+
+/* Prefetches the label and feature values of row i. */
+static inline void
+prefetch_row(const TrainCtx *c, int64_t i)
+{
+	const DlfDataset *d = c->data;
+
+	__builtin_prefetch(d->cls ? (const void *) &d->cls[i] :
+					   (const void *) &d->label[i]);
+	for (int32_t f = 0; f < c->nf; f++)
+		__builtin_prefetch(c->m->features[f].kind == DLF_FEAT_NUMERIC ?
+						   (const void *) &d->num[f][i] :
+						   (const void *) &d->cat[f][i]);
+}
+
+/* Content hash of row i: the label, then each feature's canonical bits. */
+static inline uint64_t
+row_hash(const TrainCtx *c, int64_t i)
+{
+	const DlfDataset *d = c->data;
+	uint64_t	h = mix64(dbits(dlf_label(d, i)) ^ UINT64_C(0x6a09e667f3bcc908));
+
+	for (int32_t f = 0; f < c->nf; f++)
+	{
+		uint32_t	x = c->m->features[f].kind == DLF_FEAT_NUMERIC ?
+			fbits(d->num[f][i]) : (uint32_t) d->cat[f][i];
+
+		h = mix64(h + x + UINT64_C(0x9e3779b97f4a7c15));
+	}
+	return h;
+}
+
+/* Checks the labels and category codes of every row. */
+static DlfStatus
+check_rows(TrainCtx *c)
+{
+	const DlfDataset *d = c->data;
 	int64_t		n = c->n;
-	uint64_t   *key;
-	uint32_t   *perm;
-	int			ibits = 1;
-	uint64_t	imask;
 
-	while (ibits < 63 && ((int64_t) 1 << ibits) < n)
-		ibits++;
-	imask = (UINT64_C(1) << ibits) - 1;
-	key = dlf_alloc_array(n, sizeof(uint64_t));
-	if (!key)
-		return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
-
-	/* hash the content column by column (sequential memory access) */
 	for (int64_t i = 0; i < n; i++)
 	{
-		double		y = d->label[i];
+		double		y = dlf_label(d, i);
 
 		if (c->task == DLF_TASK_REGRESSION ? !isfinite(y) :
 			!(y >= 0.0 && y < c->m->nclasses && y == floor(y)))
 		{
-			dlf_free(key);
 			if (c->task == DLF_TASK_REGRESSION)
 				return dlf_fail(c->err, DLF_ERR_DATA,
 								"label contains a non-finite value");
 			return dlf_fail(c->err, DLF_ERR_INVALID,
 							"class index out of range");
 		}
-		key[i] = dlf_mix64(dbits(y) ^ UINT64_C(0x6a09e667f3bcc908));
 	}
 	for (int32_t f = 0; f < c->nf; f++)
 	{
 		const DlfFeature *ft = &c->m->features[f];
+		const int32_t *col = d->cat[f];
 
-		if (interrupted(c))
-		{
-			dlf_free(key);
-			return fail_interrupted(c);
-		}
 		if (ft->kind == DLF_FEAT_NUMERIC)
-		{
-			const float *col = d->num[f];
-
-			for (int64_t i = 0; i < n; i++)
-				key[i] = dlf_mix64(key[i] + fbits(col[i]) +
-								   UINT64_C(0x9e3779b97f4a7c15));
-		}
-		else
-		{
-			const int32_t *col = d->cat[f];
-
-			for (int64_t i = 0; i < n; i++)
-			{
-				if (col[i] < 0 || col[i] > ft->ncat + 1)
-				{
-					dlf_free(key);
-					return dlf_fail(c->err, DLF_ERR_INVALID,
-									"categorical code out of range");
-				}
-				key[i] = dlf_mix64(key[i] + (uint32_t) col[i] +
-								   UINT64_C(0x9e3779b97f4a7c15));
-			}
-		}
+			continue;
+		for (int64_t i = 0; i < n; i++)
+			if (col[i] < 0 || col[i] > ft->ncat + 1)
+				return dlf_fail(c->err, DLF_ERR_INVALID,
+								"categorical code out of range");
 	}
-	/* hash in the high bits, original index in the low bits */
-	for (int64_t i = 0; i < n; i++)
-		key[i] = (key[i] & ~imask) | (uint64_t) i;
+	return DLF_OK;
+}
 
-	flag_sort(key, n, 56);
-	if (interrupted(c))
+/*
+ * Orders the rows e[0..m) (entries: row index in the low bits of imask) by
+ * (hash & ~imask), then rows whose hashes agree by content; key is scratch
+ * for m entries.
+ */
+static void
+sort_run(const TrainCtx *c, uint32_t *e, int64_t m, uint64_t *key,
+		 uint64_t imask)
+{
+	uint32_t	rmask = (uint32_t) imask;
+
+	/* hash in the high bits, row index in the low bits */
+	for (int64_t i = 0; i < m; i++)
 	{
-		dlf_free(key);
-		return fail_interrupted(c);
+		/* rows are scattered: fetch the ones a few places ahead */
+		if (i + ORDER_PREFETCH < m)
+			prefetch_row(c, e[i + ORDER_PREFETCH] & rmask);
+		key[i] = (row_hash(c, e[i] & rmask) & ~imask) | (e[i] & rmask);
 	}
-
+	flag_sort(key, m, 56);
 	/* rows whose hashes agree are ordered by content instead of index */
-	for (int64_t i = 0; i < n;)
+	for (int64_t i = 0; i < m;)
 	{
 		int64_t		j = i + 1;
 
-		while (j < n && (key[j] & ~imask) == (key[i] & ~imask))
+		while (j < m && (key[j] & ~imask) == (key[i] & ~imask))
 			j++;
 		if (j - i > 1)
 			heap_sort_rows(c, key + i, j - i, imask);
 		i = j;
 	}
+	for (int64_t i = 0; i < m; i++)
+		e[i] = (uint32_t) (key[i] & imask);
+}
 
-	/*
-	 * The permutation (canonical position -> row) into the keys' first half;
-	 * indexes are below 2^31 (n <= INT32_MAX), so bit 31 is free as a mark.
-	 */
-	perm = (uint32_t *) key;
-	for (int64_t i = 0; i < n; i++)
-		perm[i] = (uint32_t) (key[i] & imask);
-	for (int32_t f = 0; f < c->nf; f++)
+/*
+ * Puts the rows into canonical order -- by the high bits of a content hash
+ * (all but the low ceil(log2(n)) bits), rows that agree there by content --
+ * without moving them: c->train_idx[p] becomes the row at canonical
+ * position p.  Later steps go through it (statistics sum in that order, the
+ * seeded shuffle permutes it), so nothing depends on arrival order.  Also
+ * checks labels and category codes.
+ *
+ * Memory is that 4-byte array plus one 8-byte key per row of the largest
+ * bucket of rows sharing the top ORDER_BUCKET_BITS hash bits (a few dozen
+ * rows unless many rows are identical).  Rows are counted into buckets,
+ * then placed (hashes computed twice, sequentially, instead of stored),
+ * each entry keeping the next hash bits above the row index (32 - ibits of
+ * them); each bucket is sorted by those, and only rows that agree on them
+ * too -- rare -- are hashed again (scattered reads) and compared further.
+ */
+static DlfStatus
+canonical_order(TrainCtx *c)
+{
+	int64_t		n = c->n;
+	int64_t		nb = (int64_t) 1 << ORDER_BUCKET_BITS;
+	uint32_t   *perm;
+	int64_t    *pos;
+	uint64_t   *key;
+	int64_t		maxb = 0;
+	int			ibits = 1;
+	uint64_t	imask;
+	int			spare;
+	uint32_t	rmask;
+	DlfStatus	st;
+
+	if ((st = check_rows(c)) != DLF_OK)
+		return st;
+	while (ibits < 31 && ((int64_t) 1 << ibits) < n)
+		ibits++;
+	imask = (UINT64_C(1) << ibits) - 1;
+	/* entries hold the row in the low ibits bits, the next hash bits above */
+	spare = 32 - ibits;
+	rmask = (uint32_t) imask;
+	perm = dlf_alloc_array(n, sizeof(uint32_t));
+	pos = dlf_alloc_array(nb + 1, sizeof(int64_t));
+	if (!perm || !pos)
 	{
-		/* the keys' second half is free: a 4-byte buffer per row */
-		uint32_t   *t = perm + n;
-		uint32_t   *col = c->m->features[f].kind == DLF_FEAT_NUMERIC ?
-			(uint32_t *) d->num[f] : (uint32_t *) d->cat[f];
-
-		for (int64_t i = 0; i < n; i++)
-			t[i] = col[perm[i]];
-		memcpy(col, t, sizeof(uint32_t) * n);
+		dlf_free(perm);
+		dlf_free(pos);
+		return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
 	}
-	/* labels along the permutation's cycles: new[i] = old[perm[i]] */
-	for (int64_t start = 0; start < n; start++)
+
+	/* count rows per bucket, then place their indexes bucket by bucket */
+	memset(pos, 0, sizeof(int64_t) * (nb + 1));
+	for (int64_t i = 0; i < n; i++)
 	{
-		double		first;
-		int64_t		i = start;
+		pos[(row_hash(c, i) >> (64 - ORDER_BUCKET_BITS)) + 1]++;
+		if ((i & (CHECK_EVERY - 1)) == 0 && interrupted(c))
+			goto interrupted;
+	}
+	for (int64_t b = 1; b <= nb; b++)
+	{
+		if (pos[b] > maxb)
+			maxb = pos[b];
+		pos[b] += pos[b - 1];
+	}
+	for (int64_t i = 0; i < n; i++)
+	{
+		uint64_t	h = row_hash(c, i);
+		uint64_t	more = (h >> (64 - ORDER_BUCKET_BITS - spare)) &
+			((UINT64_C(1) << spare) - 1);
 
-		if (perm[start] & UINT32_C(0x80000000))
-			continue;
-		first = d->label[start];
-		for (;;)
-		{
-			int64_t		j = perm[i];
+		perm[pos[h >> (64 - ORDER_BUCKET_BITS)]++] =
+			(uint32_t) (more << ibits) | (uint32_t) i;
+		if ((i & (CHECK_EVERY - 1)) == 0 && interrupted(c))
+			goto interrupted;
+	}
+	/* pos[b] is now the end of bucket b */
 
-			perm[i] |= UINT32_C(0x80000000);
-			if (j == start)
+	key = dlf_alloc_array(maxb, sizeof(uint64_t));
+	if (!key)
+	{
+		dlf_free(perm);
+		dlf_free(pos);
+		return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
+	}
+	for (int64_t b = 0; b < nb; b++)
+	{
+		int64_t		s = b ? pos[b - 1] : 0;
+		int64_t		m = pos[b] - s;
+		uint32_t   *e = perm + s;
+
+		/* by the hash bits kept in the entries (rows apart: by index) */
+		if (m < 48)
+			for (int64_t i = 1; i < m; i++)
 			{
-				d->label[i] = first;
-				break;
+				uint32_t	v = e[i];
+				int64_t		j = i;
+
+				while (j > 0 && e[j - 1] > v)
+				{
+					e[j] = e[j - 1];
+					j--;
+				}
+				e[j] = v;
 			}
-			d->label[i] = d->label[j];
+		else
+			dlf_sort_u32(e, m);
+		/* runs that agree on those bits (rare): by the whole hash */
+		for (int64_t i = 0; i < m;)
+		{
+			int64_t		j = i + 1;
+
+			while (j < m && (e[j] & ~rmask) == (e[i] & ~rmask))
+				j++;
+			if (j - i > 1)
+				sort_run(c, e + i, j - i, key, imask);
 			i = j;
+		}
+		for (int64_t i = 0; i < m; i++)
+			e[i] &= rmask;
+		if ((b & 1023) == 0 && interrupted(c))
+		{
+			dlf_free(key);
+			goto interrupted;
 		}
 	}
 	dlf_free(key);
+	dlf_free(pos);
+	c->train_idx = perm;
 	return DLF_OK;
+
+interrupted:
+	dlf_free(perm);
+	dlf_free(pos);
+	return fail_interrupted(c);
 }
 
 /* ---- statistics --------------------------------------------------------- */
 
-/* Feature means, scales, missing shares; target scaling; class counts. */
+/*
+ * Feature means, scales, missing shares; target scaling; class counts.
+ * Rows are visited in canonical order (c->train_idx, from canonical_order).
+ */
 static DlfStatus
 compute_stats(TrainCtx *c)
 {
 	DlfDataset *d = c->data;
 	int64_t		n = c->n;
+	const uint32_t *order = c->train_idx;
 	const DlfModel *im = c->opt->init;
 
 	c->mean = dlf_alloc_array(c->nf, sizeof(double));
@@ -718,17 +839,26 @@ compute_stats(TrainCtx *c)
 						sd;
 			int64_t		k = 0;
 
+			/* sums in canonical order (the bits depend on the order) */
 			for (int64_t i = 0; i < n; i++)
-				if (isfinite(col[i]))
+			{
+				float		x = col[order[i]];
+
+				if (isfinite(x))
 				{
-					s += col[i];
+					s += x;
 					k++;
 				}
+			}
 			if (k > 0)
 				mu = s / k;
 			for (int64_t i = 0; i < n; i++)
-				if (isfinite(col[i]))
-					ss += (col[i] - mu) * (col[i] - mu);
+			{
+				float		x = col[order[i]];
+
+				if (isfinite(x))
+					ss += (x - mu) * (x - mu);
+			}
 			sd = k > 0 ? sqrt(ss / k) : 0.0;
 			c->mean[f] = mu;
 			c->scale[f] = (sd < 1e-12 || !isfinite(sd)) ? 1.0 : sd;
@@ -768,10 +898,10 @@ compute_stats(TrainCtx *c)
 					sd;
 
 		for (int64_t i = 0; i < n; i++)
-			s += d->label[i];
+			s += dlf_label(d, order[i]);
 		mu = s / n;
 		for (int64_t i = 0; i < n; i++)
-			ss += (d->label[i] - mu) * (d->label[i] - mu);
+			ss += (dlf_label(d, order[i]) - mu) * (dlf_label(d, order[i]) - mu);
 		sd = sqrt(ss / n);
 		c->tmean = mu;
 		c->tscale = (sd < 1e-12 || !isfinite(sd)) ? 1.0 : sd;
@@ -791,7 +921,7 @@ compute_stats(TrainCtx *c)
 		if (!c->ccount || !c->cw)
 			return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
 		for (int64_t i = 0; i < n; i++)
-			c->ccount[(int32_t) d->label[i]]++;
+			c->ccount[(int32_t) dlf_label(d, i)]++;
 		for (int32_t j = 0; j < k; j++)
 			present += c->ccount[j] > 0;
 		if (present < 2)
@@ -837,22 +967,31 @@ shuffle(DlfRng *rng, uint32_t *a, int64_t n)
  * Seeded shuffle of the canonical order, then the validation rows: the
  * first round(n * fraction) of the shuffled order, taken per class in
  * proportion to the class counts (largest remainders) for classifiers.
+ * Shuffles the canonical order canonical_order left in c->train_idx; the
+ * training rows keep their shuffled order there (compacted in place), only
+ * the validation rows get an array of their own.
  */
 static DlfStatus
 split_rows(TrainCtx *c)
 {
 	int64_t		n = c->n;
 	int64_t		nvalid = (int64_t) floor(n * c->opt->validation_fraction + 0.5);
-	uint32_t   *perm;
+	uint32_t   *perm = c->train_idx;
 	int64_t    *quota = NULL;
 
 	if (nvalid < 1 || n - nvalid < 1)
 		nvalid = 0;
-	perm = dlf_alloc_array(n, sizeof(uint32_t));
+	c->train_idx = NULL;
 	if (!perm)
-		return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
-	for (int64_t i = 0; i < n; i++)
-		perm[i] = (uint32_t) i;
+	{
+		/* no canonical order given: the rows' own order */
+		perm = dlf_alloc_array(n, sizeof(uint32_t));
+		if (!perm)
+			return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
+		for (int64_t i = 0; i < n; i++)
+			perm[i] = (uint32_t) i;
+	}
+	/* the same swaps as on positions 0..n-1, applied to the rows there */
 	shuffle(&c->rng, perm, n);
 
 	if (nvalid == 0)
@@ -862,9 +1001,8 @@ split_rows(TrainCtx *c)
 		c->nvalid = 0;
 		return DLF_OK;
 	}
-	c->train_idx = dlf_alloc_array(n - nvalid, sizeof(uint32_t));
 	c->valid_idx = dlf_alloc_array(nvalid, sizeof(uint32_t));
-	if (!c->train_idx || !c->valid_idx)
+	if (!c->valid_idx)
 	{
 		dlf_free(perm);
 		return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
@@ -922,7 +1060,7 @@ split_rows(TrainCtx *c)
 
 			if (quota)
 			{
-				int32_t		y = (int32_t) c->data->label[r];
+				int32_t		y = (int32_t) dlf_label(c->data, r);
 
 				to_valid = quota[y] > 0;
 				if (to_valid)
@@ -930,16 +1068,17 @@ split_rows(TrainCtx *c)
 			}
 			else
 				to_valid = nv < nvalid;
+			/* nt <= i: compacting in place never overwrites unread entries */
 			if (to_valid)
 				c->valid_idx[nv++] = r;
 			else
-				c->train_idx[nt++] = r;
+				perm[nt++] = r;
 		}
+		c->train_idx = perm;
 		c->ntrain = nt;
 		c->nvalid = nv;
 	}
 	dlf_free(quota);
-	dlf_free(perm);
 	if (c->nvalid == 0)
 	{
 		dlf_free(c->valid_idx);
@@ -1023,7 +1162,7 @@ init_params(TrainCtx *c)
 
 		for (int64_t i = 0; i < c->ntrain; i++)
 		{
-			int32_t		y = (int32_t) c->data->label[c->train_idx[i]];
+			int32_t		y = (int32_t) dlf_label(c->data, c->train_idx[i]);
 
 			wall += c->cw[y];
 			if (y == 1)
@@ -1065,13 +1204,14 @@ gather(const TrainCtx *c, NnBatch *bt, const uint32_t *idx, int32_t rows,
 		{
 			uint32_t	p = idx[r + PREFETCH_AHEAD];
 
-			__builtin_prefetch(&d->label[p]);
+			__builtin_prefetch(d->cls ? (const void *) &d->cls[p] :
+							   (const void *) &d->label[p]);
 			for (int32_t f = 0; f < c->nf; f++)
 				__builtin_prefetch(fts[f].kind == DLF_FEAT_NUMERIC ?
 								   (const void *) &d->num[f][p] :
 								   (const void *) &d->cat[f][p]);
 		}
-		y = d->label[i];
+		y = dlf_label(d, i);
 		for (int32_t f = 0; f < c->nf; f++)
 		{
 			if (fts[f].kind == DLF_FEAT_NUMERIC)
@@ -1291,7 +1431,9 @@ update_slice(TrainCtx *c, int self, int nthreads, float bc1, float bc2)
 }
 
 /*
- * Job: one epoch of mini-batches.  Every thread walks the same batches and
+ * Job: a segment of an epoch's mini-batches (rows seg_lo to seg_hi of the
+ * shuffled order, seg_lo a multiple of the batch size).  Every thread walks
+ * the same batches and
  * keeps the same step counters.  Per batch, thread 0 (the calling thread:
  * the only one that may call hooks) checks for interrupts and draws the
  * dropout masks; after a barrier all threads compute their chunks'
@@ -1308,7 +1450,7 @@ job_epoch(void *arg, int self, int nthreads)
 	double		b1t = c->b1t,
 				b2t = c->b2t;
 
-	for (int64_t s = 0; s < c->ntrain; s += B)
+	for (int64_t s = c->seg_lo; s < c->seg_hi; s += B)
 	{
 		int32_t		rows = (int32_t) (c->ntrain - s < B ? c->ntrain - s : B);
 		double		bl = 0.0;
@@ -1477,7 +1619,7 @@ evaluate(TrainCtx *c, double *loss, int want_out)
 			else if (c->task == DLF_TASK_REGRESSION)
 			{
 				c->vscore[i] = (double) zr[0] * c->tscale + c->tmean;
-				c->vlabel[i] = c->data->label[c->valid_idx[i]];
+				c->vlabel[i] = dlf_label(c->data, c->valid_idx[i]);
 			}
 			else
 			{
@@ -1588,6 +1730,62 @@ fail_diverged(TrainCtx *c, int epoch)
 	return DLF_ERR_DATA;
 }
 
+/* Runs job_epoch on rows [lo, hi) alone or pooled; returns seconds per batch. */
+static double
+run_segment(TrainCtx *c, int64_t lo, int64_t hi, int pooled)
+{
+	double		t0 = elapsed(c);
+	int64_t		nb = (hi - lo + c->cap - 1) / c->cap;
+
+	c->seg_lo = lo;
+	c->seg_hi = hi;
+	c->ep_pool = pooled ? c->pool : NULL;
+	if (pooled)
+		dlf_pool_run(c->pool, job_epoch, c);
+	else
+		job_epoch(c, 0, 1);
+	return nb > 0 ? (elapsed(c) - t0) / nb : 0.0;
+}
+
+/*
+ * One epoch of mini-batches, with the threads or the calling thread alone.
+ * The model is the same either way, so each epoch runs in whichever mode
+ * was faster per batch (on a busy machine, barriers can cost more than
+ * threads gain), after a probe of the other mode on its first 1/32 of the
+ * batches (at least EPOCH_PROBE_MIN): a quiet machine loses little to the
+ * probes and a busy one still finds the better mode every epoch.
+ */
+static void
+run_epoch(TrainCtx *c)
+{
+	int64_t		B = c->cap;
+	int64_t		nb = (c->ntrain + B - 1) / B;
+	int64_t		probe;
+	int			best;
+
+	if (dlf_pool_size(c->pool) < 2)
+	{
+		run_segment(c, 0, c->ntrain, 0);
+		return;
+	}
+	/* unmeasured modes count as fast, so each gets measured once */
+	best = !(c->batch_secs[0] > 0.0 && c->batch_secs[1] > 0.0 &&
+			 c->batch_secs[0] < c->batch_secs[1]);
+	probe = nb / 32 > EPOCH_PROBE_MIN ? nb / 32 : EPOCH_PROBE_MIN;
+	if (probe * 2 > nb)
+	{
+		/* too few batches to split: alternate whole epochs until measured */
+		if (c->batch_secs[0] <= 0.0 || c->batch_secs[1] <= 0.0)
+			best = c->batch_secs[1] > 0.0 ? 0 : 1;
+		c->batch_secs[best] = run_segment(c, 0, c->ntrain, best);
+		return;
+	}
+	c->batch_secs[!best] = run_segment(c, 0, probe * B, !best);
+	if (c->ep_stop || c->ep_diverged)
+		return;
+	c->batch_secs[best] = run_segment(c, probe * B, c->ntrain, best);
+}
+
 /* The epoch loop with early stopping; leaves the best parameters in P. */
 static DlfStatus
 train_loop(TrainCtx *c)
@@ -1619,30 +1817,7 @@ train_loop(TrainCtx *c)
 		c->ep_stop = 0;
 		c->ep_diverged = 0;
 		c->ep_tsum = 0.0;
-		{
-			/*
-			 * Threads or the calling thread alone: the model is the same
-			 * either way, so pick whichever ran its last epoch faster (on a
-			 * busy machine, barriers can cost more than threads gain), and
-			 * measure the other mode again every few epochs.
-			 */
-			int			pooled = dlf_pool_size(c->pool) > 1;
-			double		t0 = elapsed(c);
-
-			if (pooled && epoch > 1 && (epoch % 4) != 1)
-				pooled = c->ep_secs[1] <= 0.0 || c->ep_secs[0] <= 0.0 ||
-					c->ep_secs[1] <= c->ep_secs[0];
-			else if (pooled && epoch % 4 == 1 && epoch > 1)
-				pooled = c->ep_secs[1] > c->ep_secs[0];	/* probe the other */
-			if (pooled && epoch == 2)
-				pooled = 0;		/* first measurement of the caller alone */
-			c->ep_pool = pooled ? c->pool : NULL;
-			if (pooled)
-				dlf_pool_run(c->pool, job_epoch, c);
-			else
-				job_epoch(c, 0, 1);
-			c->ep_secs[pooled] = elapsed(c) - t0;
-		}
+		run_epoch(c);
 		if (c->ep_stop)
 			return fail_interrupted(c);
 		if (c->ep_diverged)
@@ -1889,6 +2064,9 @@ dlf_train(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 		goto done;
 	if ((st = finish_model(&c)) != DLF_OK)
 		goto done;
+	/* the training order is done with: its memory serves the statistics */
+	dlf_free(c.train_idx);
+	c.train_idx = NULL;
 	st = dlf_govern_fit(m, data, c.valid_idx, c.nvalid, opt->seed, hooks, err);
 
 done:

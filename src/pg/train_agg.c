@@ -203,18 +203,19 @@ dlfin_train_sfunc(PG_FUNCTION_ARGS)
 		int			len;
 
 		dlfin_datum_text(PG_GETARG_DATUM(label_arg), &st->label_type, &s, &len);
-		st->label[row] = dlf_dict_add(&st->label_dict, s, len, 1);
+		train_state_set_text_label(st, row, s, len);
 	}
 	else
 	{
 		bool		bad;
+		double		y = dlfin_datum_to_double(PG_GETARG_DATUM(label_arg),
+											  &st->label_type, &bad);
 
-		st->label[row] = dlfin_datum_to_double(PG_GETARG_DATUM(label_arg),
-											   &st->label_type, &bad);
 		if (bad)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("dlfin_train label is NaN or infinite")));
+		train_state_set_label(st, row, y);
 	}
 
 	for (int32 f = 0; f < st->nfeat; f++)
@@ -370,10 +371,19 @@ core_alloc0(size_t n, size_t size)
 	return p;
 }
 
+/* qsort_arg comparator: dictionary entries by bytes. */
+static int
+cmp_dict_bytes(const void *a, const void *b, void *arg)
+{
+	return dlf_dict_cmp((const DlfDict *) arg, *(const int32 *) a,
+						*(const int32 *) b);
+}
+
 /*
- * Decides the task and the classes from the labels and rewrites the labels
- * as class indexes (classification).  Class order is canonical (sorted), so
- * it never depends on row order.
+ * Decides the task and the classes from the labels and rewrites the label
+ * codes as class indexes (classification) or the labels as doubles
+ * (regression).  Class order is canonical (sorted), so it never depends on
+ * row order.
  */
 static void
 setup_labels(TrainState *st, DlfTrainSpec *spec, DlfModel *m)
@@ -386,73 +396,35 @@ setup_labels(TrainState *st, DlfTrainSpec *spec, DlfModel *m)
 	if (st->label_type.sqltype == DLF_SQL_TEXT)
 	{
 		DlfDict    *d = &st->label_dict;
-		int32	   *order = palloc(sizeof(int32) * d->n);
-		int32	   *rank = palloc(sizeof(int32) * d->n);
+		int32	   *order = palloc(sizeof(int32) * Max(d->n, 1));
+		int32	   *rank = palloc(sizeof(int32) * Max(d->n, 1));
 
 		if (task == DLF_TASK_REGRESSION)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("dlfin_train task \"regression\" needs a numeric label")));
 		k = d->n;
-		/* insertion sort by bytes: class counts are small */
 		for (int32 i = 0; i < k; i++)
-		{
-			int32		j = i;
-
-			while (j > 0 && dlf_dict_cmp(d, order[j - 1], i) > 0)
-			{
-				order[j] = order[j - 1];
-				j--;
-			}
-			order[j] = i;
-		}
+			order[i] = i;
+		qsort_arg(order, k, sizeof(int32), cmp_dict_bytes, d);
 		for (int32 i = 0; i < k; i++)
 			rank[order[i]] = i;
 		names = palloc(sizeof(char *) * Max(k, 1));
 		for (int32 i = 0; i < k; i++)
 			names[i] = d->str[order[i]];
+		/* k <= TRAIN_MAX_LABEL_CODES, so ranks fit the codes */
 		for (int64 r = 0; r < n; r++)
-			st->label[r] = rank[(int32) st->label[r]];
+			st->label_code[r] = (uint16) rank[st->label_code[r]];
 	}
 	else
 	{
 		/*
-		 * Distinct values in a small sorted array: at most DLF_MAX_CLASSES
-		 * + 1 are kept (one more means "too many to classify"), so finding
-		 * them needs no copy of the labels.
+		 * The distinct values: the state's code table, or more than
+		 * DLF_MAX_CLASSES of them once it switched to values.
 		 */
-		double	   *vals = palloc(sizeof(double) * (DLF_MAX_CLASSES + 1));
-		int64		nd = 0;
+		int64		nd = st->label_val ? DLF_MAX_CLASSES + 1 : st->nvals;
+		double	   *vals = NULL;
 
-		for (int64 i = 0; i < n; i++)
-		{
-			double		v = st->label[i];
-			int64		lo = 0,
-						hi = nd;
-
-			if (nd > 0 && v == vals[nd - 1])
-				continue;
-			while (lo < hi)
-			{
-				int64		mid = (lo + hi) / 2;
-
-				if (vals[mid] < v)
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-			if (lo < nd && vals[lo] == v)
-				continue;
-			if (nd == DLF_MAX_CLASSES + 1)
-			{
-				/* over the limit: only the count matters from here on */
-				nd++;
-				break;
-			}
-			memmove(vals + lo + 1, vals + lo, sizeof(double) * (nd - lo));
-			vals[lo] = v;
-			nd++;
-		}
 		/* two values (or a boolean) classify; one value is an error below */
 		if (task == 0 && (nd > 2 && st->label_type.kind != DLF_ARG_BOOL))
 			task = DLF_TASK_REGRESSION;
@@ -467,9 +439,17 @@ setup_labels(TrainState *st, DlfTrainSpec *spec, DlfModel *m)
 						(errcode(ERRCODE_DATA_EXCEPTION),
 						 errmsg("dlfin_train label has only one distinct value"),
 						 errdetail("A model needs a label that varies.")));
+			if (st->label_val == NULL)
+			{
+				/* the trainer wants the values: a double per row */
+				st->label_val = palloc_extended(sizeof(double) * n, MCXT_ALLOC_HUGE);
+				for (int64 r = 0; r < n; r++)
+					st->label_val[r] = st->vals[st->label_code[r]];
+				pfree(st->label_code);
+				st->label_code = NULL;
+			}
 			m->task = DLF_TASK_REGRESSION;
 			m->nclasses = 0;
-			pfree(vals);
 			return;
 		}
 		if (nd > DLF_MAX_CLASSES)
@@ -478,14 +458,24 @@ setup_labels(TrainState *st, DlfTrainSpec *spec, DlfModel *m)
 					 errmsg("dlfin_train label has more than %d distinct values",
 							DLF_MAX_CLASSES)));
 		k = (int32) nd;
+		vals = palloc(sizeof(double) * Max(k, 1));
+		memcpy(vals, st->vals, sizeof(double) * k);
+		qsort(vals, k, sizeof(double), cmp_double);
 		names = palloc(sizeof(char *) * Max(k, 1));
 		for (int32 i = 0; i < k; i++)
 			names[i] = number_class_name(vals[i], &st->label_type);
-		for (int64 r = 0; r < n; r++)
 		{
-			double	   *hit = bsearch(&st->label[r], vals, k, sizeof(double), cmp_double);
+			uint16		rank[DLF_MAX_CLASSES];
 
-			st->label[r] = hit - vals;
+			for (int32 c = 0; c < k; c++)
+			{
+				double	   *hit = bsearch(&st->vals[c], vals, k, sizeof(double),
+										  cmp_double);
+
+				rank[c] = (uint16) (hit - vals);
+			}
+			for (int64 r = 0; r < n; r++)
+				st->label_code[r] = rank[st->label_code[r]];
 		}
 		pfree(vals);
 	}
@@ -521,7 +511,7 @@ setup_labels(TrainState *st, DlfTrainSpec *spec, DlfModel *m)
 			names[0] = names[1];
 			names[1] = t;
 			for (int64 r = 0; r < n; r++)
-				st->label[r] = 1 - st->label[r];
+				st->label_code[r] = 1 - st->label_code[r];
 		}
 		else if (strcmp(spec->positive, names[1]) != 0)
 			ereport(ERROR,
@@ -755,7 +745,9 @@ dlfin_train_final(PG_FUNCTION_ARGS)
 		data.num[f] = st->cols[f].num;
 		data.cat[f] = st->cols[f].cat;
 	}
-	data.label = st->label;
+	/* classification: 2-byte class indexes; regression: the values */
+	data.label = st->label_val;
+	data.cls = m->task == DLF_TASK_REGRESSION ? NULL : st->label_code;
 
 	spec.opt.nthreads = spec.threads ? spec.threads : dlfin_threads;
 	hooks.interrupted = dlfin_interrupt_pending;

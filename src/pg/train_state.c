@@ -14,7 +14,15 @@
 
 #include "train_state.h"
 
-#define STATE_MAGIC 0x444c4653	/* "DLFS" */
+/* "DLF2": labels as 2-byte codes (version 1, "DLFS", had a double a row) */
+#define STATE_MAGIC 0x444c4632
+/* open-addressing slots over the distinct numeric labels: > 2 * their limit */
+#define VAL_SLOTS	4096
+
+StaticAssertDecl(VAL_SLOTS > 2 * DLF_MAX_CLASSES && DLF_MAX_CLASSES < PG_INT16_MAX,
+				 "label value slots must hold DLF_MAX_CLASSES codes");
+StaticAssertDecl(TRAIN_MAX_LABEL_CODES - 1 <= PG_UINT16_MAX,
+				 "label codes must fit in uint16");
 
 /* Allocates an empty state in the current (aggregate) memory context. */
 TrainState *
@@ -40,7 +48,8 @@ train_state_new(int32 nfeat, const DlfArgType *label_type,
 static Size
 row_bytes(const TrainState *st)
 {
-	return sizeof(double) + (Size) st->nfeat * sizeof(float);
+	return (st->label_val ? sizeof(double) : sizeof(uint16)) +
+		(Size) st->nfeat * sizeof(float);
 }
 
 /* Memory held by the state, in bytes. */
@@ -48,6 +57,9 @@ static Size
 state_bytes(const TrainState *st)
 {
 	Size		b = st->array_bytes + st->label_dict.bytes;
+
+	if (st->vals)
+		b += sizeof(double) * DLF_MAX_CLASSES + sizeof(int16) * VAL_SLOTS;
 
 	for (int32 f = 0; f < st->nfeat; f++)
 		b += st->cols[f].dict.bytes;
@@ -89,10 +101,12 @@ train_state_reserve(TrainState *st, int64 nrows)
 		st->array_bytes = (Size) nrows * row_bytes(st);
 		train_state_check_memory(st);
 	}
-	if (st->cap == 0)
-		st->label = palloc_extended(sizeof(double) * cap, MCXT_ALLOC_HUGE);
+	if (st->label_val)
+		st->label_val = repalloc_huge(st->label_val, sizeof(double) * cap);
+	else if (st->cap == 0)
+		st->label_code = palloc_extended(sizeof(uint16) * cap, MCXT_ALLOC_HUGE);
 	else
-		st->label = repalloc_huge(st->label, sizeof(double) * cap);
+		st->label_code = repalloc_huge(st->label_code, sizeof(uint16) * cap);
 	for (int32 f = 0; f < st->nfeat; f++)
 	{
 		TrainColumn *c = &st->cols[f];
@@ -107,6 +121,101 @@ train_state_reserve(TrainState *st, int64 nrows)
 	st->cap = cap;
 	st->array_bytes = (Size) cap * row_bytes(st);
 	train_state_check_memory(st);
+}
+
+/*
+ * Switches numeric labels from codes to values (more distinct values than a
+ * classifier may have): a double per row from here on.
+ */
+static void
+labels_to_values(TrainState *st)
+{
+	int64		cap = Max(st->cap, 1);
+
+	st->label_val = palloc_extended(sizeof(double) * cap, MCXT_ALLOC_HUGE);
+	for (int64 i = 0; i < st->nrows; i++)
+		st->label_val[i] = st->vals[st->label_code[i]];
+	pfree(st->label_code);
+	st->label_code = NULL;
+	st->array_bytes = (Size) st->cap * row_bytes(st);
+	train_state_check_memory(st);
+}
+
+/* Code of numeric label v, added when new; -1 when the codes are full. */
+static int32
+value_code(TrainState *st, double v)
+{
+	uint32		h;
+
+	if (st->vals == NULL)
+	{
+		st->vals = palloc(sizeof(double) * DLF_MAX_CLASSES);
+		st->vslots = palloc0(sizeof(int16) * VAL_SLOTS);
+	}
+	{
+		uint64		u = 0;
+
+		/* -0 and 0 compare equal, so they must hash alike */
+		if (v != 0.0)
+			memcpy(&u, &v, sizeof(u));
+		h = (uint32) dlf_mix64(u) & (VAL_SLOTS - 1);
+	}
+	while (st->vslots[h])
+	{
+		int32		c = st->vslots[h] - 1;
+
+		/* == also makes -0 and 0 one value, as the final function did */
+		if (st->vals[c] == v)
+			return c;
+		h = (h + 1) & (VAL_SLOTS - 1);
+	}
+	if (st->nvals == DLF_MAX_CLASSES)
+		return -1;
+	st->vals[st->nvals] = v;
+	st->vslots[h] = (int16) (st->nvals + 1);
+	return st->nvals++;
+}
+
+/* Stores the numeric label of row `row' (room reserved, value finite). */
+void
+train_state_set_label(TrainState *st, int64 row, double v)
+{
+	int32		c;
+
+	if (st->label_val)
+	{
+		st->label_val[row] = v;
+		return;
+	}
+	c = value_code(st, v);
+	if (c >= 0)
+	{
+		st->label_code[row] = (uint16) c;
+		return;
+	}
+	labels_to_values(st);
+	st->label_val[row] = v;
+}
+
+/* Code of a text label, added to the dictionary when new. */
+static int32
+text_code(DlfDict *d, const char *s, int len, int64 add)
+{
+	int32		c = dlf_dict_add(d, s, len, add);
+
+	if (c >= TRAIN_MAX_LABEL_CODES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("dlfin_train label has more than %d distinct values",
+						DLF_MAX_CLASSES)));
+	return c;
+}
+
+/* Stores the text label of row `row' (room reserved). */
+void
+train_state_set_text_label(TrainState *st, int64 row, const char *s, int len)
+{
+	st->label_code[row] = (uint16) text_code(&st->label_dict, s, len, 1);
 }
 
 /* Checks that two states describe the same argument list. */
@@ -149,14 +258,38 @@ train_state_merge(TrainState *dst, TrainState *src)
 	train_state_reserve(dst, base + n);
 	if (dst->label_type.sqltype == DLF_SQL_TEXT)
 	{
-		int32	   *map = merge_dict(&dst->label_dict, &src->label_dict);
+		int32	   *map = palloc(sizeof(int32) * Max(src->label_dict.n, 1));
 
+		for (int32 c = 0; c < src->label_dict.n; c++)
+			map[c] = text_code(&dst->label_dict, src->label_dict.str[c],
+							   src->label_dict.len[c], src->label_dict.count[c]);
 		for (int64 i = 0; i < n; i++)
-			dst->label[base + i] = map[(int32) src->label[i]];
+			dst->label_code[base + i] = (uint16) map[src->label_code[i]];
 		pfree(map);
 	}
+	else if (src->label_val)
+	{
+		if (dst->label_val == NULL)
+			labels_to_values(dst);
+		memcpy(dst->label_val + base, src->label_val, sizeof(double) * n);
+	}
 	else
-		memcpy(dst->label + base, src->label, sizeof(double) * n);
+	{
+		int32		map[DLF_MAX_CLASSES];
+		bool		full = false;
+
+		for (int32 c = 0; c < src->nvals && !full; c++)
+			full = dst->label_val == NULL &&
+				(map[c] = value_code(dst, src->vals[c])) < 0;
+		if (full && dst->label_val == NULL)
+			labels_to_values(dst);
+		if (dst->label_val)
+			for (int64 i = 0; i < n; i++)
+				dst->label_val[base + i] = src->vals[src->label_code[i]];
+		else
+			for (int64 i = 0; i < n; i++)
+				dst->label_code[base + i] = (uint16) map[src->label_code[i]];
+	}
 	for (int32 f = 0; f < dst->nfeat; f++)
 	{
 		TrainColumn *d = &dst->cols[f];
@@ -258,8 +391,21 @@ train_state_serialize(TrainState *st)
 	for (int32 f = 0; f < st->nfeat; f++)
 		if (st->cols[f].type.sqltype == DLF_SQL_TEXT)
 			send_dict(&buf, &st->cols[f].dict);
+	/* numeric labels: values (1), or codes (0) and the distinct values */
+	if (st->label_type.sqltype != DLF_SQL_TEXT)
+	{
+		pq_sendbyte(&buf, st->label_val != NULL);
+		if (st->label_val == NULL)
+		{
+			pq_sendint32(&buf, st->nvals);
+			pq_sendbytes(&buf, (char *) st->vals, sizeof(double) * st->nvals);
+		}
+	}
 	/* arrays in host order: states only travel between identical builds */
-	pq_sendbytes(&buf, (char *) st->label, sizeof(double) * n);
+	if (st->label_val)
+		pq_sendbytes(&buf, (char *) st->label_val, sizeof(double) * n);
+	else
+		pq_sendbytes(&buf, (char *) st->label_code, sizeof(uint16) * n);
 	for (int32 f = 0; f < st->nfeat; f++)
 	{
 		TrainColumn *c = &st->cols[f];
@@ -294,7 +440,7 @@ train_state_deserialize(bytea *b)
 	nfeat = pq_getmsgint(&buf, 4);
 	n = pq_getmsgint64(&buf);
 	if (nfeat < 1 || nfeat > DLF_MAX_FEATURES || n < 0 ||
-		n > (int64) buf.len / (int64) sizeof(double))
+		n > (int64) buf.len / (int64) sizeof(uint16))
 		elog(ERROR, "dlfin_train: invalid serialized state");
 	recv_type(&buf, &label_type);
 	optlen = pq_getmsgint(&buf, 4);
@@ -313,18 +459,65 @@ train_state_deserialize(bytea *b)
 		recv_type(&buf, &types[f]);
 	st = train_state_new(nfeat, &label_type, types, options);
 	if (label_type.sqltype == DLF_SQL_TEXT)
+	{
 		recv_dict(&buf, &st->label_dict);
+		if (st->label_dict.n > TRAIN_MAX_LABEL_CODES)
+			elog(ERROR, "dlfin_train: invalid serialized state");
+	}
 	for (int32 f = 0; f < nfeat; f++)
 		if (types[f].sqltype == DLF_SQL_TEXT)
 			recv_dict(&buf, &st->cols[f].dict);
+	if (label_type.sqltype != DLF_SQL_TEXT)
+	{
+		int			as_values = pq_getmsgbyte(&buf);
+
+		if (as_values == 1)
+		{
+			/* an empty state's arrays are allocated by the reserve below */
+			st->label_val = palloc_extended(sizeof(double), MCXT_ALLOC_HUGE);
+			st->cap = 0;
+		}
+		else
+		{
+			int32		nv = pq_getmsgint(&buf, 4);
+			const double *v;
+
+			if (as_values != 0 || nv < 0 || nv > DLF_MAX_CLASSES ||
+				nv > (buf.len - buf.cursor) / (int) sizeof(double))
+				elog(ERROR, "dlfin_train: invalid serialized state");
+			v = (const double *) pq_getmsgbytes(&buf, sizeof(double) * nv);
+			for (int32 c = 0; c < nv; c++)
+			{
+				double		x;
+
+				memcpy(&x, v + c, sizeof(double));
+				if (!isfinite(x) || value_code(st, x) != c)
+					elog(ERROR, "dlfin_train: invalid serialized state");
+			}
+		}
+	}
 	if (n > 0)
 	{
 		train_state_reserve(st, n);
-		memcpy(st->label, pq_getmsgbytes(&buf, sizeof(double) * n), sizeof(double) * n);
-		if (label_type.sqltype == DLF_SQL_TEXT)
+		if (st->label_val)
+		{
+			memcpy(st->label_val, pq_getmsgbytes(&buf, sizeof(double) * n),
+				   sizeof(double) * n);
 			for (int64 i = 0; i < n; i++)
-				if (!(st->label[i] >= 0 && st->label[i] < st->label_dict.n))
+				if (!isfinite(st->label_val[i]))
 					elog(ERROR, "dlfin_train: invalid serialized state");
+		}
+		else
+		{
+			int32		ncodes = label_type.sqltype == DLF_SQL_TEXT ?
+				st->label_dict.n : st->nvals;
+
+			memcpy(st->label_code, pq_getmsgbytes(&buf, sizeof(uint16) * n),
+				   sizeof(uint16) * n);
+			for (int64 i = 0; i < n; i++)
+				if (st->label_code[i] >= ncodes)
+					elog(ERROR, "dlfin_train: invalid serialized state");
+		}
 		for (int32 f = 0; f < nfeat; f++)
 		{
 			TrainColumn *c = &st->cols[f];

@@ -17,10 +17,17 @@ typedef struct TrainColumn
 	DlfDict		dict;			/* TEXT: vocabulary with counts */
 } TrainColumn;
 
+/* Most distinct text labels a state holds (codes are 2 bytes). */
+#define TRAIN_MAX_LABEL_CODES	65536
+
 /*
  * Rows are stored column-wise and compactly: a float per numeric value, an
- * int32 code per text value, a double per label (labels must stay exact so
- * that distinct values can be counted).  Text labels are dictionary codes.
+ * int32 code per text value.  Labels take 2 bytes a row: a code into the
+ * text labels' dictionary, or into the distinct numeric label values while
+ * there are at most DLF_MAX_CLASSES of them (codes keep every value exact,
+ * so distinct values can still be counted).  Numeric labels with more
+ * distinct values than that can only be a regression target; they are then
+ * kept as doubles (8 bytes a row).
  */
 typedef struct TrainState
 {
@@ -31,8 +38,12 @@ typedef struct TrainState
 	char	   *options_text;	/* its text for json/literal options, or NULL */
 	int64		nrows;
 	int64		cap;
-	double	   *label;
+	uint16	   *label_code;		/* [cap] codes, or NULL when label_val */
+	double	   *label_val;		/* [cap] numeric values, or NULL */
 	DlfDict		label_dict;		/* text labels */
+	double	   *vals;			/* distinct numeric labels, arrival order */
+	int32		nvals;
+	int16	   *vslots;			/* open addressing over vals: code + 1 */
 	TrainColumn *cols;
 	Size		array_bytes;	/* row arrays, for the memory limit */
 } TrainState;
@@ -40,6 +51,9 @@ typedef struct TrainState
 extern TrainState *train_state_new(int32 nfeat, const DlfArgType *label_type,
 								   const DlfArgType *feat_types, Jsonb *options);
 extern void train_state_reserve(TrainState *st, int64 nrows);
+extern void train_state_set_label(TrainState *st, int64 row, double v);
+extern void train_state_set_text_label(TrainState *st, int64 row,
+									   const char *s, int len);
 extern void train_state_check_memory(TrainState *st);
 extern void train_state_merge(TrainState *dst, TrainState *src);
 extern bytea *train_state_serialize(TrainState *st);

@@ -76,6 +76,9 @@ void	   *dlf_alloc(size_t size);
 void	   *dlf_alloc0(size_t size);	/* zeroed */
 void	   *dlf_alloc_array(size_t n, size_t size); /* overflow-checked */
 void		dlf_free(void *ptr);	/* NULL is fine */
+/* Zeroed array aligned to 64 bytes (cache line, widest vector); overflow-checked. */
+void	   *dlf_alloc_array_aligned(size_t n, size_t size);
+void		dlf_free_aligned(void *ptr);	/* for dlf_alloc_array_aligned; NULL ok */
 char	   *dlf_strndup(const char *s, size_t len);
 
 /* Growable byte buffer, used by the codec and JSON writers. */

@@ -565,23 +565,23 @@ nn_work_alloc(NnWork *w, const NnNet *net, int32_t cap, int with_dropout,
 			maxw = (size_t) net->units[l] * net->units[l + 1];
 	for (int32_t l = 0; l < net->nlayers; l++)
 	{
-		w->act[l] = dlf_alloc_array((size_t) cap * net->units[l + 1],
+		w->act[l] = dlf_alloc_array_aligned((size_t) cap * net->units[l + 1],
 									sizeof(float));
 		failed |= w->act[l] == NULL;
 		if (l + 1 < net->nlayers && with_dropout)
 		{
-			w->mask[l] = dlf_alloc_array((size_t) cap * net->units[l + 1],
+			w->mask[l] = dlf_alloc_array_aligned((size_t) cap * net->units[l + 1],
 										 sizeof(float));
-			w->in[l + 1] = dlf_alloc_array((size_t) cap * net->units[l + 1],
+			w->in[l + 1] = dlf_alloc_array_aligned((size_t) cap * net->units[l + 1],
 										   sizeof(float));
 			failed |= w->mask[l] == NULL || w->in[l + 1] == NULL;
 		}
 		else if (l + 1 < net->nlayers)
 			w->in[l + 1] = w->act[l];
 	}
-	w->delta = dlf_alloc_array((size_t) cap * maxu, sizeof(float));
-	w->delta2 = dlf_alloc_array((size_t) cap * maxu, sizeof(float));
-	w->wt = dlf_alloc_array(maxw, sizeof(float));
+	w->delta = dlf_alloc_array_aligned((size_t) cap * maxu, sizeof(float));
+	w->delta2 = dlf_alloc_array_aligned((size_t) cap * maxu, sizeof(float));
+	w->wt = dlf_alloc_array_aligned(maxw, sizeof(float));
 	failed |= !w->delta || !w->delta2 || !w->wt;
 	if (failed)
 	{
@@ -597,14 +597,14 @@ nn_work_free(NnWork *w)
 {
 	for (int l = 0; l <= DLF_MAX_HIDDEN; l++)
 	{
-		dlf_free(w->mask[l]);
+		dlf_free_aligned(w->mask[l]);
 		if (w->dropout)
-			dlf_free(w->in[l]);
-		dlf_free(w->act[l]);
+			dlf_free_aligned(w->in[l]);
+		dlf_free_aligned(w->act[l]);
 	}
-	dlf_free(w->delta);
-	dlf_free(w->delta2);
-	dlf_free(w->wt);
+	dlf_free_aligned(w->delta);
+	dlf_free_aligned(w->delta2);
+	dlf_free_aligned(w->wt);
 	memset(w, 0, sizeof(*w));
 }
 

@@ -191,11 +191,11 @@ ctx_free(TrainCtx *c)
 	dlf_free(c->ccount);
 	dlf_free(c->train_idx);
 	dlf_free(c->valid_idx);
-	dlf_free(c->P);
-	dlf_free(c->G);
-	dlf_free(c->M1);
-	dlf_free(c->M2);
-	dlf_free(c->best);
+	dlf_free_aligned(c->P);
+	dlf_free_aligned(c->G);
+	dlf_free_aligned(c->M1);
+	dlf_free_aligned(c->M2);
+	dlf_free_aligned(c->best);
 	/* join the workers before freeing what they use */
 	dlf_pool_stop(c->pool);
 	c->pool = NULL;
@@ -203,11 +203,11 @@ ctx_free(TrainCtx *c)
 	{
 		nn_batch_free(&c->chunks[k].bt);
 		nn_work_free(&c->chunks[k].work);
-		dlf_free(c->chunks[k].g);
+		dlf_free_aligned(c->chunks[k].g);
 	}
 	dlf_free(c->chunks);
 	for (int l = 0; l <= DLF_MAX_HIDDEN; l++)
-		dlf_free(c->wt[l]);
+		dlf_free_aligned(c->wt[l]);
 	nn_batch_free(&c->bt);
 	nn_work_free(&c->work);
 	dlf_free(c->vscore);
@@ -1111,11 +1111,11 @@ init_params(TrainCtx *c)
 	const DlfModel *im = c->opt->init;
 	NnNet		shape = *net;
 
-	c->P = dlf_alloc_array(c->nparams, sizeof(float));
-	c->G = dlf_alloc_array(c->nparams, sizeof(float));
-	c->M1 = dlf_alloc_array(c->nparams, sizeof(float));
-	c->M2 = dlf_alloc_array(c->nparams, sizeof(float));
-	c->best = dlf_alloc_array(c->nparams, sizeof(float));
+	c->P = dlf_alloc_array_aligned(c->nparams, sizeof(float));
+	c->G = dlf_alloc_array_aligned(c->nparams, sizeof(float));
+	c->M1 = dlf_alloc_array_aligned(c->nparams, sizeof(float));
+	c->M2 = dlf_alloc_array_aligned(c->nparams, sizeof(float));
+	c->best = dlf_alloc_array_aligned(c->nparams, sizeof(float));
 	if (!c->P || !c->G || !c->M1 || !c->M2 || !c->best)
 		return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
 	bind_params(&shape, net, c->P);
@@ -1559,14 +1559,14 @@ setup_parallel(TrainCtx *c)
 			(st = nn_work_alloc(&ch->work, &c->net, ccap, opt->dropout > 0.0,
 								c->err)) != DLF_OK)
 			return st;
-		ch->g = dlf_alloc_array(c->nparams, sizeof(float));
+		ch->g = dlf_alloc_array_aligned(c->nparams, sizeof(float));
 		if (!ch->g)
 			return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
 		bind_params(&c->net, &ch->grad, ch->g);
 	}
 	for (int32_t l = 1; l < c->net.nlayers; l++)
 	{
-		c->wt[l] = dlf_alloc_array((size_t) c->net.units[l] * c->net.units[l + 1],
+		c->wt[l] = dlf_alloc_array_aligned((size_t) c->net.units[l] * c->net.units[l + 1],
 								   sizeof(float));
 		if (!c->wt[l])
 			return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");

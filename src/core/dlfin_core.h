@@ -433,6 +433,14 @@ void		dlf_scorer_set_category(DlfScorer *s, int32_t feature,
  * (nclasses values); regression, the prediction in label units (1 value).
  */
 void		dlf_scorer_run(DlfScorer *s, double *out);
+/* Whether every feature is numeric (dlf_scorer_run_numeric applies). */
+int			dlf_scorer_all_numeric(const DlfScorer *s);
+/*
+ * Scores a row of an all-numeric model from its raw values, v[nfeatures]
+ * (NaN for NULL); same out and same bits as set_numeric + run.  Leaves the
+ * inputs of dlf_scorer_set_* untouched.
+ */
+void		dlf_scorer_run_numeric(DlfScorer *s, const double *v, double *out);
 
 /* Category code of a string for a feature (DLF_CAT_OTHER if unseen). */
 int32_t		dlf_category_code(const DlfModel *m, int32_t feature,

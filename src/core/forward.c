@@ -27,6 +27,7 @@ struct DlfScorer
 	int32_t    *hot;			/* categorical: input set to 1, or -1 */
 	double	   *inv_scale;		/* numeric: 1 / scale */
 	CatTable   *tables;			/* [nfeatures], empty for numeric */
+	int			all_numeric;	/* no categorical feature */
 };
 
 /* Hash of a category string. */
@@ -134,6 +135,7 @@ dlf_scorer_new(const DlfModel *m, DlfError *err)
 		s->net.b[l] = (float *) m->biases[l];
 	}
 	ninputs = m->units[0];
+	s->all_numeric = 1;
 	s->x = dlf_alloc_array(ninputs, sizeof(float));
 	s->hot = dlf_alloc_array(m->nfeatures, sizeof(int32_t));
 	s->inv_scale = dlf_alloc_array(m->nfeatures, sizeof(double));
@@ -154,6 +156,8 @@ dlf_scorer_new(const DlfModel *m, DlfError *err)
 		}
 		s->hot[f] = -1;
 		s->inv_scale[f] = 1.0 / ft->scale;
+		if (ft->kind != DLF_FEAT_NUMERIC)
+			s->all_numeric = 0;
 		if (ft->kind == DLF_FEAT_CATEGORICAL && ft->ncat > 0)
 		{
 			CatTable   *t = &s->tables[f];
@@ -250,37 +254,15 @@ dlf_scorer_set_category(DlfScorer *s, int32_t feature, const char *v,
 	s->x[s->hot[feature]] = 1.0f;
 }
 
-/* Runs the network on the current inputs; see dlfin_core.h for out. */
-void
-dlf_scorer_run(DlfScorer *s, double *out)
+/* Runs the network on nnz sparse inputs in bt and writes the outputs. */
+static inline void
+run_encoded(DlfScorer *s, int32_t nnz, double *out)
 {
 	const DlfModel *m = s->m;
 	NnBatch    *bt = &s->bt;
-	int32_t		nnz = 0;
 	int32_t		nout = m->units[m->nlayers];
 	const float *z;
 
-	/* same sparse encoding as a training batch, so the same bits come out */
-	for (int32_t f = 0; f < m->nfeatures; f++)
-	{
-		const DlfFeature *ft = &m->features[f];
-
-		if (ft->kind == DLF_FEAT_NUMERIC)
-		{
-			float		v = s->x[ft->input_offset];
-
-			if (v != 0.0f)
-			{
-				bt->idx[nnz] = ft->input_offset;
-				bt->val[nnz++] = v;
-			}
-		}
-		else if (s->hot[f] >= 0)
-		{
-			bt->idx[nnz] = s->hot[f];
-			bt->val[nnz++] = 1.0f;
-		}
-	}
 	nn_forward_row(&s->net, bt->idx, bt->val, nnz, s->work.act);
 	z = s->work.act[m->nlayers - 1];
 
@@ -304,6 +286,74 @@ dlf_scorer_run(DlfScorer *s, double *out)
 		out[0] = (double) z[0] * m->target_scale + m->target_mean;
 	else
 		out[0] = dlf_calibrated(m, (double) z[0]);
+}
+
+/* Runs the network on the current inputs; see dlfin_core.h for out. */
+void
+dlf_scorer_run(DlfScorer *s, double *out)
+{
+	const DlfModel *m = s->m;
+	NnBatch    *bt = &s->bt;
+	int32_t		nnz = 0;
+
+	/* same sparse encoding as a training batch, so the same bits come out */
+	for (int32_t f = 0; f < m->nfeatures; f++)
+	{
+		const DlfFeature *ft = &m->features[f];
+
+		if (ft->kind == DLF_FEAT_NUMERIC)
+		{
+			float		v = s->x[ft->input_offset];
+
+			if (v != 0.0f)
+			{
+				bt->idx[nnz] = ft->input_offset;
+				bt->val[nnz++] = v;
+			}
+		}
+		else if (s->hot[f] >= 0)
+		{
+			bt->idx[nnz] = s->hot[f];
+			bt->val[nnz++] = 1.0f;
+		}
+	}
+	run_encoded(s, nnz, out);
+}
+
+/* Whether every feature of the scorer's model is numeric. */
+int
+dlf_scorer_all_numeric(const DlfScorer *s)
+{
+	return s->all_numeric;
+}
+
+/*
+ * Scores one row of an all-numeric model from raw values (NaN for NULL),
+ * encoding straight into the sparse entries: the same values as
+ * dlf_scorer_set_numeric and dlf_scorer_run, without the input vector.
+ */
+void
+dlf_scorer_run_numeric(DlfScorer *s, const double *v, double *out)
+{
+	const DlfModel *m = s->m;
+	const DlfFeature *ft = m->features;
+	const double *inv_scale = s->inv_scale;
+	int32_t    *restrict idx = s->bt.idx;
+	float	   *restrict val = s->bt.val;
+	int32_t		nf = m->nfeatures;
+	int32_t		nnz = 0;
+
+	for (int32_t f = 0; f < nf; f++)
+	{
+		/* round to float32 first: training saw float32 columns */
+		float		x = dlf_std_value((float) v[f], ft[f].mean, inv_scale[f]);
+
+		/* branch-free: the slot is overwritten when x is left out */
+		idx[nnz] = ft[f].input_offset;
+		val[nnz] = x;
+		nnz += x != 0.0f;
+	}
+	run_encoded(s, nnz, out);
 }
 
 /* The current input of a feature: standardised value or category code. */

@@ -30,10 +30,12 @@
 double
 dlf_calibrated(const DlfModel *m, double logit)
 {
-	double		p = 1.0 / (1.0 + exp(-logit));
+	double		p;
 
+	/* Platt scaling replaces the sigmoid: do not compute it for nothing */
 	if (m->calibration == DLF_CALIB_PLATT)
 		return 1.0 / (1.0 + exp(m->platt_a * logit + m->platt_b));
+	p = 1.0 / (1.0 + exp(-logit));
 	if (m->calibration == DLF_CALIB_ISOTONIC && m->niso > 0)
 	{
 		const double *xs = m->iso_x;

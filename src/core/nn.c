@@ -669,6 +669,33 @@ row_tiles(const float *restrict x, int32_t nin, const float *restrict W,
 }
 
 /*
+ * Up to four 16-unit tiles of the sparse first layer for one row:
+ * o[j] = bias[j] + sum_e val[e] * W[idx[e]][j], e in order; the T chains
+ * run side by side.
+ */
+INLINE void
+sparse_row_tiles(const int32_t *restrict idx, const float *restrict val,
+				 int32_t nnz, const float *restrict W,
+				 const float *restrict bias, int32_t nout, int32_t j0, int T,
+				 float *restrict o)
+{
+	vf16		acc[4];
+
+	for (int t = 0; t < T; t++)
+		acc[t] = vload(bias + j0 + 16 * t);
+	for (int32_t e = 0; e < nnz; e++)
+	{
+		float		v = val[e];
+		const float *w = W + (size_t) idx[e] * nout + j0;
+
+		for (int t = 0; t < T; t++)
+			acc[t] += v * vload(w + 16 * t);
+	}
+	for (int t = 0; t < T; t++)
+		vstore(o + j0 + 16 * t, acc[t]);
+}
+
+/*
  * Forward pass of a single row, for scoring: the first layer from sparse
  * entries (ascending inputs, zeros left out), then dense layers.  Every
  * output is computed with exactly the operations of the batch kernels
@@ -693,14 +720,14 @@ nn_forward_row(const NnNet *net, const int32_t *restrict idx,
 
 		if (l == 0)
 		{
-			for (; j0 < jt; j0 += TILE)
-			{
-				vf16		acc = vload(b + j0);
-
-				for (int32_t e = 0; e < nnz; e++)
-					acc += val[e] * vload(W + (size_t) idx[e] * nout + j0);
-				vstore(o + j0, acc);
-			}
+			for (; j0 + 4 * TILE <= jt; j0 += 4 * TILE)
+				sparse_row_tiles(idx, val, nnz, W, b, nout, j0, 4, o);
+			if (jt - j0 == 3 * TILE)
+				sparse_row_tiles(idx, val, nnz, W, b, nout, j0, 3, o);
+			else if (jt - j0 == 2 * TILE)
+				sparse_row_tiles(idx, val, nnz, W, b, nout, j0, 2, o);
+			else if (jt - j0 == TILE)
+				sparse_row_tiles(idx, val, nnz, W, b, nout, j0, 1, o);
 			for (int32_t j = jt; j < nout; j++)
 			{
 				float		a = b[j];

@@ -44,6 +44,7 @@ cache_reset(DlfScoreCache *c)
 	c->types = NULL;
 	c->checked_nargs = 0;
 	c->out = NULL;
+	c->vals = NULL;
 	c->extra = NULL;
 }
 
@@ -80,6 +81,10 @@ check_arg_types(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature)
 							format_type_be(t))));
 	}
 	c->checked_nargs = nargs;
+	/* numeric features only: rows are scored without per-feature dispatch */
+	c->vals = NULL;
+	if (dlf_scorer_all_numeric(c->scorer))
+		c->vals = MemoryContextAlloc(c->cxt, sizeof(double) * Max(nargs, 1));
 }
 
 /*
@@ -91,7 +96,7 @@ check_arg_types(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature)
  * model's total length and the CRC-32 of its body), and any other datum
  * (a TOAST pointer, compressed bytes) must match byte for byte.
  */
-static bool
+static inline bool
 same_model(const DlfScoreCache *c, const struct varlena *raw, Size raw_len)
 {
 	if (raw_len != c->raw_len)
@@ -101,7 +106,25 @@ same_model(const DlfScoreCache *c, const struct varlena *raw, Size raw_len)
 		if (c->arg_stable)
 			return true;
 		if (!VARATT_IS_EXTENDED(raw))
-			return memcmp(raw, c->raw, Min(raw_len, 64)) == 0;
+		{
+			/* a model is longer than 64 bytes: compare words, no call */
+			if (raw_len >= 64)
+			{
+				uint64		diff = 0;
+
+				for (int i = 0; i < 8; i++)
+				{
+					uint64		a,
+								b;
+
+					memcpy(&a, (const char *) raw + 8 * i, 8);
+					memcpy(&b, (const char *) c->raw + 8 * i, 8);
+					diff |= a ^ b;
+				}
+				return diff == 0;
+			}
+			return memcmp(raw, c->raw, raw_len) == 0;
+		}
 	}
 	return memcmp(raw, c->raw, raw_len) == 0;
 }
@@ -236,11 +259,73 @@ dlfin_load_row(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature,
 	}
 }
 
+/* Reports a non-finite or out-of-range numeric feature value. */
+static void
+pg_attribute_noreturn()
+bad_numeric(const DlfModel *m, int32 f, double v)
+{
+	if (!isfinite(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("dlfin feature \"%s\" is NaN or infinite",
+						m->features[f].name)));
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("dlfin feature \"%s\" value %g is out of range",
+					m->features[f].name, v),
+			 errdetail("Feature values are stored as real (float4).")));
+}
+
+/*
+ * Scores a row of an all-numeric model: each argument is read into
+ * c->vals (NaN for NULL) with one range check, as dlfin_load_row checks it.
+ */
+static inline void
+score_numeric_row(FunctionCallInfo fcinfo, DlfScoreCache *c,
+				  int first_feature, double *out)
+{
+	const DlfArgType *types = c->types;
+	double	   *vals = c->vals;
+	int32		nf = c->model->nfeatures;
+
+	for (int32 f = 0; f < nf; f++)
+	{
+		int			arg = first_feature + f;
+		double		v;
+
+		if (PG_ARGISNULL(arg))
+		{
+			vals[f] = NAN;
+			continue;
+		}
+		if (likely(types[f].base == FLOAT8OID))
+			v = DatumGetFloat8(PG_GETARG_DATUM(arg));
+		else
+		{
+			bool		bad;
+
+			v = dlfin_datum_to_double(PG_GETARG_DATUM(arg), &types[f], &bad);
+			if (bad)
+				v = NAN;
+		}
+		/* NaN fails too; beyond float4 it would silently become NULL */
+		if (unlikely(!(fabs(v) <= 3.0e38)))
+			bad_numeric(c->model, f, v);
+		vals[f] = v;
+	}
+	dlf_scorer_run_numeric(c->scorer, vals, out);
+}
+
 /* Loads the row's features into the scorer and runs the network. */
 void
 dlfin_score_row(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature,
 				double *out)
 {
+	if (c->vals != NULL)
+	{
+		score_numeric_row(fcinfo, c, first_feature, out);
+		return;
+	}
 	dlfin_load_row(fcinfo, c, first_feature, NULL);
 	dlf_scorer_run(c->scorer, out);
 }

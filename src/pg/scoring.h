@@ -24,6 +24,8 @@ typedef struct DlfScoreCache
 	DlfArgType *types;			/* feature argument types, checked once */
 	int			checked_nargs;
 	double	   *out;			/* scorer output, nclasses (or 1) values */
+	double	   *vals;			/* all-numeric fast path: the row's raw
+								 * values, or NULL when it does not apply */
 	void	   *extra;			/* callers' per-model data: lives in cxt and
 								 * is reset when the model changes */
 	void	   *lookup;			/* the registry's name lookup: lives in

@@ -104,6 +104,7 @@ void		dlf_buf_json_double(DlfBuf *b, double v);	/* null if not finite */
 uint64_t	dlf_hash64(const void *data, size_t len, uint64_t seed);
 uint64_t	dlf_mix64(uint64_t x);	/* splitmix64 finaliser */
 void		dlf_sort_u32(uint32_t *a, int64_t n);	/* in place, no scratch */
+void		dlf_sort_u64(uint64_t *a, int64_t n);	/* in place, no scratch */
 uint32_t	dlf_crc32(const void *data, size_t len);
 
 /* Private PRNG (xoshiro256**), never the session's random(). */

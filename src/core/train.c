@@ -492,67 +492,6 @@ heap_sort_rows(const TrainCtx *c, uint64_t *k, int64_t n, uint64_t imask)
 	}
 }
 
-/*
- * In-place MSD radix sort (American flag sort) of 64-bit keys by the byte
- * at `shift' and below; small ranges by insertion.  No scratch memory.
- */
-static void
-flag_sort(uint64_t *a, int64_t n, int shift)
-{
-	int64_t		cnt[256];
-	int64_t		next[256];
-	int64_t		end[256];
-	int64_t		pos = 0;
-
-	if (n < 48)
-	{
-		for (int64_t i = 1; i < n; i++)
-		{
-			uint64_t	v = a[i];
-			int64_t		j = i;
-
-			while (j > 0 && a[j - 1] > v)
-			{
-				a[j] = a[j - 1];
-				j--;
-			}
-			a[j] = v;
-		}
-		return;
-	}
-	memset(cnt, 0, sizeof(cnt));
-	for (int64_t i = 0; i < n; i++)
-		cnt[(a[i] >> shift) & 0xff]++;
-	for (int b = 0; b < 256; b++)
-	{
-		next[b] = pos;
-		pos += cnt[b];
-		end[b] = pos;
-	}
-	/* cycle each misplaced key to its bucket's next free slot */
-	for (int b = 0; b < 256; b++)
-		while (next[b] < end[b])
-		{
-			uint64_t	v = a[next[b]];
-			int			d = (int) ((v >> shift) & 0xff);
-
-			while (d != b)
-			{
-				uint64_t	t = a[next[d]];
-
-				a[next[d]++] = v;
-				v = t;
-				d = (int) ((v >> shift) & 0xff);
-			}
-			a[next[b]++] = v;
-		}
-	if (shift == 0)
-		return;
-	for (int b = 0; b < 256; b++)
-		if (cnt[b] > 1)
-			flag_sort(a + end[b] - cnt[b], cnt[b], shift - 8);
-}
-
 /* the top this many bits of a row's hash pick its bucket in canonical_order */
 #define ORDER_BUCKET_BITS	16
 /* rows ahead whose columns canonical_order prefetches */
@@ -656,7 +595,7 @@ sort_run(const TrainCtx *c, uint32_t *e, int64_t m, uint64_t *key,
 			prefetch_row(c, e[i + ORDER_PREFETCH] & rmask);
 		key[i] = (row_hash(c, e[i] & rmask) & ~imask) | (e[i] & rmask);
 	}
-	flag_sort(key, m, 56);
+	dlf_sort_u64(key, m);
 	/* rows whose hashes agree are ordered by content instead of index */
 	for (int64_t i = 0; i < m;)
 	{

@@ -13,8 +13,8 @@
 #include <string.h>
 
 /* Name of a task code. */
-static const char *
-task_name(uint8_t task)
+const char *
+dlf_task_name(int task)
 {
 	switch (task)
 	{
@@ -29,8 +29,8 @@ task_name(uint8_t task)
 }
 
 /* Name of an activation code. */
-static const char *
-activation_name(uint8_t act)
+const char *
+dlf_activation_name(int act)
 {
 	switch (act)
 	{
@@ -203,12 +203,12 @@ layers_json(DlfBuf *b, const DlfModel *m)
 		dlf_buf_printf(b, "{\"inputs\":%d,\"outputs\":%d,\"activation\":",
 					   (int) m->units[l], (int) m->units[l + 1]);
 		dlf_buf_json_string(b, l == m->nlayers - 1 ? "linear" :
-							activation_name(m->activation));
+							dlf_activation_name(m->activation));
 		dlf_buf_append(b, "}", 1);
 	}
 	dlf_buf_append(b, "]", 1);
 	key(b, 1, "activation");
-	dlf_buf_json_string(b, activation_name(m->activation));
+	dlf_buf_json_string(b, dlf_activation_name(m->activation));
 	key(b, 1, "parameters");
 	dlf_buf_printf(b, "%lld",
 				   (long long) (m->units ? dlf_model_nparams(m) : 0));
@@ -271,7 +271,7 @@ dlf_model_info_json(const DlfModel *m, const uint8_t *bytes, size_t nbytes,
 	key(out, 1, "dlfin_version");
 	dlf_buf_json_string(out, have_bytes ? version : DLF_VERSION);
 	key(out, 1, "task");
-	dlf_buf_json_string(out, task_name(m->task));
+	dlf_buf_json_string(out, dlf_task_name(m->task));
 	key(out, 1, "classes");
 	string_array(out, m->classes, m->nclasses);
 	if (m->task == DLF_TASK_BINARY && m->nclasses == 2)

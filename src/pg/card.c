@@ -616,24 +616,6 @@ task_label(int task)
 	return "unknown";
 }
 
-/* Name of an activation code. */
-static const char *
-act_label(int act)
-{
-	switch (act)
-	{
-		case DLF_ACT_RELU:
-			return "relu";
-		case DLF_ACT_TANH:
-			return "tanh";
-		case DLF_ACT_SIGMOID:
-			return "sigmoid";
-		case DLF_ACT_LEAKY_RELU:
-			return "leaky_relu";
-	}
-	return "unknown";
-}
-
 /* Held-out rows handed to the page. */
 typedef struct Heldout
 {
@@ -1073,7 +1055,7 @@ section_training(DlfBuf *b, const DlfModel *m)
 		if (isfinite(m->best_valid_loss))
 			snprintf(tmp, sizeof(tmp), "%.4f", m->best_valid_loss);
 		kv_row(b, "Best validation loss", isfinite(m->best_valid_loss) ? tmp : NULL, false);
-		kv_row(b, "Hidden activation", act_label(m->activation), false);
+		kv_row(b, "Hidden activation", dlf_activation_name(m->activation), false);
 		if (m->task == DLF_TASK_BINARY)
 		{
 			kv_row(b, "Calibration", calib_label(m->calibration), false);

@@ -437,20 +437,18 @@ json_str(StringInfo s, const char *v)
 char *
 dlfin_options_json(const DlfTrainSpec *spec, const DlfModel *m)
 {
-	static const char *const acts[] = {"", "relu", "tanh", "sigmoid", "leaky_relu"};
 	static const char *const opts[] = {"", "sgd", "momentum", "adam"};
-	static const char *const tasks[] = {"", "binary", "multiclass", "regression"};
 	const DlfTrainOptions *o = &spec->opt;
 	StringInfoData s;
 
 	initStringInfo(&s);
 	appendStringInfoString(&s, "{\"task\": ");
-	json_str(&s, tasks[m->task]);
+	json_str(&s, dlf_task_name(m->task));
 	appendStringInfoString(&s, ", \"hidden\": [");
 	for (int i = 0; i < o->nhidden; i++)
 		appendStringInfo(&s, "%s%d", i ? ", " : "", o->hidden[i]);
 	appendStringInfo(&s, "], \"activation\": \"%s\", \"optimizer\": \"%s\"",
-					 acts[o->activation], opts[o->optimizer]);
+					 dlf_activation_name(o->activation), opts[o->optimizer]);
 	appendStringInfo(&s, ", \"learning_rate\": %s, \"batch_size\": %d, \"epochs\": %d",
 					 float8out_internal(o->learning_rate), o->batch_size, o->epochs);
 	appendStringInfo(&s, ", \"l2\": %s, \"dropout\": %s, \"validation_fraction\": %s, \"patience\": %d",

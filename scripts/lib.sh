@@ -8,7 +8,7 @@ PGBIN_SYS=/usr/lib/postgresql/15/bin
 DLFIN_PACKAGES="build-essential clang llvm libclang-rt-14-dev \
 postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap \
 libtap-parser-sourcehandler-pgtap-perl postgresql-15-cron \
-chromium libxml2-utils"
+chromium libxml2-utils python3"
 DLFIN_BENCH_PACKAGES="python3-torch python3-sklearn python3-numpy libopenblas0-pthread"
 
 # Installs the missing Debian packages given as arguments (needs root).

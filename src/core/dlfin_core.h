@@ -288,9 +288,10 @@ DlfStatus	dlf_model_encode(const DlfModel *m, uint8_t **out, size_t *outlen,
 DlfStatus	dlf_model_decode(const uint8_t *buf, size_t len, DlfModel **out,
 							 DlfError *err);
 
-/* Names of task and activation codes, as options and model_info spell them. */
+/* Names of codes, as options, messages and model_info spell them. */
 const char *dlf_task_name(int task);
 const char *dlf_activation_name(int act);
+const char *dlf_sqltype_name(int sqltype);	/* DlfSqlType: number, boolean, text */
 
 /* Writes the model description of dlfin_model_info() as JSON text. */
 void		dlf_model_info_json(const DlfModel *m, const uint8_t *bytes,

@@ -47,8 +47,8 @@ dlf_activation_name(int act)
 }
 
 /* Name of a SQL type code. */
-static const char *
-sqltype_name(uint8_t t)
+const char *
+dlf_sqltype_name(int t)
 {
 	switch (t)
 	{
@@ -140,7 +140,7 @@ feature_json(DlfBuf *b, const DlfFeature *ft)
 	key(b, 1, "kind");
 	dlf_buf_json_string(b, categorical ? "categorical" : "numeric");
 	key(b, 1, "type");
-	dlf_buf_json_string(b, sqltype_name(ft->sqltype));
+	dlf_buf_json_string(b, dlf_sqltype_name(ft->sqltype));
 	key(b, 1, "imputation");
 	if (categorical)
 	{

@@ -51,22 +51,6 @@ dlfin_classify_type(Oid type, DlfArgType *out)
 	}
 }
 
-/* Name of a DlfSqlType for messages. */
-const char *
-dlfin_sqltype_name(int sqltype)
-{
-	switch (sqltype)
-	{
-		case DLF_SQL_NUMBER:
-			return "number";
-		case DLF_SQL_BOOL:
-			return "boolean";
-		case DLF_SQL_TEXT:
-			return "text";
-	}
-	return "unknown";
-}
-
 /* Converts a NUMBER or BOOL datum to double; *is_nan set for NaN/Inf. */
 double
 dlfin_datum_to_double(Datum d, const DlfArgType *t, bool *is_nan)

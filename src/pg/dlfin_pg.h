@@ -38,7 +38,6 @@ typedef struct DlfArgType
 
 /* Classifies a feature/label argument type; false if unsupported. */
 extern bool dlfin_classify_type(Oid type, DlfArgType *out);
-extern const char *dlfin_sqltype_name(int sqltype);
 /* Converts a NUMBER/BOOL datum to double (no NaN check). */
 extern double dlfin_datum_to_double(Datum d, const DlfArgType *t, bool *is_nan);
 /* Text bytes of a TEXT/UNKNOWN datum. */

@@ -77,7 +77,7 @@ check_arg_types(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("dlfin model feature \"%s\" expects %s but got %s",
-							ft->name, dlfin_sqltype_name(ft->sqltype),
+							ft->name, dlf_sqltype_name(ft->sqltype),
 							format_type_be(t))));
 	}
 	c->checked_nargs = nargs;

@@ -645,8 +645,8 @@ check_init_schema(const DlfModel *init, const DlfModel *m)
 		for (int32 f = 0; f < m->nfeatures && !why; f++)
 			if (init->features[f].sqltype != m->features[f].sqltype)
 				why = psprintf("Feature %d is %s in the init model and %s here.", f + 1,
-							   dlfin_sqltype_name(init->features[f].sqltype),
-							   dlfin_sqltype_name(m->features[f].sqltype));
+							   dlf_sqltype_name(init->features[f].sqltype),
+							   dlf_sqltype_name(m->features[f].sqltype));
 	}
 	if (why)
 		ereport(ERROR,

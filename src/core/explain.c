@@ -161,22 +161,12 @@ iso_slope(const DlfModel *m, double p)
 {
 	const double *xs = m->iso_x;
 	const double *ys = m->iso_y;
-	int32_t		n = m->niso,
-				lo = 0,
-				hi = n - 1;
+	int32_t		lo;
 
-	if (n < 2 || p <= xs[0] || p >= xs[n - 1])
+	if (m->niso < 2 || p <= xs[0] || p >= xs[m->niso - 1])
 		return 0.0;
-	while (hi - lo > 1)
-	{
-		int32_t		mid = (lo + hi) / 2;
-
-		if (xs[mid] <= p)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return xs[hi] > xs[lo] ? (ys[hi] - ys[lo]) / (xs[hi] - xs[lo]) : 0.0;
+	lo = dlf_iso_segment(m, p);
+	return xs[lo + 1] > xs[lo] ? (ys[lo + 1] - ys[lo]) / (xs[lo + 1] - xs[lo]) : 0.0;
 }
 
 /*

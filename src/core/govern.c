@@ -26,6 +26,28 @@
 
 /* ---- calibration and histograms ------------------------------------------ */
 
+/*
+ * Segment of the isotonic map holding p, for iso_x[0] < p < iso_x[niso-1]:
+ * the lo with iso_x[lo] <= p < iso_x[lo + 1], by binary search.
+ */
+int32_t
+dlf_iso_segment(const DlfModel *m, double p)
+{
+	int32_t		lo = 0,
+				hi = m->niso - 1;
+
+	while (hi - lo > 1)
+	{
+		int32_t		mid = (lo + hi) / 2;
+
+		if (m->iso_x[mid] <= p)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* The calibrated positive-class probability of a binary model's logit. */
 double
 dlf_calibrated(const DlfModel *m, double logit)
@@ -40,26 +62,15 @@ dlf_calibrated(const DlfModel *m, double logit)
 	{
 		const double *xs = m->iso_x;
 		const double *ys = m->iso_y;
-		int32_t		n = m->niso,
-					lo = 0,
-					hi = n - 1;
+		int32_t		lo;
 
 		if (p <= xs[0])
 			return ys[0];
-		if (p >= xs[n - 1])
-			return ys[n - 1];
-		/* binary search for xs[lo] <= p < xs[hi], hi = lo + 1 */
-		while (hi - lo > 1)
-		{
-			int32_t		mid = (lo + hi) / 2;
-
-			if (xs[mid] <= p)
-				lo = mid;
-			else
-				hi = mid;
-		}
-		if (xs[hi] > xs[lo])
-			return ys[lo] + (ys[hi] - ys[lo]) * (p - xs[lo]) / (xs[hi] - xs[lo]);
+		if (p >= xs[m->niso - 1])
+			return ys[m->niso - 1];
+		lo = dlf_iso_segment(m, p);
+		if (xs[lo + 1] > xs[lo])
+			return ys[lo] + (ys[lo + 1] - ys[lo]) * (p - xs[lo]) / (xs[lo + 1] - xs[lo]);
 		return ys[lo];
 	}
 	return p;

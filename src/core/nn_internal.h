@@ -145,6 +145,7 @@ double		nn_row_loss(int task, const float *z, int32_t nout, float target);
  * reflected (absolute values) instead of clipped, keeping the scale of a
  * fresh initialisation.  Does nothing when no feature is constrained.
  */
+int32_t		dlf_iso_segment(const DlfModel *m, double p);
 void		dlf_monotone_project(const DlfModel *m, NnNet *net, int init);
 void		dlf_monotone_project_range(const DlfModel *m, NnNet *net,
 									   const float *base, int64_t lo,

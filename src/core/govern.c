@@ -15,7 +15,9 @@
  * every optimiser step (projected gradient descent).
  */
 #include "nn_internal.h"
+#include "pool.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -265,6 +267,8 @@ typedef struct Gov
 	NnBatch		bt;
 	NnWork		work;
 	double	   *inv_scale;
+	DlfPool    *pool;			/* threads for the passes over all rows */
+	struct Gov *threads;		/* a Gov per pool thread ([0]: a copy) */
 } Gov;
 
 /* Asks the caller whether to stop. */
@@ -757,7 +761,7 @@ dbl_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Positions decile_hist reads: the nine decile ranks and the maximum. */
+/* Positions of the decile ranks: the nine decile ranks and the maximum. */
 static int
 decile_positions(int64_t n, int64_t *pos)
 {
@@ -767,102 +771,15 @@ decile_positions(int64_t n, int64_t *pos)
 	return 10;
 }
 
-/* Most ranks select_ranks finds at once. */
+/* Most ranks a selection finds at once. */
 #define MAX_RANKS	10
-
-/*
- * The keys of ranks pos[0..np) (np <= MAX_RANKS) of a[0..n) into out,
- * as a sort would place them; a is only read.  Radix select: one pass per
- * digit (11, 11 and 10 bits from the top), each counting the digit of the
- * keys whose higher digits match a wanted rank's, so three sequential
- * passes and no scratch beyond the small counters.
- */
-static DlfStatus
-select_ranks(const uint32_t *a, int64_t n, const int64_t *pos, int np,
-			 uint32_t *out, DlfError *err)
-{
-	static const int shift[3] = {21, 10, 0};
-	uint32_t	prefix[MAX_RANKS];	/* the wanted keys' digits so far */
-	int64_t		rank[MAX_RANKS];	/* rank among keys with that prefix */
-	uint32_t	gp[MAX_RANKS];	/* distinct prefixes of this level */
-	int			tg[MAX_RANKS];	/* each rank's prefix group */
-	int8_t	   *top = dlf_alloc_array(2048, sizeof(int8_t));
-	uint32_t   *cnt = dlf_alloc_array((size_t) MAX_RANKS * 2048, sizeof(uint32_t));
-
-	if (!top || !cnt)
-	{
-		dlf_free(top);
-		dlf_free(cnt);
-		return dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
-	}
-	for (int t = 0; t < np; t++)
-	{
-		prefix[t] = 0;
-		rank[t] = pos[t];
-	}
-	for (int L = 0; L < 3; L++)
-	{
-		int			sh = shift[L];
-		int			ng = 0;
-		uint32_t	dmask = L == 2 ? 1023 : 2047;
-
-		/* group the ranks by the digits found so far */
-		for (int t = 0; t < np; t++)
-		{
-			int			g = 0;
-
-			while (g < ng && gp[g] != prefix[t])
-				g++;
-			if (g == ng)
-				gp[ng++] = prefix[t];
-			tg[t] = g;
-		}
-		memset(cnt, 0, sizeof(uint32_t) * (size_t) ng * 2048);
-		if (L == 0)
-			for (int64_t i = 0; i < n; i++)
-				cnt[a[i] >> 21]++;
-		else
-		{
-			/* a key's top digit picks its candidates: few, usually one */
-			memset(top, -1, 2048);
-			for (int g = ng - 1; g >= 0; g--)
-				top[L == 1 ? gp[g] : gp[g] >> 11] = (int8_t) g;
-			for (int64_t i = 0; i < n; i++)
-			{
-				uint32_t	k = a[i];
-				int			g = top[k >> 21];
-
-				if (g < 0)
-					continue;
-				if (L == 2)
-				{
-					uint32_t	p = k >> 10;
-
-					while (g < ng && gp[g] != p)
-						g++;
-					if (g == ng)
-						continue;
-				}
-				cnt[(size_t) g * 2048 + ((k >> sh) & dmask)]++;
-			}
-		}
-		/* each rank's digit: where its rank falls in its group's counts */
-		for (int t = 0; t < np; t++)
-		{
-			const uint32_t *c = cnt + (size_t) tg[t] * 2048;
-			uint32_t	d = 0;
-
-			while (rank[t] >= (int64_t) c[d])
-				rank[t] -= c[d++];
-			prefix[t] = (prefix[t] << (L == 2 ? 10 : 11)) | d;
-		}
-	}
-	for (int t = 0; t < np; t++)
-		out[t] = prefix[t];
-	dlf_free(top);
-	dlf_free(cnt);
-	return DLF_OK;
-}
+/* counters of one selection digit (11 bits) */
+#define DIGITS		2048
+/* per-thread counters are this many int64 apart (no false sharing) */
+#define PAD64		16
+/* a thread's digit counters, and the spare one that counts nothing */
+#define SPARE		(MAX_RANKS * DIGITS)
+#define NCOUNTERS	(SPARE + 16)
 
 /* Order-preserving key of a finite float; zeros map to the key of +0. */
 static inline uint32_t
@@ -870,10 +787,20 @@ float_key(float x)
 {
 	uint32_t	u;
 
-	if (x == 0.0f)
-		x = 0.0f;
+	x += 0.0f;					/* -0 + +0 is +0 */
 	memcpy(&u, &x, sizeof(u));
-	return (u & UINT32_C(0x80000000)) ? ~u : u | UINT32_C(0x80000000);
+	/* negative: all bits flipped; positive: the sign bit set */
+	return u ^ ((uint32_t) -(int32_t) (u >> 31) | UINT32_C(0x80000000));
+}
+
+/* Whether the bits of a float are those of a finite value. */
+static inline int
+finite_bits(float x)
+{
+	uint32_t	u;
+
+	memcpy(&u, &x, sizeof(u));
+	return (u & UINT32_C(0x7f800000)) != UINT32_C(0x7f800000);
 }
 
 /* The float of a key (inverse of float_key). */
@@ -888,68 +815,270 @@ key_float(uint32_t u)
 }
 
 /*
- * Values of the ranks decile_hist reads among n finite floats into at[]
- * (as a sort would place them; zeros as +0).  v is turned into float_key
- * keys in place (same order as the values; decile_hist bins them).
+ * The values a distribution is taken over: the finite values of a float
+ * column (NaN marks NULL), or n float_key keys; for binning scores, the
+ * single logits z whose scores are binned.
  */
-static DlfStatus
-rank_floats(Gov *g, float *v, int64_t n, float *at)
+typedef struct RankSrc
 {
-	uint32_t   *k = (uint32_t *) v;
-	int64_t		pos[MAX_RANKS];
-	uint32_t	out[MAX_RANKS];
-	int			np;
-	DlfStatus	st;
+	const float *col;
+	const uint32_t *keys;
+	const float *z;
+	const DlfModel *m;			/* for z */
+	int64_t		n;
+} RankSrc;
 
-	if (n < 1)
-		return DLF_OK;
-	for (int64_t i = 0; i < n; i++)
-		k[i] = float_key(v[i]);
-	np = decile_positions(n, pos);
-	st = select_ranks(k, n, pos, np, out, g->err);
-	for (int t = 0; t < np; t++)
-		at[t] = key_float(out[t]);
-	return st;
+/*
+ * One counting pass over a RankSrc, split by rows among the threads, each
+ * counting into its own counters (sums of counts do not depend on the
+ * split).  Levels 0-2 count one digit (11, 11 and 10 bits from the top) of
+ * the keys whose higher digits match a wanted rank's prefix (group);
+ * level 3 counts the values per histogram bin.
+ */
+typedef struct RankPass
+{
+	const RankSrc *src;
+	int			level;
+	int			ng;				/* prefix groups of this level */
+	uint32_t	gp[MAX_RANKS];	/* their prefixes */
+	int8_t		top[DIGITS];	/* a top digit's first group, or -1 */
+	int32_t		ne;				/* level 3: edges */
+	uint32_t	ek[9];			/* their keys (col, keys) */
+	double		edges[9];		/* their values (z) */
+	uint32_t   *cnt;			/* per thread: NCOUNTERS */
+	int64_t    *nvals;			/* per thread (PAD64 apart): values seen */
+	int64_t    *bins;			/* per thread (PAD64 apart): 10 bins */
+	int			nthreads;		/* threads of the pool (counter sets) */
+} RankPass;
+
+/* Key of entry i of the source; false for a non-finite column value. */
+static inline int
+src_key(const float *col, const uint32_t *keys, int64_t i, uint32_t *k)
+{
+	if (col)
+	{
+		float		x = col[i];
+
+		*k = float_key(x);
+		return finite_bits(x);
+	}
+	*k = keys[i];
+	return 1;
+}
+
+/* Level 3 of job_rank_pass: bin counts of rows [lo, hi). */
+static void
+rank_bins(const RankPass *p, int64_t lo, int64_t hi, int64_t *bins)
+{
+	const RankSrc *s = p->src;
+	const float *col = s->col;
+	const uint32_t *keys = s->keys;
+	int32_t		ne = p->ne;
+	uint32_t	ek[9];
+	double		edges[9];
+	uint32_t	k;
+
+	memcpy(ek, p->ek, sizeof(ek));
+	memcpy(edges, p->edges, sizeof(edges));
+	memset(bins, 0, sizeof(int64_t) * 10);
+	/* bin: the number of edges below the value (as dlf_hist_bin) */
+	if (s->z)
+		for (int64_t i = lo; i < hi; i++)
+		{
+			double		v = score_of(s->m, &s->z[i]);
+			int			b = 0;
+
+			for (int32_t j = 0; j < ne; j++)
+				b += v > edges[j];
+			bins[b]++;
+		}
+	else
+		for (int64_t i = lo; i < hi; i++)
+		{
+			int			fin = src_key(col, keys, i, &k);
+			int			b = 0;
+
+			for (int32_t j = 0; j < ne; j++)
+				b += k > ek[j];
+			/* bins[10] takes non-finite values: no branch to mispredict */
+			bins[fin ? b : 10]++;
+		}
+}
+
+/* Job: this thread's rows of one counting pass (see RankPass). */
+static void
+job_rank_pass(void *arg, int self, int nthreads)
+{
+	RankPass   *p = arg;
+	const RankSrc *s = p->src;
+	const float *col = s->col;
+	const uint32_t *keys = s->keys;
+	int64_t		lo = s->n * self / nthreads;
+	int64_t		hi = s->n * (self + 1) / nthreads;
+	uint32_t   *restrict cnt = p->cnt + (size_t) self * NCOUNTERS;
+	int			level = p->level;
+	int			ng = p->ng;
+	uint32_t	gp[MAX_RANKS];
+	const int8_t *top = p->top;
+	int64_t		seen = 0;
+	uint32_t	k;
+
+	if (level == 3)
+	{
+		rank_bins(p, lo, hi, p->bins + (size_t) self * PAD64);
+		return;
+	}
+	memcpy(gp, p->gp, sizeof(gp));
+	memset(cnt, 0, sizeof(uint32_t) * (size_t) ng * DIGITS);
+	/*
+	 * Keys that count nowhere (non-finite values, other prefixes) go to
+	 * the spare counter cnt[SPARE] instead of a hard-to-predict branch.
+	 */
+	if (level == 0)
+	{
+		for (int64_t i = lo; i < hi; i++)
+		{
+			int			fin = src_key(col, keys, i, &k);
+
+			cnt[fin ? k >> 21 : SPARE]++;
+			seen += fin;
+		}
+		p->nvals[(size_t) self * PAD64] = seen;
+		return;
+	}
+	for (int64_t i = lo; i < hi; i++)
+	{
+		int			fin = src_key(col, keys, i, &k);
+		/* a key's top digit picks its candidate groups: few, usually one */
+		int			g = top[k >> 21];
+
+		if (level == 1)
+			cnt[fin && g >= 0 ? (size_t) g * DIGITS + ((k >> 10) & 2047) : SPARE]++;
+		else
+		{
+			uint32_t	pfx = k >> 10;
+
+			if (!fin || g < 0)
+				g = ng;
+			while (g < ng && gp[g] != pfx)
+				g++;
+			cnt[g < ng ? (size_t) g * DIGITS + (k & 1023) : SPARE]++;
+		}
+	}
+}
+
+/* Runs a pass on the pool and adds the threads' digit counters into cnt[0]. */
+static void
+run_rank_pass(DlfPool *pool, RankPass *p)
+{
+	size_t		len = (size_t) p->ng * DIGITS;
+
+	dlf_pool_run(pool, job_rank_pass, p);
+	for (int t = 1; t < p->nthreads && p->level < 3; t++)
+	{
+		const uint32_t *c = p->cnt + (size_t) t * NCOUNTERS;
+
+		for (size_t i = 0; i < len; i++)
+			p->cnt[i] += c[i];
+	}
 }
 
 /*
- * n values in any order (doubles, floats, or scores of single logits) and
- * the values of the ranks decile_positions names, as a sort would place
- * them.
+ * Radix select: the keys of the decile ranks (decile_positions) of the
+ * source's values into out, as a sort would place them; *nvals is the
+ * number of values (none: out is not set).  Three counting passes, each
+ * split among the pool's threads, and no scratch beyond the counters.
  */
-typedef struct RankedVals
+static void
+select_deciles(DlfPool *pool, RankPass *p, int64_t *nvals, uint32_t *out)
 {
-	const double *d;			/* values, or NULL */
-	const uint32_t *k;			/* float_key keys of float values, or NULL */
-	const float *z;				/* single logits: value = score, or NULL */
-	const DlfModel *m;			/* for z */
-	double		at[MAX_RANKS];	/* values of the decile ranks and the top */
-} RankedVals;
+	int64_t		pos[MAX_RANKS];
+	uint32_t	prefix[MAX_RANKS];	/* the wanted keys' digits so far */
+	int64_t		rank[MAX_RANKS];	/* rank among keys with that prefix */
+	int			tg[MAX_RANKS];	/* each rank's prefix group */
+	int			np;
 
-/*
- * Decile histogram of n values: edge k (k = 1..9) is the smallest value
- * with at least k/10 of the values at or below it; repeated edges and
- * edges at the maximum are dropped, so every bin is non-empty.
- */
-static DlfStatus
-decile_hist(Gov *g, const RankedVals *rv, int64_t n, DlfHistogram *h)
-{
-	double		edges[9];
-	int32_t		ne = 0;
-
-	h->nbins = 0;
-	if (n > 0)
+	*nvals = 0;
+	for (int L = 0; L < 3; L++)
 	{
-		double		top = rv->at[9];
-
-		for (int k = 1; k <= 9; k++)
+		p->level = L;
+		p->ng = 0;
+		if (L == 0)
+			p->ng = 1;
+		else
 		{
-			double		e = rv->at[k - 1];
+			/* group the ranks by the digits found so far */
+			for (int t = 0; t < np; t++)
+			{
+				int			g = 0;
 
-			if (e < top && (ne == 0 || e > edges[ne - 1]))
-				edges[ne++] = e;
+				while (g < p->ng && p->gp[g] != prefix[t])
+					g++;
+				if (g == p->ng)
+					p->gp[p->ng++] = prefix[t];
+				tg[t] = g;
+			}
+			memset(p->top, -1, sizeof(p->top));
+			for (int g = p->ng - 1; g >= 0; g--)
+				p->top[L == 1 ? p->gp[g] : p->gp[g] >> 11] = (int8_t) g;
+		}
+		run_rank_pass(pool, p);
+		if (L == 0)
+		{
+			for (int t = 0; t < p->nthreads; t++)
+				*nvals += p->nvals[(size_t) t * PAD64];
+			if (*nvals == 0)
+				return;
+			np = decile_positions(*nvals, pos);
+			for (int t = 0; t < np; t++)
+			{
+				prefix[t] = 0;
+				rank[t] = pos[t];
+				tg[t] = 0;
+			}
+		}
+		/* each rank's digit: where its rank falls in its group's counts */
+		for (int t = 0; t < np; t++)
+		{
+			const uint32_t *c = p->cnt + (size_t) tg[t] * DIGITS;
+			uint32_t	d = 0;
+
+			while (rank[t] >= (int64_t) c[d])
+				rank[t] -= c[d++];
+			prefix[t] = (prefix[t] << (L == 2 ? 10 : 11)) | d;
 		}
 	}
+	for (int t = 0; t < np; t++)
+		out[t] = prefix[t];
+}
+
+/*
+ * Decile edges from the values of the decile ranks and the maximum (at):
+ * edge k (k = 1..9) is the smallest value with at least k/10 of the values
+ * at or below it; repeated edges and edges at the maximum are dropped, so
+ * every bin is non-empty.  Returns the number of edges.
+ */
+static int32_t
+decile_edges(const double *at, double *edges)
+{
+	int32_t		ne = 0;
+
+	for (int k = 1; k <= 9; k++)
+	{
+		double		e = at[k - 1];
+
+		if (e < at[9] && (ne == 0 || e > edges[ne - 1]))
+			edges[ne++] = e;
+	}
+	return ne;
+}
+
+/* Fills h from ne edges and the counts of its ne + 1 bins over n values. */
+static DlfStatus
+hist_set(Gov *g, DlfHistogram *h, const double *edges, int32_t ne,
+		 const int64_t *cnt, int64_t n)
+{
+	h->nbins = 0;
 	h->share = dlf_alloc_array(ne + 1, sizeof(double));
 	h->edges = ne > 0 ? dlf_alloc_array(ne, sizeof(double)) : NULL;
 	if (!h->share || (ne > 0 && !h->edges))
@@ -958,45 +1087,7 @@ decile_hist(Gov *g, const RankedVals *rv, int64_t n, DlfHistogram *h)
 	for (int32_t b = 0; b < ne; b++)
 		h->edges[b] = edges[b];
 	for (int32_t b = 0; b <= ne; b++)
-		h->share[b] = 0.0;
-	if (n == 0)
-	{
-		h->share[0] = 1.0;
-		return DLF_OK;
-	}
-	/* bin: the number of edges below the value (as dlf_hist_bin) */
-	{
-		int64_t		cnt[10] = {0};
-
-		if (rv->k)
-		{
-			uint32_t	ek[9];
-
-			/* edges are float values: compare keys */
-			for (int32_t b = 0; b < ne; b++)
-				ek[b] = float_key((float) edges[b]);
-			for (int64_t i = 0; i < n; i++)
-			{
-				int			b = 0;
-
-				for (int32_t j = 0; j < ne; j++)
-					b += rv->k[i] > ek[j];
-				cnt[b]++;
-			}
-		}
-		else
-			for (int64_t i = 0; i < n; i++)
-			{
-				double		v = rv->d ? rv->d[i] : score_of(rv->m, &rv->z[i]);
-				int			b = 0;
-
-				for (int32_t j = 0; j < ne; j++)
-					b += v > edges[j];
-				cnt[b]++;
-			}
-		for (int32_t b = 0; b <= ne; b++)
-			h->share[b] = (double) cnt[b] / (double) n;
-	}
+		h->share[b] = n > 0 ? (double) cnt[b] / (double) n : (b == 0);
 	return DLF_OK;
 }
 
@@ -1008,6 +1099,44 @@ hist_free(DlfHistogram *h)
 	dlf_free(h->share);
 	memset(h, 0, sizeof(*h));
 }
+
+/*
+ * Decile histogram of a source (see decile_edges for the bins), every pass
+ * split among the pool's threads.  For logits (src->z, a score monotone in
+ * the logit) the ranks are those of the keys and the edges their scores.
+ */
+static DlfStatus
+decile_hist_par(Gov *g, RankPass *p, DlfHistogram *h)
+{
+	uint32_t	out[MAX_RANKS];
+	double		at[MAX_RANKS];
+	int64_t		n;
+	int64_t		cnt[10] = {0};
+
+	select_deciles(g->pool, p, &n, out);
+	p->ne = 0;
+	if (n > 0)
+	{
+		for (int t = 0; t < MAX_RANKS; t++)
+		{
+			float		x = key_float(out[t]);
+
+			at[t] = p->src->z ? score_of(p->src->m, &x) : x;
+		}
+		p->ne = decile_edges(at, p->edges);
+		/* edges of float values: compare keys */
+		for (int32_t b = 0; b < p->ne; b++)
+			p->ek[b] = float_key((float) p->edges[b]);
+		p->level = 3;
+		dlf_pool_run(g->pool, job_rank_pass, p);
+		for (int t = 0; t < p->nthreads; t++)
+			for (int b = 0; b <= p->ne; b++)
+				cnt[b] += p->bins[(size_t) t * PAD64 + b];
+	}
+	hist_free(h);
+	return hist_set(g, h, p->edges, p->ne, cnt, n);
+}
+
 
 /*
  * Whether the score is a non-decreasing function of a single logit: the
@@ -1027,76 +1156,135 @@ score_monotone(const DlfModel *m)
 		(m->calibration == DLF_CALIB_PLATT && m->platt_a <= 0.0);
 }
 
+/* The logits of rows [0, n) of the data, split among the pool's threads. */
+typedef struct LogitJob
+{
+	Gov		   *g;				/* per thread: [0] the caller's */
+	float	   *z;				/* n x nout */
+	int64_t		n;
+	atomic_int	stop;			/* a thread failed (interrupt) */
+	DlfStatus	st;				/* thread 0's status */
+} LogitJob;
+
+/*
+ * Job: this thread's batches of GOV_BATCH rows (whole batches, so the
+ * logits never depend on the split).  Only thread 0's Gov has the hooks.
+ */
+static void
+job_logits(void *arg, int self, int nthreads)
+{
+	LogitJob   *j = arg;
+	Gov		   *g = &j->g[self];
+	int32_t		nout = g->m->units[g->m->nlayers];
+	int64_t		nb = (j->n + GOV_BATCH - 1) / GOV_BATCH;
+	uint32_t	rows[GOV_BATCH];
+
+	for (int64_t b = nb * self / nthreads; b < nb * (self + 1) / nthreads; b++)
+	{
+		int64_t		s = b * GOV_BATCH;
+		int64_t		cnt = j->n - s < GOV_BATCH ? j->n - s : GOV_BATCH;
+		DlfStatus	st;
+
+		if (atomic_load(&j->stop))
+			break;
+		for (int64_t r = 0; r < cnt; r++)
+			rows[r] = (uint32_t) (s + r);
+		st = gov_logits(g, rows, cnt, -1, NULL, j->z + (size_t) s * nout);
+		if (st != DLF_OK)
+		{
+			if (self == 0)
+				j->st = st;
+			atomic_store(&j->stop, 1);
+			break;
+		}
+	}
+}
+
 /*
  * Score deciles over all rows.  When the score is monotone in the single
- * logit, the logits are kept (4 bytes a row, in zbuf) and the scores of the
- * logits of the decile ranks are the scores of those ranks, exactly.  Other
- * models (multiclass, isotonic calibration) keep the scores as doubles.
+ * logit, the logits are kept (4 bytes a row, in zbuf): the scores of the
+ * logits of the decile ranks are the scores of those ranks, exactly.
+ * Other models (multiclass, isotonic calibration) keep the scores as
+ * doubles and sort them.
  */
 static DlfStatus
-score_distribution(Gov *g, float *zbuf)
+score_distribution(Gov *g, RankPass *p, float *zbuf)
 {
 	DlfModel   *m = g->m;
 	int64_t		n = g->d->nrows;
 	int32_t		nout = m->units[m->nlayers];
-	int			by_logit = score_monotone(m);
-	uint32_t	rows[GOV_BATCH];
 	float	   *z = NULL;
 	double	   *v = NULL;
-	RankedVals	rv;
 	DlfStatus	st = DLF_OK;
 
-	if (!by_logit)
+	if (score_monotone(m))
 	{
-		z = dlf_alloc_array((size_t) (n < GOV_BATCH ? n : GOV_BATCH) * nout,
-							sizeof(float));
-		v = dlf_alloc_array(n, sizeof(double));
-		if (!z || !v)
-		{
-			st = dlf_fail(g->err, DLF_ERR_NOMEM, "out of memory");
-			goto done;
-		}
+		LogitJob	j;
+		RankSrc		src;
+
+		j.g = g->threads;
+		j.z = zbuf;
+		j.n = n;
+		atomic_init(&j.stop, 0);
+		j.st = DLF_OK;
+		dlf_pool_run(g->pool, job_logits, &j);
+		if (j.st != DLF_OK)
+			return j.st;
+		memset(&src, 0, sizeof(src));
+		src.col = zbuf;
+		src.z = zbuf;
+		src.m = m;
+		src.n = n;
+		p->src = &src;
+		return decile_hist_par(g, p, &m->score_dist);
 	}
-	/* logits (or scores), a batch at a time */
+
+	z = dlf_alloc_array((size_t) (n < GOV_BATCH ? n : GOV_BATCH) * nout,
+						sizeof(float));
+	v = dlf_alloc_array(n, sizeof(double));
+	if (!z || !v)
+	{
+		st = dlf_fail(g->err, DLF_ERR_NOMEM, "out of memory");
+		goto done;
+	}
 	for (int64_t s = 0; s < n; s += GOV_BATCH)
 	{
 		int64_t		cnt = n - s < GOV_BATCH ? n - s : GOV_BATCH;
+		uint32_t	rows[GOV_BATCH];
 
 		for (int64_t r = 0; r < cnt; r++)
 			rows[r] = (uint32_t) (s + r);
-		if ((st = gov_logits(g, rows, cnt, -1, NULL, v ? z : zbuf + s)) != DLF_OK)
+		if ((st = gov_logits(g, rows, cnt, -1, NULL, z)) != DLF_OK)
 			goto done;
-		if (v)
-			for (int64_t r = 0; r < cnt; r++)
-				v[s + r] = score_of(m, z + (size_t) r * nout);
+		for (int64_t r = 0; r < cnt; r++)
+			v[s + r] = score_of(m, z + (size_t) r * nout);
 	}
-	memset(&rv, 0, sizeof(rv));
-	if (by_logit)
-	{
-		float		at[MAX_RANKS];
-
-		/* the logits stay floats: keys only for the selection */
-		if ((st = rank_floats(g, zbuf, n, at)) != DLF_OK)
-			goto done;
-		for (int64_t i = 0; i < n; i++)
-			zbuf[i] = key_float(((uint32_t *) zbuf)[i]);
-		rv.z = zbuf;
-		rv.m = m;
-		for (int t = 0; t < MAX_RANKS && n > 0; t++)
-			rv.at[t] = score_of(m, &at[t]);
-	}
-	else
+	qsort(v, n, sizeof(double), dbl_cmp);
 	{
 		int64_t		pos[MAX_RANKS];
+		double		at[MAX_RANKS];
+		double		edges[9];
+		int64_t		cnt[10] = {0};
+		int32_t		ne = 0;
 
-		qsort(v, n, sizeof(double), dbl_cmp);
-		rv.d = v;
-		decile_positions(n, pos);
-		for (int t = 0; t < MAX_RANKS && n > 0; t++)
-			rv.at[t] = v[pos[t]];
+		if (n > 0)
+		{
+			decile_positions(n, pos);
+			for (int t = 0; t < MAX_RANKS; t++)
+				at[t] = v[pos[t]];
+			ne = decile_edges(at, edges);
+		}
+		for (int64_t i = 0; i < n; i++)
+		{
+			int			b = 0;
+
+			for (int32_t e = 0; e < ne; e++)
+				b += v[i] > edges[e];
+			cnt[b]++;
+		}
+		hist_free(&m->score_dist);
+		st = hist_set(g, &m->score_dist, edges, ne, cnt, n);
 	}
-	hist_free(&m->score_dist);
-	st = decile_hist(g, &rv, n, &m->score_dist);
 done:
 	dlf_free(v);
 	dlf_free(z);
@@ -1107,8 +1295,9 @@ done:
  * Training distributions over all rows: numeric features, deciles of the
  * non-NULL values (the NULL share is missing_share); categorical features,
  * the share of each code; the score, deciles of what dlfin_predict returns.
- * Scratch memory: 4 bytes a row (feature values are floats, kept as such),
- * except for the scores of models whose score is not monotone in one logit.
+ * Numeric columns are read in place; scratch memory is 4 bytes a row for
+ * the logits, except for the scores of models whose score is not monotone
+ * in one logit (8 bytes a row).
  */
 static DlfStatus
 distributions(Gov *g)
@@ -1116,37 +1305,40 @@ distributions(Gov *g)
 	DlfModel   *m = g->m;
 	const DlfDataset *d = g->d;
 	int64_t		n = d->nrows;
-	float	   *v = dlf_alloc_array(n, sizeof(float));
+	int			T = dlf_pool_size(g->pool);
+	RankPass	p;
+	float	   *zbuf = NULL;
 	DlfStatus	st = DLF_OK;
 
-	if (!v)
-		return dlf_fail(g->err, DLF_ERR_NOMEM, "out of memory");
+	memset(&p, 0, sizeof(p));
+	p.nthreads = T;
+	p.cnt = dlf_alloc_array((size_t) T * NCOUNTERS, sizeof(uint32_t));
+	p.nvals = dlf_alloc_array((size_t) T * PAD64, sizeof(int64_t));
+	p.bins = dlf_alloc_array((size_t) T * PAD64, sizeof(int64_t));
+	if (!p.cnt || !p.nvals || !p.bins)
+	{
+		st = dlf_fail(g->err, DLF_ERR_NOMEM, "out of memory");
+		goto done;
+	}
 	for (int32_t f = 0; f < m->nfeatures && st == DLF_OK; f++)
 	{
 		DlfFeature *ft = &m->features[f];
 
-		hist_free(&ft->dist);
 		if (ft->kind == DLF_FEAT_NUMERIC)
 		{
-			int64_t		k = 0;
-			RankedVals	rv;
-			float		at[MAX_RANKS];
+			RankSrc		src;
 
-			for (int64_t i = 0; i < n; i++)
-				if (isfinite(d->num[f][i]))
-					v[k++] = d->num[f][i];
-			memset(&rv, 0, sizeof(rv));
-			if ((st = rank_floats(g, v, k, at)) != DLF_OK)
-				break;
-			rv.k = (const uint32_t *) v;
-			for (int t = 0; t < MAX_RANKS && k > 0; t++)
-				rv.at[t] = at[t];
-			st = decile_hist(g, &rv, k, &ft->dist);
+			memset(&src, 0, sizeof(src));
+			src.col = d->num[f];
+			src.n = n;
+			p.src = &src;
+			st = decile_hist_par(g, &p, &ft->dist);
 		}
 		else
 		{
 			int32_t		nb = ft->ncat + 2;
 
+			hist_free(&ft->dist);
 			ft->dist.share = dlf_alloc_array(nb, sizeof(double));
 			if (!ft->dist.share)
 			{
@@ -1161,13 +1353,38 @@ distributions(Gov *g)
 			for (int32_t b = 0; b < nb; b++)
 				ft->dist.share[b] /= (double) n;
 		}
-		if (gov_interrupted(g))
+		if (st == DLF_OK && gov_interrupted(g))
 			st = dlf_fail(g->err, DLF_ERR_INTERRUPTED, "canceling statement due to user request");
 	}
-	if (st == DLF_OK)
-		st = score_distribution(g, v);
-	dlf_free(v);
+	if (st != DLF_OK)
+		goto done;
+	if (score_monotone(m))
+	{
+		zbuf = dlf_alloc_array(n, sizeof(float));
+		if (!zbuf)
+		{
+			st = dlf_fail(g->err, DLF_ERR_NOMEM, "out of memory");
+			goto done;
+		}
+	}
+	st = score_distribution(g, &p, zbuf);
+done:
+	dlf_free(zbuf);
+	dlf_free(p.cnt);
+	dlf_free(p.nvals);
+	dlf_free(p.bins);
 	return st;
+}
+
+/* Allocates a Gov's batch scratch for gov_logits. */
+static DlfStatus
+gov_scratch(Gov *g)
+{
+	DlfStatus	st;
+
+	if ((st = nn_batch_alloc(&g->bt, GOV_BATCH, g->m->nfeatures, g->err)) != DLF_OK)
+		return st;
+	return nn_work_alloc(&g->work, &g->net, GOV_BATCH, 0, g->err);
 }
 
 /* Importance, calibration and distributions after training. */
@@ -1176,8 +1393,22 @@ dlf_govern_fit(DlfModel *m, const DlfDataset *data, const uint32_t *valid_idx,
 			   int64_t nvalid, uint64_t seed, const DlfTrainHooks *hooks,
 			   DlfError *err)
 {
+	return dlf_govern_fit_pool(m, data, valid_idx, nvalid, seed, hooks, err,
+							   NULL);
+}
+
+/*
+ * dlf_govern_fit, with the passes over all rows split among the threads of
+ * pool (NULL: the caller alone).  The results do not depend on the pool.
+ */
+DlfStatus
+dlf_govern_fit_pool(DlfModel *m, const DlfDataset *data,
+					const uint32_t *valid_idx, int64_t nvalid, uint64_t seed,
+					const DlfTrainHooks *hooks, DlfError *err, DlfPool *pool)
+{
 	Gov			g;
 	DlfStatus	st;
+	int			T = dlf_pool_size(pool);
 
 	memset(&g, 0, sizeof(g));
 	g.m = m;
@@ -1198,9 +1429,29 @@ dlf_govern_fit(DlfModel *m, const DlfDataset *data, const uint32_t *valid_idx,
 		return dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
 	for (int32_t f = 0; f < m->nfeatures; f++)
 		g.inv_scale[f] = 1.0 / m->features[f].scale;
-	if ((st = nn_batch_alloc(&g.bt, GOV_BATCH, m->nfeatures, err)) != DLF_OK ||
-		(st = nn_work_alloc(&g.work, &g.net, GOV_BATCH, 0, err)) != DLF_OK)
+	g.pool = pool;
+	g.threads = dlf_alloc_array(T, sizeof(Gov));
+	if (g.threads == NULL)
+	{
+		st = dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
 		goto done;
+	}
+	memset(g.threads, 0, sizeof(Gov) * T);
+	if ((st = gov_scratch(&g)) != DLF_OK)
+		goto done;
+	g.threads[0] = g;
+	for (int t = 1; t < T; t++)
+	{
+		Gov		   *w = &g.threads[t];
+
+		/* the caller's hooks are never called from another thread */
+		*w = g;
+		w->hooks = NULL;
+		memset(&w->bt, 0, sizeof(w->bt));
+		memset(&w->work, 0, sizeof(w->work));
+		if ((st = gov_scratch(w)) != DLF_OK)
+			goto done;
+	}
 
 	for (int32_t f = 0; f < m->nfeatures; f++)
 		m->features[f].importance = NAN;
@@ -1223,6 +1474,12 @@ dlf_govern_fit(DlfModel *m, const DlfDataset *data, const uint32_t *valid_idx,
 	}
 	st = distributions(&g);
 done:
+	for (int t = 1; g.threads && t < T; t++)
+	{
+		nn_batch_free(&g.threads[t].bt);
+		nn_work_free(&g.threads[t].work);
+	}
+	dlf_free(g.threads);
 	dlf_free(g.inv_scale);
 	nn_batch_free(&g.bt);
 	nn_work_free(&g.work);

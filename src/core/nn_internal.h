@@ -151,4 +151,14 @@ void		dlf_monotone_project_range(const DlfModel *m, NnNet *net,
 									   const float *base, int64_t lo,
 									   int64_t hi);
 
+/*
+ * dlf_govern_fit with the passes over all rows split among the threads of
+ * pool (NULL: the caller alone); the results do not depend on the pool.
+ */
+struct DlfPool;
+DlfStatus	dlf_govern_fit_pool(DlfModel *m, const DlfDataset *data,
+								const uint32_t *valid_idx, int64_t nvalid,
+								uint64_t seed, const DlfTrainHooks *hooks,
+								DlfError *err, struct DlfPool *pool);
+
 #endif							/* DLFIN_NN_INTERNAL_H */

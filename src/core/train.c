@@ -12,6 +12,8 @@
 #include "nn_internal.h"
 #include "pool.h"
 
+#include <stdatomic.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,19 +37,48 @@
 #define WIDE_CHUNK_ROWS		128
 /* batches an epoch runs in the other thread mode at least, to time it */
 #define EPOCH_PROBE_MIN		8
+/*
+ * The epoch shuffle permutes the training order within stripes of this
+ * many positions (fixed, so the order never depends on the thread count);
+ * the stripes' boundaries move by a random offset every epoch.
+ */
+#define SHUFFLE_STRIPE	65536
+/*
+ * Networks with at most this many parameters train with replicated
+ * updates (see job_epoch_replicated): every thread applies the whole
+ * optimiser step to its own copy of the parameters, which costs less than
+ * the second barrier per batch that sliced updates need.
+ */
+#define REPLICATE_MAX_PARAMS	16384
 /* default thread count (threads 0): one per online CPU, at most this */
 #define DEFAULT_MAX_THREADS	8
 
-/* One chunk of a mini-batch: its rows' encoding, activations, gradient. */
+/*
+ * One chunk of a mini-batch: its rows' encoding, activations, gradient.
+ * Gradient, rows and loss come twice, by batch parity: with replicated
+ * updates a thread may compute batch t + 1 while another still reads
+ * batch t (only [0] is used otherwise).
+ */
 typedef struct TrainChunk
 {
 	NnBatch		bt;
 	NnWork		work;
-	NnNet		grad;			/* view of g */
-	float	   *g;				/* [nparams] gradient of this chunk */
-	int32_t		rows;			/* rows of the current batch, may be 0 */
-	double		loss;			/* weighted loss sum of those rows */
+	NnNet		grad[2];		/* views of g[] */
+	float	   *g[2];			/* [nparams] gradient of this chunk */
+	int32_t		rows[2];		/* rows of the batch, may be 0 */
+	double		loss[2];		/* weighted loss sum of those rows */
 } TrainChunk;
+
+/* A thread's own parameters and optimiser state (replicated updates). */
+typedef struct TrainReplica
+{
+	NnNet		net;			/* view of P */
+	float	   *P;
+	float	   *G;
+	float	   *M1;
+	float	   *M2;
+	float	   *wt[DLF_MAX_HIDDEN + 1];	/* transposed W[l], l >= 1 */
+} TrainReplica;
 
 typedef struct TrainCtx
 {
@@ -100,6 +131,10 @@ typedef struct TrainCtx
 	TrainChunk *chunks;
 	DlfPool    *pool;
 	float	   *wt[DLF_MAX_HIDDEN + 1];	/* transposed W[l], l >= 1 */
+	int			replicate;		/* replicated updates: rep[] per thread */
+	TrainReplica *rep;			/* rep[0] is the context's own state */
+	int			nrep;			/* entries of rep */
+	int			stop[2];		/* replicated: thread 0 saw an interrupt */
 	int			job_mask;		/* dropout on */
 	double		b1t;			/* Adam: beta1^step, beta2^step */
 	double		b2t;
@@ -110,6 +145,8 @@ typedef struct TrainCtx
 	int			ep_stop;		/* thread 0 saw an interrupt */
 	int			ep_diverged;	/* the loss became non-finite */
 	double		ep_tsum;		/* the epoch's loss sum */
+	uint64_t	sh_key;			/* this epoch's shuffle: stripe seeds */
+	int64_t		sh_off;			/* and where the first stripe starts */
 
 	/* validation outputs */
 	double	   *vscore;			/* [nvalid * (nout or 1)] */
@@ -203,9 +240,21 @@ ctx_free(TrainCtx *c)
 	{
 		nn_batch_free(&c->chunks[k].bt);
 		nn_work_free(&c->chunks[k].work);
-		dlf_free_aligned(c->chunks[k].g);
+		dlf_free_aligned(c->chunks[k].g[0]);
+		dlf_free_aligned(c->chunks[k].g[1]);
 	}
 	dlf_free(c->chunks);
+	/* rep[0] borrows the context's arrays */
+	for (int t = 1; c->rep && t < c->nrep; t++)
+	{
+		dlf_free_aligned(c->rep[t].P);
+		dlf_free_aligned(c->rep[t].G);
+		dlf_free_aligned(c->rep[t].M1);
+		dlf_free_aligned(c->rep[t].M2);
+		for (int l = 0; l <= DLF_MAX_HIDDEN; l++)
+			dlf_free_aligned(c->rep[t].wt[l]);
+	}
+	dlf_free(c->rep);
 	for (int l = 0; l <= DLF_MAX_HIDDEN; l++)
 		dlf_free_aligned(c->wt[l]);
 	nn_batch_free(&c->bt);
@@ -612,6 +661,123 @@ sort_run(const TrainCtx *c, uint32_t *e, int64_t m, uint64_t *key,
 }
 
 /*
+ * The passes of canonical_order, split among the pool's threads: count
+ * (rows per bucket of each thread's rows), place (each thread's rows at
+ * its own offsets in each bucket: the same positions as one thread placing
+ * every row in row order) and sort (whole buckets per thread).
+ */
+typedef struct OrderJob
+{
+	TrainCtx   *c;
+	int			phase;			/* 0 count, 1 place, 2 sort */
+	int64_t    *cur;			/* per thread: nb counters, then cursors */
+	const int64_t *end;			/* end of each bucket */
+	uint32_t   *perm;
+	uint64_t  **key;			/* per thread: scratch of maxb entries */
+	int			ibits;
+	int			spare;
+	uint64_t	imask;
+	atomic_int	stop;			/* thread 0 saw an interrupt */
+} OrderJob;
+
+/* Thread 0 checks for an interrupt; every thread learns whether to stop. */
+static inline int
+order_stop(OrderJob *j, int self)
+{
+	if (self == 0 && interrupted(j->c))
+		atomic_store(&j->stop, 1);
+	return atomic_load_explicit(&j->stop, memory_order_relaxed);
+}
+
+/* Sorts the entries of one bucket (see canonical_order). */
+static void
+sort_bucket(const TrainCtx *c, uint32_t *e, int64_t m, uint64_t *key,
+			uint64_t imask)
+{
+	uint32_t	rmask = (uint32_t) imask;
+
+	/* by the hash bits kept in the entries (rows apart: by index) */
+	if (m < 48)
+		for (int64_t i = 1; i < m; i++)
+		{
+			uint32_t	v = e[i];
+			int64_t		j = i;
+
+			while (j > 0 && e[j - 1] > v)
+			{
+				e[j] = e[j - 1];
+				j--;
+			}
+			e[j] = v;
+		}
+	else
+		dlf_sort_u32(e, m);
+	/* runs that agree on those bits (rare): by the whole hash */
+	for (int64_t i = 0; i < m;)
+	{
+		int64_t		j = i + 1;
+
+		while (j < m && (e[j] & ~rmask) == (e[i] & ~rmask))
+			j++;
+		if (j - i > 1)
+			sort_run(c, e + i, j - i, key, imask);
+		i = j;
+	}
+	for (int64_t i = 0; i < m; i++)
+		e[i] &= rmask;
+}
+
+/* Job: this thread's part of one pass of canonical_order. */
+static void
+job_order(void *arg, int self, int nthreads)
+{
+	OrderJob   *j = arg;
+	TrainCtx   *c = j->c;
+	int64_t		nb = (int64_t) 1 << ORDER_BUCKET_BITS;
+	int64_t    *cur = j->cur + (size_t) self * (nb + 8);
+	int64_t		lo = c->n * self / nthreads;
+	int64_t		hi = c->n * (self + 1) / nthreads;
+
+	if (j->phase == 0)
+	{
+		memset(cur, 0, sizeof(int64_t) * nb);
+		for (int64_t i = lo; i < hi; i++)
+		{
+			cur[row_hash(c, i) >> (64 - ORDER_BUCKET_BITS)]++;
+			if ((i & (CHECK_EVERY - 1)) == 0 && order_stop(j, self))
+				return;
+		}
+	}
+	else if (j->phase == 1)
+	{
+		int			spare = j->spare;
+
+		for (int64_t i = lo; i < hi; i++)
+		{
+			uint64_t	h = row_hash(c, i);
+			uint64_t	more = (h >> (64 - ORDER_BUCKET_BITS - spare)) &
+				((UINT64_C(1) << spare) - 1);
+
+			j->perm[cur[h >> (64 - ORDER_BUCKET_BITS)]++] =
+				(uint32_t) (more << j->ibits) | (uint32_t) i;
+			if ((i & (CHECK_EVERY - 1)) == 0 && order_stop(j, self))
+				return;
+		}
+	}
+	else
+	{
+		for (int64_t b = nb * self / nthreads; b < nb * (self + 1) / nthreads; b++)
+		{
+			int64_t		s = b ? j->end[b - 1] : 0;
+
+			sort_bucket(c, j->perm + s, j->end[b] - s, j->key[self], j->imask);
+			if ((b & 1023) == 0 && order_stop(j, self))
+				return;
+		}
+	}
+}
+
+/*
  * Puts the rows into canonical order -- by the high bits of a content hash
  * (all but the low ceil(log2(n)) bits), rows that agree there by content --
  * without moving them: c->train_idx[p] becomes the row at canonical
@@ -619,153 +785,127 @@ sort_run(const TrainCtx *c, uint32_t *e, int64_t m, uint64_t *key,
  * seeded shuffle permutes it), so nothing depends on arrival order.  Also
  * checks labels and category codes.
  *
- * Memory is that 4-byte array plus one 8-byte key per row of the largest
- * bucket of rows sharing the top ORDER_BUCKET_BITS hash bits (a few dozen
- * rows unless many rows are identical).  Rows are counted into buckets,
- * then placed (hashes computed twice, sequentially, instead of stored),
- * each entry keeping the next hash bits above the row index (32 - ibits of
- * them); each bucket is sorted by those, and only rows that agree on them
- * too -- rare -- are hashed again (scattered reads) and compared further.
+ * Memory is that 4-byte array, a counter per bucket of rows sharing the
+ * top ORDER_BUCKET_BITS hash bits and thread, plus one 8-byte key per row
+ * of the largest bucket and thread (a few dozen rows unless many rows are
+ * identical).  Rows are counted into buckets, then placed (hashes computed
+ * twice, sequentially, instead of stored), each entry keeping the next
+ * hash bits above the row index (32 - ibits of them); each bucket is
+ * sorted by those, and only rows that agree on them too -- rare -- are
+ * hashed again (scattered reads) and compared further.  Each pass is split
+ * among the pool's threads, with the same result as one thread.
  */
 static DlfStatus
 canonical_order(TrainCtx *c)
 {
 	int64_t		n = c->n;
 	int64_t		nb = (int64_t) 1 << ORDER_BUCKET_BITS;
-	uint32_t   *perm;
-	int64_t    *pos;
-	uint64_t   *key;
+	int			T = dlf_pool_size(c->pool);
+	int64_t    *end;
 	int64_t		maxb = 0;
 	int			ibits = 1;
-	uint64_t	imask;
-	int			spare;
-	uint32_t	rmask;
+	OrderJob	j;
 	DlfStatus	st;
 
 	if ((st = check_rows(c)) != DLF_OK)
 		return st;
 	while (ibits < 31 && ((int64_t) 1 << ibits) < n)
 		ibits++;
-	imask = (UINT64_C(1) << ibits) - 1;
+	memset(&j, 0, sizeof(j));
+	j.c = c;
+	j.ibits = ibits;
+	j.imask = (UINT64_C(1) << ibits) - 1;
 	/* entries hold the row in the low ibits bits, the next hash bits above */
-	spare = 32 - ibits;
-	rmask = (uint32_t) imask;
-	perm = dlf_alloc_array(n, sizeof(uint32_t));
-	pos = dlf_alloc_array(nb + 1, sizeof(int64_t));
-	if (!perm || !pos)
+	j.spare = 32 - ibits;
+	atomic_init(&j.stop, 0);
+	j.perm = dlf_alloc_array(n, sizeof(uint32_t));
+	/* counters of a thread are padded apart: no false sharing */
+	j.cur = dlf_alloc_array((size_t) T * (nb + 8), sizeof(int64_t));
+	end = dlf_alloc_array(nb, sizeof(int64_t));
+	j.key = dlf_alloc_array(T, sizeof(uint64_t *));
+	if (!j.perm || !j.cur || !end || !j.key)
 	{
-		dlf_free(perm);
-		dlf_free(pos);
-		return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
+		st = dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
+		goto done;
 	}
+	memset(j.key, 0, sizeof(uint64_t *) * T);
 
-	/* count rows per bucket, then place their indexes bucket by bucket */
-	memset(pos, 0, sizeof(int64_t) * (nb + 1));
-	for (int64_t i = 0; i < n; i++)
+	/* count rows per bucket and thread */
+	j.phase = 0;
+	dlf_pool_run(c->pool, job_order, &j);
+	if (atomic_load(&j.stop))
+		goto interrupted;
+	/* bucket b: rows of thread 0, then of thread 1, ... */
 	{
-		pos[(row_hash(c, i) >> (64 - ORDER_BUCKET_BITS)) + 1]++;
-		if ((i & (CHECK_EVERY - 1)) == 0 && interrupted(c))
-			goto interrupted;
-	}
-	for (int64_t b = 1; b <= nb; b++)
-	{
-		if (pos[b] > maxb)
-			maxb = pos[b];
-		pos[b] += pos[b - 1];
-	}
-	for (int64_t i = 0; i < n; i++)
-	{
-		uint64_t	h = row_hash(c, i);
-		uint64_t	more = (h >> (64 - ORDER_BUCKET_BITS - spare)) &
-			((UINT64_C(1) << spare) - 1);
+		int64_t		at = 0;
 
-		perm[pos[h >> (64 - ORDER_BUCKET_BITS)]++] =
-			(uint32_t) (more << ibits) | (uint32_t) i;
-		if ((i & (CHECK_EVERY - 1)) == 0 && interrupted(c))
-			goto interrupted;
-	}
-	/* pos[b] is now the end of bucket b */
+		for (int64_t b = 0; b < nb; b++)
+		{
+			int64_t		start = at;
 
-	key = dlf_alloc_array(maxb, sizeof(uint64_t));
-	if (!key)
-	{
-		dlf_free(perm);
-		dlf_free(pos);
-		return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
-	}
-	for (int64_t b = 0; b < nb; b++)
-	{
-		int64_t		s = b ? pos[b - 1] : 0;
-		int64_t		m = pos[b] - s;
-		uint32_t   *e = perm + s;
-
-		/* by the hash bits kept in the entries (rows apart: by index) */
-		if (m < 48)
-			for (int64_t i = 1; i < m; i++)
+			for (int t = 0; t < T; t++)
 			{
-				uint32_t	v = e[i];
-				int64_t		j = i;
+				int64_t    *cnt = j.cur + (size_t) t * (nb + 8);
+				int64_t		k = cnt[b];
 
-				while (j > 0 && e[j - 1] > v)
-				{
-					e[j] = e[j - 1];
-					j--;
-				}
-				e[j] = v;
+				cnt[b] = at;
+				at += k;
 			}
-		else
-			dlf_sort_u32(e, m);
-		/* runs that agree on those bits (rare): by the whole hash */
-		for (int64_t i = 0; i < m;)
-		{
-			int64_t		j = i + 1;
-
-			while (j < m && (e[j] & ~rmask) == (e[i] & ~rmask))
-				j++;
-			if (j - i > 1)
-				sort_run(c, e + i, j - i, key, imask);
-			i = j;
-		}
-		for (int64_t i = 0; i < m; i++)
-			e[i] &= rmask;
-		if ((b & 1023) == 0 && interrupted(c))
-		{
-			dlf_free(key);
-			goto interrupted;
+			end[b] = at;
+			if (at - start > maxb)
+				maxb = at - start;
 		}
 	}
-	dlf_free(key);
-	dlf_free(pos);
-	c->train_idx = perm;
-	return DLF_OK;
+	j.phase = 1;
+	dlf_pool_run(c->pool, job_order, &j);
+	if (atomic_load(&j.stop))
+		goto interrupted;
+
+	for (int t = 0; t < T; t++)
+	{
+		j.key[t] = dlf_alloc_array(maxb > 0 ? maxb : 1, sizeof(uint64_t));
+		if (!j.key[t])
+		{
+			st = dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
+			goto done;
+		}
+	}
+	j.end = end;
+	j.phase = 2;
+	dlf_pool_run(c->pool, job_order, &j);
+	if (atomic_load(&j.stop))
+		goto interrupted;
+	c->train_idx = j.perm;
+	j.perm = NULL;
+	st = DLF_OK;
+	goto done;
 
 interrupted:
-	dlf_free(perm);
-	dlf_free(pos);
-	return fail_interrupted(c);
+	st = fail_interrupted(c);
+done:
+	for (int t = 0; j.key && t < T; t++)
+		dlf_free(j.key[t]);
+	dlf_free(j.key);
+	dlf_free(j.cur);
+	dlf_free(end);
+	dlf_free(j.perm);
+	return st;
 }
 
 /* ---- statistics --------------------------------------------------------- */
 
 /*
- * Feature means, scales, missing shares; target scaling; class counts.
- * Rows are visited in canonical order (c->train_idx, from canonical_order).
+ * Mean, scale and missing share of feature f, summed in canonical order
+ * (c->train_idx, from canonical_order).
  */
-static DlfStatus
-compute_stats(TrainCtx *c)
+static void
+feature_stats(TrainCtx *c, int32_t f)
 {
 	DlfDataset *d = c->data;
 	int64_t		n = c->n;
 	const uint32_t *order = c->train_idx;
 	const DlfModel *im = c->opt->init;
 
-	c->mean = dlf_alloc_array(c->nf, sizeof(double));
-	c->scale = dlf_alloc_array(c->nf, sizeof(double));
-	c->inv_scale = dlf_alloc_array(c->nf, sizeof(double));
-	c->missing = dlf_alloc_array(c->nf, sizeof(double));
-	if (!c->mean || !c->scale || !c->inv_scale || !c->missing)
-		return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
-	for (int32_t f = 0; f < c->nf; f++)
 	{
 		const DlfFeature *ft = &c->m->features[f];
 
@@ -823,9 +963,41 @@ compute_stats(TrainCtx *c)
 			c->inv_scale[f] = 1.0;
 			c->missing[f] = (double) k / n;
 		}
-		if (interrupted(c))
-			return fail_interrupted(c);
 	}
+}
+
+/* Job: the statistics of every nthreads-th feature (each by one thread). */
+static void
+job_stats(void *arg, int self, int nthreads)
+{
+	TrainCtx   *c = arg;
+
+	for (int32_t f = self; f < c->nf; f += nthreads)
+		feature_stats(c, f);
+}
+
+/*
+ * Feature means, scales, missing shares (features split among the pool's
+ * threads); target scaling; class counts.  Rows are visited in canonical
+ * order (c->train_idx, from canonical_order).
+ */
+static DlfStatus
+compute_stats(TrainCtx *c)
+{
+	DlfDataset *d = c->data;
+	int64_t		n = c->n;
+	const uint32_t *order = c->train_idx;
+	const DlfModel *im = c->opt->init;
+
+	c->mean = dlf_alloc_array(c->nf, sizeof(double));
+	c->scale = dlf_alloc_array(c->nf, sizeof(double));
+	c->inv_scale = dlf_alloc_array(c->nf, sizeof(double));
+	c->missing = dlf_alloc_array(c->nf, sizeof(double));
+	if (!c->mean || !c->scale || !c->inv_scale || !c->missing)
+		return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
+	dlf_pool_run(c->pool, job_stats, c);
+	if (interrupted(c))
+		return fail_interrupted(c);
 
 	c->tmean = 0.0;
 	c->tscale = 1.0;
@@ -1259,7 +1431,8 @@ chunk_start(int32_t rows, int k, int nchunks)
  */
 static void
 chunk_gradients(TrainCtx *c, int self, int nthreads, const uint32_t *idx,
-				int32_t B, int64_t avail)
+				int32_t B, int64_t avail, int par, const NnNet *net,
+				float *const *wt)
 {
 	int			k0 = (int) (((int64_t) c->nchunks * self) / nthreads);
 	int			k1 = (int) (((int64_t) c->nchunks * (self + 1)) / nthreads);
@@ -1268,32 +1441,36 @@ chunk_gradients(TrainCtx *c, int self, int nthreads, const uint32_t *idx,
 	{
 		TrainChunk *ch = &c->chunks[k];
 		int32_t		r0 = chunk_start(B, k, c->nchunks);
+		int32_t		rows = chunk_start(B, k + 1, c->nchunks) - r0;
 
-		ch->rows = chunk_start(B, k + 1, c->nchunks) - r0;
-		ch->loss = 0.0;
-		if (ch->rows == 0)
+		ch->rows[par] = rows;
+		ch->loss[par] = 0.0;
+		if (rows == 0)
 			continue;
-		gather(c, &ch->bt, idx + r0, ch->rows, avail - r0);
-		nn_forward(&c->net, &ch->bt, &ch->work, c->job_mask);
-		ch->loss = nn_loss(c->task, &c->net, &ch->bt, &ch->work, 1, (float) B);
-		nn_backward_wt(&c->net, &ch->bt, &ch->work, c->job_mask,
+		gather(c, &ch->bt, idx + r0, rows, avail - r0);
+		nn_forward(net, &ch->bt, &ch->work, c->job_mask);
+		ch->loss[par] = nn_loss(c->task, net, &ch->bt, &ch->work, 1, (float) B);
+		nn_backward_wt(net, &ch->bt, &ch->work, c->job_mask,
 					   k == c->nchunks - 1 ? (float) c->opt->l2 : 0.0f,
-					   &ch->grad, (const float *const *) c->wt);
+					   &ch->grad[par], (const float *const *) wt);
 	}
 }
 
-/* Adds the chunks' gradients of params [a, b) into G, in chunk order. */
+/*
+ * Adds the chunks' gradients (of batch parity par) of params [a, b) into
+ * G, in chunk order.
+ */
 DLF_KERNEL static void
-k_reduce(float *restrict G, const TrainChunk *chunks, int nchunks,
+k_reduce(float *restrict G, const TrainChunk *chunks, int nchunks, int par,
 		 int64_t a, int64_t b)
 {
 	int			first = 1;
 
 	for (int k = 0; k < nchunks; k++)
 	{
-		const float *restrict g = chunks[k].g;
+		const float *restrict g = chunks[k].g[par];
 
-		if (chunks[k].rows == 0)
+		if (chunks[k].rows[par] == 0)
 			continue;
 		if (first)
 			memcpy(G + a, g + a, (size_t) (b - a) * sizeof(float));
@@ -1352,7 +1529,7 @@ update_slice(TrainCtx *c, int self, int nthreads, float bc1, float bc2)
 		b = n;
 	if (a >= b)
 		return;
-	k_reduce(c->G, c->chunks, c->nchunks, a, b);
+	k_reduce(c->G, c->chunks, c->nchunks, 0, a, b);
 	k_update(c->opt->optimizer, c->P + a, c->G + a, c->M1 + a, c->M2 + a,
 			 b - a, (float) c->opt->learning_rate, bc1, bc2);
 	dlf_monotone_project_range(c->m, &c->net, c->P, a, b);
@@ -1366,6 +1543,96 @@ update_slice(TrainCtx *c, int self, int nthreads, float bc1, float bc2)
 
 		if (lo < hi)
 			transpose_range(c->net.W[l], c->wt[l], nin, nout, lo - off, hi - off);
+	}
+}
+
+static void transpose_weights(const NnNet *net, float *const *wt);
+
+/*
+ * Replicated updates: the whole optimiser step of one batch (chunk
+ * gradients of parity par) on the replica r.  The same operations as
+ * update_slice over all slices, so every replica and a single thread end
+ * with the same bits.
+ */
+static void
+update_all(TrainCtx *c, TrainReplica *r, int par, float bc1, float bc2)
+{
+	int64_t		n = c->nparams;
+
+	k_reduce(r->G, c->chunks, c->nchunks, par, 0, n);
+	k_update(c->opt->optimizer, r->P, r->G, r->M1, r->M2, n,
+			 (float) c->opt->learning_rate, bc1, bc2);
+	dlf_monotone_project_range(c->m, &r->net, r->P, 0, n);
+	transpose_weights(&r->net, r->wt);
+}
+
+/*
+ * Job: a segment of an epoch's mini-batches with replicated updates (small
+ * networks, no dropout).  One barrier per batch: after it every chunk's
+ * gradient is ready, and each thread reduces them and steps its own
+ * replica, identically.  Chunk gradients, losses and the stop flag come
+ * twice by batch parity, because a thread may compute batch t + 1 while a
+ * slower one still reads batch t; it cannot get further ahead, since batch
+ * t + 1's barrier waits for that slower thread.
+ */
+static void
+job_epoch_replicated(TrainCtx *c, int self, int nthreads)
+{
+	TrainReplica *r = &c->rep[self];
+	int32_t		B = c->cap;
+	double		b1t = c->b1t,
+				b2t = c->b2t;
+	int			par = 0;
+
+	if (self > 0)
+	{
+		/*
+		 * Start from thread 0's state (the segments before may have run on
+		 * it alone).  Nobody writes it before the first barrier.
+		 */
+		size_t		bytes = (size_t) c->nparams * sizeof(float);
+
+		memcpy(r->P, c->P, bytes);
+		memcpy(r->M1, c->M1, bytes);
+		memcpy(r->M2, c->M2, bytes);
+		for (int32_t l = 1; l < c->net.nlayers; l++)
+			memcpy(r->wt[l], c->wt[l], (size_t) c->net.units[l] *
+				   c->net.units[l + 1] * sizeof(float));
+	}
+	for (int64_t s = c->seg_lo; s < c->seg_hi; s += B, par ^= 1)
+	{
+		int32_t		rows = (int32_t) (c->ntrain - s < B ? c->ntrain - s : B);
+		double		bl = 0.0;
+
+		if (self == 0)
+			c->stop[par] = interrupted(c);
+		chunk_gradients(c, self, nthreads, c->train_idx + s, rows,
+						c->ntrain - s, par, &r->net, r->wt);
+		dlf_pool_barrier(c->ep_pool);
+		if (c->stop[par])
+		{
+			if (self == 0)
+				c->ep_stop = 1;
+			break;
+		}
+		for (int k = 0; k < c->nchunks; k++)
+			bl += c->chunks[k].loss[par];
+		if (!isfinite(bl))
+		{
+			if (self == 0)
+				c->ep_diverged = 1;
+			break;
+		}
+		if (self == 0)
+			c->ep_tsum += bl;
+		b1t *= 0.9;
+		b2t *= 0.999;
+		update_all(c, r, par, (float) (1.0 - b1t), (float) (1.0 - b2t));
+	}
+	if (self == 0)
+	{
+		c->b1t = b1t;
+		c->b2t = b2t;
 	}
 }
 
@@ -1389,6 +1656,11 @@ job_epoch(void *arg, int self, int nthreads)
 	double		b1t = c->b1t,
 				b2t = c->b2t;
 
+	if (c->replicate && nthreads > 1)
+	{
+		job_epoch_replicated(c, self, nthreads);
+		return;
+	}
 	for (int64_t s = c->seg_lo; s < c->seg_hi; s += B)
 	{
 		int32_t		rows = (int32_t) (c->ntrain - s < B ? c->ntrain - s : B);
@@ -1408,10 +1680,10 @@ job_epoch(void *arg, int self, int nthreads)
 		if (c->ep_stop)
 			break;
 		chunk_gradients(c, self, nthreads, c->train_idx + s, rows,
-						c->ntrain - s);
+						c->ntrain - s, 0, &c->net, c->wt);
 		dlf_pool_barrier(c->ep_pool);
 		for (int k = 0; k < c->nchunks; k++)
-			bl += c->chunks[k].loss;
+			bl += c->chunks[k].loss[0];
 		if (!isfinite(bl))
 		{
 			if (self == 0)
@@ -1431,18 +1703,16 @@ job_epoch(void *arg, int self, int nthreads)
 	}
 }
 
-/* Transposes the weights of the dense layers for the input gradients. */
+/* Transposes the weights of net's dense layers into wt (input gradients). */
 static void
-transpose_weights(TrainCtx *c)
+transpose_weights(const NnNet *net, float *const *wt)
 {
-	const NnNet *net = &c->net;
-
 	for (int32_t l = 1; l < net->nlayers; l++)
 	{
 		int32_t		nin = net->units[l];
 		int32_t		nout = net->units[l + 1];
 		const float *W = net->W[l];
-		float	   *T = c->wt[l];
+		float	   *T = wt[l];
 
 		/* 16 x 16 blocks keep both sides in cache */
 		for (int32_t k0 = 0; k0 < nin; k0 += 16)
@@ -1459,6 +1729,59 @@ transpose_weights(TrainCtx *c)
 }
 
 /*
+ * Replicated updates: the second gradient buffer of each chunk and a
+ * replica of the parameters, optimiser state and transposed weights for
+ * each thread but the first (which uses the context's own).
+ */
+static DlfStatus
+setup_replicas(TrainCtx *c, int nthreads)
+{
+	size_t		np = (size_t) c->nparams;
+
+	for (int k = 0; k < c->nchunks; k++)
+	{
+		TrainChunk *ch = &c->chunks[k];
+
+		ch->g[1] = dlf_alloc_array_aligned(np, sizeof(float));
+		if (!ch->g[1])
+			return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
+		bind_params(&c->net, &ch->grad[1], ch->g[1]);
+	}
+	c->rep = dlf_alloc_array(nthreads, sizeof(TrainReplica));
+	if (!c->rep)
+		return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
+	memset(c->rep, 0, sizeof(TrainReplica) * nthreads);
+	c->nrep = nthreads;
+	c->rep[0].net = c->net;
+	c->rep[0].P = c->P;
+	c->rep[0].G = c->G;
+	c->rep[0].M1 = c->M1;
+	c->rep[0].M2 = c->M2;
+	for (int32_t l = 0; l <= DLF_MAX_HIDDEN; l++)
+		c->rep[0].wt[l] = c->wt[l];
+	for (int t = 1; t < nthreads; t++)
+	{
+		TrainReplica *r = &c->rep[t];
+
+		r->P = dlf_alloc_array_aligned(np, sizeof(float));
+		r->G = dlf_alloc_array_aligned(np, sizeof(float));
+		r->M1 = dlf_alloc_array_aligned(np, sizeof(float));
+		r->M2 = dlf_alloc_array_aligned(np, sizeof(float));
+		if (!r->P || !r->G || !r->M1 || !r->M2)
+			return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
+		bind_params(&c->net, &r->net, r->P);
+		for (int32_t l = 1; l < c->net.nlayers; l++)
+		{
+			r->wt[l] = dlf_alloc_array_aligned((size_t) c->net.units[l] *
+											   c->net.units[l + 1], sizeof(float));
+			if (!r->wt[l])
+				return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
+		}
+	}
+	return DLF_OK;
+}
+
+/*
  * Allocates the chunks, the transposed weights and the thread pool.  The
  * chunk count depends only on the batch size and the network size.
  */
@@ -1466,24 +1789,10 @@ static DlfStatus
 setup_parallel(TrainCtx *c)
 {
 	const DlfTrainOptions *opt = c->opt;
-	int			K = MAX_CHUNKS;
-	int			nthreads = opt->nthreads;
+	int			K = c->nchunks;
+	int			nthreads = dlf_pool_size(c->pool);
 	int32_t		ccap;
 
-	int32_t		width = 0;
-
-	for (int32_t l = 1; l < c->net.nlayers; l++)
-		if (c->net.units[l] > width)
-			width = c->net.units[l];
-	/*
-	 * Wide layers need tall chunks to keep the matrix kernels efficient:
-	 * at least WIDE_CHUNK_ROWS rows per chunk (but two chunks at least).
-	 */
-	while (K > 1 && (K > opt->batch_size ||
-					 (int64_t) K * c->nparams > CHUNK_GRAD_FLOATS ||
-					 (K > 2 && width > 64 && opt->batch_size / K < WIDE_CHUNK_ROWS)))
-		K /= 2;
-	c->nchunks = K;
 	ccap = (c->cap + K - 1) / K;
 	c->chunks = dlf_alloc_array(K, sizeof(TrainChunk));
 	if (!c->chunks)
@@ -1498,10 +1807,10 @@ setup_parallel(TrainCtx *c)
 			(st = nn_work_alloc(&ch->work, &c->net, ccap, opt->dropout > 0.0,
 								c->err)) != DLF_OK)
 			return st;
-		ch->g = dlf_alloc_array_aligned(c->nparams, sizeof(float));
-		if (!ch->g)
+		ch->g[0] = dlf_alloc_array_aligned(c->nparams, sizeof(float));
+		if (!ch->g[0])
 			return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
-		bind_params(&c->net, &ch->grad, ch->g);
+		bind_params(&c->net, &ch->grad[0], ch->g[0]);
 	}
 	for (int32_t l = 1; l < c->net.nlayers; l++)
 	{
@@ -1510,6 +1819,38 @@ setup_parallel(TrainCtx *c)
 		if (!c->wt[l])
 			return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
 	}
+	c->replicate = nthreads > 1 && opt->dropout == 0.0 &&
+		c->nparams <= REPLICATE_MAX_PARAMS;
+	if (c->replicate)
+		return setup_replicas(c, nthreads);
+	return DLF_OK;
+}
+
+/*
+ * Fixes the chunk count (a function of the batch size and the network's
+ * size only) and starts the thread pool, which also serves the passes over
+ * all rows before and after the epochs.
+ */
+static DlfStatus
+start_pool(TrainCtx *c)
+{
+	const DlfTrainOptions *opt = c->opt;
+	int			K = MAX_CHUNKS;
+	int			nthreads = opt->nthreads;
+	int32_t		width = 0;
+
+	for (int32_t l = 1; l < c->net.nlayers; l++)
+		if (c->net.units[l] > width)
+			width = c->net.units[l];
+	/*
+	 * Wide layers need tall chunks to keep the matrix kernels efficient:
+	 * at least WIDE_CHUNK_ROWS rows per chunk (but two chunks at least).
+	 */
+	while (K > 1 && (K > opt->batch_size ||
+					 (int64_t) K * c->nparams > CHUNK_GRAD_FLOATS ||
+					 (K > 2 && width > 64 && opt->batch_size / K < WIDE_CHUNK_ROWS)))
+		K /= 2;
+	c->nchunks = K;
 	if (nthreads == 0)
 	{
 		nthreads = dlf_online_cpus();
@@ -1725,6 +2066,53 @@ run_epoch(TrainCtx *c)
 	c->batch_secs[best] = run_segment(c, probe * B, c->ntrain, best);
 }
 
+/*
+ * Job: the epoch shuffle.  Positions are cut into stripes of
+ * SHUFFLE_STRIPE starting at c->sh_off (the last one wraps around the
+ * end), and each stripe is shuffled in place (Fisher-Yates) with a PRNG
+ * seeded from the epoch's key and the stripe number.  The stripes are
+ * disjoint, so threads take whole stripes and the order is the same for
+ * any thread count; and a stripe fits in cache, so this is much faster
+ * than one shuffle over all positions.  split_rows shuffled everything
+ * once; the moving boundaries let rows drift across stripes over epochs.
+ */
+static void
+job_shuffle(void *arg, int self, int nthreads)
+{
+	TrainCtx   *c = arg;
+	int64_t		n = c->ntrain;
+	int64_t		nstripes = (n + SHUFFLE_STRIPE - 1) / SHUFFLE_STRIPE;
+	uint32_t   *a = c->train_idx;
+
+	for (int64_t s = self; s < nstripes; s += nthreads)
+	{
+		int64_t		lo = s * SHUFFLE_STRIPE;
+		int64_t		len = n - lo < SHUFFLE_STRIPE ? n - lo : SHUFFLE_STRIPE;
+		int64_t		base = lo + c->sh_off;
+		DlfRng		rng;
+
+		dlf_rng_seed(&rng, dlf_mix64(c->sh_key + (uint64_t) s));
+		if (base >= n)
+			base -= n;
+		if (base + len <= n)
+		{
+			shuffle(&rng, a + base, len);
+			continue;
+		}
+		/* the stripe wraps around the end */
+		for (int64_t i = len - 1; i > 0; i--)
+		{
+			int64_t		j = (int64_t) dlf_rng_below(&rng, (uint64_t) i + 1);
+			int64_t		pi = base + i < n ? base + i : base + i - n;
+			int64_t		pj = base + j < n ? base + j : base + j - n;
+			uint32_t	t = a[pi];
+
+			a[pi] = a[pj];
+			a[pj] = t;
+		}
+	}
+}
+
 /* The epoch loop with early stopping; leaves the best parameters in P. */
 static DlfStatus
 train_loop(TrainCtx *c)
@@ -1744,7 +2132,7 @@ train_loop(TrainCtx *c)
 	c->b1t = 1.0;
 	c->b2t = 1.0;
 	c->job_mask = opt->dropout > 0.0;
-	transpose_weights(c);
+	transpose_weights(&c->net, c->wt);
 	for (epoch = 1; epoch <= opt->epochs; epoch++)
 	{
 		double		tsum = 0.0;
@@ -1752,7 +2140,9 @@ train_loop(TrainCtx *c)
 		double		metric = NAN;
 		const char *mname = NULL;
 
-		shuffle(&c->rng, c->train_idx, c->ntrain);
+		c->sh_key = dlf_rng_next(&c->rng);
+		c->sh_off = (int64_t) dlf_rng_below(&c->rng, (uint64_t) c->ntrain);
+		dlf_pool_run(c->pool, job_shuffle, c);
 		c->ep_stop = 0;
 		c->ep_diverged = 0;
 		c->ep_tsum = 0.0;
@@ -1966,6 +2356,7 @@ dlf_train(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 		(st = check_schema(&c)) != DLF_OK ||
 		(st = dlf_govern_check(m, opt, err)) != DLF_OK ||
 		(st = setup_net(&c)) != DLF_OK ||
+		(st = start_pool(&c)) != DLF_OK ||
 		(st = canonical_order(&c)) != DLF_OK ||
 		(st = compute_stats(&c)) != DLF_OK)
 		goto done;
@@ -2006,7 +2397,8 @@ dlf_train(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 	/* the training order is done with: its memory serves the statistics */
 	dlf_free(c.train_idx);
 	c.train_idx = NULL;
-	st = dlf_govern_fit(m, data, c.valid_idx, c.nvalid, opt->seed, hooks, err);
+	st = dlf_govern_fit_pool(m, data, c.valid_idx, c.nvalid, opt->seed, hooks,
+							 err, c.pool);
 
 done:
 	ctx_free(&c);

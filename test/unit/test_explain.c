@@ -260,8 +260,14 @@ test_completeness(void)
 		if (train(m, d, DLF_ACT_RELU, 20))
 		{
 			ok(m->calibration == cal, "calibration %d is recorded", cal);
+			/*
+			 * Both maps are fitted on these rows, but Platt scaling
+			 * minimises log loss, not ECE: on an already calibrated
+			 * network it may move ECE by sampling noise either way.
+			 */
 			ok(isfinite(m->ece_before) && isfinite(m->ece_after) &&
-			   m->ece_after <= m->ece_before + 1e-12,
+			   m->ece_after <= m->ece_before +
+			   (cal == DLF_CALIB_PLATT ? 0.01 : 1e-12),
 			   "calibration %d: validation ECE %.4f -> %.4f", cal,
 			   m->ece_before, m->ece_after);
 			check_completeness(m, cal == DLF_CALIB_PLATT ? "platt" : "isotonic", 200);

@@ -777,9 +777,16 @@ decile_positions(int64_t n, int64_t *pos)
 #define DIGITS		2048
 /* per-thread counters are this many int64 apart (no false sharing) */
 #define PAD64		16
-/* a thread's digit counters, and the spare one that counts nothing */
+/*
+ * A thread's counters come in NSETS interleaved sets (row i counts in set
+ * i % NSETS): runs of equal digits would otherwise make every increment
+ * wait for the previous one to the same counter.  Each set has the digit
+ * counters of up to MAX_RANKS groups and a spare one that counts nothing.
+ */
+#define NSETS		4
 #define SPARE		(MAX_RANKS * DIGITS)
-#define NCOUNTERS	(SPARE + 16)
+#define SETSIZE		(SPARE + 16)
+#define NCOUNTERS	(NSETS * SETSIZE)
 
 /* Order-preserving key of a finite float; zeros map to the key of +0. */
 static inline uint32_t
@@ -816,13 +823,12 @@ key_float(uint32_t u)
 
 /*
  * The values a distribution is taken over: the finite values of a float
- * column (NaN marks NULL), or n float_key keys; for binning scores, the
- * single logits z whose scores are binned.
+ * column (NaN marks NULL); for the score, the column holds single logits
+ * (z, the same array) whose scores are binned.
  */
 typedef struct RankSrc
 {
 	const float *col;
-	const uint32_t *keys;
 	const float *z;
 	const DlfModel *m;			/* for z */
 	int64_t		n;
@@ -833,7 +839,7 @@ typedef struct RankSrc
  * counting into its own counters (sums of counts do not depend on the
  * split).  Levels 0-2 count one digit (11, 11 and 10 bits from the top) of
  * the keys whose higher digits match a wanted rank's prefix (group);
- * level 3 counts the values per histogram bin.
+ * level 3 counts the scores of logits per histogram bin.
  */
 typedef struct RankPass
 {
@@ -843,66 +849,106 @@ typedef struct RankPass
 	uint32_t	gp[MAX_RANKS];	/* their prefixes */
 	int8_t		top[DIGITS];	/* a top digit's first group, or -1 */
 	int32_t		ne;				/* level 3: edges */
-	uint32_t	ek[9];			/* their keys (col, keys) */
-	double		edges[9];		/* their values (z) */
+	double		edges[9];		/* their scores */
 	uint32_t   *cnt;			/* per thread: NCOUNTERS */
 	int64_t    *nvals;			/* per thread (PAD64 apart): values seen */
 	int64_t    *bins;			/* per thread (PAD64 apart): 10 bins */
 	int			nthreads;		/* threads of the pool (counter sets) */
 } RankPass;
 
-/* Key of entry i of the source; false for a non-finite column value. */
+/* Key of a column value; false for a non-finite value. */
 static inline int
-src_key(const float *col, const uint32_t *keys, int64_t i, uint32_t *k)
+src_key(const float *col, int64_t i, uint32_t *k)
 {
-	if (col)
-	{
-		float		x = col[i];
+	float		x = col[i];
 
-		*k = float_key(x);
-		return finite_bits(x);
-	}
-	*k = keys[i];
-	return 1;
+	*k = float_key(x);
+	return finite_bits(x);
 }
 
-/* Level 3 of job_rank_pass: bin counts of rows [lo, hi). */
+/* Level 3 of job_rank_pass: bin counts of the scores of logits [lo, hi). */
 static void
 rank_bins(const RankPass *p, int64_t lo, int64_t hi, int64_t *bins)
 {
 	const RankSrc *s = p->src;
-	const float *col = s->col;
-	const uint32_t *keys = s->keys;
 	int32_t		ne = p->ne;
-	uint32_t	ek[9];
 	double		edges[9];
-	uint32_t	k;
 
-	memcpy(ek, p->ek, sizeof(ek));
 	memcpy(edges, p->edges, sizeof(edges));
 	memset(bins, 0, sizeof(int64_t) * 10);
 	/* bin: the number of edges below the value (as dlf_hist_bin) */
-	if (s->z)
-		for (int64_t i = lo; i < hi; i++)
-		{
-			double		v = score_of(s->m, &s->z[i]);
-			int			b = 0;
+	for (int64_t i = lo; i < hi; i++)
+	{
+		double		v = score_of(s->m, &s->z[i]);
+		int			b = 0;
 
-			for (int32_t j = 0; j < ne; j++)
-				b += v > edges[j];
-			bins[b]++;
-		}
-	else
-		for (int64_t i = lo; i < hi; i++)
-		{
-			int			fin = src_key(col, keys, i, &k);
-			int			b = 0;
+		for (int32_t j = 0; j < ne; j++)
+			b += v > edges[j];
+		bins[b]++;
+	}
+}
 
-			for (int32_t j = 0; j < ne; j++)
-				b += k > ek[j];
-			/* bins[10] takes non-finite values: no branch to mispredict */
-			bins[fin ? b : 10]++;
-		}
+/* Index mask: all ones when cond, else zero. */
+#define ALL_IF(cond)	((uint32_t) 0 - (uint32_t) (cond))
+
+/* Level 0 of job_rank_pass: top digits of the finite values in [lo, hi). */
+static int64_t
+rank_level0(const float *restrict col, int64_t lo, int64_t hi,
+			uint32_t *restrict cnt)
+{
+	int64_t		seen = 0;
+
+	for (int64_t i = lo; i < hi; i++)
+	{
+		uint32_t	k;
+		uint32_t	m = ALL_IF(src_key(col, i, &k));
+
+		/* non-finite values count in the spare counter, without a branch */
+		cnt[(i & (NSETS - 1)) * SETSIZE + (((k >> 21) & m) | (SPARE & ~m))]++;
+		seen += m & 1;
+	}
+	return seen;
+}
+
+/* Level 1 of job_rank_pass: middle digits of keys in a wanted top digit. */
+static void
+rank_level1(const float *restrict col, int64_t lo, int64_t hi,
+			const int8_t *restrict top, uint32_t *restrict cnt)
+{
+	for (int64_t i = lo; i < hi; i++)
+	{
+		uint32_t	k;
+		int			fin = src_key(col, i, &k);
+		int			g = top[k >> 21];
+		uint32_t	m = ALL_IF(fin & (g >= 0));
+		uint32_t	at = (uint32_t) g * DIGITS + ((k >> 10) & 2047);
+
+		cnt[(i & (NSETS - 1)) * SETSIZE + ((at & m) | (SPARE & ~m))]++;
+	}
+}
+
+/* Level 2 of job_rank_pass: low digits of keys in a wanted 22-bit prefix. */
+static void
+rank_level2(const float *restrict col, int64_t lo, int64_t hi,
+			const int8_t *restrict top, const uint32_t *gp, int ng,
+			uint32_t *restrict cnt)
+{
+	for (int64_t i = lo; i < hi; i++)
+	{
+		uint32_t	k;
+		int			fin = src_key(col, i, &k);
+		int			g = top[k >> 21];
+		uint32_t	pfx = k >> 10;
+		uint32_t	m;
+
+		/* candidates share the top digit; usually the first one matches */
+		if (g >= 0)
+			while (g < ng && gp[g] != pfx)
+				g++;
+		m = ALL_IF(fin & (g >= 0) & (g < ng));
+		cnt[(i & (NSETS - 1)) * SETSIZE +
+			((((uint32_t) g * DIGITS + (k & 1023)) & m) | (SPARE & ~m))]++;
+	}
 }
 
 /* Job: this thread's rows of one counting pass (see RankPass). */
@@ -911,86 +957,58 @@ job_rank_pass(void *arg, int self, int nthreads)
 {
 	RankPass   *p = arg;
 	const RankSrc *s = p->src;
-	const float *col = s->col;
-	const uint32_t *keys = s->keys;
 	int64_t		lo = s->n * self / nthreads;
 	int64_t		hi = s->n * (self + 1) / nthreads;
-	uint32_t   *restrict cnt = p->cnt + (size_t) self * NCOUNTERS;
-	int			level = p->level;
-	int			ng = p->ng;
-	uint32_t	gp[MAX_RANKS];
-	const int8_t *top = p->top;
-	int64_t		seen = 0;
-	uint32_t	k;
+	uint32_t   *cnt = p->cnt + (size_t) self * NCOUNTERS;
 
-	if (level == 3)
+	if (p->level == 3)
 	{
 		rank_bins(p, lo, hi, p->bins + (size_t) self * PAD64);
 		return;
 	}
-	memcpy(gp, p->gp, sizeof(gp));
-	memset(cnt, 0, sizeof(uint32_t) * (size_t) ng * DIGITS);
-	/*
-	 * Keys that count nowhere (non-finite values, other prefixes) go to
-	 * the spare counter cnt[SPARE] instead of a hard-to-predict branch.
-	 */
-	if (level == 0)
+	for (int set = 0; set < NSETS; set++)
 	{
-		for (int64_t i = lo; i < hi; i++)
-		{
-			int			fin = src_key(col, keys, i, &k);
-
-			cnt[fin ? k >> 21 : SPARE]++;
-			seen += fin;
-		}
-		p->nvals[(size_t) self * PAD64] = seen;
-		return;
+		memset(cnt + set * SETSIZE, 0, sizeof(uint32_t) * (size_t) p->ng * DIGITS);
+		cnt[set * SETSIZE + SPARE] = 0;
 	}
-	for (int64_t i = lo; i < hi; i++)
-	{
-		int			fin = src_key(col, keys, i, &k);
-		/* a key's top digit picks its candidate groups: few, usually one */
-		int			g = top[k >> 21];
-
-		if (level == 1)
-			cnt[fin && g >= 0 ? (size_t) g * DIGITS + ((k >> 10) & 2047) : SPARE]++;
-		else
-		{
-			uint32_t	pfx = k >> 10;
-
-			if (!fin || g < 0)
-				g = ng;
-			while (g < ng && gp[g] != pfx)
-				g++;
-			cnt[g < ng ? (size_t) g * DIGITS + (k & 1023) : SPARE]++;
-		}
-	}
+	if (p->level == 0)
+		p->nvals[(size_t) self * PAD64] = rank_level0(s->col, lo, hi, cnt);
+	else if (p->level == 1)
+		rank_level1(s->col, lo, hi, p->top, cnt);
+	else
+		rank_level2(s->col, lo, hi, p->top, p->gp, p->ng, cnt);
 }
 
-/* Runs a pass on the pool and adds the threads' digit counters into cnt[0]. */
+/*
+ * Runs a pass on the pool and adds every thread's and set's digit counters
+ * into the first set of thread 0.
+ */
 static void
 run_rank_pass(DlfPool *pool, RankPass *p)
 {
 	size_t		len = (size_t) p->ng * DIGITS;
 
 	dlf_pool_run(pool, job_rank_pass, p);
-	for (int t = 1; t < p->nthreads && p->level < 3; t++)
-	{
-		const uint32_t *c = p->cnt + (size_t) t * NCOUNTERS;
+	for (int t = 0; t < p->nthreads && p->level < 3; t++)
+		for (int set = t == 0 ? 1 : 0; set < NSETS; set++)
+		{
+			const uint32_t *c = p->cnt + (size_t) t * NCOUNTERS + set * SETSIZE;
 
-		for (size_t i = 0; i < len; i++)
-			p->cnt[i] += c[i];
-	}
+			for (size_t i = 0; i < len; i++)
+				p->cnt[i] += c[i];
+		}
 }
 
 /*
  * Radix select: the keys of the decile ranks (decile_positions) of the
- * source's values into out, as a sort would place them; *nvals is the
- * number of values (none: out is not set).  Three counting passes, each
+ * source's values into out, as a sort would place them, and into le the
+ * number of values whose keys are at or below each; *nvals is the number
+ * of values (none: out and le are not set).  Three counting passes, each
  * split among the pool's threads, and no scratch beyond the counters.
  */
 static void
-select_deciles(DlfPool *pool, RankPass *p, int64_t *nvals, uint32_t *out)
+select_deciles(DlfPool *pool, RankPass *p, int64_t *nvals, uint32_t *out,
+			   int64_t *le)
 {
 	int64_t		pos[MAX_RANKS];
 	uint32_t	prefix[MAX_RANKS];	/* the wanted keys' digits so far */
@@ -1046,6 +1064,9 @@ select_deciles(DlfPool *pool, RankPass *p, int64_t *nvals, uint32_t *out)
 			while (rank[t] >= (int64_t) c[d])
 				rank[t] -= c[d++];
 			prefix[t] = (prefix[t] << (L == 2 ? 10 : 11)) | d;
+			/* last digit: c[d] keys equal this one, rank[t] of them before */
+			if (L == 2)
+				le[t] = pos[t] - rank[t] + c[d];
 		}
 	}
 	for (int t = 0; t < np; t++)
@@ -1109,24 +1130,46 @@ static DlfStatus
 decile_hist_par(Gov *g, RankPass *p, DlfHistogram *h)
 {
 	uint32_t	out[MAX_RANKS];
+	int64_t		le[MAX_RANKS];
 	double		at[MAX_RANKS];
 	int64_t		n;
 	int64_t		cnt[10] = {0};
 
-	select_deciles(g->pool, p, &n, out);
+	select_deciles(g->pool, p, &n, out, le);
 	p->ne = 0;
-	if (n > 0)
+	if (n > 0 && !p->src->z)
 	{
+		int64_t		below = 0;
+
+		/*
+		 * Values: a value is in bin b when b edges lie below it, so bin b
+		 * holds the values at or below edge b but not edge b - 1; the
+		 * selection counted those (an edge is the value of a rank).
+		 */
+		for (int t = 0; t < MAX_RANKS; t++)
+			at[t] = key_float(out[t]);
+		p->ne = decile_edges(at, p->edges);
+		for (int32_t b = 0; b < p->ne; b++)
+		{
+			int			t = 0;
+
+			while (at[t] != p->edges[b])
+				t++;
+			cnt[b] = le[t] - below;
+			below = le[t];
+		}
+		cnt[p->ne] = n - below;
+	}
+	else if (n > 0)
+	{
+		/* scores of logits: several logits may share a score, so count */
 		for (int t = 0; t < MAX_RANKS; t++)
 		{
 			float		x = key_float(out[t]);
 
-			at[t] = p->src->z ? score_of(p->src->m, &x) : x;
+			at[t] = score_of(p->src->m, &x);
 		}
 		p->ne = decile_edges(at, p->edges);
-		/* edges of float values: compare keys */
-		for (int32_t b = 0; b < p->ne; b++)
-			p->ek[b] = float_key((float) p->edges[b]);
 		p->level = 3;
 		dlf_pool_run(g->pool, job_rank_pass, p);
 		for (int t = 0; t < p->nthreads; t++)

@@ -74,10 +74,10 @@ typedef struct TrainReplica
 {
 	NnNet		net;			/* view of P */
 	float	   *P;
-	float	   *G;
 	float	   *M1;
 	float	   *M2;
 	float	   *wt[DLF_MAX_HIDDEN + 1];	/* transposed W[l], l >= 1 */
+	float	   *span[MAX_CHUNKS - 1];	/* sums of several threads' chunks */
 } TrainReplica;
 
 typedef struct TrainCtx
@@ -115,10 +115,8 @@ typedef struct TrainCtx
 
 	/* network, parameters, optimiser state */
 	NnNet		net;
-	NnNet		gnet;
 	int64_t		nparams;
 	float	   *P;				/* parameters */
-	float	   *G;				/* gradient */
 	float	   *M1;				/* momentum / Adam first moment */
 	float	   *M2;				/* Adam second moment */
 	float	   *best;			/* parameters of the best epoch */
@@ -229,7 +227,6 @@ ctx_free(TrainCtx *c)
 	dlf_free(c->train_idx);
 	dlf_free(c->valid_idx);
 	dlf_free_aligned(c->P);
-	dlf_free_aligned(c->G);
 	dlf_free_aligned(c->M1);
 	dlf_free_aligned(c->M2);
 	dlf_free_aligned(c->best);
@@ -245,10 +242,12 @@ ctx_free(TrainCtx *c)
 	}
 	dlf_free(c->chunks);
 	/* rep[0] borrows the context's arrays */
+	for (int t = 0; c->rep && t < c->nrep; t++)
+		for (int l = 0; l < MAX_CHUNKS - 1; l++)
+			dlf_free_aligned(c->rep[t].span[l]);
 	for (int t = 1; c->rep && t < c->nrep; t++)
 	{
 		dlf_free_aligned(c->rep[t].P);
-		dlf_free_aligned(c->rep[t].G);
 		dlf_free_aligned(c->rep[t].M1);
 		dlf_free_aligned(c->rep[t].M2);
 		for (int l = 0; l <= DLF_MAX_HIDDEN; l++)
@@ -1223,14 +1222,12 @@ init_params(TrainCtx *c)
 	NnNet		shape = *net;
 
 	c->P = dlf_alloc_array_aligned(c->nparams, sizeof(float));
-	c->G = dlf_alloc_array_aligned(c->nparams, sizeof(float));
 	c->M1 = dlf_alloc_array_aligned(c->nparams, sizeof(float));
 	c->M2 = dlf_alloc_array_aligned(c->nparams, sizeof(float));
 	c->best = dlf_alloc_array_aligned(c->nparams, sizeof(float));
-	if (!c->P || !c->G || !c->M1 || !c->M2 || !c->best)
+	if (!c->P || !c->M1 || !c->M2 || !c->best)
 		return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
 	bind_params(&shape, net, c->P);
-	bind_params(&shape, &c->gnet, c->G);
 
 	for (int32_t l = 0; l < net->nlayers; l++)
 	{
@@ -1456,29 +1453,118 @@ chunk_gradients(TrainCtx *c, int self, int nthreads, const uint32_t *idx,
 	}
 }
 
-/*
- * Adds the chunks' gradients (of batch parity par) of params [a, b) into
- * G, in chunk order.
- */
+/* x[i] += y[i] for i in [a, b). */
 DLF_KERNEL static void
-k_reduce(float *restrict G, const TrainChunk *chunks, int nchunks, int par,
-		 int64_t a, int64_t b)
+k_add(float *restrict x, const float *restrict y, int64_t a, int64_t b)
 {
-	int			first = 1;
+	for (int64_t i = a; i < b; i++)
+		x[i] += y[i];
+}
 
-	for (int k = 0; k < nchunks; k++)
+/* z[i] = x[i] + y[i] for i in [a, b). */
+DLF_KERNEL static void
+k_sum(float *restrict z, const float *restrict x, const float *restrict y,
+	  int64_t a, int64_t b)
+{
+	for (int64_t i = a; i < b; i++)
+		z[i] = x[i] + y[i];
+}
+
+/*
+ * The chunks' gradients are added along a fixed binary tree over the
+ * chunks (node [lo, hi) = node [lo, mid) + node [mid, hi), mid the middle;
+ * empty chunks are left out), whatever the thread count: so threads can add
+ * up their own chunks before they meet and then exchange one sum each.
+ *
+ * tree_inplace: the sum of chunks [lo, hi) (gradients of batch parity par)
+ * for params [a, b), accumulated in place into the buffer of the subtree's
+ * first non-empty chunk, which it returns (NULL: all empty).  The caller
+ * must own those params of those chunks.
+ */
+static float *
+tree_inplace(TrainChunk *chunks, int par, int lo, int hi, int64_t a, int64_t b)
+{
+	float	   *l,
+			   *r;
+
+	if (hi - lo == 1)
+		return chunks[lo].rows[par] > 0 ? chunks[lo].g[par] : NULL;
+	l = tree_inplace(chunks, par, lo, (lo + hi) / 2, a, b);
+	r = tree_inplace(chunks, par, (lo + hi) / 2, hi, a, b);
+	if (l && r)
+		k_add(l, r, a, b);
+	return l ? l : r;
+}
+
+/* First chunk of thread t when nthreads threads share nchunks chunks. */
+static inline int
+chunk_owner_start(int nchunks, int t, int nthreads)
+{
+	return (int) (((int64_t) nchunks * t) / nthreads);
+}
+
+/* Thread that computes chunk k. */
+static inline int
+chunk_owner(int nchunks, int k, int nthreads)
+{
+	int			t = 0;
+
+	while (chunk_owner_start(nchunks, t + 1, nthreads) <= k)
+		t++;
+	return t;
+}
+
+/*
+ * Before the barrier: thread self sums, in place and for every param, the
+ * largest subtrees of [lo, hi) whose chunks are all its own.
+ */
+static void
+tree_own(TrainChunk *chunks, int nchunks, int par, int lo, int hi, int self,
+		 int nthreads, int64_t n)
+{
+	int			o = chunk_owner(nchunks, lo, nthreads);
+
+	if (o == chunk_owner(nchunks, hi - 1, nthreads))
 	{
-		const float *restrict g = chunks[k].g[par];
-
-		if (chunks[k].rows[par] == 0)
-			continue;
-		if (first)
-			memcpy(G + a, g + a, (size_t) (b - a) * sizeof(float));
-		else
-			for (int64_t i = a; i < b; i++)
-				G[i] += g[i];
-		first = 0;
+		if (o == self)
+			tree_inplace(chunks, par, lo, hi, 0, n);
+		return;
 	}
+	tree_own(chunks, nchunks, par, lo, (lo + hi) / 2, self, nthreads, n);
+	tree_own(chunks, nchunks, par, (lo + hi) / 2, hi, self, nthreads, n);
+}
+
+/*
+ * After the barrier: the sum of chunks [lo, hi) for every param, from the
+ * owners' subtree sums (read only); nodes that span threads are added into
+ * this thread's scratch, a buffer per internal node (node ids as in a
+ * heap: the root is 1, node i has children 2i and 2i + 1).  Returns the
+ * buffer (NULL: all empty).
+ */
+static float *
+tree_span(TrainChunk *chunks, int nchunks, int par, int lo, int hi,
+		  int nthreads, int64_t n, float **scratch, int node)
+{
+	float	   *l,
+			   *r;
+
+	if (chunk_owner(nchunks, lo, nthreads) ==
+		chunk_owner(nchunks, hi - 1, nthreads))
+	{
+		/* the owner's in-place sum sits in the first non-empty chunk */
+		for (int k = lo; k < hi; k++)
+			if (chunks[k].rows[par] > 0)
+				return chunks[k].g[par];
+		return NULL;
+	}
+	l = tree_span(chunks, nchunks, par, lo, (lo + hi) / 2, nthreads, n,
+				  scratch, 2 * node);
+	r = tree_span(chunks, nchunks, par, (lo + hi) / 2, hi, nthreads, n,
+				  scratch, 2 * node + 1);
+	if (!(l && r))
+		return l ? l : r;
+	k_sum(scratch[node - 1], l, r, 0, n);
+	return scratch[node - 1];
 }
 
 /*
@@ -1523,14 +1609,16 @@ update_slice(TrainCtx *c, int self, int nthreads, float bc1, float bc2)
 	int64_t		b = self + 1 == nthreads ? n :
 		((n * (self + 1) / nthreads) + 15) & ~(int64_t) 15;
 
+	float	   *G;
+
 	if (a > n)
 		a = n;
 	if (b > n)
 		b = n;
 	if (a >= b)
 		return;
-	k_reduce(c->G, c->chunks, c->nchunks, 0, a, b);
-	k_update(c->opt->optimizer, c->P + a, c->G + a, c->M1 + a, c->M2 + a,
+	G = tree_inplace(c->chunks, 0, 0, c->nchunks, a, b);
+	k_update(c->opt->optimizer, c->P + a, G + a, c->M1 + a, c->M2 + a,
 			 b - a, (float) c->opt->learning_rate, bc1, bc2);
 	dlf_monotone_project_range(c->m, &c->net, c->P, a, b);
 	for (int32_t l = 1; l < c->net.nlayers; l++)
@@ -1555,12 +1643,14 @@ static void transpose_weights(const NnNet *net, float *const *wt);
  * with the same bits.
  */
 static void
-update_all(TrainCtx *c, TrainReplica *r, int par, float bc1, float bc2)
+update_all(TrainCtx *c, TrainReplica *r, int par, int nthreads, float bc1,
+		   float bc2)
 {
 	int64_t		n = c->nparams;
+	float	   *G = tree_span(c->chunks, c->nchunks, par, 0, c->nchunks,
+							  nthreads, n, r->span, 1);
 
-	k_reduce(r->G, c->chunks, c->nchunks, par, 0, n);
-	k_update(c->opt->optimizer, r->P, r->G, r->M1, r->M2, n,
+	k_update(c->opt->optimizer, r->P, G, r->M1, r->M2, n,
 			 (float) c->opt->learning_rate, bc1, bc2);
 	dlf_monotone_project_range(c->m, &r->net, r->P, 0, n);
 	transpose_weights(&r->net, r->wt);
@@ -1608,6 +1698,8 @@ job_epoch_replicated(TrainCtx *c, int self, int nthreads)
 			c->stop[par] = interrupted(c);
 		chunk_gradients(c, self, nthreads, c->train_idx + s, rows,
 						c->ntrain - s, par, &r->net, r->wt);
+		tree_own(c->chunks, c->nchunks, par, 0, c->nchunks, self, nthreads,
+				 c->nparams);
 		dlf_pool_barrier(c->ep_pool);
 		if (c->stop[par])
 		{
@@ -1627,7 +1719,7 @@ job_epoch_replicated(TrainCtx *c, int self, int nthreads)
 			c->ep_tsum += bl;
 		b1t *= 0.9;
 		b2t *= 0.999;
-		update_all(c, r, par, (float) (1.0 - b1t), (float) (1.0 - b2t));
+		update_all(c, r, par, nthreads, (float) (1.0 - b1t), (float) (1.0 - b2t));
 	}
 	if (self == 0)
 	{
@@ -1754,20 +1846,26 @@ setup_replicas(TrainCtx *c, int nthreads)
 	c->nrep = nthreads;
 	c->rep[0].net = c->net;
 	c->rep[0].P = c->P;
-	c->rep[0].G = c->G;
 	c->rep[0].M1 = c->M1;
 	c->rep[0].M2 = c->M2;
 	for (int32_t l = 0; l <= DLF_MAX_HIDDEN; l++)
 		c->rep[0].wt[l] = c->wt[l];
+	/* a buffer per internal node of the chunk tree */
+	for (int t = 0; t < nthreads; t++)
+		for (int l = 0; l < c->nchunks - 1; l++)
+		{
+			c->rep[t].span[l] = dlf_alloc_array_aligned(np, sizeof(float));
+			if (!c->rep[t].span[l])
+				return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
+		}
 	for (int t = 1; t < nthreads; t++)
 	{
 		TrainReplica *r = &c->rep[t];
 
 		r->P = dlf_alloc_array_aligned(np, sizeof(float));
-		r->G = dlf_alloc_array_aligned(np, sizeof(float));
 		r->M1 = dlf_alloc_array_aligned(np, sizeof(float));
 		r->M2 = dlf_alloc_array_aligned(np, sizeof(float));
-		if (!r->P || !r->G || !r->M1 || !r->M2)
+		if (!r->P || !r->M1 || !r->M2)
 			return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
 		bind_params(&c->net, &r->net, r->P);
 		for (int32_t l = 1; l < c->net.nlayers; l++)
@@ -2032,11 +2130,12 @@ run_segment(TrainCtx *c, int64_t lo, int64_t hi, int pooled)
  * The model is the same either way, so each epoch runs in whichever mode
  * was faster per batch (on a busy machine, barriers can cost more than
  * threads gain), after a probe of the other mode on its first 1/32 of the
- * batches (at least EPOCH_PROBE_MIN): a quiet machine loses little to the
- * probes and a busy one still finds the better mode every epoch.
+ * batches (at least EPOCH_PROBE_MIN) in the first two epochs and every
+ * fourth after: a quiet machine loses little to the probes and a busy one
+ * still finds the better mode within a few epochs.
  */
 static void
-run_epoch(TrainCtx *c)
+run_epoch(TrainCtx *c, int32_t epoch)
 {
 	int64_t		B = c->cap;
 	int64_t		nb = (c->ntrain + B - 1) / B;
@@ -2057,6 +2156,11 @@ run_epoch(TrainCtx *c)
 		/* too few batches to split: alternate whole epochs until measured */
 		if (c->batch_secs[0] <= 0.0 || c->batch_secs[1] <= 0.0)
 			best = c->batch_secs[1] > 0.0 ? 0 : 1;
+		c->batch_secs[best] = run_segment(c, 0, c->ntrain, best);
+		return;
+	}
+	if (epoch > 2 && epoch % 4 != 0)
+	{
 		c->batch_secs[best] = run_segment(c, 0, c->ntrain, best);
 		return;
 	}
@@ -2146,7 +2250,7 @@ train_loop(TrainCtx *c)
 		c->ep_stop = 0;
 		c->ep_diverged = 0;
 		c->ep_tsum = 0.0;
-		run_epoch(c);
+		run_epoch(c, epoch);
 		if (c->ep_stop)
 			return fail_interrupted(c);
 		if (c->ep_diverged)

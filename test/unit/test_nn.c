@@ -809,20 +809,32 @@ test_threads(void)
 
 	for (int64_t i = 0; i < 2003; i++)
 		id[i] = i;
-	for (int shape = 0; shape < 2; shape++)
+	/*
+	 * Shapes that take each update path: sliced updates (dropout; a net
+	 * over 16384 parameters) and replicated ones (2 chunks; 8 chunks,
+	 * which 3 threads split unevenly across the reduction tree).
+	 */
+	static const char *const shapes[] = {"small", "wide", "small replicated", "large"};
+
+	for (int shape = 0; shape < 4; shape++)
 	{
 		DlfModel   *first = NULL;
 
 		o = test_options();
 		o.epochs = 3;
-		o.batch_size = shape ? 300 : 64;
-		o.dropout = shape ? 0.0 : 0.2;
+		o.batch_size = shape == 1 ? 300 : (shape == 3 ? 512 : 64);
+		o.dropout = shape == 0 ? 0.2 : 0.0;
 		o.l2 = 1e-3;
 		o.validation_fraction = 0.2;
-		if (shape)
+		if (shape == 1)
 		{
 			o.hidden[0] = 96;
 			o.hidden[1] = 80;
+		}
+		if (shape == 3)
+		{
+			o.hidden[0] = 160;
+			o.hidden[1] = 120;
 		}
 		for (int t = 0; t < 4; t++)
 			for (int rep = 0; rep < 2; rep++)
@@ -834,14 +846,14 @@ test_threads(void)
 				o.nthreads = counts[t];
 				st = dlf_train(m, copy, &o, NULL, &err);
 				ok(st == DLF_OK, "%s net, %d threads, run %d trains",
-				   shape ? "wide" : "small", counts[t], rep + 1);
+				   shapes[shape], counts[t], rep + 1);
 				if (first == NULL)
 					first = m;
 				else
 				{
 					ok(same_model(first, m),
 					   "%s net, %d threads, run %d: same bits as 1 thread",
-					   shape ? "wide" : "small", counts[t], rep + 1);
+					   shapes[shape], counts[t], rep + 1);
 					dlf_model_free(m);
 				}
 				free_data(copy);

@@ -94,6 +94,24 @@ first_row(FunctionCallInfo fcinfo, int label_arg, Jsonb *options)
 }
 
 /*
+ * Type of argument 1, looked up once per call site (the transition runs
+ * for every row; the expression tree does not change within a query).
+ */
+static Oid
+options_type(FunctionCallInfo fcinfo)
+{
+	Oid		   *cached = fcinfo->flinfo->fn_extra;
+
+	if (cached == NULL)
+	{
+		cached = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(Oid));
+		*cached = get_fn_expr_argtype(fcinfo->flinfo, 1);
+		fcinfo->flinfo->fn_extra = cached;
+	}
+	return *cached;
+}
+
+/*
  * Whether argument 1 holds the options: a jsonb or json value, or an untyped
  * string literal, followed by a label and at least one feature.  One
  * aggregate signature serves both forms, so '{"epochs": 5}' needs no cast.
@@ -105,7 +123,7 @@ options_form(FunctionCallInfo fcinfo)
 
 	if (PG_NARGS() < 4)
 		return false;
-	t = get_fn_expr_argtype(fcinfo->flinfo, 1);
+	t = options_type(fcinfo);
 	return t == JSONBOID || t == JSONOID || t == UNKNOWNOID;
 }
 
@@ -113,7 +131,7 @@ options_form(FunctionCallInfo fcinfo)
 static char *
 options_text(FunctionCallInfo fcinfo)
 {
-	if (get_fn_expr_argtype(fcinfo->flinfo, 1) == UNKNOWNOID)
+	if (options_type(fcinfo) == UNKNOWNOID)
 		return DatumGetCString(PG_GETARG_DATUM(1));
 	return text_to_cstring(PG_GETARG_TEXT_PP(1));
 }
@@ -124,7 +142,7 @@ options_jsonb(FunctionCallInfo fcinfo)
 {
 	if (PG_ARGISNULL(1))
 		return NULL;
-	if (get_fn_expr_argtype(fcinfo->flinfo, 1) == JSONBOID)
+	if (options_type(fcinfo) == JSONBOID)
 		return PG_GETARG_JSONB_P(1);
 	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
 											  CStringGetDatum(options_text(fcinfo))));
@@ -140,7 +158,7 @@ check_same_options(FunctionCallInfo fcinfo, TrainState *st)
 		same = PG_ARGISNULL(1) && st->options == NULL;
 	else if (DatumGetPointer(PG_GETARG_DATUM(1)) == st->options_ptr)
 		same = true;
-	else if (get_fn_expr_argtype(fcinfo->flinfo, 1) == JSONBOID)
+	else if (options_type(fcinfo) == JSONBOID)
 	{
 		Jsonb	   *o = PG_GETARG_JSONB_P(1);
 
@@ -176,7 +194,7 @@ dlfin_train_sfunc(PG_FUNCTION_ARGS)
 		{
 			/* remember the argument as given, to compare later rows cheaply */
 			st->options_ptr = DatumGetPointer(PG_GETARG_DATUM(1));
-			if (get_fn_expr_argtype(fcinfo->flinfo, 1) != JSONBOID)
+			if (options_type(fcinfo) != JSONBOID)
 				st->options_text = pstrdup(options_text(fcinfo));
 		}
 	}
@@ -246,7 +264,16 @@ dlfin_train_sfunc(PG_FUNCTION_ARGS)
 		else
 		{
 			bool		bad;
-			double		v = dlfin_datum_to_double(PG_GETARG_DATUM(arg), &c->type, &bad);
+			double		v;
+
+			/* float8, the common column type, without the conversion call */
+			if (c->type.base == FLOAT8OID)
+			{
+				v = DatumGetFloat8(PG_GETARG_DATUM(arg));
+				bad = isnan(v) || isinf(v);
+			}
+			else
+				v = dlfin_datum_to_double(PG_GETARG_DATUM(arg), &c->type, &bad);
 
 			if (bad)
 				ereport(ERROR,

@@ -134,6 +134,7 @@ typedef struct TrainCtx
 	int			nrep;			/* entries of rep */
 	int			stop[2];		/* replicated: thread 0 saw an interrupt */
 	int			job_mask;		/* dropout on */
+	int			monotone;		/* some feature has a monotone constraint */
 	double		b1t;			/* Adam: beta1^step, beta2^step */
 	double		b2t;
 	DlfPool    *ep_pool;		/* pool running this segment, NULL: caller alone */
@@ -1620,7 +1621,8 @@ update_slice(TrainCtx *c, int self, int nthreads, float bc1, float bc2)
 	G = tree_inplace(c->chunks, 0, 0, c->nchunks, a, b);
 	k_update(c->opt->optimizer, c->P + a, G + a, c->M1 + a, c->M2 + a,
 			 b - a, (float) c->opt->learning_rate, bc1, bc2);
-	dlf_monotone_project_range(c->m, &c->net, c->P, a, b);
+	if (c->monotone)
+		dlf_monotone_project_range(c->m, &c->net, c->P, a, b);
 	for (int32_t l = 1; l < c->net.nlayers; l++)
 	{
 		int32_t		nin = c->net.units[l];
@@ -1652,7 +1654,8 @@ update_all(TrainCtx *c, TrainReplica *r, int par, int nthreads, float bc1,
 
 	k_update(c->opt->optimizer, r->P, G, r->M1, r->M2, n,
 			 (float) c->opt->learning_rate, bc1, bc2);
-	dlf_monotone_project_range(c->m, &r->net, r->P, 0, n);
+	if (c->monotone)
+		dlf_monotone_project_range(c->m, &r->net, r->P, 0, n);
 	transpose_weights(&r->net, r->wt);
 }
 
@@ -2236,6 +2239,9 @@ train_loop(TrainCtx *c)
 	c->b1t = 1.0;
 	c->b2t = 1.0;
 	c->job_mask = opt->dropout > 0.0;
+	/* decided once, not per batch and thread */
+	for (int32_t f = 0; f < c->nf; f++)
+		c->monotone |= c->m->features[f].monotone != 0;
 	transpose_weights(&c->net, c->wt);
 	for (epoch = 1; epoch <= opt->epochs; epoch++)
 	{

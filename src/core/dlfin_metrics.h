@@ -41,6 +41,15 @@ double		dlf_logloss_term(double score, int label);
 void		dlf_sort_doubles(double *v, int64_t n);
 
 /*
+ * The same, but asks stop(arg) (may be NULL) about every million elements
+ * of work and gives up when it returns nonzero: returns nonzero then, with
+ * v a permutation of the input (call again to finish).  Sorted input costs
+ * one pass.
+ */
+int			dlf_sort_doubles_until(double *v, int64_t n,
+								   int (*stop) (void *arg), void *arg);
+
+/*
  * Binary metrics from the scores of the positives and of the negatives.
  * Sorts both arrays in place (ascending), then computes everything in that
  * canonical order, so the result depends only on the two multisets.  NaN

@@ -142,9 +142,41 @@ insertion_sort(double *v, int64_t n)
 	}
 }
 
+/*
+ * Who asks a long sort to stop: stop(arg) is called after about every
+ * SORT_CHECK_EVERY elements partitioned; once it returns nonzero the sort
+ * gives up, leaving a permutation of the input.
+ */
+typedef struct SortStop
+{
+	int			(*stop) (void *arg);
+	void	   *arg;
+	int64_t		work;			/* elements partitioned since the last call */
+	int			stopped;
+} SortStop;
+
+#define SORT_CHECK_EVERY	(1 << 20)
+
+/* Counts partitioning work; true when the sort must stop. */
+static int
+sort_should_stop(SortStop *ss, int64_t n)
+{
+	if (ss->stopped)
+		return 1;
+	if (ss->stop == NULL)
+		return 0;
+	ss->work += n;
+	if (ss->work >= SORT_CHECK_EVERY)
+	{
+		ss->work = 0;
+		ss->stopped = ss->stop(ss->arg) != 0;
+	}
+	return ss->stopped;
+}
+
 /* Quicksort with median-of-three pivots and a depth limit. */
 static void
-intro_sort(double *v, int64_t n, int depth)
+intro_sort(double *v, int64_t n, int depth, SortStop *ss)
 {
 	while (n > 24)
 	{
@@ -155,6 +187,8 @@ intro_sort(double *v, int64_t n, int depth)
 		int64_t		i,
 					j;
 
+		if (sort_should_stop(ss, n))
+			return;
 		if (depth-- == 0)
 		{
 			heap_sort(v, n);
@@ -187,30 +221,48 @@ intro_sort(double *v, int64_t n, int depth)
 		/* recurse into the smaller part, loop on the larger */
 		if (j + 1 < n - (j + 1))
 		{
-			intro_sort(v, j + 1, depth);
+			intro_sort(v, j + 1, depth, ss);
 			v += j + 1;
 			n -= j + 1;
 		}
 		else
 		{
-			intro_sort(v + j + 1, n - (j + 1), depth);
+			intro_sort(v + j + 1, n - (j + 1), depth, ss);
 			n = j + 1;
 		}
 	}
 	insertion_sort(v, n);
 }
 
+/*
+ * Sorts doubles ascending in place (the input must not contain NaN), unless
+ * stop (may be NULL) asks to stop first: then returns nonzero, leaving a
+ * permutation of the input, which a later call sorts.  Sorted input costs
+ * one pass.
+ */
+int
+dlf_sort_doubles_until(double *v, int64_t n, int (*stop) (void *arg),
+					   void *arg)
+{
+	int			depth = 0;
+	SortStop	ss = {stop, arg, 0, 0};
+	int64_t		i = 1;
+
+	while (i < n && !(v[i] < v[i - 1]))
+		i++;
+	if (i >= n)
+		return 0;
+	for (int64_t m = n; m > 1; m >>= 1)
+		depth += 2;
+	intro_sort(v, n, depth, &ss);
+	return ss.stopped;
+}
+
 /* Sorts doubles ascending in place; the input must not contain NaN. */
 void
 dlf_sort_doubles(double *v, int64_t n)
 {
-	int			depth = 0;
-
-	if (n < 2)
-		return;
-	for (int64_t m = n; m > 1; m >>= 1)
-		depth += 2;
-	intro_sort(v, n, depth);
+	dlf_sort_doubles_until(v, n, NULL, NULL);
 }
 
 /* ---- binary classification ---- */

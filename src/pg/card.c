@@ -266,6 +266,9 @@ binary_metrics(double *pos, int64 npos, double *neg, int64 nneg, double thr,
 {
 	DlfError	err;
 
+	/* the core would sort too, without a way to cancel */
+	dlfin_sort_scores(pos, npos);
+	dlfin_sort_scores(neg, nneg);
 	if (dlf_binary_metrics_split(pos, npos, neg, nneg, thr, m, &err) != DLF_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -16,6 +16,8 @@ extern void dlfin_report_core_error(const DlfError *err) pg_attribute_noreturn()
 
 /* Core interrupt callback: nonzero when a cancel or termination is pending. */
 extern int	dlfin_interrupt_pending(void *arg);
+/* Sorts scores in place, cancellable. */
+extern void dlfin_sort_scores(double *v, int64 n);
 
 /* ---- argument decoding (args.c) ---- */
 

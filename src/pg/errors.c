@@ -1,12 +1,13 @@
 /*
  * errors.c
- *	  Mapping of core failures to PostgreSQL errors.
+ *	  Mapping of core failures and interrupts to PostgreSQL.
  */
 #include "postgres.h"
 
 #include "miscadmin.h"
 
 #include "dlfin_pg.h"
+#include "dlfin_metrics.h"
 
 /* Raises the core error as an ereport(ERROR) with the matching SQLSTATE. */
 void
@@ -53,4 +54,20 @@ int
 dlfin_interrupt_pending(void *arg)
 {
 	return QueryCancelPending || ProcDiePending;
+}
+
+/*
+ * Sorts scores ascending in place, answering a cancel request while it
+ * works (a million scores take about 0.1 s; the exact metrics may sort a
+ * gigabyte of them).
+ */
+void
+dlfin_sort_scores(double *v, int64 n)
+{
+	if (dlf_sort_doubles_until(v, n, dlfin_interrupt_pending, NULL))
+	{
+		CHECK_FOR_INTERRUPTS();
+		/* interrupts are held off: finish */
+		dlf_sort_doubles(v, n);
+	}
 }

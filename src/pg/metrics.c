@@ -352,6 +352,9 @@ bin_compute(BinState *st, double threshold, DlfBinaryMetrics *m)
 {
 	DlfError	err;
 
+	/* the core would sort too, without a way to cancel */
+	dlfin_sort_scores(st->pos, st->npos);
+	dlfin_sort_scores(st->neg, st->nneg);
 	if (dlf_binary_metrics_split(st->pos, st->npos, st->neg, st->nneg,
 								 threshold, m, &err) != DLF_OK)
 		ereport(ERROR,
@@ -375,8 +378,8 @@ dlfin_bin_state_scores(void *state, const double **pos, int64 *npos,
 		*npos = *nneg = 0;
 		return;
 	}
-	dlf_sort_doubles(st->pos, st->npos);
-	dlf_sort_doubles(st->neg, st->nneg);
+	dlfin_sort_scores(st->pos, st->npos);
+	dlfin_sort_scores(st->neg, st->nneg);
 	*pos = st->pos;
 	*npos = st->npos;
 	*neg = st->neg;

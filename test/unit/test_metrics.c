@@ -6,6 +6,7 @@
 #include "dlfin_metrics.h"
 #include "tap.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define EPS 1e-12
@@ -296,6 +297,48 @@ test_order_independence(void)
 	   !dlf_exact_add(&s1, 100.0), "exact sum rejects out-of-range terms");
 }
 
+/* Stop callback: asks to stop from its *arg-th call on. */
+static int
+stop_after(void *arg)
+{
+	int		   *left = arg;
+
+	return --*left <= 0;
+}
+
+/* The cancellable sort stops when asked, loses nothing and can finish. */
+static void
+test_sort_until(void)
+{
+	int64_t		n = 3000000;
+	double	   *v = malloc(sizeof(double) * n);
+	double	   *ref = malloc(sizeof(double) * n);
+	DlfRng		r;
+	int			calls = 1;
+	int			same = 1,
+				sorted = 1;
+
+	dlf_rng_seed(&r, 5);
+	for (int64_t i = 0; i < n; i++)
+		v[i] = ref[i] = (double) (dlf_rng_next(&r) % 1000003);
+	qsort(ref, n, sizeof(double), cmp_double);
+	ok(dlf_sort_doubles_until(v, n, stop_after, &calls) != 0,
+	   "the sort stops when the callback asks");
+	for (int64_t i = 1; i < n; i++)
+		sorted &= !(v[i] < v[i - 1]);
+	ok(!sorted, "a stopped sort is left unfinished");
+	ok(dlf_sort_doubles_until(v, n, NULL, NULL) == 0,
+	   "the sort finishes without a callback");
+	for (int64_t i = 0; i < n; i++)
+		same &= v[i] == ref[i];
+	ok(same, "stopping and resuming loses and adds nothing");
+	calls = 1;
+	ok(dlf_sort_doubles_until(v, n, stop_after, &calls) == 0 && calls == 1,
+	   "sorted input is seen in one pass, without asking");
+	free(v);
+	free(ref);
+}
+
 int
 main(void)
 {
@@ -307,5 +350,6 @@ main(void)
 	test_roc();
 	test_deciles();
 	test_order_independence();
+	test_sort_until();
 	return done_testing();
 }

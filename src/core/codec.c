@@ -253,28 +253,50 @@ js_digits(Js *j)
 	return j->pos > start;
 }
 
-/* Checks a number literal. */
+/*
+ * Most digits before or after the point, and largest exponent magnitude, of
+ * a number in the options: PostgreSQL's numeric (hence jsonb) refuses
+ * exponents beyond 1000, and dlfin never writes numbers anywhere near
+ * these, so a model that has one is forged and refused as corrupt rather
+ * than failing later in dlfin_model_info.
+ */
+#define JS_MAX_DIGITS	1000
+
+/* Checks a number literal (RFC 8259, within JS_MAX_DIGITS). */
 static int
 js_number(Js *j)
 {
+	size_t		start;
+
 	if (j->pos < j->len && j->s[j->pos] == '-')
 		j->pos++;
+	start = j->pos;
 	if (j->pos < j->len && j->s[j->pos] == '0')
 		j->pos++;
 	else if (!js_digits(j))
 		return 0;
+	if (j->pos - start > JS_MAX_DIGITS)
+		return 0;
 	if (j->pos < j->len && j->s[j->pos] == '.')
 	{
 		j->pos++;
-		if (!js_digits(j))
+		start = j->pos;
+		if (!js_digits(j) || j->pos - start > JS_MAX_DIGITS)
 			return 0;
 	}
 	if (j->pos < j->len && (j->s[j->pos] == 'e' || j->s[j->pos] == 'E'))
 	{
+		long		e = 0;
+
 		j->pos++;
 		if (j->pos < j->len && (j->s[j->pos] == '+' || j->s[j->pos] == '-'))
 			j->pos++;
+		start = j->pos;
 		if (!js_digits(j))
+			return 0;
+		for (size_t i = start; i < j->pos && e <= JS_MAX_DIGITS; i++)
+			e = e * 10 + (j->s[i] - '0');
+		if (e > JS_MAX_DIGITS)
 			return 0;
 	}
 	return 1;

@@ -2,7 +2,7 @@
 -- user-reachable error has a pinned SQLSTATE, and the inputs that must
 -- work (unknown categories, NULLs, huge vocabularies) do.
 BEGIN;
-SELECT plan(116);
+SELECT plan(117);
 
 CREATE TEMP TABLE t AS
 SELECT i, (i % 2 = 0) AS y, i::float8 AS x, (ARRAY['a', 'b', 'c'])[1 + i % 3] AS c
@@ -177,6 +177,7 @@ CREATE TEMP TABLE forged AS SELECT decode(substr(h, 3), 'hex') AS m FROM (SELECT
     '000000000000f87f00000000000000f87f000900240000000000000000000000000000000000000000000000000000000000'
     'f87f000000000000f87f0a0018000000000000000400000000000000000000000000000000000000'::text AS h) s;
 SELECT throws_ok($$SELECT dlfin_model_info(m) FROM forged$$, '22P03', NULL, 'options beyond jsonb numeric range: 22P03');
+SELECT throws_ok($$SELECT dlfin_predict(m, 3.0, 'a') FROM forged$$, '22P03', NULL, 'options beyond jsonb numeric range: refused when scoring too');
 
 -- the session still works after all this
 SELECT is((SELECT dlfin_predict(m, 3.0, 'a') BETWEEN 0 AND 1 FROM good), true, 'the session still scores');

@@ -850,13 +850,15 @@ static void
 test_options_json(void)
 {
 	DlfModel   *m = fx_model(DLF_TASK_REGRESSION, 1, 0, 0);
-	static const char *const good[] = {"{}", " {\"a\":[1,2.5e-3,-0,true,null,{\"b\":\"\\ud83d\\ude00\"}]} "};
+	static const char *const good[] = {"{}", " {\"a\":[1,2.5e-3,-0,true,null,{\"b\":\"\\ud83d\\ude00\"}]} ",
+	"{\"a\":1e1000,\"b\":-2.5E-1000,\"c\":1e+0001000}"};
 	static const char *const badj[] = {"{", "{\"a\":01}", "{\"a\":\"\\u0000\"}",
 		"{\"a\":\"\\ud800\"}", "{\"a\":1}{}", "{'a':1}", "{\"a\":\"\x01\"}",
-	"{\"a\":.5}", "{\"a\":1.}", "{\"a\":tru}", "{\"a\" 1}", "{\"a\":[1,]}"};
+	"{\"a\":.5}", "{\"a\":1.}", "{\"a\":tru}", "{\"a\" 1}", "{\"a\":[1,]}",
+	"{\"a\":1e1001}", "{\"a\":1e-999999}", "{\"a\":1e99999999999999999999}"};
 	char		deep[300];
 
-	for (size_t i = 0; i < 2; i++)
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
 	{
 		uint8_t    *o = NULL;
 		size_t		n;

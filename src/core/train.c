@@ -589,6 +589,43 @@ row_hash(const TrainCtx *c, int64_t i)
 	return h;
 }
 
+/* rows hashed at a time by block_hash */
+#define HASH_BLOCK		256
+
+/*
+ * row_hash of rows [lo, lo + m) into h (m <= HASH_BLOCK), a column at a
+ * time: the rows' mixes are independent, so they vectorise.
+ */
+DLF_KERNEL static void
+block_hash(const TrainCtx *c, int64_t lo, int m, uint64_t *restrict h)
+{
+	const DlfDataset *d = c->data;
+
+	if (d->cls)
+		for (int r = 0; r < m; r++)
+			h[r] = mix64(dbits((double) d->cls[lo + r]) ^ UINT64_C(0x6a09e667f3bcc908));
+	else
+		for (int r = 0; r < m; r++)
+			h[r] = mix64(dbits(d->label[lo + r]) ^ UINT64_C(0x6a09e667f3bcc908));
+	for (int32_t f = 0; f < c->nf; f++)
+	{
+		if (c->m->features[f].kind == DLF_FEAT_NUMERIC)
+		{
+			const float *restrict col = d->num[f] + lo;
+
+			for (int r = 0; r < m; r++)
+				h[r] = mix64(h[r] + fbits(col[r]) + UINT64_C(0x9e3779b97f4a7c15));
+		}
+		else
+		{
+			const int32_t *restrict col = d->cat[f] + lo;
+
+			for (int r = 0; r < m; r++)
+				h[r] = mix64(h[r] + (uint32_t) col[r] + UINT64_C(0x9e3779b97f4a7c15));
+		}
+	}
+}
+
 /* Checks the labels and category codes of every row. */
 static DlfStatus
 check_rows(TrainCtx *c)
@@ -738,29 +775,31 @@ job_order(void *arg, int self, int nthreads)
 	int64_t		lo = c->n * self / nthreads;
 	int64_t		hi = c->n * (self + 1) / nthreads;
 
-	if (j->phase == 0)
-	{
-		memset(cur, 0, sizeof(int64_t) * nb);
-		for (int64_t i = lo; i < hi; i++)
-		{
-			cur[row_hash(c, i) >> (64 - ORDER_BUCKET_BITS)]++;
-			if ((i & (CHECK_EVERY - 1)) == 0 && order_stop(j, self))
-				return;
-		}
-	}
-	else if (j->phase == 1)
+	if (j->phase < 2)
 	{
 		int			spare = j->spare;
+		uint64_t	h[HASH_BLOCK];
 
-		for (int64_t i = lo; i < hi; i++)
+		if (j->phase == 0)
+			memset(cur, 0, sizeof(int64_t) * nb);
+		for (int64_t i = lo; i < hi; i += HASH_BLOCK)
 		{
-			uint64_t	h = row_hash(c, i);
-			uint64_t	more = (h >> (64 - ORDER_BUCKET_BITS - spare)) &
-				((UINT64_C(1) << spare) - 1);
+			int			m = (int) (hi - i < HASH_BLOCK ? hi - i : HASH_BLOCK);
 
-			j->perm[cur[h >> (64 - ORDER_BUCKET_BITS)]++] =
-				(uint32_t) (more << j->ibits) | (uint32_t) i;
-			if ((i & (CHECK_EVERY - 1)) == 0 && order_stop(j, self))
+			block_hash(c, i, m, h);
+			if (j->phase == 0)
+				for (int r = 0; r < m; r++)
+					cur[h[r] >> (64 - ORDER_BUCKET_BITS)]++;
+			else
+				for (int r = 0; r < m; r++)
+				{
+					uint64_t	more = (h[r] >> (64 - ORDER_BUCKET_BITS - spare)) &
+						((UINT64_C(1) << spare) - 1);
+
+					j->perm[cur[h[r] >> (64 - ORDER_BUCKET_BITS)]++] =
+						(uint32_t) (more << j->ibits) | (uint32_t) (i + r);
+				}
+			if (((i - lo) & (CHECK_EVERY - 1)) < HASH_BLOCK && order_stop(j, self))
 				return;
 		}
 	}

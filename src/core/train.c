@@ -589,6 +589,8 @@ row_hash(const TrainCtx *c, int64_t i)
 	return h;
 }
 
+/* rows ahead whose values feature_stats prefetches */
+#define STATS_PREFETCH	16
 /* rows hashed at a time by block_hash */
 #define HASH_BLOCK		256
 
@@ -954,30 +956,37 @@ feature_stats(TrainCtx *c, int32_t f)
 			double		s = 0.0,
 						ss = 0.0,
 						mu = 0.0,
+						shift = 0.0,
 						sd;
 			int64_t		k = 0;
 
-			/* sums in canonical order (the bits depend on the order) */
+			/*
+			 * One pass, in canonical order (the bits depend on the order),
+			 * of the values shifted by the first finite one: the shifted
+			 * sums keep the variance accurate (the shift is near the mean
+			 * in units of the spread) and the rows are gathered once.
+			 */
 			for (int64_t i = 0; i < n; i++)
 			{
 				float		x = col[order[i]];
 
+				if (i + STATS_PREFETCH < n)
+					__builtin_prefetch(&col[order[i + STATS_PREFETCH]]);
 				if (isfinite(x))
 				{
-					s += x;
+					double		v;
+
+					if (k == 0)
+						shift = x;
+					v = x - shift;
+					s += v;
+					ss += v * v;
 					k++;
 				}
 			}
 			if (k > 0)
-				mu = s / k;
-			for (int64_t i = 0; i < n; i++)
-			{
-				float		x = col[order[i]];
-
-				if (isfinite(x))
-					ss += (x - mu) * (x - mu);
-			}
-			sd = k > 0 ? sqrt(ss / k) : 0.0;
+				mu = shift + s / k;
+			sd = k > 0 ? sqrt(fmax(ss - s * (s / k), 0.0) / k) : 0.0;
 			c->mean[f] = mu;
 			c->scale[f] = (sd < 1e-12 || !isfinite(sd)) ? 1.0 : sd;
 			c->missing[f] = (double) (n - k) / n;

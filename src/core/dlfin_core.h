@@ -500,7 +500,9 @@ double		dlf_scorer_input(const DlfScorer *s, int32_t feature);
  * probability of the class predicted for the row.  The baseline row has
  * every numeric input at its training mean (encoded 0) and every
  * categorical feature at its most frequent category (categories[0]; the
- * "other" code when the feature learned none).
+ * "other" code when the feature learned none).  score and baseline are
+ * the scorer's (the one-row kernel's bits, as dlfin_predict gives them);
+ * the path integral runs through the same network in double precision.
  */
 typedef struct DlfExplanation
 {
@@ -509,7 +511,8 @@ typedef struct DlfExplanation
 	double	   *contrib;		/* [nfeatures], caller's buffer */
 	int32_t		klass;			/* multiclass: explained class, else -1 */
 	int32_t		steps;			/* trapezoid intervals used */
-	double		gap;			/* sum(contrib) - (score - baseline) */
+	double		gap;			/* sum(contrib) - (F(row) - F(baseline)),
+								 * F the network in double precision */
 } DlfExplanation;
 
 /* Completeness every explanation meets: |gap| <= this (x target_scale). */
@@ -523,10 +526,12 @@ void		dlf_explainer_free(DlfExplainer *e);
 
 /*
  * Explains the row currently loaded into the scorer (dlf_scorer_set_*; no
- * need to run it).  out->contrib must have room for nfeatures values.
+ * need to run it; the scorer runs it and the baseline row, which leaves
+ * its loaded inputs as they are).  out->contrib must have room for
+ * nfeatures values.
  * DLF_ERR_DATA if completeness could not be reached (never observed).
  */
-DlfStatus	dlf_explain(DlfExplainer *e, const DlfScorer *s,
+DlfStatus	dlf_explain(DlfExplainer *e, DlfScorer *s,
 						DlfExplanation *out, DlfError *err);
 
 /*

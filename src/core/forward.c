@@ -316,6 +316,14 @@ run_encoded(DlfScorer *s, const int32_t *idx, const float *val, double *out)
 		out[0] = dlf_calibrated(m, (double) z0);
 }
 
+/* Scores a row given as first-layer entries, one per feature (nn.c). */
+void
+dlf_scorer_run_entries(DlfScorer *s, const int32_t *idx, const float *val,
+					   double *out)
+{
+	run_encoded(s, idx, val, out);
+}
+
 /* Runs the network on the current inputs; see dlfin_core.h for out. */
 void
 dlf_scorer_run(DlfScorer *s, double *out)

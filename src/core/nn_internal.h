@@ -142,6 +142,14 @@ void		nn_backward_wt(const NnNet *net, const NnBatch *bt, NnWork *w,
 						   int use_mask, float l2, NnNet *grad,
 						   const float *const *wt);
 
+/*
+ * Scores a row given as its first-layer entries (input idx[f], value
+ * val[f] for each feature f, as training encodes rows) with the scorer's
+ * kernel; out as dlf_scorer_run.
+ */
+void		dlf_scorer_run_entries(DlfScorer *s, const int32_t *idx,
+								   const float *val, double *out);
+
 /* Unweighted per-row loss of one row's logits (double precision). */
 double		nn_row_loss(int task, const float *z, int32_t nout, float target);
 

@@ -385,9 +385,14 @@ score_numeric_row(FunctionCallInfo fcinfo, DlfScoreCache *c,
 
 	if (likely(c->all_float8))
 	{
-		for (; f + 2 <= nf; f += 2)
+		const NullableDatum *a = args;
+		const double *mp = mean;
+		const double *ip = inv_scale;
+		float	   *sp = std;
+
+		/* pointers that advance, not an index: fewer instructions */
+		for (; f + 2 <= nf; f += 2, a += 2)
 		{
-			const NullableDatum *a = args + f;
 			vd2			v = {DatumGetFloat8(a[0].value),
 							 DatumGetFloat8(a[1].value)};
 			vl2			ok;
@@ -402,8 +407,11 @@ score_numeric_row(FunctionCallInfo fcinfo, DlfScoreCache *c,
 				break;
 			/* dlf_std_finite of both, the same operations in each lane */
 			d = __builtin_convertvector(__builtin_convertvector(v, vf2), vd2);
-			d = (d - *(const vd2u *) (mean + f)) * *(const vd2u *) (inv_scale + f);
-			*(vf2u *) (std + f) = __builtin_convertvector(d, vf2);
+			d = (d - *(const vd2u *) mp) * *(const vd2u *) ip;
+			*(vf2u *) sp = __builtin_convertvector(d, vf2);
+			mp += 2;
+			ip += 2;
+			sp += 2;
 		}
 		for (; f < nf; f++)
 			std_one(c, args + f, f, std);

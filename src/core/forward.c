@@ -374,8 +374,8 @@ dlf_scorer_run_numeric(DlfScorer *s, const double *v, double *out)
 {
 	float	   *val = s->bt.val;
 
+	/* round to float32 first: training saw float32 columns */
 	for (int32_t f = 0; f < s->m->nfeatures; f++)
-		/* round to float32 first: training saw float32 columns */
 		val[f] = dlf_std_value((float) v[f], s->mean[f], s->inv_scale[f]);
 	run_encoded(s, s->num_idx, val, out);
 }

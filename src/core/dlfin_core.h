@@ -13,6 +13,7 @@
 #ifndef DLFIN_CORE_H
 #define DLFIN_CORE_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -422,6 +423,29 @@ DlfStatus	dlf_multiclass_summary(const int32_t *pred, const int32_t *actual,
 
 /* ---- scoring (forward.c) --------------------------------------------- */
 
+/*
+ * Standardised network input of a raw numeric value.  Training and scoring
+ * both go through here (with the value first rounded to float32, as the
+ * training columns store it) so that identical inputs give identical bits.
+ * Non-finite values (NULL is NaN) are imputed with the mean, i.e. 0, by
+ * dlf_std_value; dlf_std_finite is for a value known to be finite.
+ */
+static inline float
+dlf_std_finite(float x, double mean, double inv_scale)
+{
+	return (float) (((double) x - mean) * inv_scale);
+}
+
+/* dlf_std_finite of any value: non-finite ones (NULL is NaN) give 0. */
+static inline float
+dlf_std_value(float x, double mean, double inv_scale)
+{
+	if (!isfinite(x))
+		return 0.0f;
+	return dlf_std_finite(x, mean, inv_scale);
+}
+
+
 /* Per-query scoring workspace: no allocation per row. */
 typedef struct DlfScorer DlfScorer;
 
@@ -447,6 +471,15 @@ int			dlf_scorer_all_numeric(const DlfScorer *s);
  * inputs of dlf_scorer_set_* untouched.
  */
 void		dlf_scorer_run_numeric(DlfScorer *s, const double *v, double *out);
+/*
+ * The same in two halves, for a caller that reads each raw value itself:
+ * feature f's standardised input is dlf_std_value((float) v, mean[f],
+ * inv_scale[f]) (arrays owned by the scorer), and dlf_scorer_run_std scores
+ * the row from the nfeatures standardised inputs x.  Same bits again.
+ */
+void		dlf_scorer_scaling(const DlfScorer *s, const double **mean,
+							   const double **inv_scale);
+void		dlf_scorer_run_std(DlfScorer *s, const float *x, double *out);
 
 /* Category code of a string for a feature (DLF_CAT_OTHER if unseen). */
 int32_t		dlf_category_code(const DlfModel *m, int32_t feature,
@@ -467,7 +500,9 @@ double		dlf_scorer_input(const DlfScorer *s, int32_t feature);
  * probability of the class predicted for the row.  The baseline row has
  * every numeric input at its training mean (encoded 0) and every
  * categorical feature at its most frequent category (categories[0]; the
- * "other" code when the feature learned none).
+ * "other" code when the feature learned none).  score and baseline are
+ * the scorer's (the one-row kernel's bits, as dlfin_predict gives them);
+ * the path integral runs through the same network in double precision.
  */
 typedef struct DlfExplanation
 {
@@ -476,7 +511,8 @@ typedef struct DlfExplanation
 	double	   *contrib;		/* [nfeatures], caller's buffer */
 	int32_t		klass;			/* multiclass: explained class, else -1 */
 	int32_t		steps;			/* trapezoid intervals used */
-	double		gap;			/* sum(contrib) - (score - baseline) */
+	double		gap;			/* sum(contrib) - (F(row) - F(baseline)),
+								 * F the network in double precision */
 } DlfExplanation;
 
 /* Completeness every explanation meets: |gap| <= this (x target_scale). */
@@ -490,10 +526,12 @@ void		dlf_explainer_free(DlfExplainer *e);
 
 /*
  * Explains the row currently loaded into the scorer (dlf_scorer_set_*; no
- * need to run it).  out->contrib must have room for nfeatures values.
+ * need to run it; the scorer runs it and the baseline row, which leaves
+ * its loaded inputs as they are).  out->contrib must have room for
+ * nfeatures values.
  * DLF_ERR_DATA if completeness could not be reached (never observed).
  */
-DlfStatus	dlf_explain(DlfExplainer *e, const DlfScorer *s,
+DlfStatus	dlf_explain(DlfExplainer *e, DlfScorer *s,
 						DlfExplanation *out, DlfError *err);
 
 /*

@@ -44,6 +44,9 @@ struct DlfExplainer
 	int32_t		cap;			/* room for active inputs */
 	double	   *gbuf;			/* gradients: (IG_MAX_DEPTH + 2) x cap */
 	int32_t		nint;			/* intervals accepted */
+	double	   *probs;			/* the scorer's outputs, nclasses (or 1) */
+	int32_t    *bidx;			/* the baseline row's entries, one per */
+	float	   *bval;			/* feature */
 };
 
 /* Frees an explainer. */
@@ -65,6 +68,9 @@ dlf_explainer_free(DlfExplainer *e)
 	dlf_free(e->bv);
 	dlf_free(e->gsum);
 	dlf_free(e->gbuf);
+	dlf_free(e->probs);
+	dlf_free(e->bidx);
+	dlf_free(e->bval);
 	dlf_free(e);
 }
 
@@ -109,14 +115,51 @@ dlf_explainer_new(const DlfModel *m, DlfError *err)
 	e->gsum = dlf_alloc_array(cap, sizeof(double));
 	e->cap = cap;
 	e->gbuf = dlf_alloc_array((size_t) (IG_MAX_DEPTH + 2) * cap, sizeof(double));
+	e->probs = dlf_alloc_array(m->nclasses > 1 ? m->nclasses : 1, sizeof(double));
+	e->bidx = dlf_alloc_array(m->nfeatures, sizeof(int32_t));
+	e->bval = dlf_alloc_array(m->nfeatures, sizeof(float));
 	if (bad || !e->g || !e->g2 || !e->idx || !e->feat || !e->xv || !e->bv ||
-		!e->gsum || !e->gbuf)
+		!e->gsum || !e->gbuf || !e->probs || !e->bidx || !e->bval)
 	{
 		dlf_explainer_free(e);
 		dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
 		return NULL;
 	}
+	/* the baseline row's entries, as training would encode that row */
+	for (int32_t f = 0; f < m->nfeatures; f++)
+	{
+		const DlfFeature *ft = &m->features[f];
+
+		e->bidx[f] = ft->input_offset;
+		e->bval[f] = 0.0f;
+		if (ft->kind != DLF_FEAT_NUMERIC)
+		{
+			e->bidx[f] += ft->ncat > 0 ? 0 : DLF_CAT_OTHER(ft);
+			e->bval[f] = 1.0f;
+		}
+	}
 	return e;
+}
+
+/*
+ * The scorer's output for the explained class (klass; -1 picks the most
+ * probable, first on ties, as dlfin_predict_class does) from its outputs.
+ */
+static double
+scorer_output(const DlfExplainer *e, int32_t *klass)
+{
+	const DlfModel *m = e->m;
+
+	if (m->task != DLF_TASK_MULTICLASS)
+		return e->probs[0];
+	if (*klass < 0)
+	{
+		*klass = 0;
+		for (int32_t j = 1; j < m->units[m->nlayers]; j++)
+			if (e->probs[j] > e->probs[*klass])
+				*klass = j;
+	}
+	return e->probs[*klass];
 }
 
 /* Hidden activation of a pre-activation value (as nn.c, in double). */
@@ -344,9 +387,14 @@ integrate(DlfExplainer *e, int32_t klass, double tol, double a, double b,
 	integrate(e, klass, tol, mid, b, Fm, Gm, Fb, Gb, depth + 1);
 }
 
-/* Explains the scorer's current row by integrated gradients. */
+/*
+ * Explains the scorer's current row by integrated gradients.  The score
+ * and baseline reported are the scorer's, so they are dlfin_predict's
+ * bits; the integral and its completeness are over the network in double
+ * precision, from its own value at the baseline to its value at the row.
+ */
 DlfStatus
-dlf_explain(DlfExplainer *e, const DlfScorer *s, DlfExplanation *out,
+dlf_explain(DlfExplainer *e, DlfScorer *s, DlfExplanation *out,
 			DlfError *err)
 {
 	const DlfModel *m = e->m;
@@ -354,6 +402,8 @@ dlf_explain(DlfExplainer *e, const DlfScorer *s, DlfExplanation *out,
 	int32_t		steps;
 	double		unit = m->task == DLF_TASK_REGRESSION ? fabs(m->target_scale) : 1.0;
 	double		gap = 0.0;
+	double		f0,
+				f1;
 
 	if (unit < 1e-12 || !isfinite(unit))
 		unit = 1.0;
@@ -387,9 +437,13 @@ dlf_explain(DlfExplainer *e, const DlfScorer *s, DlfExplanation *out,
 		}
 	}
 
-	out->score = eval_point(e, 1.0, -1, &klass, NULL);
+	/* the class and the two scores as the scorer gives them */
+	dlf_scorer_run(s, e->probs);
+	out->score = scorer_output(e, &klass);
+	dlf_scorer_run_entries(s, e->bidx, e->bval, e->probs);
+	out->baseline = scorer_output(e, &klass);
 	out->klass = m->task == DLF_TASK_MULTICLASS ? klass : -1;
-	out->baseline = eval_point(e, 0.0, klass, NULL, NULL);
+	f1 = eval_point(e, 1.0, klass, NULL, NULL);
 	for (int32_t k = 0; k < e->nact; k++)
 		e->gsum[k] = 0.0;
 	e->nint = 0;
@@ -400,6 +454,7 @@ dlf_explain(DlfExplainer *e, const DlfScorer *s, DlfExplanation *out,
 				   *G1 = e->gbuf + e->cap;
 		double		F0 = eval_point(e, 0.0, klass, NULL, G0);
 
+		f0 = F0;
 		for (int i = 1; i <= IG_MIN_STEPS; i++)
 		{
 			double		a1 = (double) (i - 1) / IG_MIN_STEPS,
@@ -422,7 +477,7 @@ dlf_explain(DlfExplainer *e, const DlfScorer *s, DlfExplanation *out,
 		out->contrib[e->feat[k]] += (e->xv[k] - e->bv[k]) * e->gsum[k];
 		gap += (e->xv[k] - e->bv[k]) * e->gsum[k];
 	}
-	gap -= out->score - out->baseline;
+	gap -= f1 - f0;
 	out->steps = steps;
 	out->gap = gap;
 	if (!(fabs(gap) <= DLF_EXPLAIN_TOLERANCE * unit))

@@ -1,7 +1,9 @@
 /*
  * forward.c
  *	  Scoring: a per-query workspace that encodes one row at a time and runs
- *	  the network with the same kernels as training, without allocating.
+ *	  the one-row kernel (nn_forward_row), without allocating.  Training's
+ *	  evaluation encodes rows the same way and runs the same kernel, so a
+ *	  score here has the bits of the one training computed for that row.
  */
 #include "nn_internal.h"
 
@@ -25,7 +27,13 @@ struct DlfScorer
 	NnWork		work;
 	float	   *x;				/* encoded inputs, units[0] */
 	int32_t    *hot;			/* categorical: input set to 1, or -1 */
+	double	   *mean;			/* numeric: training mean, by feature */
 	double	   *inv_scale;		/* numeric: 1 / scale */
+	int32_t    *offset;			/* every feature's first input: the entries
+								 * of an all-numeric row */
+	const int32_t *num_idx;		/* the entries' inputs for run_encoded:
+								 * offset, or NULL when feature f is input
+								 * f (the usual all-numeric layout) */
 	CatTable   *tables;			/* [nfeatures], empty for numeric */
 	int			all_numeric;	/* no categorical feature */
 };
@@ -97,7 +105,9 @@ dlf_scorer_free(DlfScorer *s)
 	dlf_free(s->tables);
 	dlf_free(s->x);
 	dlf_free(s->hot);
+	dlf_free(s->mean);
 	dlf_free(s->inv_scale);
+	dlf_free(s->offset);
 	nn_batch_free(&s->bt);
 	nn_work_free(&s->work);
 	dlf_free(s);
@@ -134,13 +144,17 @@ dlf_scorer_new(const DlfModel *m, DlfError *err)
 		s->net.W[l] = (float *) m->weights[l];
 		s->net.b[l] = (float *) m->biases[l];
 	}
+	nn_row_plan(&s->net);
 	ninputs = m->units[0];
 	s->all_numeric = 1;
 	s->x = dlf_alloc_array(ninputs, sizeof(float));
 	s->hot = dlf_alloc_array(m->nfeatures, sizeof(int32_t));
+	s->mean = dlf_alloc_array(m->nfeatures, sizeof(double));
 	s->inv_scale = dlf_alloc_array(m->nfeatures, sizeof(double));
+	s->offset = dlf_alloc_array(m->nfeatures, sizeof(int32_t));
 	s->tables = dlf_alloc_array(m->nfeatures, sizeof(CatTable));
-	if (!s->x || !s->hot || !s->inv_scale || !s->tables ||
+	if (!s->x || !s->hot || !s->mean || !s->inv_scale || !s->offset ||
+		!s->tables ||
 		nn_batch_alloc(&s->bt, 1, m->nfeatures, err) != DLF_OK ||
 		nn_work_alloc(&s->work, &s->net, 1, 0, err) != DLF_OK)
 		goto nomem;
@@ -155,7 +169,9 @@ dlf_scorer_new(const DlfModel *m, DlfError *err)
 			return NULL;
 		}
 		s->hot[f] = -1;
+		s->mean[f] = ft->mean;
 		s->inv_scale[f] = 1.0 / ft->scale;
+		s->offset[f] = ft->input_offset;
 		if (ft->kind != DLF_FEAT_NUMERIC)
 			s->all_numeric = 0;
 		if (ft->kind == DLF_FEAT_CATEGORICAL && ft->ncat > 0)
@@ -184,6 +200,11 @@ dlf_scorer_new(const DlfModel *m, DlfError *err)
 			}
 		}
 	}
+	/* entry f is input f: the kernel needs no input numbers */
+	s->num_idx = NULL;
+	for (int32_t f = 0; f < m->nfeatures; f++)
+		if (s->offset[f] != f || !s->all_numeric)
+			s->num_idx = s->offset;
 	dlf_scorer_reset(s);
 	return s;
 
@@ -254,17 +275,19 @@ dlf_scorer_set_category(DlfScorer *s, int32_t feature, const char *v,
 	s->x[s->hot[feature]] = 1.0f;
 }
 
-/* Runs the network on nnz sparse inputs in bt and writes the outputs. */
+/*
+ * Runs the network on the row's first-layer entries (input idx[k], value
+ * val[k]; one per feature, see nn.c; idx NULL: input k) and writes the
+ * outputs.
+ */
 static inline void
-run_encoded(DlfScorer *s, int32_t nnz, double *out)
+run_encoded(DlfScorer *s, const int32_t *idx, const float *val, double *out)
 {
 	const DlfModel *m = s->m;
-	NnBatch    *bt = &s->bt;
 	int32_t		nout = m->units[m->nlayers];
-	const float *z;
-
-	nn_forward_row(&s->net, bt->idx, bt->val, nnz, s->work.act);
-	z = s->work.act[m->nlayers - 1];
+	float		z0 = nn_forward_row(&s->net, idx, val, m->nfeatures,
+									s->work.act);
+	const float *z = s->work.act[m->nlayers - 1];
 
 	if (m->task == DLF_TASK_MULTICLASS)
 	{
@@ -283,9 +306,22 @@ run_encoded(DlfScorer *s, int32_t nnz, double *out)
 			out[j] /= sum;
 	}
 	else if (m->task == DLF_TASK_REGRESSION)
-		out[0] = (double) z[0] * m->target_scale + m->target_mean;
+		out[0] = (double) z0 * m->target_scale + m->target_mean;
+	else if (m->calibration == DLF_CALIB_NONE)
+	{
+		/* dlf_calibrated's sigmoid, without the call */
+		out[0] = 1.0 / (1.0 + exp(-(double) z0));
+	}
 	else
-		out[0] = dlf_calibrated(m, (double) z[0]);
+		out[0] = dlf_calibrated(m, (double) z0);
+}
+
+/* Scores a row given as first-layer entries, one per feature (nn.c). */
+void
+dlf_scorer_run_entries(DlfScorer *s, const int32_t *idx, const float *val,
+					   double *out)
+{
+	run_encoded(s, idx, val, out);
 }
 
 /* Runs the network on the current inputs; see dlfin_core.h for out. */
@@ -293,31 +329,32 @@ void
 dlf_scorer_run(DlfScorer *s, double *out)
 {
 	const DlfModel *m = s->m;
-	NnBatch    *bt = &s->bt;
-	int32_t		nnz = 0;
+	int32_t    *idx = s->bt.idx;
+	float	   *val = s->bt.val;
 
-	/* same sparse encoding as a training batch, so the same bits come out */
+	/* one entry per feature, as training encodes its rows */
 	for (int32_t f = 0; f < m->nfeatures; f++)
 	{
 		const DlfFeature *ft = &m->features[f];
 
 		if (ft->kind == DLF_FEAT_NUMERIC)
 		{
-			float		v = s->x[ft->input_offset];
-
-			if (v != 0.0f)
-			{
-				bt->idx[nnz] = ft->input_offset;
-				bt->val[nnz++] = v;
-			}
+			idx[f] = ft->input_offset;
+			val[f] = s->x[ft->input_offset];
 		}
 		else if (s->hot[f] >= 0)
 		{
-			bt->idx[nnz] = s->hot[f];
-			bt->val[nnz++] = 1.0f;
+			idx[f] = s->hot[f];
+			val[f] = 1.0f;
+		}
+		else
+		{
+			/* no category set since the reset: no contribution */
+			idx[f] = ft->input_offset;
+			val[f] = 0.0f;
 		}
 	}
-	run_encoded(s, nnz, out);
+	run_encoded(s, idx, val, out);
 }
 
 /* Whether every feature of the scorer's model is numeric. */
@@ -328,32 +365,35 @@ dlf_scorer_all_numeric(const DlfScorer *s)
 }
 
 /*
- * Scores one row of an all-numeric model from raw values (NaN for NULL),
- * encoding straight into the sparse entries: the same values as
- * dlf_scorer_set_numeric and dlf_scorer_run, without the input vector.
+ * Scores one row of an all-numeric model from raw values (NaN for NULL):
+ * the same entries as dlf_scorer_set_numeric and dlf_scorer_run, without
+ * the input vector.
  */
 void
 dlf_scorer_run_numeric(DlfScorer *s, const double *v, double *out)
 {
-	const DlfModel *m = s->m;
-	const DlfFeature *ft = m->features;
-	const double *inv_scale = s->inv_scale;
-	int32_t    *restrict idx = s->bt.idx;
-	float	   *restrict val = s->bt.val;
-	int32_t		nf = m->nfeatures;
-	int32_t		nnz = 0;
+	float	   *val = s->bt.val;
 
-	for (int32_t f = 0; f < nf; f++)
-	{
-		/* round to float32 first: training saw float32 columns */
-		float		x = dlf_std_value((float) v[f], ft[f].mean, inv_scale[f]);
+	/* round to float32 first: training saw float32 columns */
+	for (int32_t f = 0; f < s->m->nfeatures; f++)
+		val[f] = dlf_std_value((float) v[f], s->mean[f], s->inv_scale[f]);
+	run_encoded(s, s->num_idx, val, out);
+}
 
-		/* branch-free: the slot is overwritten when x is left out */
-		idx[nnz] = ft[f].input_offset;
-		val[nnz] = x;
-		nnz += x != 0.0f;
-	}
-	run_encoded(s, nnz, out);
+/* The standardisation of each feature of an all-numeric model. */
+void
+dlf_scorer_scaling(const DlfScorer *s, const double **mean,
+				   const double **inv_scale)
+{
+	*mean = s->mean;
+	*inv_scale = s->inv_scale;
+}
+
+/* Scores one row of an all-numeric model from standardised inputs x. */
+void
+dlf_scorer_run_std(DlfScorer *s, const float *x, double *out)
+{
+	run_encoded(s, s->num_idx, x, out);
 }
 
 /* The current input of a feature: standardised value or category code. */

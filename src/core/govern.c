@@ -307,16 +307,12 @@ gov_logits(Gov *g, const uint32_t *rows, int64_t n, int32_t pf,
 				const DlfFeature *ft = &m->features[f];
 				uint32_t	row = (f == pf) ? src[s + r] : rows[s + r];
 
+				/* one entry per feature, zeros too, as the scorer has */
 				if (ft->kind == DLF_FEAT_NUMERIC)
 				{
-					float		v = dlf_std_value(g->d->num[f][row], ft->mean,
-												  g->inv_scale[f]);
-
-					if (v != 0.0f)
-					{
-						ix[nnz] = ft->input_offset;
-						vx[nnz++] = v;
-					}
+					ix[nnz] = ft->input_offset;
+					vx[nnz++] = dlf_std_value(g->d->num[f][row], ft->mean,
+											  g->inv_scale[f]);
 				}
 				else
 				{
@@ -327,7 +323,8 @@ gov_logits(Gov *g, const uint32_t *rows, int64_t n, int32_t pf,
 			g->bt.nnz[r] = nnz;
 		}
 		g->bt.rows = cnt;
-		nn_forward(&g->net, &g->bt, &g->work, 0);
+		/* the scorer's kernel, so these are dlfin_predict's bits */
+		nn_forward_rows(&g->net, &g->bt, &g->work);
 		memcpy(z + (size_t) s * nout, g->work.act[m->nlayers - 1],
 			   sizeof(float) * (size_t) cnt * nout);
 	}

@@ -20,29 +20,18 @@
  * given variant is deterministic; the FMA variants round a*b+c once, so
  * their bits can differ from the default variant's (pre-2013 CPUs).
  */
+#ifndef DLF_KERNEL				/* -DDLF_KERNEL= builds one variant only */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
 	defined(__linux__) && __GNUC__ >= 11
 #define DLF_KERNEL __attribute__((target_clones("arch=x86-64-v4", \
 												"arch=x86-64-v3", "default")))
+#define DLF_KERNEL_CLONES 1
 #else
 #define DLF_KERNEL
 #endif
+#endif
 
 #define DLF_LEAKY_SLOPE 0.01f
-
-/*
- * Standardised network input of a raw numeric value.  Training and scoring
- * both go through here (with the value first rounded to float32, as the
- * training columns store it) so that identical inputs give identical bits.
- * Non-finite values (NULL is NaN) are imputed with the mean, i.e. 0.
- */
-static inline float
-dlf_std_value(float x, double mean, double inv_scale)
-{
-	if (!isfinite(x))
-		return 0.0f;
-	return (float) (((double) x - mean) * inv_scale);
-}
 
 /* A view of the network's parameters (model arrays or a training buffer). */
 typedef struct NnNet
@@ -52,12 +41,16 @@ typedef struct NnNet
 	int			activation;		/* DlfActivation of hidden layers */
 	float	   *W[DLF_MAX_HIDDEN + 1];	/* units[l] x units[l+1] */
 	float	   *b[DLF_MAX_HIDDEN + 1];	/* units[l+1] */
+	int			row_small;		/* set by nn_row_plan: nn_forward_row may
+								 * take its path for small networks (same
+								 * bits either way) */
 } NnNet;
 
 /*
  * A mini-batch.  The first layer's input is sparse: each row has up to
  * `maxent' (input index, value) entries, nnz[r] of them used, in ascending
- * input order; zero inputs are left out.  One-hot inputs have value 1.
+ * input order: one per feature (a numeric input even when it is 0, the
+ * one-hot input of a category with value 1).
  */
 typedef struct NnBatch
 {
@@ -104,12 +97,26 @@ void		nn_forward(const NnNet *net, const NnBatch *bt, NnWork *w,
 					   int use_mask);
 
 /*
- * Forward pass of one row given as nnz sparse first-layer entries (ascending
- * inputs, no zeros); act[l] receives layer l's output (units[l+1] floats).
- * Bit-identical to nn_forward on a batch holding that row.
+ * Forward pass of one row given as nnz first-layer entries (one per feature,
+ * as in NnBatch; idx NULL: entry k is input k); act[l] receives layer l's
+ * output (units[l+1] floats).  Returns the first output (the logit of a
+ * binary or regression model).
+ * Its order of operations (see nn.c) defines every score dlfin reports; it
+ * differs from nn_forward's, which only serves the gradient.
  */
-void		nn_forward_row(const NnNet *net, const int32_t *idx,
+float		nn_forward_row(const NnNet *net, const int32_t *idx,
 						   const float *val, int32_t nnz, float *const *act);
+
+/* Chooses nn_forward_row's path for the net's shape (sets row_small). */
+void		nn_row_plan(NnNet *net);
+
+/*
+ * nn_forward_row on each row of bt, without dropout: logits in
+ * w->act[nlayers - 1], rows x units[nlayers], as nn_forward leaves them.
+ * Evaluation on training rows (validation, calibration, importance, score
+ * distribution) goes through here, so it gives dlfin_predict's bits.
+ */
+void		nn_forward_rows(const NnNet *net, const NnBatch *bt, NnWork *w);
 
 /*
  * Loss of the logits in w: returns the sum of weight * loss over the rows
@@ -134,6 +141,14 @@ void		nn_backward(const NnNet *net, const NnBatch *bt, NnWork *w,
 void		nn_backward_wt(const NnNet *net, const NnBatch *bt, NnWork *w,
 						   int use_mask, float l2, NnNet *grad,
 						   const float *const *wt);
+
+/*
+ * Scores a row given as its first-layer entries (input idx[f], value
+ * val[f] for each feature f, as training encodes rows) with the scorer's
+ * kernel; out as dlf_scorer_run.
+ */
+void		dlf_scorer_run_entries(DlfScorer *s, const int32_t *idx,
+								   const float *val, double *out);
 
 /* Unweighted per-row loss of one row's logits (double precision). */
 double		nn_row_loss(int task, const float *z, int32_t nout, float target);

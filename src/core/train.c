@@ -1373,15 +1373,10 @@ gather(const TrainCtx *c, NnBatch *bt, const uint32_t *idx, int32_t rows,
 		{
 			if (fts[f].kind == DLF_FEAT_NUMERIC)
 			{
-				float		v = dlf_std_value(d->num[f][i], c->mean[f],
-											  c->inv_scale[f]);
-
-				/* zero inputs are skipped, exactly as the scorer does */
-				if (v != 0.0f)
-				{
-					ix[nnz] = fts[f].input_offset;
-					vx[nnz++] = v;
-				}
+				/* zeros too: one entry per feature, as the scorer has */
+				ix[nnz] = fts[f].input_offset;
+				vx[nnz++] = dlf_std_value(d->num[f][i], c->mean[f],
+										  c->inv_scale[f]);
 			}
 			else
 			{
@@ -2014,7 +2009,9 @@ start_pool(TrainCtx *c)
 /*
  * Runs the network over the validation rows: returns the unweighted mean
  * loss; when want_out, stores scores (binary: probability; regression:
- * label units; multiclass: argmax) for the metrics.
+ * label units; multiclass: argmax) for the metrics.  The rows are scored
+ * with the one-row kernel, so the stored validation metrics are those of
+ * dlfin_predict on the same rows.
  */
 static DlfStatus
 evaluate(TrainCtx *c, double *loss, int want_out)
@@ -2030,7 +2027,8 @@ evaluate(TrainCtx *c, double *loss, int want_out)
 		if (interrupted(c))
 			return fail_interrupted(c);
 		gather(c, &c->bt, c->valid_idx + s, rows, c->nvalid - s);
-		nn_forward(&c->net, &c->bt, &c->work, 0);
+		/* the scorer's kernel: dlfin_predict gives these rows these bits */
+		nn_forward_rows(&c->net, &c->bt, &c->work);
 		z = c->work.act[c->net.nlayers - 1];
 		for (int32_t r = 0; r < rows; r++)
 		{

@@ -44,7 +44,9 @@ cache_reset(DlfScoreCache *c)
 	c->types = NULL;
 	c->checked_nargs = 0;
 	c->out = NULL;
-	c->vals = NULL;
+	c->std = NULL;
+	c->mean = NULL;
+	c->inv_scale = NULL;
 	c->extra = NULL;
 }
 
@@ -82,19 +84,79 @@ check_arg_types(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature)
 	}
 	c->checked_nargs = nargs;
 	/* numeric features only: rows are scored without per-feature dispatch */
-	c->vals = NULL;
+	c->std = NULL;
 	if (dlf_scorer_all_numeric(c->scorer))
-		c->vals = MemoryContextAlloc(c->cxt, sizeof(double) * Max(nargs, 1));
+	{
+		c->std = MemoryContextAlloc(c->cxt, sizeof(float) * Max(nargs, 1));
+		dlf_scorer_scaling(c->scorer, &c->mean, &c->inv_scale);
+		c->all_float8 = true;
+		for (int i = 0; i < nargs; i++)
+			c->all_float8 &= c->types[i].base == FLOAT8OID;
+	}
+}
+
+/*
+ * Whether len bytes at a and b are equal.  Up to 64 bytes (a TOAST pointer
+ * is 18, a model's headers 64) the comparison is a few word loads without
+ * a call, as it runs once a row.
+ */
+static inline bool
+same_bytes(const void *a, const void *b, Size len)
+{
+	const char *pa = a;
+	const char *pb = b;
+	uint64		x[4],
+				y[4];
+
+	if (len < 8 || len > 64)
+		return memcmp(a, b, len) == 0;
+	if (len <= 32)
+	{
+		/* four words, overlapping as needed: straight-line code */
+		Size		mid = len <= 16 ? 0 : 8;
+		Size		mid2 = len <= 16 ? len - 8 : len - 16;
+
+		memcpy(&x[0], pa, 8);
+		memcpy(&y[0], pb, 8);
+		memcpy(&x[1], pa + mid, 8);
+		memcpy(&y[1], pb + mid, 8);
+		memcpy(&x[2], pa + mid2, 8);
+		memcpy(&y[2], pb + mid2, 8);
+		memcpy(&x[3], pa + len - 8, 8);
+		memcpy(&y[3], pb + len - 8, 8);
+		return ((x[0] ^ y[0]) | (x[1] ^ y[1]) |
+				(x[2] ^ y[2]) | (x[3] ^ y[3])) == 0;
+	}
+	{
+		uint64		diff = 0;
+		Size		i;
+
+		for (i = 0; i + 8 <= len; i += 8)
+		{
+			memcpy(&x[0], pa + i, 8);
+			memcpy(&y[0], pb + i, 8);
+			diff |= x[0] ^ y[0];
+		}
+		/* the last len mod 8 bytes: the 8 bytes ending at len */
+		memcpy(&x[0], pa + len - 8, 8);
+		memcpy(&y[0], pb + len - 8, 8);
+		return (diff | (x[0] ^ y[0])) == 0;
+	}
 }
 
 /*
  * Whether the model datum is the cached one.  The pointer of the previous
  * call is trusted alone only for a constant or an external parameter: any
  * other value may have been freed and another model read into the same
- * address.  So a plain varlena at the same address must also match in its
- * length and first 64 bytes (the varlena and model headers, which hold the
- * model's total length and the CRC-32 of its body), and any other datum
- * (a TOAST pointer, compressed bytes) must match byte for byte.
+ * address.  That includes a scalar subquery's result (PARAM_EXEC): an
+ * initplan that depends on an outer query's values is evaluated again
+ * when they change, into a new copy of its result tuple, which can land at
+ * the address of the one just freed; a function cannot see which kind of
+ * initplan its argument came from.  So a plain varlena at the same address
+ * must also match in its length and first 64 bytes (the varlena and model
+ * headers, which hold the model's total length and the CRC-32 of its
+ * body), and any other datum (a TOAST pointer, compressed bytes) must
+ * match byte for byte.
  */
 static inline bool
 same_model(const DlfScoreCache *c, const struct varlena *raw, Size raw_len)
@@ -106,27 +168,24 @@ same_model(const DlfScoreCache *c, const struct varlena *raw, Size raw_len)
 		if (c->arg_stable)
 			return true;
 		if (!VARATT_IS_EXTENDED(raw))
-		{
-			/* a model is longer than 64 bytes: compare words, no call */
-			if (raw_len >= 64)
-			{
-				uint64		diff = 0;
-
-				for (int i = 0; i < 8; i++)
-				{
-					uint64		a,
-								b;
-
-					memcpy(&a, (const char *) raw + 8 * i, 8);
-					memcpy(&b, (const char *) c->raw + 8 * i, 8);
-					diff |= a ^ b;
-				}
-				return diff == 0;
-			}
-			return memcmp(raw, c->raw, raw_len) == 0;
-		}
+			return same_bytes(raw, c->raw, Min(raw_len, 64));
 	}
-	return memcmp(raw, c->raw, raw_len) == 0;
+	return same_bytes(raw, c->raw, raw_len);
+}
+
+/* The cache when the model datum is the cached model, else NULL. */
+static inline DlfScoreCache *
+cache_hit(FunctionCallInfo fcinfo, Datum model_datum)
+{
+	DlfScoreCache *c = fcinfo->flinfo->fn_extra;
+	struct varlena *raw = (struct varlena *) DatumGetPointer(model_datum);
+
+	if (c != NULL && c->model != NULL && same_model(c, raw, VARSIZE_ANY(raw)))
+	{
+		c->last_ptr = raw;
+		return c;
+	}
+	return NULL;
 }
 
 /*
@@ -145,16 +204,13 @@ dlfin_score_cache_get(FunctionCallInfo fcinfo, Datum model_datum,
 	DlfModel   *model;
 	DlfError	err;
 
+	if (cache_hit(fcinfo, model_datum) != NULL)
+		return c;
 	if (c == NULL)
 	{
 		c = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(DlfScoreCache));
 		c->arg_stable = get_fn_expr_arg_stable(fcinfo->flinfo, 0);
 		fcinfo->flinfo->fn_extra = c;
-	}
-	if (c->model != NULL && same_model(c, raw, raw_len))
-	{
-		c->last_ptr = raw;
-		return c;
 	}
 
 	cache_reset(c);
@@ -277,43 +333,132 @@ bad_numeric(const DlfModel *m, int32 f, double v)
 }
 
 /*
- * Scores a row of an all-numeric model: each argument is read into
- * c->vals (NaN for NULL) with one range check, as dlfin_load_row checks it.
+ * Two doubles, two floats and two 64-bit masks side by side (SSE2, which
+ * every x86-64 has), for standardising two features at once; the double
+ * pairs of mean and inv_scale may be unaligned.
+ */
+typedef double vd2 __attribute__((vector_size(16)));
+typedef double vd2u __attribute__((vector_size(16), aligned(8), may_alias));
+typedef float vf2 __attribute__((vector_size(8)));
+typedef float vf2u __attribute__((vector_size(8), aligned(4), may_alias));
+typedef int64 vl2 __attribute__((vector_size(16)));
+
+/*
+ * Standardises feature f of an all-numeric row (arguments a), checking it
+ * as dlfin_load_row does: NULL is the mean, NaN or a value beyond float4
+ * is an error.
+ */
+static inline void
+std_one(const DlfScoreCache *c, const NullableDatum *a, int32 f, float *std)
+{
+	double		v = DatumGetFloat8(a->value);
+
+	if (a->isnull)
+	{
+		/* the mean, as dlf_std_value imputes NaN */
+		std[f] = 0.0f;
+		return;
+	}
+	/* NaN fails too; beyond float4 it would silently become NULL */
+	if (unlikely(!(fabs(v) <= 3.0e38)))
+		bad_numeric(c->model, f, v);
+	/* round to float32 first: training saw float32 columns */
+	std[f] = dlf_std_finite((float) v, c->mean[f], c->inv_scale[f]);
+}
+
+/*
+ * Scores a row of an all-numeric model: each argument is read, checked
+ * with one range test (as dlfin_load_row checks it) and standardised
+ * straight into c->std, which the network reads next.  Float8 arguments,
+ * the usual case, go two at a time: the row's latency starts with them.
  */
 static inline void
 score_numeric_row(FunctionCallInfo fcinfo, DlfScoreCache *c,
 				  int first_feature, double *out)
 {
-	const DlfArgType *types = c->types;
-	double	   *vals = c->vals;
+	const NullableDatum *args = &fcinfo->args[first_feature];
+	const double *mean = c->mean;
+	const double *inv_scale = c->inv_scale;
+	float	   *std = c->std;
 	int32		nf = c->model->nfeatures;
+	int32		f = 0;
 
-	for (int32 f = 0; f < nf; f++)
+	if (likely(c->all_float8))
 	{
-		int			arg = first_feature + f;
-		double		v;
+		const NullableDatum *a = args;
+		const double *mp = mean;
+		const double *ip = inv_scale;
+		float	   *sp = std;
 
-		if (PG_ARGISNULL(arg))
+		/* pointers that advance, not an index: fewer instructions */
+		for (; f + 2 <= nf; f += 2, a += 2)
 		{
-			vals[f] = NAN;
-			continue;
-		}
-		if (likely(types[f].base == FLOAT8OID))
-			v = DatumGetFloat8(PG_GETARG_DATUM(arg));
-		else
-		{
-			bool		bad;
+			vd2			v = {DatumGetFloat8(a[0].value),
+							 DatumGetFloat8(a[1].value)};
+			vl2			ok;
+			vd2			d;
 
-			v = dlfin_datum_to_double(PG_GETARG_DATUM(arg), &types[f], &bad);
-			if (bad)
-				v = NAN;
+			/* a NULL or a bad value: that pair one by one, below */
+			if (a[0].isnull | a[1].isnull)
+				break;
+			ok = (vd2) ((vl2) v & (vl2) {INT64_MAX, INT64_MAX}) <=
+				(vd2) {3.0e38, 3.0e38};
+			if (unlikely(!(ok[0] & ok[1])))
+				break;
+			/* dlf_std_finite of both, the same operations in each lane */
+			d = __builtin_convertvector(__builtin_convertvector(v, vf2), vd2);
+			d = (d - *(const vd2u *) mp) * *(const vd2u *) ip;
+			*(vf2u *) sp = __builtin_convertvector(d, vf2);
+			mp += 2;
+			ip += 2;
+			sp += 2;
 		}
-		/* NaN fails too; beyond float4 it would silently become NULL */
-		if (unlikely(!(fabs(v) <= 3.0e38)))
-			bad_numeric(c->model, f, v);
-		vals[f] = v;
+		for (; f < nf; f++)
+			std_one(c, args + f, f, std);
 	}
-	dlf_scorer_run_numeric(c->scorer, vals, out);
+	else
+	{
+		const DlfArgType *types = c->types;
+
+		for (; f < nf; f++)
+		{
+			double		v;
+
+			if (args[f].isnull)
+			{
+				std[f] = 0.0f;
+				continue;
+			}
+			if (types[f].base == FLOAT8OID)
+				v = DatumGetFloat8(args[f].value);
+			else
+			{
+				bool		bad;
+
+				v = dlfin_datum_to_double(args[f].value, &types[f], &bad);
+				if (bad)
+					v = NAN;
+			}
+			if (unlikely(!(fabs(v) <= 3.0e38)))
+				bad_numeric(c->model, f, v);
+			std[f] = dlf_std_finite((float) v, mean[f], inv_scale[f]);
+		}
+	}
+	dlf_scorer_run_std(c->scorer, std, out);
+}
+
+/* Loads the row's features into the scorer and runs the network. */
+static inline void
+score_row(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature,
+		  double *out)
+{
+	if (c->std != NULL)
+	{
+		score_numeric_row(fcinfo, c, first_feature, out);
+		return;
+	}
+	dlfin_load_row(fcinfo, c, first_feature, NULL);
+	dlf_scorer_run(c->scorer, out);
 }
 
 /* Loads the row's features into the scorer and runs the network. */
@@ -321,13 +466,7 @@ void
 dlfin_score_row(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature,
 				double *out)
 {
-	if (c->vals != NULL)
-	{
-		score_numeric_row(fcinfo, c, first_feature, out);
-		return;
-	}
-	dlfin_load_row(fcinfo, c, first_feature, NULL);
-	dlf_scorer_run(c->scorer, out);
+	score_row(fcinfo, c, first_feature, out);
 }
 
 /* Rejects the VARIADIC-array call form of a scoring function. */
@@ -343,25 +482,40 @@ dlfin_reject_variadic(FunctionCallInfo fcinfo)
 }
 
 /* Scores the row's features into c->out, sized for the cached model. */
+static inline void
+score_row_out(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature)
+{
+	if (unlikely(c->out == NULL))
+		c->out = MemoryContextAlloc(c->cxt, sizeof(double) * Max(c->model->nclasses, 1));
+	score_row(fcinfo, c, first_feature, c->out);
+}
+
+/* Scores the row's features into c->out, sized for the cached model. */
 void
 dlfin_score_row_out(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature)
 {
-	if (c->out == NULL)
-		c->out = MemoryContextAlloc(c->cxt, sizeof(double) * Max(c->model->nclasses, 1));
-	dlfin_score_row(fcinfo, c, first_feature, c->out);
+	score_row_out(fcinfo, c, first_feature);
 }
 
-/* Scores one row: decodes (cached) and runs; false when the model is NULL. */
-static bool
+/*
+ * Scores one row: decodes (cached) and runs; false when the model is NULL.
+ * A row of the cached model takes no call into the rest of the glue.
+ */
+static pg_attribute_always_inline bool
 score(FunctionCallInfo fcinfo, DlfScoreCache **cp)
 {
 	DlfScoreCache *c;
 
 	if (PG_ARGISNULL(0))
 		return false;
-	dlfin_reject_variadic(fcinfo);
-	c = dlfin_score_cache_get(fcinfo, PG_GETARG_DATUM(0), 1);
-	dlfin_score_row_out(fcinfo, c, 1);
+	c = cache_hit(fcinfo, PG_GETARG_DATUM(0));
+	if (unlikely(c == NULL))
+	{
+		/* the checks of a new model (the variadic form: first call only) */
+		dlfin_reject_variadic(fcinfo);
+		c = dlfin_score_cache_get(fcinfo, PG_GETARG_DATUM(0), 1);
+	}
+	score_row_out(fcinfo, c, 1);
 	*cp = c;
 	return true;
 }
@@ -386,12 +540,19 @@ argmax_class(const DlfScoreCache *c)
  * positive class; regression, the prediction; multiclass, the top class
  * probability.
  */
-Datum
-dlfin_result_predict(DlfScoreCache *c)
+static inline Datum
+result_predict(DlfScoreCache *c)
 {
 	if (c->model->task == DLF_TASK_MULTICLASS)
 		return Float8GetDatum(c->out[argmax_class(c)]);
 	return Float8GetDatum(c->out[0]);
+}
+
+/* What dlfin_predict returns for a scored row (see result_predict). */
+Datum
+dlfin_result_predict(DlfScoreCache *c)
+{
+	return result_predict(c);
 }
 
 /* What dlfin_predict_class returns for a scored row: the class as text. */
@@ -442,7 +603,7 @@ dlfin_predict(PG_FUNCTION_ARGS)
 
 	if (!score(fcinfo, &c))
 		PG_RETURN_NULL();
-	PG_RETURN_DATUM(dlfin_result_predict(c));
+	PG_RETURN_DATUM(result_predict(c));
 }
 
 /* dlfin_predict_class(model, features...): the predicted class as text. */

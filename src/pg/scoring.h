@@ -24,8 +24,13 @@ typedef struct DlfScoreCache
 	DlfArgType *types;			/* feature argument types, checked once */
 	int			checked_nargs;
 	double	   *out;			/* scorer output, nclasses (or 1) values */
-	double	   *vals;			/* all-numeric fast path: the row's raw
-								 * values, or NULL when it does not apply */
+	float	   *std;			/* all-numeric fast path: the row's
+								 * standardised inputs, or NULL when it
+								 * does not apply */
+	const double *mean;			/* fast path: the scorer's standardisation */
+	const double *inv_scale;
+	bool		all_float8;		/* fast path: every feature argument is
+								 * float8 */
 	void	   *extra;			/* callers' per-model data: lives in cxt and
 								 * is reset when the model changes */
 	void	   *lookup;			/* the registry's name lookup: lives in

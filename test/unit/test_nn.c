@@ -881,7 +881,429 @@ test_threads(void)
 	free(id);
 }
 
-/* Scorer vs. the training kernels and a double reference. */
+/* ---- the one-row kernel ---------------------------------------------- */
+
+/*
+ * One multiply-add of the one-row kernel: fused (fmaf, rounded once) or a
+ * rounded product then a sum, the two arithmetics a kernel variant can
+ * have (nn.c).  The volatile keeps the compiler from fusing the second.
+ */
+static float
+ref_mac(float x, float w, float s, int fused)
+{
+	volatile float p;
+
+	if (fused)
+		return fmaf(x, w, s);
+	p = x * w;
+	return p + s;
+}
+
+/*
+ * nn_forward_row's documented order of operations, written out plainly:
+ * each output from four partial sums over every fourth input (for the
+ * first layer, every fourth entry), s_0 starting at the bias, folded as
+ * (s_0 + s_2) + (s_1 + s_3), then the hidden activation as activate()
+ * computes it.
+ */
+static void
+ref_forward_row(const NnNet *net, const int32_t *idx, const float *val,
+				int32_t nnz, int fused, float *const *act)
+{
+	for (int32_t l = 0; l < net->nlayers; l++)
+	{
+		int32_t		nout = net->units[l + 1];
+		int32_t		n = l == 0 ? nnz : net->units[l];
+		const float *x = l == 0 ? val : act[l - 1];
+
+		for (int32_t j = 0; j < nout; j++)
+		{
+			float		s[4] = {net->b[l][j], 0.0f, 0.0f, 0.0f};
+			float		v;
+
+			for (int32_t k = 0; k < n; k++)
+			{
+				int32_t		row = l == 0 && idx ? idx[k] : k;
+
+				s[k % 4] = ref_mac(x[k], net->W[l][(size_t) row * nout + j],
+								   s[k % 4], fused);
+			}
+			v = (s[0] + s[2]) + (s[1] + s[3]);
+			if (l + 1 < net->nlayers)
+			{
+				switch (net->activation)
+				{
+					case DLF_ACT_RELU:
+						v = v > 0.0f ? v : 0.0f;
+						break;
+					case DLF_ACT_LEAKY_RELU:
+						v = v > 0.0f ? v : DLF_LEAKY_SLOPE * v;
+						break;
+					case DLF_ACT_TANH:
+						v = tanhf(v);
+						break;
+					case DLF_ACT_SIGMOID:
+						v = 1.0f / (1.0f + expf(-v));
+						break;
+				}
+			}
+			act[l][j] = v;
+		}
+	}
+}
+
+/* A network of the given layer sizes with its own parameter buffer. */
+static NnNet
+make_net(int nlayers, const int32_t *units, int act, DlfRng *rng)
+{
+	NnNet		net;
+
+	memset(&net, 0, sizeof(net));
+	net.nlayers = nlayers;
+	net.activation = act;
+	for (int l = 0; l <= nlayers; l++)
+		net.units[l] = units[l];
+	for (int l = 0; l < nlayers; l++)
+	{
+		net.W[l] = malloc(sizeof(float) * units[l] * units[l + 1]);
+		net.b[l] = malloc(sizeof(float) * units[l + 1]);
+		for (int i = 0; i < units[l] * units[l + 1]; i++)
+			net.W[l][i] = (float) unif(rng, -1, 1);
+		for (int i = 0; i < units[l + 1]; i++)
+			net.b[l][i] = (float) unif(rng, -0.5, 0.5);
+	}
+	return net;
+}
+
+/* Frees make_net's buffers. */
+static void
+free_net(NnNet *net)
+{
+	for (int l = 0; l < net->nlayers; l++)
+	{
+		free(net->W[l]);
+		free(net->b[l]);
+	}
+}
+
+/* Layer outputs of one row: act[l] of units[l+1] floats. */
+static void
+alloc_acts(const NnNet *net, float **act)
+{
+	for (int l = 0; l < net->nlayers; l++)
+		act[l] = calloc(net->units[l + 1], sizeof(float));
+}
+
+/* Whether every layer output of a and b has the same bits. */
+static int
+same_acts(const NnNet *net, float *const *a, float *const *b)
+{
+	for (int l = 0; l < net->nlayers; l++)
+		if (memcmp(a[l], b[l], sizeof(float) * net->units[l + 1]) != 0)
+			return 0;
+	return 1;
+}
+
+/*
+ * The row kernel against the plain reference, bit for bit, over shapes
+ * that take every path: the small-network path and the general one (the
+ * same net with and without nn_row_plan), full and partial tiles, single
+ * output units, entry counts that are and are not multiples of four,
+ * sparse entries and dense ones (idx NULL), every activation.
+ */
+static void
+test_row_kernel(void)
+{
+	static const int32_t shapes[][5] = {
+		/* nlayers, then units[0..nlayers] */
+		{1, 8, 1}, {1, 9, 3}, {1, 40, 16}, {2, 8, 32, 1},
+		{3, 8, 32, 16, 1}, {3, 13, 16, 32, 5}, {3, 8, 32, 32, 17},
+		{2, 7, 20, 3}, {3, 30, 64, 33, 1}, {2, 5, 16, 16},
+		{3, 6, 5, 7, 2}, {2, 11, 48, 1}
+	};
+	DlfRng		rng;
+	int			as_fused = 1,	/* every row matched the fused reference */
+				as_unfused = 1, /* every row matched the unfused one */
+				exact = 1,
+				cases = 0,
+				small_cases = 0;
+	double		maxdiff = 0.0;
+
+	dlf_rng_seed(&rng, 77);
+	for (size_t sh = 0; sh < sizeof(shapes) / sizeof(shapes[0]); sh++)
+		for (int act = DLF_ACT_RELU; act <= DLF_ACT_LEAKY_RELU; act++)
+		{
+			int			L = shapes[sh][0];
+			NnNet		net = make_net(L, &shapes[sh][1], act, &rng);
+			int32_t		nin = net.units[0];
+			float	   *got[DLF_MAX_HIDDEN + 1],
+					   *ref[DLF_MAX_HIDDEN + 1],
+					   *view[DLF_MAX_HIDDEN + 1];
+			int32_t    *idx = malloc(sizeof(int32_t) * nin);
+			float	   *val = malloc(sizeof(float) * nin);
+			NnBatch		bt;
+			NnWork		w;
+			DlfError	err;
+
+			alloc_acts(&net, got);
+			alloc_acts(&net, ref);
+			nn_batch_alloc(&bt, 7, nin, &err);
+			nn_work_alloc(&w, &net, 7, 0, &err);
+			for (int row = 0; row < 8; row++)
+			{
+				/* sparse: ascending inputs with gaps, some values 0 */
+				int32_t		nnz = 0;
+
+				for (int32_t k = 0; k < nin; k++)
+					if (row % 2 == 0 || k % 3 != 1)
+					{
+						idx[nnz] = k;
+						val[nnz++] = k % 5 == row % 5 ? 0.0f :
+							(float) unif(&rng, -3, 3);
+					}
+				for (int dense = 0; dense <= (nnz == nin); dense++)
+					for (int plan = 0; plan <= 1; plan++)
+					{
+						const int32_t *ix = dense ? NULL : idx;
+						float		z;
+
+						net.row_small = 0;
+						if (plan)
+							nn_row_plan(&net);
+						small_cases += net.row_small;
+						z = nn_forward_row(&net, ix, val, nnz, got);
+						ref_forward_row(&net, ix, val, nnz, 0, ref);
+						as_unfused &= same_acts(&net, got, ref);
+						ref_forward_row(&net, ix, val, nnz, 1, ref);
+						as_fused &= same_acts(&net, got, ref);
+						cases++;
+						if (memcmp(&z, &got[L - 1][0], sizeof(z)) != 0)
+							exact = 0;
+					}
+				/* the batch kernel agrees to rounding, no more */
+				net.row_small = 0;
+				bt.rows = 1;
+				bt.nnz[0] = nnz;
+				memcpy(bt.idx, idx, sizeof(int32_t) * nnz);
+				memcpy(bt.val, val, sizeof(float) * nnz);
+				nn_forward(&net, &bt, &w, 0);
+				for (int32_t j = 0; j < net.units[L]; j++)
+				{
+					double		d = fabs(w.act[L - 1][j] - ref[L - 1][j]) /
+						(1.0 + fabs(ref[L - 1][j]));
+
+					if (d > maxdiff)
+						maxdiff = d;
+				}
+				/* nn_forward_rows is the row kernel, row by row */
+				nn_forward_rows(&net, &bt, &w);
+				for (int l = 0; l < L; l++)
+					view[l] = w.act[l];
+				if (!same_acts(&net, view, got))
+					exact = 0;
+			}
+			/* a batch of 7 rows (four at a time, then three) */
+			bt.rows = 7;
+			for (int r = 0; r < 7; r++)
+			{
+				bt.nnz[r] = nin - r % 3;
+				for (int32_t k = 0; k < bt.nnz[r]; k++)
+				{
+					bt.idx[r * nin + k] = k;
+					bt.val[r * nin + k] = (k + r) % 4 == 0 ? 0.0f : (float) unif(&rng, -2, 2);
+				}
+			}
+			nn_forward_rows(&net, &bt, &w);
+			nn_row_plan(&net);
+			for (int r = 0; r < 7; r++)
+			{
+				for (int l = 0; l < L; l++)
+					view[l] = w.act[l] + (size_t) r * net.units[l + 1];
+				nn_forward_row(&net, bt.idx + r * nin, bt.val + r * nin,
+							   bt.nnz[r], got);
+				if (!same_acts(&net, view, got))
+					exact = 0;
+			}
+			for (int l = 0; l < L; l++)
+			{
+				free(got[l]);
+				free(ref[l]);
+			}
+			free(idx);
+			free(val);
+			nn_batch_free(&bt);
+			nn_work_free(&w);
+			free_net(&net);
+		}
+	/* one arithmetic for every row: fused or not, never a mix */
+	ok(exact && as_fused != as_unfused,
+	   "row kernel: the documented order bit for bit (%s multiply-adds), "
+	   "%d rows, %d on the small-network path",
+	   as_fused ? "fused" : as_unfused ? "unfused" : "NEITHER", cases,
+	   small_cases);
+	ok(small_cases > 0 && small_cases < cases,
+	   "both paths of the row kernel were exercised");
+#ifdef DLF_KERNEL_CLONES
+	/* the variants with FMA fuse: on this CPU the kernel must have fused */
+	ok(as_fused == (__builtin_cpu_supports("x86-64-v3") ? 1 : 0),
+	   "row kernel fuses its multiply-adds exactly when the CPU has FMA");
+#endif
+	ok(maxdiff < 1e-5, "batch kernel within rounding of the row kernel (max rel diff %.2e)",
+	   maxdiff);
+}
+
+/*
+ * Pins the order itself with values whose sums come out differently in any
+ * other order: 2^24 + 1 rounds back to 2^24 in float, so which terms meet
+ * first decides the result.  Every weight is 1, so fused or not makes no
+ * difference here.  Through the first layer (entries), a hidden layer's
+ * output (the small-network path) and the general path.
+ */
+static void
+test_row_order(void)
+{
+	const float big = 16777216.0f;	/* 2^24 */
+	/* entries k = 0..7 land in s_{k mod 4}: s_0 = big - big, s_1..3 = 2 */
+	static const float a[8] = {16777216.0f, 1, 1, 1, -16777216.0f, 1, 1, 1};
+	/* s_0 = big, s_1 = -big, s_2 = 1, s_3 = 1: the fold decides */
+	static const float b[4] = {16777216.0f, -16777216.0f, 1, 1};
+	int32_t		units1[2] = {8, 1},
+				units2[3] = {1, 16, 1};
+	int32_t		idx[8] = {0, 2, 3, 5, 8, 9, 10, 13};
+	float		out[1],
+				h[16];
+	float	   *act1[1] = {out},
+			   *act2[2] = {h, out};
+	NnNet		net;
+	DlfRng		rng;
+
+	dlf_rng_seed(&rng, 1);
+	net = make_net(1, units1, DLF_ACT_RELU, &rng);
+	for (int k = 0; k < 8; k++)
+		net.W[0][k] = 1.0f;
+	net.b[0][0] = 0.0f;
+	ok(nn_forward_row(&net, NULL, a, 8, act1) == 6.0f,
+	   "partial sums over every fourth input: 6 (in input order: 3)");
+	ok(nn_forward_row(&net, NULL, b, 4, act1) == 1.0f,
+	   "folded (s0 + s2) + (s1 + s3): 1 (left to right: 2)");
+	/* the bias starts s_0: big + 1 loses the 1 before -big arrives */
+	net.b[0][0] = big;
+	{
+		static const float c[2] = {1, -16777216.0f};
+
+		ok(nn_forward_row(&net, NULL, c, 2, act1) == 0.0f,
+		   "the bias starts s_0: 0 (with the bias added last: 1)");
+	}
+	free_net(&net);
+
+	/* sparse entries: k counts entries, not input numbers */
+	{
+		int32_t		units[2] = {14, 1};
+
+		net = make_net(1, units, DLF_ACT_RELU, &rng);
+		for (int k = 0; k < 14; k++)
+			net.W[0][k] = 1.0f;
+		net.b[0][0] = 0.0f;
+		ok(nn_forward_row(&net, idx, a, 8, act1) == 6.0f,
+		   "the first layer groups its entries, not its input numbers");
+		free_net(&net);
+	}
+
+	/* a hidden layer's outputs as the next layer's inputs, both paths */
+	net = make_net(2, units2, DLF_ACT_RELU, &rng);
+	for (int j = 0; j < 16; j++)
+	{
+		/* h = [big 1 1 1 big 1 1 1 0 ...] from one input of value 1 */
+		net.W[0][j] = j < 8 ? (j % 4 == 0 ? big : 1.0f) : 0.0f;
+		net.b[0][j] = 0.0f;
+		/* the output weights make that big - big again */
+		net.W[1][j] = j == 4 ? -1.0f : 1.0f;
+	}
+	net.b[1][0] = 0.0f;
+	{
+		float		one = 1.0f;
+		float		z[2];
+
+		nn_row_plan(&net);
+		z[0] = nn_forward_row(&net, NULL, &one, 1, act2);
+		net.row_small = 0;
+		z[1] = nn_forward_row(&net, NULL, &one, 1, act2);
+		ok(net.units[1] == 16 && z[0] == 6.0f && z[1] == 6.0f,
+		   "the same order in a dense layer, small-network and general path");
+	}
+	free_net(&net);
+}
+
+/*
+ * An all-numeric model with the default hidden layers: the scorer's
+ * numeric paths (raw values; standardised ones) against set_numeric and
+ * run, and the score distribution training stored against the scorer
+ * (each decile edge is the score of a row, so the scorer must give it).
+ */
+static void
+test_scorer_numeric(void)
+{
+	DlfDataset *d;
+	DlfModel   *m = xor_data(2000, 5, &d);
+	DlfTrainOptions o = test_options();
+	DlfError	err;
+	DlfScorer  *s;
+	const double *mean,
+			   *inv_scale;
+	double	   *scores = malloc(sizeof(double) * d->nrows);
+	int			same = 1,
+				found = 0;
+
+	o.epochs = 3;
+	o.validation_fraction = 0.2;
+	dlf_train(m, d, &o, NULL, &err);
+	s = dlf_scorer_new(m, &err);
+	dlf_scorer_scaling(s, &mean, &inv_scale);
+	for (int64_t i = 0; i < d->nrows; i++)
+	{
+		double		v[3],
+					p1,
+					p2,
+					p3;
+		float		x[3];
+
+		for (int f = 0; f < 3; f++)
+		{
+			/* a NULL now and then: NaN, imputed with the mean */
+			v[f] = (i + f) % 11 == 0 ? NAN : d->num[f][i];
+			x[f] = dlf_std_value((float) v[f], mean[f], inv_scale[f]);
+		}
+		dlf_scorer_run_numeric(s, v, &p1);
+		dlf_scorer_run_std(s, x, &p2);
+		dlf_scorer_reset(s);
+		for (int f = 0; f < 3; f++)
+			dlf_scorer_set_numeric(s, f, v[f], isnan(v[f]));
+		dlf_scorer_run(s, &p3);
+		if (!(p1 == p2 && p2 == p3))
+			same = 0;
+		/* the training rows themselves, for the distribution */
+		for (int f = 0; f < 3; f++)
+			v[f] = d->num[f][i];
+		dlf_scorer_run_numeric(s, v, &scores[i]);
+	}
+	ok(same, "all-numeric scorer: raw, standardised and set_numeric paths agree bit for bit");
+	for (int32_t b = 0; b + 1 < m->score_dist.nbins; b++)
+		for (int64_t i = 0; i < d->nrows; i++)
+			if (scores[i] == m->score_dist.edges[b])
+			{
+				found++;
+				break;
+			}
+	ok(m->score_dist.nbins > 1 && found == m->score_dist.nbins - 1,
+	   "every stored score decile edge is the scorer's score of a training row (%d of %d)",
+	   found, m->score_dist.nbins - 1);
+	free(scores);
+	dlf_scorer_free(s);
+	dlf_model_free(m);
+	free_data(d);
+}
+
+/* Scorer vs. training's evaluation and a double reference. */
 static void
 test_scorer(void)
 {
@@ -933,25 +1355,23 @@ test_scorer(void)
 			dlf_scorer_set_category(s, 2, cats[code], strlen(cats[code]), 0);
 		dlf_scorer_run(s, &p);
 
-		/* the training-side encoding of the same row */
+		/* the training-side encoding of the same row: one entry a feature */
 		for (int f = 0; f < 2; f++)
 		{
 			float		v = dlf_std_value(d->num[f][i], m->features[f].mean,
 										  1.0 / m->features[f].scale);
 
 			x[f] = v;
-			if (v != 0.0f)
-			{
-				bt.idx[e] = f;
-				bt.val[e++] = v;
-			}
+			bt.idx[e] = f;
+			bt.val[e++] = v;
 		}
 		bt.idx[e] = 2 + code;
 		bt.val[e++] = 1.0f;
 		x[2 + code] = 1;
 		bt.nnz[0] = e;
 		bt.rows = 1;
-		nn_forward(&net, &bt, &w, 0);
+		/* what training's evaluation runs (validation, calibration) */
+		nn_forward_rows(&net, &bt, &w);
 		z = w.act[net.nlayers - 1][0];
 		if (p != 1.0 / (1.0 + exp(-z)))
 			exact = 0;
@@ -979,7 +1399,7 @@ test_scorer(void)
 		if (fabs(ref - p) > maxdiff)
 			maxdiff = fabs(ref - p);
 	}
-	ok(exact, "scorer output is bit-identical to the training forward pass");
+	ok(exact, "scorer output is bit-identical to training's evaluation of the row");
 	ok(maxdiff < 1e-5, "scorer matches a double reference (max diff %.2e)", maxdiff);
 	ok(dlf_category_code(m, 2, "cat3", 4) == 3 &&
 	   dlf_category_code(m, 2, "cat", 3) == 4 &&
@@ -1148,7 +1568,10 @@ main(void)
 	test_early_stopping();
 	test_determinism();
 	test_threads();
+	test_row_kernel();
+	test_row_order();
 	test_scorer();
+	test_scorer_numeric();
 	test_errors();
 	test_warm_start();
 	return done_testing();

@@ -1703,6 +1703,32 @@ update_all(TrainCtx *c, TrainReplica *r, int par, int nthreads, float bc1,
 }
 
 /*
+ * After a batch's gradient barrier: adds up the chunk losses of batch
+ * parity par (in chunk order in every thread, so every thread takes the
+ * same decision), records the divergence or the loss sum (thread 0) and
+ * advances the Adam bias corrections.  False when the loss diverged.
+ */
+static int
+batch_done(TrainCtx *c, int self, int par, double *b1t, double *b2t)
+{
+	double		bl = 0.0;
+
+	for (int k = 0; k < c->nchunks; k++)
+		bl += c->chunks[k].loss[par];
+	if (!isfinite(bl))
+	{
+		if (self == 0)
+			c->ep_diverged = 1;
+		return 0;
+	}
+	if (self == 0)
+		c->ep_tsum += bl;
+	*b1t *= 0.9;
+	*b2t *= 0.999;
+	return 1;
+}
+
+/*
  * Job: a segment of an epoch's mini-batches with replicated updates (small
  * networks, no dropout).  One barrier per batch: after it every chunk's
  * gradient is ready, and each thread reduces them and steps its own
@@ -1738,7 +1764,6 @@ job_epoch_replicated(TrainCtx *c, int self, int nthreads)
 	for (int64_t s = c->seg_lo; s < c->seg_hi; s += B, par ^= 1)
 	{
 		int32_t		rows = (int32_t) (c->ntrain - s < B ? c->ntrain - s : B);
-		double		bl = 0.0;
 
 		if (self == 0)
 			c->stop[par] = interrupted(c);
@@ -1753,18 +1778,8 @@ job_epoch_replicated(TrainCtx *c, int self, int nthreads)
 				c->ep_stop = 1;
 			break;
 		}
-		for (int k = 0; k < c->nchunks; k++)
-			bl += c->chunks[k].loss[par];
-		if (!isfinite(bl))
-		{
-			if (self == 0)
-				c->ep_diverged = 1;
+		if (!batch_done(c, self, par, &b1t, &b2t))
 			break;
-		}
-		if (self == 0)
-			c->ep_tsum += bl;
-		b1t *= 0.9;
-		b2t *= 0.999;
 		update_all(c, r, par, nthreads, (float) (1.0 - b1t), (float) (1.0 - b2t));
 	}
 	if (self == 0)
@@ -1802,7 +1817,6 @@ job_epoch(void *arg, int self, int nthreads)
 	for (int64_t s = c->seg_lo; s < c->seg_hi; s += B)
 	{
 		int32_t		rows = (int32_t) (c->ntrain - s < B ? c->ntrain - s : B);
-		double		bl = 0.0;
 
 		if (self == 0)
 		{
@@ -1820,18 +1834,8 @@ job_epoch(void *arg, int self, int nthreads)
 		chunk_gradients(c, self, nthreads, c->train_idx + s, rows,
 						c->ntrain - s, 0, &c->net, c->wt);
 		dlf_pool_barrier(c->ep_pool);
-		for (int k = 0; k < c->nchunks; k++)
-			bl += c->chunks[k].loss[0];
-		if (!isfinite(bl))
-		{
-			if (self == 0)
-				c->ep_diverged = 1;
+		if (!batch_done(c, self, 0, &b1t, &b2t))
 			break;
-		}
-		if (self == 0)
-			c->ep_tsum += bl;
-		b1t *= 0.9;
-		b2t *= 0.999;
 		update_slice(c, self, nthreads, (float) (1.0 - b1t), (float) (1.0 - b2t));
 	}
 	if (self == 0)

@@ -1,6 +1,6 @@
 -- Every user-triggerable error of training and scoring, with its SQLSTATE.
 BEGIN;
-SELECT plan(69);
+SELECT plan(71);
 
 CREATE TEMP TABLE t AS
 SELECT i, (i % 2 = 0) AS y, i::float8 AS x, (i % 3)::int AS k,
@@ -94,6 +94,11 @@ SELECT throws_ok($$SELECT dlfin_predict(m, 'NaN'::float8, 'a') FROM good$$, '220
 SELECT throws_ok($$SELECT dlfin_predict('\x0102'::bytea, 1.0) $$, '22P03', NULL, 'garbage model');
 SELECT throws_ok($$SELECT dlfin_model_info(substr(m, 1, octet_length(m) - 1)) FROM good$$, '22P03', NULL, 'truncated model');
 SELECT throws_ok($$SELECT dlfin_predict_class(m, 1.0) FROM reg$$, '42809', NULL, 'class of a regression');
+
+-- the epochs flush subnormal floats to zero; the backend's own float
+-- arithmetic must be left as it was, after a training and after a cancel
+SELECT lives_ok($$SELECT dlfin_train('{"epochs": 2, "hidden": [64, 64], "validation_fraction": 0.2}', (i % 3 = 0), i::float8 * 1e-30, (i % 7)::float8) FROM generate_series(1, 2000) i$$, 'a training with tiny features');
+SELECT is((SELECT 1e-310::float8 * 1.0), 1e-310::float8, 'subnormal float8 arithmetic still works after training');
 
 SELECT * FROM finish();
 ROLLBACK;

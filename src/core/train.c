@@ -942,76 +942,70 @@ done:
 static void
 feature_stats(TrainCtx *c, int32_t f)
 {
-	DlfDataset *d = c->data;
-	int64_t		n = c->n;
-	const uint32_t *order = c->train_idx;
+	const DlfDataset *d = c->data;
+	const DlfFeature *ft = &c->m->features[f];
 	const DlfModel *im = c->opt->init;
+	const uint32_t *order = c->train_idx;
+	int64_t		n = c->n;
+	const float *col = d->num[f];
+	double		s = 0.0,
+				ss = 0.0,
+				mu = 0.0,
+				shift = 0.0,
+				sd;
+	int64_t		k = 0;
 
+	if (ft->kind != DLF_FEAT_NUMERIC)
 	{
-		const DlfFeature *ft = &c->m->features[f];
+		const int32_t *codes = d->cat[f];
+		int32_t		miss = DLF_CAT_MISSING(ft);
 
-		if (ft->kind == DLF_FEAT_NUMERIC)
+		for (int64_t i = 0; i < n; i++)
+			k += codes[i] == miss;
+		c->mean[f] = 0.0;
+		c->scale[f] = 1.0;
+		c->inv_scale[f] = 1.0;
+		c->missing[f] = (double) k / n;
+		return;
+	}
+
+	/*
+	 * One pass, in canonical order (the bits depend on the order), of the
+	 * values shifted by the first finite one: the shifted sums keep the
+	 * variance accurate (the shift is near the mean in units of the
+	 * spread) and the rows are gathered once.
+	 */
+	for (int64_t i = 0; i < n; i++)
+	{
+		float		x = col[order[i]];
+
+		if (i + STATS_PREFETCH < n)
+			__builtin_prefetch(&col[order[i + STATS_PREFETCH]]);
+		if (isfinite(x))
 		{
-			const float *col = d->num[f];
-			double		s = 0.0,
-						ss = 0.0,
-						mu = 0.0,
-						shift = 0.0,
-						sd;
-			int64_t		k = 0;
+			double		v;
 
-			/*
-			 * One pass, in canonical order (the bits depend on the order),
-			 * of the values shifted by the first finite one: the shifted
-			 * sums keep the variance accurate (the shift is near the mean
-			 * in units of the spread) and the rows are gathered once.
-			 */
-			for (int64_t i = 0; i < n; i++)
-			{
-				float		x = col[order[i]];
-
-				if (i + STATS_PREFETCH < n)
-					__builtin_prefetch(&col[order[i + STATS_PREFETCH]]);
-				if (isfinite(x))
-				{
-					double		v;
-
-					if (k == 0)
-						shift = x;
-					v = x - shift;
-					s += v;
-					ss += v * v;
-					k++;
-				}
-			}
-			if (k > 0)
-				mu = shift + s / k;
-			sd = k > 0 ? sqrt(fmax(ss - s * (s / k), 0.0) / k) : 0.0;
-			c->mean[f] = mu;
-			c->scale[f] = (sd < 1e-12 || !isfinite(sd)) ? 1.0 : sd;
-			c->missing[f] = (double) (n - k) / n;
-			/* warm start keeps the encoding the weights were trained on */
-			if (im && im->features[f].kind == DLF_FEAT_NUMERIC)
-			{
-				c->mean[f] = im->features[f].mean;
-				c->scale[f] = im->features[f].scale;
-			}
-			c->inv_scale[f] = 1.0 / c->scale[f];
-		}
-		else
-		{
-			const int32_t *col = d->cat[f];
-			int32_t		miss = DLF_CAT_MISSING(ft);
-			int64_t		k = 0;
-
-			for (int64_t i = 0; i < n; i++)
-				k += col[i] == miss;
-			c->mean[f] = 0.0;
-			c->scale[f] = 1.0;
-			c->inv_scale[f] = 1.0;
-			c->missing[f] = (double) k / n;
+			if (k == 0)
+				shift = x;
+			v = x - shift;
+			s += v;
+			ss += v * v;
+			k++;
 		}
 	}
+	if (k > 0)
+		mu = shift + s / k;
+	sd = k > 0 ? sqrt(fmax(ss - s * (s / k), 0.0) / k) : 0.0;
+	c->mean[f] = mu;
+	c->scale[f] = (sd < 1e-12 || !isfinite(sd)) ? 1.0 : sd;
+	c->missing[f] = (double) (n - k) / n;
+	/* warm start keeps the encoding the weights were trained on */
+	if (im && im->features[f].kind == DLF_FEAT_NUMERIC)
+	{
+		c->mean[f] = im->features[f].mean;
+		c->scale[f] = im->features[f].scale;
+	}
+	c->inv_scale[f] = 1.0 / c->scale[f];
 }
 
 /* Job: the statistics of every nthreads-th feature (each by one thread). */

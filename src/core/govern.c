@@ -820,14 +820,13 @@ key_float(uint32_t u)
 
 /*
  * The values a distribution is taken over: the finite values of a float
- * column (NaN marks NULL); for the score, the column holds single logits
- * (z, the same array) whose scores are binned.
+ * column (NaN marks NULL); with m set, the column holds single logits of
+ * m, ranked as logits and binned by their scores.
  */
 typedef struct RankSrc
 {
 	const float *col;
-	const float *z;
-	const DlfModel *m;			/* for z */
+	const DlfModel *m;
 	int64_t		n;
 } RankSrc;
 
@@ -876,7 +875,7 @@ rank_bins(const RankPass *p, int64_t lo, int64_t hi, int64_t *bins)
 	/* bin: the number of edges below the value (as dlf_hist_bin) */
 	for (int64_t i = lo; i < hi; i++)
 	{
-		double		v = score_of(s->m, &s->z[i]);
+		double		v = score_of(s->m, &s->col[i]);
 		int			b = 0;
 
 		for (int32_t j = 0; j < ne; j++)
@@ -1120,7 +1119,7 @@ hist_free(DlfHistogram *h)
 
 /*
  * Decile histogram of a source (see decile_edges for the bins), every pass
- * split among the pool's threads.  For logits (src->z, a score monotone in
+ * split among the pool's threads.  For logits (src->m set, a score monotone in
  * the logit) the ranks are those of the keys and the edges their scores.
  */
 static DlfStatus
@@ -1134,7 +1133,7 @@ decile_hist_par(Gov *g, RankPass *p, DlfHistogram *h)
 
 	select_deciles(g->pool, p, &n, out, le);
 	p->ne = 0;
-	if (n > 0 && !p->src->z)
+	if (n > 0 && !p->src->m)
 	{
 		int64_t		below = 0;
 
@@ -1272,7 +1271,6 @@ score_distribution(Gov *g, RankPass *p, float *zbuf)
 			return j.st;
 		memset(&src, 0, sizeof(src));
 		src.col = zbuf;
-		src.z = zbuf;
 		src.m = m;
 		src.n = n;
 		p->src = &src;

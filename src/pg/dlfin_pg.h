@@ -92,4 +92,19 @@ extern char *dlfin_options_json(const DlfTrainSpec *spec, const DlfModel *m);
 extern void dlfin_bin_state_scores(void *state, const double **pos, int64 *npos,
 								   const double **neg, int64 *nneg);
 
+/* ---- running stored code as its owner (security.c) ---- */
+
+/* What dlfin_as_role_enter saved, for dlfin_as_role_leave. */
+typedef struct DlfAsRole
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			nestlevel;
+} DlfAsRole;
+
+/* Runs as role (restricted, with search_path) until dlfin_as_role_leave. */
+extern void dlfin_as_role_enter(Oid role, const char *search_path, DlfAsRole *g);
+/* Returns to the user and settings saved by dlfin_as_role_enter. */
+extern void dlfin_as_role_leave(DlfAsRole *g);
+
 #endif

@@ -35,6 +35,7 @@ PG_FUNCTION_INFO_V1(dlfin_predict_class_name);
 PG_FUNCTION_INFO_V1(dlfin_predict_proba_name);
 PG_FUNCTION_INFO_V1(dlfin_model_info_name);
 PG_FUNCTION_INFO_V1(dlfin_query_columns);
+PG_FUNCTION_INFO_V1(dlfin_query_columns_as);
 
 /* The looked-up deployed model; lives in DlfScoreCache.lookup. */
 typedef struct RegistryCache
@@ -285,13 +286,12 @@ not_a_select(void)
 }
 
 /*
- * dlfin.query_columns(query): the result columns of a single SELECT, parsed
- * (with the caller's search_path) but not run.
+ * Fills the SRF result of fcinfo with the result columns of query, a single
+ * SELECT, parsed but neither planned nor run.
  */
-Datum
-dlfin_query_columns(PG_FUNCTION_ARGS)
+static void
+query_columns(FunctionCallInfo fcinfo, const char *query)
 {
-	char	   *query = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	SPIPlanPtr	plan;
 	List	   *sources;
@@ -299,7 +299,6 @@ dlfin_query_columns(PG_FUNCTION_ARGS)
 	TupleDesc	desc;
 	int			pos = 0;
 
-	InitMaterializedSRF(fcinfo, 0);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
@@ -334,5 +333,37 @@ dlfin_query_columns(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	SPI_finish();
+}
+
+/*
+ * dlfin.query_columns(query): the result columns of a single SELECT, parsed
+ * with the caller's rights and search_path but not run.
+ */
+Datum
+dlfin_query_columns(PG_FUNCTION_ARGS)
+{
+	InitMaterializedSRF(fcinfo, 0);
+	query_columns(fcinfo, text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	return (Datum) 0;
+}
+
+/*
+ * dlfin.query_columns_as(role, search_path, query): the same, with names
+ * resolved as the role and search_path that dlfin.run_as will run it with.
+ */
+Datum
+dlfin_query_columns_as(PG_FUNCTION_ARGS)
+{
+	DlfAsRole	g;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("dlfin.query_columns_as needs a role and a query")));
+	InitMaterializedSRF(fcinfo, 0);
+	dlfin_as_role_enter(PG_GETARG_OID(0),
+						PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1)), &g);
+	query_columns(fcinfo, text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	dlfin_as_role_leave(&g);
 	return (Datum) 0;
 }

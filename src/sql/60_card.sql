@@ -148,7 +148,7 @@ BEGIN
             USING ERRCODE = 'undefined_column',
                   HINT = 'The table of option "drift" needs a column named after every feature of the model, as dlfin_model_info(model)->''features'' lists them.';
     END IF;
-    EXECUTE pg_catalog.format('SELECT @extschema@.dlfin_drift($1, %s) FROM %s d', v_cols, v_rel)
+    EXECUTE pg_catalog.format('SELECT dlfin.drift_agg($1, %s) FROM %s d', v_cols, v_rel)
         INTO drift USING model;
     IF drift IS NULL THEN
         note := pg_catalog.format('the drift table %s has no rows.', v_rel);
@@ -270,9 +270,9 @@ COMMENT ON FUNCTION @extschema@.dlfin_model_card(pg_catalog.bytea, pg_catalog.re
 
 -- The card of a registry model: its record, its deployment history, and
 -- the held-out test part of its training query scored again.  The query
--- runs with the caller's rights and the search_path it was trained with,
--- under the session settings dlfin.train uses, so dlfin_split picks the
--- same test rows; the data fingerprint is computed again to show whether
+-- runs as the model's owner (dlfin.run_as) with the search_path it was
+-- trained with, under the session settings dlfin.train uses, so
+-- dlfin_split picks the same test rows; the data fingerprint is computed again to show whether
 -- the rows are still those the model was trained on.
 CREATE FUNCTION dlfin.card_of_name(name pg_catalog.text, version pg_catalog.int4,
                                    options pg_catalog.jsonb, caller_path pg_catalog.text)
@@ -338,17 +338,18 @@ BEGIN
     ELSE
         v_frac := coalesce((v.decision ->> 'test_fraction')::float8, 0.2);
         v_pos := @extschema@.dlfin_model_info(v.model) -> 'classes' ->> 1;
-        PERFORM pg_catalog.set_config('search_path', v.search_path, true);
         SELECT (CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END)
                IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'float4'::regtype,
                    'float8'::regtype, 'numeric'::regtype)
           INTO v_numeric_label
-        FROM dlfin.query_columns(pg_catalog.regexp_replace(v.query, '[[:space:];]+$', '')) c
+        FROM dlfin.query_columns_as(v.owner, v.search_path,
+                                    pg_catalog.regexp_replace(v.query, '[[:space:];]+$', '')) c
         JOIN pg_catalog.pg_type t ON t.oid = c.type
         WHERE c.name = v.label;
-        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
         IF v_group IS NOT NULL AND NOT v_group = ANY (v.features) AND v_group <> v.label
-           AND NOT EXISTS (SELECT FROM dlfin.query_columns(v.query) c WHERE c.name = v_group) THEN
+           AND NOT EXISTS (SELECT FROM dlfin.query_columns_as(v.owner, v.search_path,
+                                           pg_catalog.regexp_replace(v.query, '[[:space:];]+$', '')) c
+                           WHERE c.name = v_group) THEN
             RAISE EXCEPTION 'model card group column "%" is not a column of the training query', v_group
                 USING ERRCODE = 'undefined_column';
         END IF;
@@ -359,7 +360,7 @@ BEGIN
                     THEN pg_catalog.format('(%s)::pg_catalog.float8 OPERATOR(pg_catalog.=) ($2)::pg_catalog.float8', v_lbl)
                     ELSE pg_catalog.format('(%s)::pg_catalog.text OPERATOR(pg_catalog.=) $2', v_lbl) END;
         v_stmt := pg_catalog.format($q$
-SELECT pg_catalog.array_agg(@extschema@.dlfin_predict($1, %1$s)) FILTER (WHERE k.test),
+SELECT pg_catalog.array_agg(dlfin.predict($1, %1$s)) FILTER (WHERE k.test),
        pg_catalog.array_agg(%2$s) FILTER (WHERE k.test),
        %3$s,
        pg_catalog.count(*) FILTER (WHERE k.test),
@@ -367,16 +368,17 @@ SELECT pg_catalog.array_agg(@extschema@.dlfin_predict($1, %1$s)) FILTER (WHERE k
            pg_catalog.sum(('x' OPERATOR(pg_catalog.||) pg_catalog.substr(pg_catalog.md5(k.t), 1, 16))
                           ::pg_catalog.bit(64)::pg_catalog.int8)))
 FROM (%4$s%5$s) q
-CROSS JOIN LATERAL (SELECT k0.t, @extschema@.dlfin_split(k0.t, $3, 0) OPERATOR(pg_catalog.=) 'test'
+CROSS JOIN LATERAL (SELECT k0.t, dlfin.split(k0.t, $3, 0) OPERATOR(pg_catalog.=) 'test'
                                  AND %6$s IS NOT NULL AS test
                     FROM (SELECT q::pg_catalog.text AS t) k0) k
 $q$, v_feats, v_y,
             CASE WHEN v_group IS NULL THEN 'NULL::pg_catalog.text[]'
                  ELSE pg_catalog.format('pg_catalog.array_agg((q.%I)::pg_catalog.text) FILTER (WHERE k.test)', v_group) END,
             pg_catalog.regexp_replace(v.query, '[[:space:];]+$', ''), E'\n', v_lbl);
-        PERFORM pg_catalog.set_config('search_path', v.search_path, true);
-        EXECUTE v_stmt INTO v_scores, v_labels, v_groups, v_ntest, v_fp USING v.model, v_pos, v_frac;
-        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+        -- stored code: it runs as the model's owner, whoever draws the card
+        SELECT * INTO v_scores, v_labels, v_groups, v_ntest, v_fp
+        FROM dlfin.run_as(v.owner, v.search_path, v_stmt, v.model, v_pos, v_frac)
+             AS r(scores float8[], labels boolean[], groups text[], ntest bigint, fp text);
         IF v_fp IS DISTINCT FROM v.data_fingerprint THEN
             v_notes := v_notes || pg_catalog.to_jsonb(pg_catalog.format(
                 'Warning: the rows of the training query changed since version %s was trained (data fingerprint %s now, %s then); the held-out rows below are today''s test part (%s rows, %s at training).',

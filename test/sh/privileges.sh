@@ -142,6 +142,37 @@ grep -q '^metrics|t|t|t|t|2$' <<<"$out" || { echo "metrics as a non-superuser fa
 r=$(su -At -c "SELECT rolsuper FROM pg_roles WHERE rolname = 'dlfin_app'")
 [ "$r" = f ] || { echo "a dlfin function ran a trap"; exit 1; }
 
+# 6b. the registry, as the owner plants exact-type overloads of dlfin's "any"
+# functions in public (which it owns): a superuser who trains, retrains the
+# owner's model or draws its card reaches none of them, and the owner's own
+# stored query runs with the owner's rights only
+app <<'SQL'
+CREATE FUNCTION public.dlfin_split(k text, f float8, s integer) RETURNS text LANGUAGE sql
+  AS 'SELECT CASE WHEN evil.escalate() THEN ''train'' END';
+CREATE FUNCTION public.dlfin_predict(m bytea, x float8, c varchar) RETURNS float8 LANGUAGE sql
+  AS 'SELECT CASE WHEN evil.escalate() THEN 0.5 END';
+CREATE FUNCTION public.dlfin_predict(m bytea, x float8) RETURNS float8 LANGUAGE sql
+  AS 'SELECT CASE WHEN evil.escalate() THEN 0.5 END';
+CREATE FUNCTION public.dlfin_predict_class(m bytea, x float8, k int) RETURNS text LANGUAGE sql
+  AS 'SELECT CASE WHEN evil.escalate() THEN ''c0'' END';
+-- the owner's model: its query calls the trap, which escalates only if a
+-- superuser's rights run it
+SET search_path = evil, public, pg_catalog;
+SELECT dlfin.train('app_m', 'SELECT y, x, c FROM d WHERE evil.escalate()', 'y', '{"epochs": 1, "hidden": [4]}');
+SQL
+su <<'SQL'
+SET search_path = evil, public, pg_catalog;
+SELECT dlfin.train('su_m', 'SELECT y, x, c FROM evil.d', 'y', '{"epochs": 1, "hidden": [4]}');
+SELECT dlfin.train('su_mc', 'SELECT c, x, k FROM evil.d', 'c', '{"epochs": 1}');
+SELECT dlfin.retrain('app_m');
+SELECT pg_catalog.length(dlfin.model_card('app_m')) > 0;
+SELECT pg_catalog.length(dlfin.model_card('su_m', NULL, '{"drift": "evil.d"}')) > 0;
+SQL
+r=$(su -At -c "SELECT rolsuper FROM pg_roles WHERE rolname = 'dlfin_app'")
+[ "$r" = f ] || { echo "the registry ran a trap with a superuser's rights"; exit 1; }
+n=$(su -At -c "SELECT count(*) FROM dlfin.models WHERE name = 'app_m' AND owner = 'dlfin_app'::regrole")
+[ "$n" = 2 ] || { echo "the superuser's retrain of app_m did not record a version owned by dlfin_app ($n)"; exit 1; }
+
 # 7. the aggregate support functions take internal: not callable from SQL
 out=$(app -c "SELECT dlfin_train_final(NULL::internal)" 2>&1 || true)
 grep -q 'cannot cast type unknown to internal' <<<"$out" || { echo "support function callable: $out"; exit 1; }

@@ -60,8 +60,12 @@ SELECT (length(pg_get_viewdef('reg_resolve_explain'))
         - length(replace(pg_get_viewdef('reg_resolve_explain'), '''loan_approval''::text', ''))) / length('''loan_approval''::text')
        AS literals_as_text;
 
--- Same data, same options: the retrained model is identical, so not better.
+-- Same data, same options: a retrain records nothing and returns the
+-- existing version.
 SELECT dlfin.retrain('loan_approval') AS version;
+-- Forced, the retrained model is identical, so not better.
+SELECT dlfin.train('loan_approval', 'SELECT approved, income, age, region FROM reg_loans;', 'approved',
+                   '{"epochs": 30, "hidden": [16], "seed": 1, "force": true}') AS version;
 SELECT version, status, model_sha256 = (SELECT model_sha256 FROM dlfin.models WHERE name = 'loan_approval' AND version = 1) AS same_bytes,
        data_fingerprint = (SELECT data_fingerprint FROM dlfin.models WHERE name = 'loan_approval' AND version = 1) AS same_data,
        decision->'deployed' AS deployed, decision->>'metric' AS metric

@@ -101,6 +101,8 @@ COMMENT ON COLUMN dlfin.deployments.changed_by IS
 SELECT pg_catalog.pg_extension_config_dump('dlfin.names', '');
 SELECT pg_catalog.pg_extension_config_dump('dlfin.models', '');
 SELECT pg_catalog.pg_extension_config_dump('dlfin.deployments', '');
+-- and where the history's numbering stands, so restored history goes on
+SELECT pg_catalog.pg_extension_config_dump('dlfin.deployments_id_seq', '');
 
 -- ---- privileges and row-level security ----
 -- Read: the rows of the roles one has the privileges of.  Write: nobody

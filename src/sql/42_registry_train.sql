@@ -54,6 +54,20 @@ BEGIN
         END IF;
         warm_start := (options ->> 'warm_start')::boolean;
     END IF;
+    IF options ? 'exclude' AND (pg_catalog.jsonb_typeof(options -> 'exclude') <> 'array' OR EXISTS (
+           SELECT FROM pg_catalog.jsonb_array_elements(options -> 'exclude') e
+           WHERE pg_catalog.jsonb_typeof(e) <> 'string')) THEN
+        RAISE EXCEPTION 'dlfin.train option "exclude" must be an array of column names'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF options ? 'identifiers' AND NOT coalesce(options ->> 'identifiers' IN ('drop', 'keep'), false) THEN
+        RAISE EXCEPTION 'dlfin.train option "identifiers" must be "drop" or "keep"'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF options ? 'force' AND pg_catalog.jsonb_typeof(options -> 'force') <> 'boolean' THEN
+        RAISE EXCEPTION 'dlfin.train option "force" must be a boolean'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     IF options ?| ARRAY['features', 'init'] THEN
         RAISE EXCEPTION 'dlfin.train sets the option "%" itself',
                         CASE WHEN options ? 'features' THEN 'features' ELSE 'init' END
@@ -63,11 +77,13 @@ BEGIN
 END
 $$;
 
--- The query's features (every column but the label) and whether the label
--- is numeric, its names resolved as the runner resolves them.
+-- The query's features (every column but the label and the excluded ones),
+-- their types and whether the label is numeric, its names resolved as the
+-- runner resolves them.
 CREATE FUNCTION dlfin.registry_describe(runner pg_catalog.regrole, query_search_path text,
-                                        query text, label text,
-                                        OUT features text[], OUT numeric_label boolean)
+                                        query text, label text, exclude text[],
+                                        OUT features text[], OUT types pg_catalog.regtype[],
+                                        OUT numeric_label boolean)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -92,8 +108,16 @@ BEGIN
             USING ERRCODE = 'undefined_column',
                   HINT = pg_catalog.format('The query returns the columns %s.', pg_catalog.array_to_string(v_cols, ', '));
     END IF;
-    SELECT pg_catalog.array_agg(c ORDER BY o) INTO features
-    FROM pg_catalog.unnest(v_cols) WITH ORDINALITY u(c, o) WHERE o <> v_label_pos;
+    SELECT e INTO v_dup FROM pg_catalog.unnest(exclude) e WHERE e <> ALL (v_cols) OR e = label LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'dlfin.train option "exclude" names "%", which is not a feature column of the query', v_dup
+            USING ERRCODE = 'undefined_column',
+                  HINT = pg_catalog.format('The query returns the columns %s; the label cannot be excluded.',
+                                           pg_catalog.array_to_string(v_cols, ', '));
+    END IF;
+    SELECT pg_catalog.array_agg(c ORDER BY o), pg_catalog.array_agg(v_types[o] ORDER BY o) INTO features, types
+    FROM pg_catalog.unnest(v_cols) WITH ORDINALITY u(c, o)
+    WHERE o <> v_label_pos AND c <> ALL (coalesce(exclude, '{}'));
     IF features IS NULL THEN
         RAISE EXCEPTION 'dlfin.train query returns no feature column besides the label "%"', label
             USING ERRCODE = 'invalid_parameter_value';
@@ -106,16 +130,59 @@ BEGIN
 END
 $$;
 
+-- Kind of a feature type for the screens: 'float' (never an identifier),
+-- 'bool', 'number' (integer or numeric) or 'text'.
+CREATE FUNCTION dlfin.registry_kind(t pg_catalog.regtype)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN (SELECT CASE WHEN b IN ('float4'::regtype, 'float8'::regtype) THEN 'float'
+                    WHEN b = 'bool'::regtype THEN 'bool'
+                    WHEN b IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'numeric'::regtype) THEN 'number'
+                    ELSE 'text' END
+        FROM (SELECT CASE WHEN y.typtype = 'd' THEN y.typbasetype ELSE y.oid END::pg_catalog.regtype AS b
+              FROM pg_catalog.pg_type y WHERE y.oid = t) x);
+
+-- The statement that screens the query's rows before training: their
+-- count and fingerprint (as the training statement computes them), the
+-- number of distinct values of every feature that could be an identifier,
+-- and the range (max - min) of the numeric ones.
+CREATE FUNCTION dlfin.registry_screen_statement(query text, features text[], types pg_catalog.regtype[])
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN pg_catalog.format($q$
+SELECT pg_catalog.count(*),
+       pg_catalog.md5(pg_catalog.concat(pg_catalog.count(*), ':',
+           pg_catalog.sum(('x' OPERATOR(pg_catalog.||) pg_catalog.substr(pg_catalog.md5(q::pg_catalog.text), 1, 16))
+                          ::pg_catalog.bit(64)::pg_catalog.int8))),
+       ARRAY[%s]::pg_catalog.int8[],
+       ARRAY[%s]::pg_catalog.numeric[]
+FROM (%s%s) q
+$q$, (SELECT pg_catalog.string_agg(CASE WHEN dlfin.registry_kind(t) IN ('number', 'text')
+                                        THEN pg_catalog.format('pg_catalog.count(DISTINCT q.%I)', f)
+                                        ELSE 'NULL' END, ', ' ORDER BY o)
+      FROM ROWS FROM (pg_catalog.unnest(features), pg_catalog.unnest(types)) WITH ORDINALITY u(f, t, o)),
+    (SELECT pg_catalog.string_agg(CASE WHEN dlfin.registry_kind(t) = 'number'
+                                       THEN pg_catalog.format('(pg_catalog.max(q.%1$I)::pg_catalog.numeric OPERATOR(pg_catalog.-) '
+                                                              'pg_catalog.min(q.%1$I)::pg_catalog.numeric)', f)
+                                       ELSE 'NULL' END, ', ' ORDER BY o)
+      FROM ROWS FROM (pg_catalog.unnest(features), pg_catalog.unnest(types)) WITH ORDINALITY u(f, t, o)),
+    pg_catalog.regexp_replace(query, '[[:space:];]+$', ''), E'\n');
+
 -- The one statement that fingerprints the query's rows, trains on the
 -- training part and scores the test part with the new model ($1 options,
 -- $2 test fraction) and the champion ($3, or NULL).  One statement, so one
 -- snapshot: the fingerprint, the training rows and the test rows are the
--- same data even if the tables change meanwhile.  Everything but the
+-- same data even if the tables change meanwhile.  For a binary task it
+-- also gives the held-out AUC of every numeric or boolean feature alone
+-- (the leakage screen).  Everything but the
 -- query is schema-qualified (operators included) and dlfin's own functions
 -- are called in the schema dlfin, because the query's search_path applies.
-CREATE FUNCTION dlfin.registry_statement(query text, label text, features text[], numeric_label boolean)
+CREATE FUNCTION dlfin.registry_statement(query text, label text, features text[], types pg_catalog.regtype[],
+                                         numeric_label boolean)
 RETURNS text
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -125,6 +192,7 @@ DECLARE
     v_y text;
     v_reg_y text;
     v_mc_y text;
+    v_aucs text;
 BEGIN
     SELECT pg_catalog.string_agg(pg_catalog.format('q.%I', f), ', ' ORDER BY o) INTO v_feats
     FROM pg_catalog.unnest(features) WITH ORDINALITY u(f, o);
@@ -142,6 +210,12 @@ BEGIN
         v_reg_y := 'NULL::pg_catalog.float8';
         v_mc_y := pg_catalog.format('(%s)::pg_catalog.text', v_lbl);
     END IF;
+    SELECT pg_catalog.string_agg(CASE dlfin.registry_kind(t)
+               WHEN 'text' THEN 'NULL'
+               ELSE pg_catalog.format('@extschema@.dlfin_auc((q.%I)%s::pg_catalog.float8, %s) FILTER (WHERE i.task OPERATOR(pg_catalog.=) ''binary'')',
+                                      f, CASE WHEN dlfin.registry_kind(t) = 'bool' THEN '::pg_catalog.int4' ELSE '' END, v_y)
+               END, ', ' ORDER BY o) INTO v_aucs
+    FROM ROWS FROM (pg_catalog.unnest(features), pg_catalog.unnest(types)) WITH ORDINALITY u(f, t, o);
     RETURN pg_catalog.format($q$
 WITH tr AS (
     SELECT dlfin.train_agg($1, %2$s, %3$s) FILTER (WHERE k.part OPERATOR(pg_catalog.=) 'train') AS model,
@@ -159,7 +233,7 @@ WITH tr AS (
 -- every aggregate is computed (arguments only where FILTER passes); CASE
 -- picks the task's
 SELECT i.model, i.nrows, i.ntrain, i.ntest,
-       pg_catalog.md5(pg_catalog.concat(i.nrows, ':', i.fp)), i.task, e.cur, e.champ
+       pg_catalog.md5(pg_catalog.concat(i.nrows, ':', i.fp)), i.task, e.cur, e.champ, e.aucs
 FROM i CROSS JOIN LATERAL (
     SELECT CASE
            WHEN i.task OPERATOR(pg_catalog.=) 'binary' THEN
@@ -180,17 +254,18 @@ FROM i CROSS JOIN LATERAL (
                FILTER (WHERE $3 IS NOT NULL AND i.task OPERATOR(pg_catalog.=) 'regression')
            ELSE
              @extschema@.dlfin_multiclass_metrics(dlfin.predict_class($3, %3$s), %6$s)
-               FILTER (WHERE $3 IS NOT NULL AND i.task OPERATOR(pg_catalog.=) 'multiclass') END AS champ
+               FILTER (WHERE $3 IS NOT NULL AND i.task OPERATOR(pg_catalog.=) 'multiclass') END AS champ,
+           ARRAY[%7$s]::pg_catalog.float8[] AS aucs
     FROM %1$s
     WHERE k.part OPERATOR(pg_catalog.=) 'test' AND %2$s IS NOT NULL) e
-$q$, v_src, v_lbl, v_feats, v_y, v_reg_y, v_mc_y);
+$q$, v_src, v_lbl, v_feats, v_y, v_reg_y, v_mc_y, v_aucs);
 END
 $$;
 
 -- The deployment decision, by the task's main held-out metric.
 CREATE FUNCTION dlfin.registry_decide(policy text, task text, metrics jsonb,
                                       champion_version integer, champion_comparable boolean,
-                                      champion_metrics jsonb,
+                                      champion_metrics jsonb, leaks text[],
                                       OUT deploy boolean, OUT reason text, OUT metric text,
                                       OUT challenger float8, OUT champion float8)
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
@@ -206,6 +281,11 @@ BEGIN
     ELSIF policy = 'never' THEN
         deploy := false;
         reason := 'policy never';
+    ELSIF leaks IS NOT NULL THEN
+        deploy := false;
+        reason := pg_catalog.format('if_better: %s alone separate%s the label on the held-out rows (possible leakage); deploy explicitly',
+                                    pg_catalog.array_to_string(leaks, ', '),
+                                    CASE WHEN pg_catalog.cardinality(leaks) = 1 THEN 's' ELSE '' END);
     ELSIF champion_version IS NULL THEN
         deploy := true;
         reason := 'if_better: no deployed version';
@@ -228,7 +308,8 @@ $$;
 
 -- Claims a name for the caller when it is new (or every version of it was
 -- dropped), else checks that the caller may train it; locks its row and
--- returns the owner and the next version number.
+-- returns the owner and the next version number, which the caller records
+-- in dlfin.names with the version.
 CREATE FUNCTION dlfin.registry_claim(caller pg_catalog.regrole, name text,
                                      OUT owner pg_catalog.regrole, OUT version integer)
 LANGUAGE plpgsql VOLATILE
@@ -259,8 +340,89 @@ BEGIN
         owner := caller;
     END IF;
     version := version + 1;
-    UPDATE dlfin.names n SET owner = registry_claim.owner, last_version = registry_claim.version
-    WHERE n.name = registry_claim.name;
+END
+$$;
+
+-- The latest version of a name trained on the same rows with the same
+-- query, options, search_path and dlfin version, or NULL.
+CREATE FUNCTION dlfin.registry_same_version(name text, query text, label text, options jsonb,
+                                            query_search_path text, fingerprint text)
+RETURNS integer
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN (SELECT m.version FROM dlfin.models m
+        WHERE m.name = registry_same_version.name
+          AND m.version = (SELECT max(x.version) FROM dlfin.models x WHERE x.name = registry_same_version.name)
+          AND m.query = registry_same_version.query AND m.label = registry_same_version.label
+          AND m.options = registry_same_version.options
+          AND m.search_path = registry_same_version.query_search_path
+          AND m.data_fingerprint = registry_same_version.fingerprint
+          AND @extschema@.dlfin_model_info(m.model) ->> 'dlfin_version' =
+              (SELECT e.extversion FROM pg_catalog.pg_extension e WHERE e.extname = 'dlfin'));
+
+-- Leaves identifier columns out of the features, with a NOTICE, unless
+-- option "identifiers" is "keep".  An identifier has a distinct value on
+-- every row and is text, or a number that counts up without gaps (a
+-- serial) or is named like a key (id, customer_id, id_x, loan_no, key).
+-- A unique amount or income is not one: it keeps its gaps.
+CREATE FUNCTION dlfin.registry_drop_identifiers(candidates text[], candidate_types pg_catalog.regtype[],
+                                                nrows bigint, distincts bigint[], ranges numeric[],
+                                                keep boolean,
+                                                OUT features text[], OUT types pg_catalog.regtype[])
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_ids text[];
+BEGIN
+    -- below 20 rows every column looks unique
+    SELECT pg_catalog.array_agg(f ORDER BY o) INTO v_ids
+    FROM ROWS FROM (pg_catalog.unnest(candidates), pg_catalog.unnest(candidate_types),
+                    pg_catalog.unnest(distincts), pg_catalog.unnest(ranges)) WITH ORDINALITY u(f, t, d, r, o)
+    WHERE d = nrows AND nrows >= 20
+      AND (dlfin.registry_kind(t) = 'text' OR r = nrows - 1
+           OR pg_catalog.lower(f) ~ '(^|_)(id|key|uuid|no|num|number)$|^id_');
+    IF v_ids IS NULL OR keep THEN
+        features := candidates;
+        types := candidate_types;
+        RETURN;
+    END IF;
+    RAISE NOTICE 'dlfin.train leaves out % (a distinct value on every row: an identifier, not a feature)',
+                 pg_catalog.array_to_string(v_ids, ', ')
+        USING HINT = 'Set option "identifiers": "keep" to train on it.';
+    SELECT pg_catalog.array_agg(f ORDER BY o), pg_catalog.array_agg(t ORDER BY o) INTO features, types
+    FROM ROWS FROM (pg_catalog.unnest(candidates), pg_catalog.unnest(candidate_types)) WITH ORDINALITY u(f, t, o)
+    WHERE f <> ALL (v_ids);
+    IF features IS NULL THEN
+        RAISE EXCEPTION 'dlfin.train query has no feature column left besides identifiers'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Set option "identifiers": "keep" to train on them.';
+    END IF;
+END
+$$;
+
+-- Features that alone separate a binary label on the held-out rows
+-- (single-feature AUC at least 0.99 or at most 0.01), with a WARNING.
+CREATE FUNCTION dlfin.registry_leaks(features text[], aucs float8[])
+RETURNS text[]
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_leaks text[];
+    v_list text;
+BEGIN
+    SELECT pg_catalog.array_agg(f ORDER BY o),
+           pg_catalog.string_agg(pg_catalog.format('%s (AUC %s)', f, pg_catalog.round(a::numeric, 3)), ', ' ORDER BY o)
+      INTO v_leaks, v_list
+    FROM ROWS FROM (pg_catalog.unnest(features), pg_catalog.unnest(aucs)) WITH ORDINALITY u(f, a, o)
+    WHERE a >= 0.99 OR a <= 0.01;
+    IF v_leaks IS NOT NULL THEN
+        RAISE WARNING 'dlfin.train feature % alone separates the label on the held-out rows', v_list
+            USING DETAIL = 'A feature that predicts the label perfectly is usually recorded after the outcome (a leak).',
+                  HINT = 'Leave it out with option "exclude"; the version is not deployed automatically.';
+    END IF;
+    RETURN v_leaks;
 END
 $$;
 
@@ -280,56 +442,80 @@ SET bytea_output = 'hex'
 AS $$
 DECLARE
     v_policy text := coalesce(registry_train.deploy, 'if_better');
-    v_opts jsonb := coalesce(registry_train.options, '{}');
+    v_opts jsonb := coalesce(registry_train.options, '{}') - 'force';
+    v_path text := coalesce(query_search_path, '');
     v_args record;
     v_claim record;
     v_desc record;
+    v_scr record;
+    v_feat record;
+    v_same integer;
     v_champ record;
     v_champ_model bytea;
     v_train_opts jsonb;
     v_run record;
+    v_leaks text[];
     v_dec record;
     v_comparable boolean;
 BEGIN
     SELECT * INTO v_args FROM dlfin.registry_check_args(registry_train.name, registry_train.query,
-                                                        registry_train.label, v_opts, v_policy);
+                                                        registry_train.label, coalesce(registry_train.options, '{}'),
+                                                        v_policy);
     SELECT * INTO v_claim FROM dlfin.registry_claim(caller, registry_train.name);
-    SELECT * INTO v_desc FROM dlfin.registry_describe(runner, coalesce(query_search_path, ''),
-                                                      pg_catalog.regexp_replace(registry_train.query, '[[:space:];]+$', ''),
-                                                      registry_train.label);
+    SELECT * INTO v_desc FROM dlfin.registry_describe(runner, v_path,
+        pg_catalog.regexp_replace(registry_train.query, '[[:space:];]+$', ''), registry_train.label,
+        ARRAY(SELECT pg_catalog.jsonb_array_elements_text(v_opts -> 'exclude')));
+
+    -- screen the rows: unchanged since the latest version? identifiers?
+    SELECT * INTO v_scr
+    FROM dlfin.run_as(runner, v_path,
+                      dlfin.registry_screen_statement(registry_train.query, v_desc.features, v_desc.types), 0)
+         AS r(nrows bigint, fp text, distincts bigint[], ranges numeric[]);
+    v_same := dlfin.registry_same_version(registry_train.name, registry_train.query, registry_train.label,
+                                          v_opts, v_path, v_scr.fp);
+    IF v_same IS NOT NULL AND NOT coalesce((registry_train.options ->> 'force')::boolean, false) THEN
+        RAISE NOTICE 'dlfin model "%" version % was trained on the same rows with the same query and options; no new version',
+                     registry_train.name, v_same
+            USING HINT = 'Set option "force": true to train a new version anyway.';
+        RETURN v_same;
+    END IF;
+    SELECT * INTO v_feat FROM dlfin.registry_drop_identifiers(v_desc.features, v_desc.types, v_scr.nrows,
+                                                              v_scr.distincts, v_scr.ranges,
+                                                              coalesce(v_opts ->> 'identifiers' = 'keep', false));
 
     -- the champion: the deployed version, comparable when it has the same inputs
     SELECT m.version, m.model, m.task, m.features, m.label INTO v_champ
     FROM dlfin.models m WHERE m.name = registry_train.name AND m.status = 'deployed';
-    IF FOUND AND v_champ.features = v_desc.features AND v_champ.label = registry_train.label THEN
+    IF FOUND AND v_champ.features = v_feat.features AND v_champ.label = registry_train.label THEN
         v_champ_model := v_champ.model;
     END IF;
-    v_train_opts := (v_opts - 'test_fraction' - 'warm_start')
-                    || pg_catalog.jsonb_build_object('features', pg_catalog.to_jsonb(v_desc.features));
+    v_train_opts := (v_opts - 'test_fraction' - 'warm_start' - 'exclude' - 'identifiers')
+                    || pg_catalog.jsonb_build_object('features', pg_catalog.to_jsonb(v_feat.features));
     IF v_args.warm_start AND v_champ.model IS NOT NULL THEN
         v_train_opts := v_train_opts || pg_catalog.jsonb_build_object('init', v_champ.model);
     END IF;
 
     SELECT * INTO v_run
-    FROM dlfin.run_as(runner, coalesce(query_search_path, ''),
+    FROM dlfin.run_as(runner, v_path,
                       dlfin.registry_statement(registry_train.query, registry_train.label,
-                                               v_desc.features, v_desc.numeric_label),
+                                               v_feat.features, v_feat.types, v_desc.numeric_label),
                       v_train_opts, v_args.test_fraction, v_champ_model)
          AS r(model bytea, nrows bigint, ntrain bigint, ntest bigint, fp text, task text,
-              metrics jsonb, champ_metrics jsonb);
+              metrics jsonb, champ_metrics jsonb, aucs float8[]);
     IF v_run.model IS NULL THEN
         RAISE EXCEPTION 'dlfin.train query returned no training rows with a label'
             USING ERRCODE = 'data_exception',
                   DETAIL = pg_catalog.format('The query returned %s rows, %s of them with a non-NULL label in the training part.',
                                              v_run.nrows, v_run.ntrain);
     END IF;
+    v_leaks := dlfin.registry_leaks(v_feat.features, v_run.aucs);
     -- the champion must have the challenger's task and classes to be compared
     v_comparable := v_champ_model IS NOT NULL AND v_champ.task = v_run.task AND
         @extschema@.dlfin_model_info(v_champ_model) -> 'classes' IS NOT DISTINCT FROM
         @extschema@.dlfin_model_info(v_run.model) -> 'classes';
     SELECT * INTO v_dec FROM dlfin.registry_decide(v_policy, v_run.task, v_run.metrics, v_champ.version,
                                                    v_comparable,
-                                                   CASE WHEN v_comparable THEN v_run.champ_metrics END);
+                                                   CASE WHEN v_comparable THEN v_run.champ_metrics END, v_leaks);
 
     INSERT INTO dlfin.models (name, version, status, task, model, model_sha256, owner,
                               created_at, created_by, query, label, features, options,
@@ -338,8 +524,8 @@ BEGIN
     VALUES (registry_train.name, v_claim.version, 'candidate', v_run.task, v_run.model,
             pg_catalog.encode(pg_catalog.sha256(v_run.model), 'hex'), v_claim.owner,
             pg_catalog.clock_timestamp(), pg_catalog.pg_get_userbyid(caller::pg_catalog.oid),
-            registry_train.query, registry_train.label, v_desc.features, v_opts,
-            v_run.nrows, v_run.ntrain, v_run.ntest, v_run.fp, coalesce(query_search_path, ''),
+            registry_train.query, registry_train.label, v_feat.features, v_opts,
+            v_run.nrows, v_run.ntrain, v_run.ntest, v_run.fp, v_path,
             v_run.metrics,
             pg_catalog.jsonb_build_object(
                 'policy', v_policy, 'deployed', v_dec.deploy, 'reason', v_dec.reason, 'metric', v_dec.metric,
@@ -347,7 +533,12 @@ BEGIN
                 'champion_version', v_champ.version,
                 'champion_metrics', CASE WHEN v_comparable THEN v_run.champ_metrics END,
                 'test_fraction', v_args.test_fraction,
-                'warm_start', v_args.warm_start AND v_champ.model IS NOT NULL));
+                'warm_start', v_args.warm_start AND v_champ.model IS NOT NULL,
+                'leakage', (SELECT pg_catalog.jsonb_object_agg(f, a)
+                            FROM ROWS FROM (pg_catalog.unnest(v_feat.features), pg_catalog.unnest(v_run.aucs)) u(f, a)
+                            WHERE f = ANY (v_leaks))));
+    UPDATE dlfin.names n SET owner = v_claim.owner, last_version = v_claim.version
+    WHERE n.name = registry_train.name;
     IF v_dec.deploy THEN
         PERFORM dlfin.registry_deploy(caller, registry_train.name, v_claim.version, v_dec.reason);
     END IF;

@@ -79,8 +79,8 @@ SELECT throws_ok($$SELECT dlfin.deploy('nosuch', 1)$$, '42704', NULL, 'deploy of
 SELECT throws_ok($$SELECT dlfin.rollback('m')$$, '55000', NULL, 'nothing to roll back to');
 SELECT throws_ok($$SELECT dlfin.rollback('nosuch')$$, '42704', NULL, 'rollback of an unknown model');
 SELECT throws_ok($$SELECT dlfin.retrain('nosuch')$$, '42704', NULL, 'retrain of an unknown model');
-SELECT is(pg_temp.tr('m', dep => 'never'), 2, 'second version');
-SELECT is(pg_temp.tr('m', dep => 'never'), 3, 'third version');
+SELECT is(pg_temp.tr('m', '{"epochs": 2, "hidden": [4], "force": true}', 'never'), 2, 'second version');
+SELECT is(pg_temp.tr('m', '{"epochs": 2, "hidden": [4], "force": true}', 'never'), 3, 'third version');
 SELECT is(dlfin.deploy('m', 2, 'test'), 2, 'deploy 2');
 SELECT is(dlfin.deploy('m', 3), 3, 'deploy 3');
 SELECT is(dlfin.rollback('m'), 2, 'rollback to 2');

@@ -51,6 +51,8 @@ END $$;
 SELECT dlfin.train('cron_alice_m', 'SELECT approved, cron_a.escalate(income) AS income, age FROM public.cron_loans',
                    'approved', '{"epochs": 2, "hidden": [4]}');
 SQL
+# new rows since training: a retrain on unchanged rows would record nothing
+psql -c "INSERT INTO cron_loans SELECT id + 1000, income, age, approved FROM cron_loans WHERE id <= 50"
 PGUSER=cron_ops psql -c "SELECT cron.schedule('dlfin-retrain-ops', '* * * * *', \$\$SELECT dlfin.retrain('cron_alice_m')\$\$)"
 cleanup() {
   for j in dlfin-retrain-test dlfin-retrain-alice; do psql -c "SELECT cron.unschedule('$j')" >/dev/null 2>&1 || true; done

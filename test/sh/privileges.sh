@@ -164,6 +164,7 @@ su <<'SQL'
 SET search_path = evil, public, pg_catalog;
 SELECT dlfin.train('su_m', 'SELECT y, x, c FROM evil.d', 'y', '{"epochs": 1, "hidden": [4]}');
 SELECT dlfin.train('su_mc', 'SELECT c, x, k FROM evil.d', 'c', '{"epochs": 1}');
+INSERT INTO evil.d SELECT i + 300, y, x, c, k FROM evil.d WHERE i <= 10;  -- new rows: a new version
 SELECT dlfin.retrain('app_m');
 SELECT pg_catalog.length(dlfin.model_card('app_m')) > 0;
 SELECT pg_catalog.length(dlfin.model_card('su_m', NULL, '{"drift": "evil.d"}')) > 0;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Registry under concurrency: two retrains of one name at once get distinct
+# Registry under concurrency: two trainings of one name at once get distinct
 # consecutive versions; 8 pgbench clients scoring by name while a retrain
 # and a deploy commit see no failed transaction, and each query sees exactly
 # one version.  Needs PGHOST/PGPORT/PGUSER (set by scripts/test).
@@ -24,9 +24,12 @@ SELECT dlfin.train('loans', 'SELECT approved, income, age, region FROM loans', '
                    '{"epochs": 30, "hidden": [16]}');
 SQL
 
-# 1. two concurrent retrains: distinct, consecutive versions
-psql -d $DB -Atc "SELECT dlfin.retrain('loans', 'always')" > "$W/a" &
-psql -d $DB -Atc "SELECT dlfin.retrain('loans', 'always')" > "$W/b" &
+# 1. two concurrent trainings of one name: distinct, consecutive versions
+# ("force": the rows are unchanged, which would otherwise record nothing)
+retrain="SELECT dlfin.train('loans', 'SELECT approved, income, age, region FROM loans', 'approved',
+                          '{\"epochs\": 30, \"hidden\": [16], \"force\": true}', 'always')"
+psql -d $DB -Atc "$retrain" > "$W/a" &
+psql -d $DB -Atc "$retrain" > "$W/b" &
 wait
 got=$(sort -n "$W/a" "$W/b" | tr '\n' ' ')
 echo "concurrent retrains returned versions: $got"
@@ -50,7 +53,7 @@ SQL
 "$PGBENCH" -n -c 8 -j 4 -T 15 -f "$W/score.sql" $DB > "$W/pgbench.out" 2>&1 &
 bench=$!
 sleep 3
-psql -d $DB -Atc "SELECT dlfin.retrain('loans', 'always')"
+psql -d $DB -Atc "$retrain"
 sleep 3
 psql -d $DB -Atc "SELECT dlfin.deploy('loans', 2, 'concurrency test')"
 sleep 3

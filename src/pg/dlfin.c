@@ -17,6 +17,7 @@ PG_MODULE_MAGIC;
 
 int			dlfin_max_training_memory = 1024 * 1024;	/* kB */
 int			dlfin_threads = 0;
+bool		dlfin_drop_registry = false;
 
 /* Core allocations go to the current memory context; NULL on failure. */
 static void *
@@ -56,6 +57,14 @@ _PG_init(void)
 							0, 0, 64,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("dlfin.drop_registry",
+							 "Allows DROP EXTENSION dlfin to drop registered models with the extension.",
+							 "Off, dropping the extension (or its schema) is refused while dlfin.models has rows.",
+							 &dlfin_drop_registry,
+							 false,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("dlfin");
 }

@@ -10,6 +10,7 @@
 
 extern int	dlfin_max_training_memory;	/* kB */
 extern int	dlfin_threads;
+extern bool dlfin_drop_registry;	/* DROP EXTENSION may drop models */
 
 /* Raises the core error as an ereport(ERROR) with the matching SQLSTATE. */
 extern void dlfin_report_core_error(const DlfError *err) pg_attribute_noreturn();

@@ -96,6 +96,9 @@ INSERT INTO expected_labels VALUES
     ('registry_train(regrole,regrole,text,text,text,jsonb,text,text)', 'v', false, 'u'),
     ('registry_train_with_search_path(regrole,text,text,text,jsonb,text,text)', 'v', false, 'u'),
     ('registry_retrain(regrole,text,text)', 'v', false, 'u'),
+    ('export_models(text)', 's', false, 's'),
+    ('import_models(jsonb)', 'v', true, 'u'),
+    ('guard_drop()', 'v', false, 'u'),
     -- internal copies for generated statements, and running stored code
     ('split("any",double precision,integer)', 'i', true, 's'),
     ('train_agg("any","any")', 'i', false, 's'),

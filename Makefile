@@ -20,13 +20,20 @@ OBJS = $(CORE_SRCS:.c=.o) $(GLUE_SRCS:.c=.o)
 # The install script is assembled from per-concern parts in src/sql/.
 SQL_PARTS = $(sort $(wildcard src/sql/*.sql))
 DATA_built = dlfin--$(EXTVERSION).sql
-DATA = $(sort $(wildcard src/sql/upgrade/dlfin--*--*.sql))
+
+# An upgrade script is its hand-written first part (src/sql/upgrade/,
+# what changes shape: drops, tables, data) followed by the install parts
+# that the new version creates anew or replaces (CREATE OR REPLACE).
+UPGRADE_0_1_0 = src/sql/upgrade/dlfin--0.1.0--0.2.0.pre.sql \
+	src/sql/41_registry_deploy.sql src/sql/42_registry_train.sql \
+	src/sql/43_registry_export.sql src/sql/55_internal.sql src/sql/60_card.sql
+DATA_built += dlfin--0.1.0--0.2.0.sql
 
 # Every pg_regress test is independent: the extension is loaded once.
 REGRESS = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
 REGRESS_OPTS = --load-extension=dlfin --inputdir=.
 
-EXTRA_CLEAN = test/unit/bin dlfin--$(EXTVERSION).sql
+EXTRA_CLEAN = test/unit/bin $(DATA_built)
 
 # The core is portable C11; kernels get vectorised variants at run time.
 PG_CPPFLAGS = -I$(srcdir)/src/core
@@ -41,6 +48,9 @@ include $(PGXS)
 $(OBJS): $(wildcard src/core/*.h src/pg/*.h)
 
 dlfin--$(EXTVERSION).sql: $(SQL_PARTS)
+	cat $^ > $@
+
+dlfin--0.1.0--0.2.0.sql: $(UPGRADE_0_1_0)
 	cat $^ > $@
 
 # ---- C unit tests of the core: plain C, no PostgreSQL ----

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DLF_VERSION			"0.1.0"
+#define DLF_VERSION			"0.2.0"
 #define DLF_FORMAT_VERSION	1
 
 /*

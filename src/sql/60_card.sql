@@ -9,17 +9,17 @@
 
 -- ---- charts over (score, label) ----
 
-CREATE FUNCTION @extschema@.dlfin_svg_roc_final(pg_catalog.internal)
+CREATE OR REPLACE FUNCTION @extschema@.dlfin_svg_roc_final(pg_catalog.internal)
 RETURNS pg_catalog.text
 AS 'MODULE_PATHNAME', 'dlfin_svg_roc_final' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
-CREATE FUNCTION @extschema@.dlfin_svg_calibration_final(pg_catalog.internal)
+CREATE OR REPLACE FUNCTION @extschema@.dlfin_svg_calibration_final(pg_catalog.internal)
 RETURNS pg_catalog.text
 AS 'MODULE_PATHNAME', 'dlfin_svg_calibration_final' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
-CREATE FUNCTION @extschema@.dlfin_svg_lift_final(pg_catalog.internal)
+CREATE OR REPLACE FUNCTION @extschema@.dlfin_svg_lift_final(pg_catalog.internal)
 RETURNS pg_catalog.text
 AS 'MODULE_PATHNAME', 'dlfin_svg_lift_final' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 
-CREATE AGGREGATE @extschema@.dlfin_svg_roc(score pg_catalog.float8, label pg_catalog.bool) (
+CREATE OR REPLACE AGGREGATE @extschema@.dlfin_svg_roc(score pg_catalog.float8, label pg_catalog.bool) (
     SFUNC = @extschema@.dlfin_bin_trans, STYPE = pg_catalog.internal,
     FINALFUNC = @extschema@.dlfin_svg_roc_final,
     COMBINEFUNC = @extschema@.dlfin_bin_combine,
@@ -28,7 +28,7 @@ CREATE AGGREGATE @extschema@.dlfin_svg_roc(score pg_catalog.float8, label pg_cat
 COMMENT ON AGGREGATE @extschema@.dlfin_svg_roc(pg_catalog.float8, pg_catalog.bool) IS
 'ROC curve as an SVG image (the points of dlfin_roc, AUC in the legend); NULL unless both classes occur';
 
-CREATE AGGREGATE @extschema@.dlfin_svg_calibration(score pg_catalog.float8, label pg_catalog.bool) (
+CREATE OR REPLACE AGGREGATE @extschema@.dlfin_svg_calibration(score pg_catalog.float8, label pg_catalog.bool) (
     SFUNC = @extschema@.dlfin_bin_trans, STYPE = pg_catalog.internal,
     FINALFUNC = @extschema@.dlfin_svg_calibration_final,
     COMBINEFUNC = @extschema@.dlfin_bin_combine,
@@ -37,7 +37,7 @@ CREATE AGGREGATE @extschema@.dlfin_svg_calibration(score pg_catalog.float8, labe
 COMMENT ON AGGREGATE @extschema@.dlfin_svg_calibration(pg_catalog.float8, pg_catalog.bool) IS
 'reliability diagram as an SVG image: observed positive rate per 0.1-wide bin of the score, with rows per bin; NULL without rows';
 
-CREATE AGGREGATE @extschema@.dlfin_svg_lift(score pg_catalog.float8, label pg_catalog.bool) (
+CREATE OR REPLACE AGGREGATE @extschema@.dlfin_svg_lift(score pg_catalog.float8, label pg_catalog.bool) (
     SFUNC = @extschema@.dlfin_bin_trans, STYPE = pg_catalog.internal,
     FINALFUNC = @extschema@.dlfin_svg_lift_final,
     COMBINEFUNC = @extschema@.dlfin_bin_combine,
@@ -48,14 +48,14 @@ COMMENT ON AGGREGATE @extschema@.dlfin_svg_lift(pg_catalog.float8, pg_catalog.bo
 
 -- ---- charts of a model ----
 
-CREATE FUNCTION @extschema@.dlfin_svg_learning_curve(model pg_catalog.bytea)
+CREATE OR REPLACE FUNCTION @extschema@.dlfin_svg_learning_curve(model pg_catalog.bytea)
 RETURNS pg_catalog.text
 AS 'MODULE_PATHNAME', 'dlfin_svg_learning_curve'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.dlfin_svg_learning_curve(pg_catalog.bytea) IS
 'training and validation loss per epoch of a model as an SVG line chart, best epoch marked; NULL without history';
 
-CREATE FUNCTION @extschema@.dlfin_svg_importance(model pg_catalog.bytea)
+CREATE OR REPLACE FUNCTION @extschema@.dlfin_svg_importance(model pg_catalog.bytea)
 RETURNS pg_catalog.text
 AS 'MODULE_PATHNAME', 'dlfin_svg_importance'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -64,7 +64,7 @@ COMMENT ON FUNCTION @extschema@.dlfin_svg_importance(pg_catalog.bytea) IS
 
 -- ---- the page ----
 
-CREATE FUNCTION dlfin.card_html(model pg_catalog.bytea, scores pg_catalog.float8[],
+CREATE OR REPLACE FUNCTION dlfin.card_html(model pg_catalog.bytea, scores pg_catalog.float8[],
                                 labels pg_catalog.bool[], groups pg_catalog.text[],
                                 facts pg_catalog.jsonb)
 RETURNS pg_catalog.text
@@ -74,7 +74,7 @@ COMMENT ON FUNCTION dlfin.card_html(pg_catalog.bytea, pg_catalog.float8[], pg_ca
 'renders a model card from model bytes, held-out scores, labels and optional groups, and a jsonb of facts (title, threshold, identity, rows, metrics, deployments, notes); what dlfin_model_card and dlfin.model_card call';
 
 -- Checks the options of a model card; returns them with defaults filled in.
-CREATE FUNCTION dlfin.card_options(options pg_catalog.jsonb, allowed pg_catalog.text[])
+CREATE OR REPLACE FUNCTION dlfin.card_options(options pg_catalog.jsonb, allowed pg_catalog.text[])
 RETURNS pg_catalog.jsonb
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -119,7 +119,7 @@ COMMENT ON FUNCTION dlfin.card_options(pg_catalog.jsonb, pg_catalog.text[]) IS
 -- (dlfin_drift), or NULL and the reason.  The table name is resolved with
 -- the caller's search_path; the table needs a column named after every
 -- feature of the model.
-CREATE FUNCTION dlfin.card_drift(model pg_catalog.bytea, rel pg_catalog.text, caller_path pg_catalog.text,
+CREATE OR REPLACE FUNCTION dlfin.card_drift(model pg_catalog.bytea, rel pg_catalog.text, caller_path pg_catalog.text,
                                  OUT drift pg_catalog.jsonb, OUT note pg_catalog.text)
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
@@ -166,7 +166,7 @@ COMMENT ON FUNCTION dlfin.card_drift(pg_catalog.bytea, pg_catalog.text, pg_catal
 -- (a model of default), at or above it otherwise; the label passed on is
 -- true for the good outcome.  The decision is passed as 0/1, so approval
 -- agrees exactly with the card's confusion matrix.
-CREATE FUNCTION dlfin.card_fairness(model pg_catalog.bytea, scores pg_catalog.float8[],
+CREATE OR REPLACE FUNCTION dlfin.card_fairness(model pg_catalog.bytea, scores pg_catalog.float8[],
                                     labels pg_catalog.bool[], groups pg_catalog.text[],
                                     threshold pg_catalog.float8)
 RETURNS pg_catalog.jsonb
@@ -190,7 +190,7 @@ COMMENT ON FUNCTION dlfin.card_fairness(pg_catalog.bytea, pg_catalog.float8[], p
 
 -- The card of model bytes, evaluated on a held-out table; caller_path is
 -- the caller's search_path, for the table of option "drift".
-CREATE FUNCTION dlfin.card_of_model(model pg_catalog.bytea, heldout pg_catalog.regclass,
+CREATE OR REPLACE FUNCTION dlfin.card_of_model(model pg_catalog.bytea, heldout pg_catalog.regclass,
                                     options pg_catalog.jsonb, caller_path pg_catalog.text)
 RETURNS pg_catalog.text
 LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL RESTRICTED SECURITY INVOKER
@@ -259,7 +259,7 @@ COMMENT ON FUNCTION dlfin.card_of_model(pg_catalog.bytea, pg_catalog.regclass, p
 
 -- The card of model bytes: passes the caller's search_path on, since the
 -- implementation runs under a fixed one.
-CREATE FUNCTION @extschema@.dlfin_model_card(model pg_catalog.bytea,
+CREATE OR REPLACE FUNCTION @extschema@.dlfin_model_card(model pg_catalog.bytea,
                                              heldout pg_catalog.regclass DEFAULT NULL,
                                              options pg_catalog.jsonb DEFAULT '{}')
 RETURNS pg_catalog.text
@@ -274,7 +274,7 @@ COMMENT ON FUNCTION @extschema@.dlfin_model_card(pg_catalog.bytea, pg_catalog.re
 -- trained with, under the session settings dlfin.train uses, so
 -- dlfin_split picks the same test rows; the data fingerprint is computed again to show whether
 -- the rows are still those the model was trained on.
-CREATE FUNCTION dlfin.card_of_name(name pg_catalog.text, version pg_catalog.int4,
+CREATE OR REPLACE FUNCTION dlfin.card_of_name(name pg_catalog.text, version pg_catalog.int4,
                                    options pg_catalog.jsonb, caller_path pg_catalog.text)
 RETURNS pg_catalog.text
 LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY INVOKER
@@ -431,7 +431,7 @@ COMMENT ON FUNCTION dlfin.card_of_name(pg_catalog.text, pg_catalog.int4, pg_cata
 'what dlfin.model_card runs, with the caller''s search_path for the table of option "drift"';
 
 -- The card of a registry model: passes the caller's search_path on.
-CREATE FUNCTION dlfin.model_card(name pg_catalog.text, version pg_catalog.int4 DEFAULT NULL,
+CREATE OR REPLACE FUNCTION dlfin.model_card(name pg_catalog.text, version pg_catalog.int4 DEFAULT NULL,
                                  options pg_catalog.jsonb DEFAULT '{}')
 RETURNS pg_catalog.text
 LANGUAGE sql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY INVOKER

@@ -60,6 +60,13 @@ dlfin_as_role_enter(Oid role, const char *search_path, DlfAsRole *g)
 {
 	char	   *path;
 
+	/* a model's owner may have been dropped since (regrole keeps the oid) */
+	if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(role)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("role with OID %u does not exist", role),
+				 errdetail("The stored query belongs to a role that was dropped."),
+				 errhint("A superuser can give the model to another role with dlfin.export_models() and dlfin.import_models().")));
 	if (!has_privs_of_role(GetUserId(), role))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

@@ -6,7 +6,7 @@
 -- run with the wrong rights shows there.
 BEGIN;
 SET client_min_messages = warning;
-SELECT plan(41);
+SELECT plan(42);
 
 CREATE ROLE sec_alice;
 CREATE ROLE sec_bob;
@@ -136,6 +136,16 @@ SELECT is(dlfin.train('su1', 'SELECT y, x, c FROM sec_t', 'y', '{"epochs": 1, "h
           'a superuser trains with planted overloads in public');
 SELECT ok(length(dlfin.model_card('su1', NULL, '{"drift": "sec_t"}')) > 1000, 'and draws a card with drift');
 SELECT is((SELECT count(*) FROM sec_log WHERE what = 'overload'), 0::bigint, 'no planted overload ran');
+
+-- ---- a model whose owner was dropped runs as nobody ----
+CREATE ROLE sec_gone;
+SET LOCAL ROLE sec_gone;
+SELECT dlfin.train('gone1', 'SELECT y, x FROM sec_t', 'y', '{"epochs": 1}');
+RESET ROLE;
+DROP ROLE sec_gone;
+INSERT INTO sec_t VALUES (304, true, 304, 'a');
+SELECT throws_ok($$SELECT dlfin.retrain('gone1')$$, '42704', NULL,
+                 'a retrain of a model whose owner was dropped fails, it does not run as the caller');
 
 -- ---- version numbers are never reused, history stays complete ----
 SELECT is(dlfin.train('su2', 'SELECT y, x FROM sec_t', 'y', '{"epochs": 1}', 'never'), 1, 'a candidate version 1');

@@ -7,7 +7,10 @@
  * plan node that evaluates it.  A plain column is named after the column:
  * Vars that refer to a child plan's output are followed down, as EXPLAIN
  * VERBOSE follows them, to the scan's Var, whose range table entry gives
- * the name (an alias's column names first).  Explicit and implicit casts
+ * the name (an alias's column names first).  Subqueries and views are
+ * looked through, as the planner flattens most of them: a column renamed
+ * in a subquery or view keeps its table's name (the "features" option, or
+ * dlfin.train, which names features after its query's columns, rename).  Explicit and implicit casts
  * around an expression do not count.  Any other expression is named by its
  * deparsed text, as EXPLAIN VERBOSE prints it; what has no usable name
  * becomes f1..fn (dlf_settle_feature_names).  The caller computes the names
@@ -67,9 +70,10 @@ strip_casts(Expr *e)
 
 /*
  * Follows a Var that stands for an output column of a child plan (or of an
- * index-only scan's index) down to the expression computing it, as
- * ruleutils.c resolves OUTER_VAR, INNER_VAR and INDEX_VAR; *plan becomes the
- * node whose expression it is.  NULL when the referent cannot be found.
+ * index-only scan's index, or of a subquery) down to the expression
+ * computing it, as ruleutils.c resolves OUTER_VAR, INNER_VAR and INDEX_VAR;
+ * *plan becomes the node whose expression it is.  NULL when the referent
+ * cannot be found.
  */
 static Expr *
 follow_vars(Expr *e, Plan **plan)
@@ -77,12 +81,12 @@ follow_vars(Expr *e, Plan **plan)
 	for (;;)
 	{
 		Plan	   *p = *plan;
-		Plan	   *child = p;
+		Plan	   *child;
 		List	   *tlist;
 		Var		   *v;
 
 		e = strip_casts(e);
-		if (!IsA(e, Var) || !IS_SPECIAL_VARNO(((Var *) e)->varno))
+		if (!IsA(e, Var))
 			return e;
 		v = (Var *) e;
 		if (v->varno == OUTER_VAR)
@@ -96,6 +100,19 @@ follow_vars(Expr *e, Plan **plan)
 		}
 		else if (v->varno == INNER_VAR)
 			child = IsA(p, SubqueryScan) ? ((SubqueryScan *) p)->subplan : innerPlan(p);
+		else if (v->varno == INDEX_VAR)
+			child = p;
+		else if (IsA(p, SubqueryScan) && v->varno == ((SubqueryScan *) p)->scan.scanrelid)
+		{
+			/*
+			 * Into the subquery, as if the planner had flattened it (as it
+			 * does most, and removes trivial scans of the rest): a column
+			 * is named the same whatever plan the planner chose.
+			 */
+			child = ((SubqueryScan *) p)->subplan;
+		}
+		else
+			return e;
 		if (child == NULL)
 			return NULL;
 		if (v->varno != INDEX_VAR)
@@ -154,8 +171,8 @@ deparse_at(Expr *e, Plan *plan, EState *estate, List **dpcontext)
 /*
  * The names of the n features of a dlfin_train transition call, the first
  * being aggregate input first_input (0-based), in the current memory
- * context; NULL when the call's expressions cannot be reached (a window
- * aggregate, or an aggregate that calls dlfin_train's transition itself).
+ * context; NULL when the call's expressions cannot be reached (another
+ * aggregate calling dlfin_train's transition, as Citus's wrappers do).
  */
 char **
 dlfin_call_feature_names(FunctionCallInfo fcinfo, int first_input, int n)

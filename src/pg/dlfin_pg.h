@@ -48,8 +48,16 @@ extern void dlfin_datum_text(Datum d, const DlfArgType *t, const char **s, int *
 
 /* ---- feature names of a training call (featnames.c) ---- */
 
+/* A call site's feature names, looked up once (zeroed before the first). */
+typedef struct DlfCallNames
+{
+	bool		done;			/* looked up */
+	char	  **names;			/* in fn_mcxt; NULL when unreachable */
+} DlfCallNames;
+
 /* Names of a dlfin_train call's features from its expressions, or NULL. */
-extern char **dlfin_call_feature_names(FunctionCallInfo fcinfo, int first_input,
+extern char **dlfin_call_feature_names(FunctionCallInfo fcinfo,
+									   DlfCallNames *cache, int first_input,
 									   int n);
 
 /* ---- model bytes (modelio.c) ---- */

@@ -170,12 +170,12 @@ deparse_at(Expr *e, Plan *plan, EState *estate, List **dpcontext)
 
 /*
  * The names of the n features of a dlfin_train transition call, the first
- * being aggregate input first_input (0-based), in the current memory
- * context; NULL when the call's expressions cannot be reached (another
- * aggregate calling dlfin_train's transition, as Citus's wrappers do).
+ * being aggregate input first_input (0-based); NULL when the call's
+ * expressions cannot be reached (another aggregate calling dlfin_train's
+ * transition, as Citus's wrappers do).
  */
-char **
-dlfin_call_feature_names(FunctionCallInfo fcinfo, int first_input, int n)
+static char **
+lookup_names(FunctionCallInfo fcinfo, int first_input, int n)
 {
 	AggState   *agg;
 	Aggref	   *aggref;
@@ -232,4 +232,24 @@ dlfin_call_feature_names(FunctionCallInfo fcinfo, int first_input, int n)
 		dlf_free(settled[f]);
 	}
 	return names;
+}
+
+/*
+ * The names of the n features of a dlfin_train transition call (see
+ * lookup_names), looked up on the call site's first call and kept in cache
+ * for the query, in fn_mcxt.
+ */
+char **
+dlfin_call_feature_names(FunctionCallInfo fcinfo, DlfCallNames *cache,
+						 int first_input, int n)
+{
+	if (!cache->done)
+	{
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+
+		cache->names = lookup_names(fcinfo, first_input, n);
+		cache->done = true;
+		MemoryContextSwitchTo(old);
+	}
+	return cache->names;
 }

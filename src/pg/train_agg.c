@@ -21,47 +21,36 @@ PG_FUNCTION_INFO_V1(dlfin_train_serialize);
 PG_FUNCTION_INFO_V1(dlfin_train_deserialize);
 PG_FUNCTION_INFO_V1(dlfin_train_final);
 
-static Oid options_type(FunctionCallInfo fcinfo);
-
 /* What the transition keeps per call site (fn_extra) for the query. */
 typedef struct TrainCall
 {
 	Oid			options_type;	/* type of argument 1 */
-	bool		named;			/* names looked up */
-	char	  **names;			/* from the expressions, or NULL */
+	DlfCallNames names;			/* the features' names */
 } TrainCall;
+
+/*
+ * The call site's TrainCall, made on its first row (the transition runs
+ * for every row; the expression tree does not change within a query).
+ */
+static TrainCall *
+train_call(FunctionCallInfo fcinfo)
+{
+	TrainCall  *call = fcinfo->flinfo->fn_extra;
+
+	if (call == NULL)
+	{
+		call = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(TrainCall));
+		call->options_type = get_fn_expr_argtype(fcinfo->flinfo, 1);
+		fcinfo->flinfo->fn_extra = call;
+	}
+	return call;
+}
 
 /* Name of feature f for messages: from the names given, else f1..fn. */
 static char *
 feature_name(char **names, int32 f)
 {
 	return names ? names[f] : psprintf("f%d", f + 1);
-}
-
-/*
- * The feature names of the call: the "features" option, else the argument
- * expressions' names, looked up once per query (NULL when unreachable).
- */
-static char **
-call_names(FunctionCallInfo fcinfo, const DlfTrainSpec *spec, int label_arg,
-		   int32 nfeat)
-{
-	TrainCall  *call;
-
-	if (spec->nnames > 0)
-		return spec->names;
-	(void) options_type(fcinfo);	/* creates the TrainCall */
-	call = fcinfo->flinfo->fn_extra;
-	if (!call->named)
-	{
-		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-
-		/* the label is input label_arg - 1: the features follow it */
-		call->names = dlfin_call_feature_names(fcinfo, label_arg, nfeat);
-		call->named = true;
-		MemoryContextSwitchTo(old);
-	}
-	return call->names;
 }
 
 /* Creates the state on the first row: types, options check. */
@@ -103,7 +92,9 @@ first_row(FunctionCallInfo fcinfo, int label_arg, Jsonb *options)
 				 errmsg("dlfin_train label of type %s is not supported",
 						format_type_be(get_fn_expr_argtype(fcinfo->flinfo, label_arg))),
 				 errhint("Use a boolean, numeric or text label.")));
-	names = call_names(fcinfo, &spec, label_arg, nfeat);
+	/* the "features" option, else the expressions (label: input label_arg - 1) */
+	names = spec.nnames ? spec.names :
+		dlfin_call_feature_names(fcinfo, &train_call(fcinfo)->names, label_arg, nfeat);
 	types = palloc(sizeof(DlfArgType) * nfeat);
 	for (int32 f = 0; f < nfeat; f++)
 	{
@@ -121,22 +112,11 @@ first_row(FunctionCallInfo fcinfo, int label_arg, Jsonb *options)
 	return st;
 }
 
-/*
- * Type of argument 1, looked up once per call site (the transition runs
- * for every row; the expression tree does not change within a query).
- */
+/* Type of argument 1, looked up once per call site. */
 static Oid
 options_type(FunctionCallInfo fcinfo)
 {
-	TrainCall  *call = fcinfo->flinfo->fn_extra;
-
-	if (call == NULL)
-	{
-		call = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(TrainCall));
-		call->options_type = get_fn_expr_argtype(fcinfo->flinfo, 1);
-		fcinfo->flinfo->fn_extra = call;
-	}
-	return call->options_type;
+	return train_call(fcinfo)->options_type;
 }
 
 /*

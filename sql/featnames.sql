@@ -124,13 +124,25 @@ SELECT round(sum(dlfin_predict((SELECT m FROM fn_model), a))::numeric, 6) =
        round(sum(dlfin_predict((SELECT m FROM fn_model), income, age, owner, region))::numeric, 6) AS same_parallel
 FROM fn_loans AS a;
 SET max_parallel_workers_per_gather = 0;
--- two models in one query, and a model that changes from row to row
-SELECT count(DISTINCT dlfin_predict(m, a)) > 1 AS models_differ
-FROM fn_applicants AS a,
-     (SELECT m FROM fn_model
-      UNION ALL
-      SELECT dlfin_train('{"epochs": 1, "seed": 9}', approved, region, income, owner, age) FROM fn_loans) AS ms(m)
-WHERE a.id = 10;
+-- a model that changes from row to row (with other feature names), and
+-- dlfin_drift with one model per group
+CREATE TABLE fn_model2 AS
+SELECT dlfin_train('{"epochs": 1, "seed": 9}', approved, region, income, owner, years) AS m
+FROM fn_loans AS l(id, income, years);
+SELECT fn_names(m) FROM fn_model2;
+SELECT count(*) AS rows,
+       count(*) FILTER (WHERE dlfin_predict(CASE WHEN id % 3 = 0 THEN m1.m ELSE m2.m END, b) =
+                              CASE WHEN id % 3 = 0 THEN dlfin_predict(m1.m, income, age, owner, region)
+                                   ELSE dlfin_predict(m2.m, region, income, owner, age) END) AS same
+FROM fn_model m1, fn_model2 m2, (SELECT *, age AS years FROM fn_applicants) AS b;
+CREATE VIEW fn_mixed AS
+SELECT b.*, CASE WHEN id % 3 = 0 THEN m1.m ELSE m2.m END AS m, id % 3 = 0 AS first
+FROM fn_model m1, fn_model2 m2, (SELECT *, age AS years FROM fn_applicants) AS b;
+SELECT first, dlfin_drift(m, q) AS d INTO TEMP fn_drift FROM fn_mixed AS q GROUP BY first;
+SELECT (SELECT d FROM fn_drift WHERE first) =
+       (SELECT dlfin_drift(m, income, age, owner, region) FROM fn_mixed WHERE first) AS drift_model1,
+       (SELECT d FROM fn_drift WHERE NOT first) =
+       (SELECT dlfin_drift(m, region, income, owner, years) FROM fn_mixed WHERE NOT first) AS drift_model2;
 
 -- 5. one feature: scalars still score positionally, a row by name
 CREATE TABLE fn_one AS SELECT dlfin_train('{"epochs": 1}', approved, region) AS m FROM fn_loans;

@@ -13,8 +13,7 @@
  * Per row, the row is deformed up to the last column needed (a heap tuple
  * slot caches the column offsets) and the columns are passed on: no
  * lookup, allocation or name comparison.  The positional call has its own
- * FmgrInfo and fn_extra, in a memory context reset when the mapping is
- * rebuilt, so its model cache never sees a stale mapping.
+ * FmgrInfo and fn_extra; see prepare() for when its cache is kept.
  */
 #include "postgres.h"
 
@@ -39,6 +38,7 @@
 typedef struct RowCall
 {
 	MemoryContext cxt;			/* what depends on the model and row type */
+	MemoryContext inner_cxt;	/* the positional call's fn_mcxt: its cache */
 	bool		ready;			/* the mapping below is built */
 	/* the model and row type the mapping was built for */
 	void	   *raw;			/* copy of the model datum as passed */
@@ -47,7 +47,7 @@ typedef struct RowCall
 	bool		arg_stable;		/* model argument is a Const or extern Param */
 	Oid			typid;
 	int32		typmod;
-	/* the positional call */
+	/* the positional call; its fn_extra survives a new model */
 	FmgrInfo	flinfo;
 	FunctionCallInfo inner;
 	int32		nfeat;
@@ -257,11 +257,15 @@ positional_expr(FunctionCallInfo fcinfo, const DlfRowForm *form,
 
 /*
  * Builds the mapping for the model datum and the row type, and the
- * positional call that uses it; everything lives in rc->cxt, reset first.
+ * positional call that uses it, in rc->cxt, reset first.  The positional
+ * call's own cache is kept when the model is new (it sees a new model and
+ * checks the new argument types itself; its generation count, which
+ * dlfin_drift uses to notice a change of model, goes on), and reset
+ * otherwise: with the same model it would keep the old argument types.
  */
 static void
 prepare(FunctionCallInfo fcinfo, const DlfRowForm *form, RowCall *rc,
-		Datum model, Oid typid, int32 typmod)
+		Datum model, bool new_model, Oid typid, int32 typmod)
 {
 	MemoryContext old;
 	struct varlena *raw = (struct varlena *) DatumGetPointer(model);
@@ -270,8 +274,14 @@ prepare(FunctionCallInfo fcinfo, const DlfRowForm *form, RowCall *rc,
 	TupleDesc	desc;
 	int			nargs;
 
+	new_model &= rc->ready;		/* after a failure, start afresh */
 	rc->ready = false;
 	MemoryContextReset(rc->cxt);
+	if (!new_model)
+	{
+		MemoryContextReset(rc->inner_cxt);
+		rc->flinfo.fn_extra = NULL;
+	}
 	old = MemoryContextSwitchTo(rc->cxt);
 	rc->typid = typid;
 	rc->typmod = typmod;
@@ -283,11 +293,7 @@ prepare(FunctionCallInfo fcinfo, const DlfRowForm *form, RowCall *rc,
 	rc->nfeat = m->nfeatures;
 
 	nargs = form->row_arg + rc->nfeat;
-	MemSet(&rc->flinfo, 0, sizeof(FmgrInfo));
-	rc->flinfo.fn_addr = form->positional;
-	rc->flinfo.fn_oid = fcinfo->flinfo->fn_oid;
 	rc->flinfo.fn_nargs = nargs;
-	rc->flinfo.fn_mcxt = rc->cxt;
 	rc->flinfo.fn_expr = positional_expr(fcinfo, form, desc, rc->map, rc->nfeat);
 	rc->inner = palloc0(SizeForFunctionCallInfo(nargs));
 	InitFunctionCallInfoData(*rc->inner, &rc->flinfo, nargs, fcinfo->fncollation,
@@ -314,6 +320,11 @@ row_call_state(FunctionCallInfo fcinfo, const DlfRowForm *form)
 	rc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(RowCall));
 	rc->cxt = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt, "dlfin row form",
 									ALLOCSET_SMALL_SIZES);
+	rc->inner_cxt = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt,
+										  "dlfin row form call", ALLOCSET_SMALL_SIZES);
+	rc->flinfo.fn_addr = form->positional;
+	rc->flinfo.fn_oid = fcinfo->flinfo->fn_oid;
+	rc->flinfo.fn_mcxt = rc->inner_cxt;
 	rc->arg_stable = !form->by_name &&
 		get_fn_expr_arg_stable(fcinfo->flinfo, form->model_arg);
 	if (form->by_name)
@@ -345,6 +356,7 @@ dlfin_row_call(FunctionCallInfo fcinfo, const DlfRowForm *form)
 	HeapTupleHeader td;
 	Datum		model;
 	Datum		result;
+	bool		same;
 
 	if (PG_ARGISNULL(form->model_arg) || PG_ARGISNULL(form->row_arg))
 	{
@@ -359,9 +371,10 @@ dlfin_row_call(FunctionCallInfo fcinfo, const DlfRowForm *form)
 		model = PointerGetDatum(dlfin_registry_model(rc->lookup, NULL));
 	}
 	td = PG_GETARG_HEAPTUPLEHEADER(form->row_arg);
-	if (HeapTupleHeaderGetTypeId(td) != rc->typid ||
-		HeapTupleHeaderGetTypMod(td) != rc->typmod || !same_model(rc, model))
-		prepare(fcinfo, form, rc, model, HeapTupleHeaderGetTypeId(td),
+	same = same_model(rc, model);
+	if (!same || HeapTupleHeaderGetTypeId(td) != rc->typid ||
+		HeapTupleHeaderGetTypMod(td) != rc->typmod)
+		prepare(fcinfo, form, rc, model, !same, HeapTupleHeaderGetTypeId(td),
 				HeapTupleHeaderGetTypMod(td));
 
 	rc->tuple.t_len = HeapTupleHeaderGetDatumLength(td);

@@ -3,7 +3,7 @@
 -- names) with its SQLSTATE, for each scoring, explaining and drift
 -- function, by model bytes and by registry name.
 BEGIN;
-SELECT plan(45);
+SELECT plan(46);
 
 CREATE TEMP TABLE t AS
 SELECT i AS id, (i % 2 = 0) AS y, i::float8 AS income, (i * 7 % 11) AS age,
@@ -82,6 +82,10 @@ SELECT throws_ok($$SELECT dlfin_predict(m, a) FROM good, (SELECT t.income, t.age
     'dlfin model feature "age" matches more than one column of the row', 'two columns named like a feature');
 
 -- errors of the positional call still apply to the row form
+CREATE TEMP TABLE other AS
+SELECT dlfin_train('{"epochs": 1, "hidden": [4], "seed": 7}', y, income, age, region) AS m FROM t;
+SELECT throws_ok($$SELECT dlfin_drift(CASE WHEN a.id % 2 = 0 THEN g.m ELSE o.m END, a) FROM good g, other o, t a$$,
+    '22023', 'dlfin_drift needs the same model on every row', 'drift: a second model in one group');
 SELECT throws_ok($$SELECT dlfin_predict(m, a) FROM good, (SELECT 'NaN'::float8 AS income, age, region FROM t) a$$, '22000',
     'dlfin feature "income" is NaN or infinite', 'a NaN column');
 SELECT throws_ok($$SELECT dlfin_reasons(m, -1, a) FROM good, t a$$, '22023', NULL, 'reasons: negative k');

@@ -3,7 +3,7 @@
 -- names) with its SQLSTATE, for each scoring, explaining and drift
 -- function, by model bytes and by registry name.
 BEGIN;
-SELECT plan(46);
+SELECT plan(47);
 
 CREATE TEMP TABLE t AS
 SELECT i AS id, (i % 2 = 0) AS y, i::float8 AS income, (i * 7 % 11) AS age,
@@ -27,6 +27,8 @@ SELECT is(jsonb_path_query_array(dlfin_model_info(dlfin_train('{"epochs": 1}', y
                                  '$.features[*].name'),
           '["income", "f2"]', 'a repeated column is named by position') FROM t;
 SELECT is(dlfin_model_info(m) -> 'options' ? 'features', false, 'names are not options') FROM good;
+SELECT ok(strpos(dlfin_model_card(m), '>income<') > 0 AND strpos(dlfin_model_card(m), '>region<') > 0
+          AND strpos(dlfin_model_card(m), '>f1<') = 0, 'the model card shows the names') FROM good;
 SELECT throws_ok($$SELECT dlfin_train('{"monotone": {"wealth": 1}}', y, income, age) FROM t$$, '22023',
     'dlfin_train option "monotone" names unknown feature "wealth"', 'monotone on an unknown name');
 SELECT throws_ok($$SELECT dlfin_train('{"monotone": {"f3": 1}}', y, income, age) FROM t$$, '22023',

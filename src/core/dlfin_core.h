@@ -276,6 +276,27 @@ int64_t		dlf_model_nparams(const DlfModel *m);
 DlfStatus	dlf_model_set_metric(DlfModel *m, const char *name, double value,
 								 DlfError *err);
 
+/* ---- feature names (names.c) ------------------------------------------ */
+
+/*
+ * Settles n feature names from candidates (NULL allowed): unusable or
+ * repeated ones become f<i> (f<i>_<k> when taken).  out[i] are new strings.
+ */
+DlfStatus	dlf_settle_feature_names(const char *const *cand, int32_t n,
+									 char **out, DlfError *err);
+
+/* Outcome of matching a model's features to named columns. */
+typedef enum DlfMatch
+{
+	DLF_MATCH_OK = 0,
+	DLF_MATCH_MISSING,			/* no column has the feature's name */
+	DLF_MATCH_AMBIGUOUS			/* two columns have it */
+} DlfMatch;
+
+/* Maps feature f to the index map[f] of the column named like it. */
+DlfMatch	dlf_match_features(const DlfModel *m, const char *const *cols,
+							   int32_t ncols, int32_t *map, int32_t *feature);
+
 /* ---- the codec (codec.c) --------------------------------------------- */
 
 /* Serialises a model into bytes allocated with dlf_alloc. */

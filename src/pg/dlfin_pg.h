@@ -6,6 +6,7 @@
 #define DLFIN_PG_H
 
 #include "dlfin_core.h"
+#include "fmgr.h"
 #include "utils/jsonb.h"
 
 extern int	dlfin_max_training_memory;	/* kB */
@@ -45,6 +46,20 @@ extern bool dlfin_classify_type(Oid type, DlfArgType *out);
 extern double dlfin_datum_to_double(Datum d, const DlfArgType *t, bool *is_nan);
 /* Text bytes of a TEXT/UNKNOWN datum. */
 extern void dlfin_datum_text(Datum d, const DlfArgType *t, const char **s, int *len);
+
+/* ---- feature names of a training call (featnames.c) ---- */
+
+/* A call site's feature names, looked up once (zeroed before the first). */
+typedef struct DlfCallNames
+{
+	bool		done;			/* looked up */
+	char	  **names;			/* in fn_mcxt; NULL when unreachable */
+} DlfCallNames;
+
+/* Names of a dlfin_train call's features from its expressions, or NULL. */
+extern char **dlfin_call_feature_names(FunctionCallInfo fcinfo,
+									   DlfCallNames *cache, int first_input,
+									   int n);
 
 /* ---- model bytes (modelio.c) ---- */
 

@@ -24,6 +24,7 @@
 #include "utils/tuplestore.h"
 
 #include "dlfin_pg.h"
+#include "rowargs.h"
 #include "scoring.h"
 
 PG_FUNCTION_INFO_V1(dlfin_explain);
@@ -144,6 +145,7 @@ explain_common(FunctionCallInfo fcinfo, bool by_name)
 Datum
 dlfin_explain(PG_FUNCTION_ARGS)
 {
+	DLFIN_ROW_FORM(fcinfo, &dlfin_row_explain);
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(explain_common(fcinfo, false));
@@ -153,6 +155,7 @@ dlfin_explain(PG_FUNCTION_ARGS)
 Datum
 dlfin_explain_name(PG_FUNCTION_ARGS)
 {
+	DLFIN_ROW_FORM(fcinfo, &dlfin_row_explain_name);
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(explain_common(fcinfo, true));
@@ -207,6 +210,7 @@ reasons_common(FunctionCallInfo fcinfo, bool by_name)
 Datum
 dlfin_reasons(PG_FUNCTION_ARGS)
 {
+	DLFIN_ROW_FORM(fcinfo, &dlfin_row_reasons);
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(reasons_common(fcinfo, false));
@@ -216,6 +220,7 @@ dlfin_reasons(PG_FUNCTION_ARGS)
 Datum
 dlfin_reasons_name(PG_FUNCTION_ARGS)
 {
+	DLFIN_ROW_FORM(fcinfo, &dlfin_row_reasons_name);
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(reasons_common(fcinfo, true));

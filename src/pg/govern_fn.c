@@ -21,6 +21,7 @@
 
 #include "aggutil.h"
 #include "dlfin_pg.h"
+#include "rowargs.h"
 #include "scoring.h"
 
 #define DRIFT_MAGIC		0x444c4644	/* "DLFD" */
@@ -123,6 +124,7 @@ dlfin_drift_sfunc(PG_FUNCTION_ARGS)
 	double		out[DLF_MAX_CLASSES];
 	double		score;
 
+	DLFIN_ROW_FORM(fcinfo, &dlfin_row_drift);
 	if (PG_ARGISNULL(1))
 	{
 		/* a NULL model: the row is skipped */

@@ -498,18 +498,30 @@ dlfin_options_json(const DlfTrainSpec *spec, const DlfModel *m)
 	return s.data;
 }
 
-/* Index of the feature called name, or an error naming the option. */
+/*
+ * Index of the feature called name, or an error naming the option.  Unless
+ * the "features" option named them, features also answer to f1, f2, ...
+ * by position, as they were called before names came from the expressions.
+ */
 static int32
-feature_index(const DlfModel *m, const char *option, const char *name)
+feature_index(const DlfModel *m, const DlfTrainSpec *spec, const char *option,
+			  const char *name)
 {
 	for (int32 f = 0; f < m->nfeatures; f++)
 		if (strcmp(m->features[f].name, name) == 0)
 			return f;
+	/* "f" and 1 to 4 digits without a leading zero: DLF_MAX_FEATURES */
+	if (spec->nnames == 0 && name[0] == 'f' && name[1] >= '1' && name[1] <= '9' &&
+		strspn(name + 1, "0123456789") == strlen(name + 1) && strlen(name) <= 5 &&
+		atoi(name + 1) <= m->nfeatures)
+		return atoi(name + 1) - 1;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("dlfin_train option \"%s\" names unknown feature \"%s\"",
 					option, name),
-			 errhint("Feature names come from the \"features\" option, or are f1, f2, ... without it.")));
+			 spec->nnames ?
+			 errhint("Feature names come from the \"features\" option.") :
+			 errhint("Features are named after their argument expressions (a column by its name), or f1, f2, ... by position.")));
 	return -1;
 }
 
@@ -524,11 +536,11 @@ dlfin_apply_governance(const DlfTrainSpec *spec, DlfModel *m)
 	m->adverse = (uint8) spec->adverse;
 	m->calibration = (uint8) spec->calibrate;
 	for (int i = 0; i < spec->nmono; i++)
-		m->features[feature_index(m, "monotone", spec->mono_name[i])].monotone =
+		m->features[feature_index(m, spec, "monotone", spec->mono_name[i])].monotone =
 			(int8) spec->mono_sign[i];
 	for (int i = 0; i < spec->nreasons; i++)
 	{
-		DlfFeature *ft = &m->features[feature_index(m, "reasons", spec->reason_name[i])];
+		DlfFeature *ft = &m->features[feature_index(m, spec, "reasons", spec->reason_name[i])];
 		size_t		len = strlen(spec->reason_text[i]);
 
 		dlf_free(ft->reason);

@@ -21,6 +21,7 @@
 #include "utils/lsyscache.h"
 
 #include "dlfin_pg.h"
+#include "rowargs.h"
 #include "scoring.h"
 
 PG_FUNCTION_INFO_V1(dlfin_predict);
@@ -601,6 +602,7 @@ dlfin_predict(PG_FUNCTION_ARGS)
 {
 	DlfScoreCache *c;
 
+	DLFIN_ROW_FORM(fcinfo, &dlfin_row_predict);
 	if (!score(fcinfo, &c))
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(result_predict(c));
@@ -612,6 +614,7 @@ dlfin_predict_class(PG_FUNCTION_ARGS)
 {
 	DlfScoreCache *c;
 
+	DLFIN_ROW_FORM(fcinfo, &dlfin_row_predict_class);
 	if (!score(fcinfo, &c))
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(dlfin_result_class(c));
@@ -623,6 +626,7 @@ dlfin_predict_proba(PG_FUNCTION_ARGS)
 {
 	DlfScoreCache *c;
 
+	DLFIN_ROW_FORM(fcinfo, &dlfin_row_predict_proba);
 	if (!score(fcinfo, &c))
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(dlfin_result_proba(c));

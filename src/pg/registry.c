@@ -28,6 +28,7 @@
 #include "utils/snapmgr.h"
 
 #include "dlfin_pg.h"
+#include "rowargs.h"
 #include "scoring.h"
 
 PG_FUNCTION_INFO_V1(dlfin_predict_name);
@@ -225,6 +226,7 @@ dlfin_predict_name(PG_FUNCTION_ARGS)
 {
 	DlfScoreCache *c;
 
+	DLFIN_ROW_FORM(fcinfo, &dlfin_row_predict_name);
 	if (!score_by_name(fcinfo, &c))
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(dlfin_result_predict(c));
@@ -236,6 +238,7 @@ dlfin_predict_class_name(PG_FUNCTION_ARGS)
 {
 	DlfScoreCache *c;
 
+	DLFIN_ROW_FORM(fcinfo, &dlfin_row_predict_class_name);
 	if (!score_by_name(fcinfo, &c))
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(dlfin_result_class(c));
@@ -247,6 +250,7 @@ dlfin_predict_proba_name(PG_FUNCTION_ARGS)
 {
 	DlfScoreCache *c;
 
+	DLFIN_ROW_FORM(fcinfo, &dlfin_row_predict_proba_name);
 	if (!score_by_name(fcinfo, &c))
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(dlfin_result_proba(c));

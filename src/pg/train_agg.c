@@ -21,24 +21,36 @@ PG_FUNCTION_INFO_V1(dlfin_train_serialize);
 PG_FUNCTION_INFO_V1(dlfin_train_deserialize);
 PG_FUNCTION_INFO_V1(dlfin_train_final);
 
-/* Name of feature f for messages: from the options, else f1..fn. */
-static char *
-feature_name(Jsonb *options, int32 f)
+/* What the transition keeps per call site (fn_extra) for the query. */
+typedef struct TrainCall
 {
-	if (options)
+	Oid			options_type;	/* type of argument 1 */
+	DlfCallNames names;			/* the features' names */
+} TrainCall;
+
+/*
+ * The call site's TrainCall, made on its first row (the transition runs
+ * for every row; the expression tree does not change within a query).
+ */
+static TrainCall *
+train_call(FunctionCallInfo fcinfo)
+{
+	TrainCall  *call = fcinfo->flinfo->fn_extra;
+
+	if (call == NULL)
 	{
-		JsonbValue *v = getKeyJsonValueFromContainer(&options->root,
-													 "features", 8, NULL);
-
-		if (v && v->type == jbvBinary && JsonContainerIsArray(v->val.binary.data))
-		{
-			JsonbValue *e = getIthJsonbValueFromContainer(v->val.binary.data, f);
-
-			if (e && e->type == jbvString)
-				return pnstrdup(e->val.string.val, e->val.string.len);
-		}
+		call = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(TrainCall));
+		call->options_type = get_fn_expr_argtype(fcinfo->flinfo, 1);
+		fcinfo->flinfo->fn_extra = call;
 	}
-	return psprintf("f%d", f + 1);
+	return call;
+}
+
+/* Name of feature f for messages: from the names given, else f1..fn. */
+static char *
+feature_name(char **names, int32 f)
+{
+	return names ? names[f] : psprintf("f%d", f + 1);
 }
 
 /* Creates the state on the first row: types, options check. */
@@ -50,6 +62,8 @@ first_row(FunctionCallInfo fcinfo, int label_arg, Jsonb *options)
 	DlfArgType	label_type;
 	DlfArgType *types;
 	DlfTrainSpec spec;
+	char	  **names;
+	TrainState *st;
 
 	if (nfeat < 1)
 		ereport(ERROR,
@@ -78,6 +92,9 @@ first_row(FunctionCallInfo fcinfo, int label_arg, Jsonb *options)
 				 errmsg("dlfin_train label of type %s is not supported",
 						format_type_be(get_fn_expr_argtype(fcinfo->flinfo, label_arg))),
 				 errhint("Use a boolean, numeric or text label.")));
+	/* the "features" option, else the expressions (label: input label_arg - 1) */
+	names = spec.nnames ? spec.names :
+		dlfin_call_feature_names(fcinfo, &train_call(fcinfo)->names, label_arg, nfeat);
 	types = palloc(sizeof(DlfArgType) * nfeat);
 	for (int32 f = 0; f < nfeat; f++)
 	{
@@ -87,28 +104,19 @@ first_row(FunctionCallInfo fcinfo, int label_arg, Jsonb *options)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("dlfin_train feature \"%s\" of type %s is not supported",
-							feature_name(options, f), format_type_be(t)),
+							feature_name(names, f), format_type_be(t)),
 					 errhint("Features may be smallint, integer, bigint, real, double precision, numeric, boolean or text.")));
 	}
-	return train_state_new(nfeat, &label_type, types, options);
+	st = train_state_new(nfeat, &label_type, types, options);
+	train_state_set_names(st, names);
+	return st;
 }
 
-/*
- * Type of argument 1, looked up once per call site (the transition runs
- * for every row; the expression tree does not change within a query).
- */
+/* Type of argument 1, looked up once per call site. */
 static Oid
 options_type(FunctionCallInfo fcinfo)
 {
-	Oid		   *cached = fcinfo->flinfo->fn_extra;
-
-	if (cached == NULL)
-	{
-		cached = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(Oid));
-		*cached = get_fn_expr_argtype(fcinfo->flinfo, 1);
-		fcinfo->flinfo->fn_extra = cached;
-	}
-	return *cached;
+	return train_call(fcinfo)->options_type;
 }
 
 /*
@@ -255,7 +263,7 @@ dlfin_train_sfunc(PG_FUNCTION_ARGS)
 					ereport(ERROR,
 							(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 							 errmsg("dlfin_train feature \"%s\" has a category longer than %d bytes",
-									feature_name(st->options, f), DLF_MAX_NAME)));
+									feature_name(st->names, f), DLF_MAX_NAME)));
 				c->cat[row] = dlf_dict_add(&c->dict, s, len, 1);
 			}
 		}
@@ -279,12 +287,12 @@ dlfin_train_sfunc(PG_FUNCTION_ARGS)
 				ereport(ERROR,
 						(errcode(ERRCODE_DATA_EXCEPTION),
 						 errmsg("dlfin_train feature \"%s\" is NaN or infinite",
-								feature_name(st->options, f))));
+								feature_name(st->names, f))));
 			if (fabs(v) > 3.0e38)
 				ereport(ERROR,
 						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 						 errmsg("dlfin_train feature \"%s\" value %g is out of range",
-								feature_name(st->options, f), v),
+								feature_name(st->names, f), v),
 						 errdetail("Feature values are stored as real (float4).")));
 			c->num[row] = (float) v;
 		}
@@ -602,7 +610,7 @@ setup_feature(TrainState *st, const DlfTrainSpec *spec, DlfModel *m,
 	DlfFeature *ft = &m->features[f];
 	int64		n = st->nrows;
 
-	ft->name = core_strdup(spec->nnames ? spec->names[f] : psprintf("f%d", f + 1));
+	ft->name = core_strdup(spec->nnames ? spec->names[f] : feature_name(st->names, f));
 	ft->sqltype = c->type.sqltype;
 	ft->importance = NAN;
 	if (c->type.sqltype != DLF_SQL_TEXT)

@@ -14,8 +14,11 @@
 
 #include "train_state.h"
 
-/* "DLF2": labels as 2-byte codes (version 1, "DLFS", had a double a row) */
-#define STATE_MAGIC 0x444c4632
+/*
+ * "DLF3": with the feature names (version 2, "DLF2", had none; version 1,
+ * "DLFS", a double a row for labels)
+ */
+#define STATE_MAGIC 0x444c4633
 /* open-addressing slots over the distinct numeric labels: > 2 * their limit */
 #define VAL_SLOTS	4096
 
@@ -42,6 +45,38 @@ train_state_new(int32 nfeat, const DlfArgType *label_type,
 		memcpy(st->options, options, VARSIZE(options));
 	}
 	return st;
+}
+
+/* Sets the feature names (NULL: none), copied into the current context. */
+void
+train_state_set_names(TrainState *st, char **names)
+{
+	st->names = NULL;
+	if (names == NULL)
+		return;
+	st->names = palloc(sizeof(char *) * st->nfeat);
+	for (int32 f = 0; f < st->nfeat; f++)
+		st->names[f] = pstrdup(names[f]);
+}
+
+/*
+ * Orders two name lists (NULL first), so that merging keeps the same names
+ * in any merge order: states of one query carry the same names, unless a
+ * node could not see the expressions (NULL).
+ */
+static int
+cmp_names(const TrainState *a, const TrainState *b)
+{
+	if (a->names == NULL || b->names == NULL)
+		return (a->names != NULL) - (b->names != NULL);
+	for (int32 f = 0; f < a->nfeat; f++)
+	{
+		int			c = strcmp(a->names[f], b->names[f]);
+
+		if (c != 0)
+			return c;
+	}
+	return 0;
 }
 
 /* Bytes one buffered row takes. */
@@ -253,6 +288,8 @@ train_state_merge(TrainState *dst, TrainState *src)
 		dst->options = palloc(VARSIZE(src->options));
 		memcpy(dst->options, src->options, VARSIZE(src->options));
 	}
+	if (cmp_names(dst, src) < 0)
+		train_state_set_names(dst, src->names);
 	if (n == 0)
 		return;
 	train_state_reserve(dst, base + n);
@@ -346,6 +383,29 @@ recv_dict(StringInfo buf, DlfDict *d)
 	}
 }
 
+/* Reads the feature names, checking every length. */
+static void
+recv_names(StringInfo buf, TrainState *st)
+{
+	int			named = pq_getmsgbyte(buf);
+
+	if (named != 0 && named != 1)
+		elog(ERROR, "dlfin_train: invalid serialized state");
+	if (!named)
+		return;
+	st->names = palloc(sizeof(char *) * st->nfeat);
+	for (int32 f = 0; f < st->nfeat; f++)
+	{
+		int32		len = pq_getmsgint(buf, 4);
+
+		if (len < 1 || len > DLF_MAX_NAME || len > buf->len - buf->cursor)
+			elog(ERROR, "dlfin_train: invalid serialized state");
+		st->names[f] = pnstrdup(pq_getmsgbytes(buf, len), len);
+		if (strlen(st->names[f]) != len)
+			elog(ERROR, "dlfin_train: invalid serialized state");
+	}
+}
+
 /* Writes a type descriptor (built-in base type OID, kind). */
 static void
 send_type(StringInfo buf, const DlfArgType *t)
@@ -386,6 +446,12 @@ train_state_serialize(TrainState *st)
 		pq_sendint32(&buf, 0);
 	for (int32 f = 0; f < st->nfeat; f++)
 		send_type(&buf, &st->cols[f].type);
+	pq_sendbyte(&buf, st->names != NULL);
+	for (int32 f = 0; st->names && f < st->nfeat; f++)
+	{
+		pq_sendint32(&buf, strlen(st->names[f]));
+		pq_sendbytes(&buf, st->names[f], strlen(st->names[f]));
+	}
 	if (st->label_type.sqltype == DLF_SQL_TEXT)
 		send_dict(&buf, &st->label_dict);
 	for (int32 f = 0; f < st->nfeat; f++)
@@ -458,6 +524,7 @@ train_state_deserialize(bytea *b)
 	for (int32 f = 0; f < nfeat; f++)
 		recv_type(&buf, &types[f]);
 	st = train_state_new(nfeat, &label_type, types, options);
+	recv_names(&buf, st);
 	if (label_type.sqltype == DLF_SQL_TEXT)
 	{
 		recv_dict(&buf, &st->label_dict);

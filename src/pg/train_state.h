@@ -34,6 +34,8 @@ typedef struct TrainState
 	int32		nfeat;
 	DlfArgType	label_type;
 	Jsonb	   *options;		/* as given, or NULL */
+	char	  **names;			/* [nfeat] feature names of the call, or
+								 * NULL: f1..fn */
 	void	   *options_ptr;	/* first row's options datum (not serialised) */
 	char	   *options_text;	/* its text for json/literal options, or NULL */
 	int64		nrows;
@@ -50,6 +52,7 @@ typedef struct TrainState
 
 extern TrainState *train_state_new(int32 nfeat, const DlfArgType *label_type,
 								   const DlfArgType *feat_types, Jsonb *options);
+extern void train_state_set_names(TrainState *st, char **names);
 extern void train_state_reserve(TrainState *st, int64 nrows);
 extern void train_state_set_label(TrainState *st, int64 row, double v);
 extern void train_state_set_text_label(TrainState *st, int64 row,

@@ -1,20 +1,22 @@
 -- dlfin install script, part 50: explaining and governing a model.
 -- Row functions depend only on their arguments: IMMUTABLE, not strict
--- because NULL features are imputed (a NULL model gives NULL).
+-- because NULL features are imputed (a NULL model gives NULL).  Like
+-- dlfin_predict they take the features in training order, or one composite
+-- row matched to the features by column name.
 
 CREATE FUNCTION @extschema@.dlfin_explain(model pg_catalog.bytea, VARIADIC features "any")
 RETURNS pg_catalog.jsonb
 AS 'MODULE_PATHNAME', 'dlfin_explain'
 LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.dlfin_explain(pg_catalog.bytea, "any") IS
-'integrated-gradients attribution of a row: {"score", "baseline", "contributions": {feature: value}}, contributions summing to score - baseline';
+'integrated-gradients attribution of a row (features in training order, or one row matched by column name): {"score", "baseline", "contributions": {feature: value}}, contributions summing to score - baseline';
 
 CREATE FUNCTION @extschema@.dlfin_reasons(model pg_catalog.bytea, k integer, VARIADIC features "any")
 RETURNS text[]
 AS 'MODULE_PATHNAME', 'dlfin_reasons'
 LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.dlfin_reasons(pg_catalog.bytea, integer, "any") IS
-'reason codes: the texts of up to k features that pushed the row most toward the adverse outcome';
+'reason codes: the texts of up to k features that pushed the row (features in training order, or one row matched by column name) most toward the adverse outcome';
 
 CREATE FUNCTION @extschema@.dlfin_importance(model pg_catalog.bytea,
     OUT feature text, OUT importance double precision, OUT rank integer)
@@ -86,7 +88,7 @@ CREATE AGGREGATE @extschema@.dlfin_drift(pg_catalog.bytea, VARIADIC "any") (
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.dlfin_drift(pg_catalog.bytea, "any") IS
-'population stability index of the rows'' features and score against the model''s training distributions, with stable/moderate/significant bands';
+'population stability index of the rows'' features (in training order, or one row matched by column name) and score against the model''s training distributions, with stable/moderate/significant bands';
 
 -- Fairness: approval, TPR, FPR per group; adverse impact ratio; parity.
 CREATE FUNCTION @extschema@.dlfin_fairness_sfunc(internal, double precision, text, boolean)

@@ -30,7 +30,7 @@ SELECT throws_ok($$SELECT dlfin_train('{"monotone": {"f1": "up"}}', y, x) FROM t
 SELECT throws_ok($$SELECT dlfin_train('{"monotone": {"income": 1}}', y, x) FROM t$$, '22023',
     'dlfin_train option "monotone" names unknown feature "income"', 'monotone on an unknown feature');
 SELECT throws_ok($$SELECT dlfin_train('{"monotone": {"f2": 1}}', y, x, c) FROM t$$, '22023',
-    'categorical feature "f2" cannot have a monotone constraint', 'monotone on a categorical feature');
+    'categorical feature "c" cannot have a monotone constraint', 'monotone on a categorical feature, by position');
 SELECT throws_ok($$SELECT dlfin_train('{"monotone": {"f1": 1}}', c, x) FROM t$$, '22023',
     'monotone constraints need a binary or regression model', 'monotone multiclass');
 SELECT throws_ok($$SELECT dlfin_train('{"reasons": "x"}', y, x) FROM t$$, '22023', NULL, 'reasons not an object');

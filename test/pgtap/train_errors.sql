@@ -61,7 +61,8 @@ SELECT throws_ok($$SELECT dlfin_train(('{"seed": ' || i || '}')::jsonb, y, x) FR
 
 -- data errors (22000) and types (42804)
 SELECT throws_ok($$SELECT dlfin_train(y, CASE WHEN i = 7 THEN 'NaN'::float8 ELSE x END) FROM t$$, '22000',
-    'dlfin_train feature "f1" is NaN or infinite', 'NaN feature');
+    'dlfin_train feature "CASE WHEN (i = 7) THEN ''NaN''::double precision ELSE x END" is NaN or infinite',
+    'NaN feature, named after its expression');
 SELECT throws_ok($$SELECT dlfin_train('{"features": ["income"]}', y, CASE WHEN i = 7 THEN 'Infinity'::float8 ELSE x END) FROM t$$,
     '22000', 'dlfin_train feature "income" is NaN or infinite', 'infinite feature named');
 SELECT throws_ok($$SELECT dlfin_train(y, CASE WHEN i = 7 THEN 'NaN'::numeric ELSE x::numeric END) FROM t$$, '22000', NULL, 'numeric NaN feature');

@@ -22,11 +22,12 @@ SQL_PARTS = $(sort $(wildcard src/sql/*.sql))
 DATA_built = dlfin--$(EXTVERSION).sql
 
 # An upgrade script is its hand-written first part (src/sql/upgrade/,
-# what changes shape: drops, tables, data) followed by the install parts
-# that the new version creates anew or replaces (CREATE OR REPLACE).
-UPGRADE_0_1_0 = src/sql/upgrade/dlfin--0.1.0--0.2.0.pre.sql \
-	src/sql/41_registry_deploy.sql src/sql/42_registry_train.sql \
-	src/sql/43_registry_export.sql src/sql/55_internal.sql src/sql/60_card.sql
+# what changes shape: drops, tables, data, event triggers) followed by every
+# install part that holds only functions and aggregates: those use CREATE
+# OR REPLACE, so running them again brings every function to the new
+# version (keeping its OID, so user views that use one survive).
+FUNCTION_PARTS = $(filter-out src/sql/00_% src/sql/40_% src/sql/90_%,$(SQL_PARTS))
+UPGRADE_0_1_0 = src/sql/upgrade/dlfin--0.1.0--0.2.0.pre.sql $(FUNCTION_PARTS) src/sql/90_events.sql
 DATA_built += dlfin--0.1.0--0.2.0.sql
 
 # Every pg_regress test is independent: the extension is loaded once.

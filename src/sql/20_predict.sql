@@ -5,28 +5,28 @@
 -- matched to the features by name (the row form; no signature of its own,
 -- as one taking record would make dlfin_predict(m, a) ambiguous).
 
-CREATE FUNCTION @extschema@.dlfin_predict(model pg_catalog.bytea, VARIADIC features "any")
+CREATE OR REPLACE FUNCTION @extschema@.dlfin_predict(model pg_catalog.bytea, VARIADIC features "any")
 RETURNS double precision
 AS 'MODULE_PATHNAME', 'dlfin_predict'
 LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.dlfin_predict(pg_catalog.bytea, "any") IS
 'score a row (features in training order, or one row matched by column name): positive-class probability (binary), prediction (regression) or top-class probability (multiclass)';
 
-CREATE FUNCTION @extschema@.dlfin_predict_class(model pg_catalog.bytea, VARIADIC features "any")
+CREATE OR REPLACE FUNCTION @extschema@.dlfin_predict_class(model pg_catalog.bytea, VARIADIC features "any")
 RETURNS text
 AS 'MODULE_PATHNAME', 'dlfin_predict_class'
 LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.dlfin_predict_class(pg_catalog.bytea, "any") IS
 'predicted class of a row (features in training order, or one row matched by column name), as text';
 
-CREATE FUNCTION @extschema@.dlfin_predict_proba(model pg_catalog.bytea, VARIADIC features "any")
+CREATE OR REPLACE FUNCTION @extschema@.dlfin_predict_proba(model pg_catalog.bytea, VARIADIC features "any")
 RETURNS double precision[]
 AS 'MODULE_PATHNAME', 'dlfin_predict_proba'
 LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.dlfin_predict_proba(pg_catalog.bytea, "any") IS
 'class probabilities of a row (features in training order, or one row matched by column name), in the class order of dlfin_model_info';
 
-CREATE FUNCTION @extschema@.dlfin_model_info(model pg_catalog.bytea)
+CREATE OR REPLACE FUNCTION @extschema@.dlfin_model_info(model pg_catalog.bytea)
 RETURNS pg_catalog.jsonb
 AS 'MODULE_PATHNAME', 'dlfin_model_info'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;

@@ -8,7 +8,7 @@
 -- the roles it has the privileges of, and sees no other.
 
 -- Raises the error for a name the caller cannot see or that has no version.
-CREATE FUNCTION dlfin.registry_no_model(name text)
+CREATE OR REPLACE FUNCTION dlfin.registry_no_model(name text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -21,7 +21,7 @@ END
 $$;
 
 -- True when the caller may act on the models of the owner.
-CREATE FUNCTION dlfin.registry_may(caller pg_catalog.regrole, owner pg_catalog.regrole)
+CREATE OR REPLACE FUNCTION dlfin.registry_may(caller pg_catalog.regrole, owner pg_catalog.regrole)
 RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -32,7 +32,7 @@ RETURN pg_catalog.pg_has_role(caller::pg_catalog.oid, owner::pg_catalog.oid, 'US
 -- take it, since locking a row needs UPDATE on dlfin.names) and returns its
 -- owner.  Rights are checked before the lock, so a role without them never
 -- waits on nor holds it.
-CREATE FUNCTION dlfin.registry_lock(caller pg_catalog.regrole, name text)
+CREATE OR REPLACE FUNCTION dlfin.registry_lock(caller pg_catalog.regrole, name text)
 RETURNS pg_catalog.regrole
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -56,7 +56,7 @@ END
 $$;
 
 -- Appends a history entry, stamped with the time and the caller.
-CREATE FUNCTION dlfin.registry_log(caller pg_catalog.regrole, name text, version integer,
+CREATE OR REPLACE FUNCTION dlfin.registry_log(caller pg_catalog.regrole, name text, version integer,
                                    previous_version integer, action text, reason text,
                                    owner pg_catalog.regrole)
 RETURNS void
@@ -71,7 +71,7 @@ BEGIN ATOMIC
 END;
 
 -- Makes a version the deployed one and records why; returns the version.
-CREATE FUNCTION dlfin.registry_deploy(caller pg_catalog.regrole, name text, version integer, reason text)
+CREATE OR REPLACE FUNCTION dlfin.registry_deploy(caller pg_catalog.regrole, name text, version integer, reason text)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -106,7 +106,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION dlfin.deploy(name text, version integer, reason text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION dlfin.deploy(name text, version integer, reason text DEFAULT NULL)
 RETURNS integer
 AS 'MODULE_PATHNAME', 'dlfin_registry_call'
 LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
@@ -114,7 +114,7 @@ COMMENT ON FUNCTION dlfin.deploy(text, integer, text) IS
 'deploys a version of a named model (scoring by name uses it from the next statement) and records it in dlfin.deployments';
 
 -- Re-deploys the version that was deployed before the current one.
-CREATE FUNCTION dlfin.registry_rollback(caller pg_catalog.regrole, name text, reason text)
+CREATE OR REPLACE FUNCTION dlfin.registry_rollback(caller pg_catalog.regrole, name text, reason text)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -172,7 +172,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION dlfin.rollback(name text, reason text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION dlfin.rollback(name text, reason text DEFAULT NULL)
 RETURNS integer
 AS 'MODULE_PATHNAME', 'dlfin_registry_call'
 LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
@@ -181,7 +181,7 @@ COMMENT ON FUNCTION dlfin.rollback(text, text) IS
 
 -- Drops one version (never the deployed one) or the whole model.  The
 -- name keeps its row in dlfin.names, so its version numbers never repeat.
-CREATE FUNCTION dlfin.registry_drop_model(caller pg_catalog.regrole, name text, version integer)
+CREATE OR REPLACE FUNCTION dlfin.registry_drop_model(caller pg_catalog.regrole, name text, version integer)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -219,7 +219,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION dlfin.drop_model(name text, version integer DEFAULT NULL)
+CREATE OR REPLACE FUNCTION dlfin.drop_model(name text, version integer DEFAULT NULL)
 RETURNS integer
 AS 'MODULE_PATHNAME', 'dlfin_registry_call'
 LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;

@@ -12,7 +12,7 @@
 
 -- Validates the arguments of dlfin.train; returns the test fraction and
 -- whether to warm-start.
-CREATE FUNCTION dlfin.registry_check_args(name text, query text, label text, options jsonb,
+CREATE OR REPLACE FUNCTION dlfin.registry_check_args(name text, query text, label text, options jsonb,
                                           deploy text, OUT test_fraction float8, OUT warm_start boolean)
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -80,7 +80,7 @@ $$;
 -- The query's features (every column but the label and the excluded ones),
 -- their types and whether the label is numeric, its names resolved as the
 -- runner resolves them.
-CREATE FUNCTION dlfin.registry_describe(runner pg_catalog.regrole, query_search_path text,
+CREATE OR REPLACE FUNCTION dlfin.registry_describe(runner pg_catalog.regrole, query_search_path text,
                                         query text, label text, exclude text[],
                                         OUT features text[], OUT types pg_catalog.regtype[],
                                         OUT numeric_label boolean)
@@ -132,7 +132,7 @@ $$;
 
 -- Kind of a feature type for the screens: 'float' (never an identifier),
 -- 'bool', 'number' (integer or numeric) or 'text'.
-CREATE FUNCTION dlfin.registry_kind(t pg_catalog.regtype)
+CREATE OR REPLACE FUNCTION dlfin.registry_kind(t pg_catalog.regtype)
 RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -147,7 +147,7 @@ RETURN (SELECT CASE WHEN b IN ('float4'::regtype, 'float8'::regtype) THEN 'float
 -- count and fingerprint (as the training statement computes them), the
 -- number of distinct values of every feature that could be an identifier,
 -- and the range (max - min) of the numeric ones.
-CREATE FUNCTION dlfin.registry_screen_statement(query text, features text[], types pg_catalog.regtype[])
+CREATE OR REPLACE FUNCTION dlfin.registry_screen_statement(query text, features text[], types pg_catalog.regtype[])
 RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -179,7 +179,7 @@ $q$, (SELECT pg_catalog.string_agg(CASE WHEN dlfin.registry_kind(t) IN ('number'
 -- (the leakage screen).  Everything but the
 -- query is schema-qualified (operators included) and dlfin's own functions
 -- are called in the schema dlfin, because the query's search_path applies.
-CREATE FUNCTION dlfin.registry_statement(query text, label text, features text[], types pg_catalog.regtype[],
+CREATE OR REPLACE FUNCTION dlfin.registry_statement(query text, label text, features text[], types pg_catalog.regtype[],
                                          numeric_label boolean)
 RETURNS text
 LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -263,7 +263,7 @@ END
 $$;
 
 -- The deployment decision, by the task's main held-out metric.
-CREATE FUNCTION dlfin.registry_decide(policy text, task text, metrics jsonb,
+CREATE OR REPLACE FUNCTION dlfin.registry_decide(policy text, task text, metrics jsonb,
                                       champion_version integer, champion_comparable boolean,
                                       champion_metrics jsonb, leaks text[],
                                       OUT deploy boolean, OUT reason text, OUT metric text,
@@ -310,7 +310,7 @@ $$;
 -- dropped), else checks that the caller may train it; locks its row and
 -- returns the owner and the next version number, which the caller records
 -- in dlfin.names with the version.
-CREATE FUNCTION dlfin.registry_claim(caller pg_catalog.regrole, name text,
+CREATE OR REPLACE FUNCTION dlfin.registry_claim(caller pg_catalog.regrole, name text,
                                      OUT owner pg_catalog.regrole, OUT version integer)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -345,7 +345,7 @@ $$;
 
 -- The latest version of a name trained on the same rows with the same
 -- query, options, search_path and dlfin version, or NULL.
-CREATE FUNCTION dlfin.registry_same_version(name text, query text, label text, options jsonb,
+CREATE OR REPLACE FUNCTION dlfin.registry_same_version(name text, query text, label text, options jsonb,
                                             query_search_path text, fingerprint text)
 RETURNS integer
 LANGUAGE sql STABLE PARALLEL SAFE
@@ -365,7 +365,7 @@ RETURN (SELECT m.version FROM dlfin.models m
 -- every row and is text, or a number that counts up without gaps (a
 -- serial) or is named like a key (id, customer_id, id_x, loan_no, key).
 -- A unique amount or income is not one: it keeps its gaps.
-CREATE FUNCTION dlfin.registry_drop_identifiers(candidates text[], candidate_types pg_catalog.regtype[],
+CREATE OR REPLACE FUNCTION dlfin.registry_drop_identifiers(candidates text[], candidate_types pg_catalog.regtype[],
                                                 nrows bigint, distincts bigint[], ranges numeric[],
                                                 keep boolean,
                                                 OUT features text[], OUT types pg_catalog.regtype[])
@@ -403,7 +403,7 @@ $$;
 
 -- Features that alone separate a binary label on the held-out rows
 -- (single-feature AUC at least 0.99 or at most 0.01), with a WARNING.
-CREATE FUNCTION dlfin.registry_leaks(features text[], aucs float8[])
+CREATE OR REPLACE FUNCTION dlfin.registry_leaks(features text[], aucs float8[])
 RETURNS text[]
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -428,7 +428,7 @@ $$;
 
 -- Trains a version of a named model: the query runs as runner with the
 -- given search_path; the caller is recorded as its creator.
-CREATE FUNCTION dlfin.registry_train(caller pg_catalog.regrole, runner pg_catalog.regrole,
+CREATE OR REPLACE FUNCTION dlfin.registry_train(caller pg_catalog.regrole, runner pg_catalog.regrole,
                                      name text, query text, label text, options jsonb,
                                      deploy text, query_search_path text)
 RETURNS integer
@@ -547,7 +547,7 @@ END
 $$;
 
 -- What dlfin.train runs: the query runs as the caller.
-CREATE FUNCTION dlfin.registry_train_with_search_path(caller pg_catalog.regrole, name text, query text,
+CREATE OR REPLACE FUNCTION dlfin.registry_train_with_search_path(caller pg_catalog.regrole, name text, query text,
                                                       label text, options jsonb, deploy text,
                                                       query_search_path text)
 RETURNS integer
@@ -557,7 +557,7 @@ BEGIN ATOMIC
     SELECT dlfin.registry_train(caller, caller, name, query, label, options, deploy, query_search_path);
 END;
 
-CREATE FUNCTION dlfin.train_with_search_path(name text, query text, label text, options jsonb,
+CREATE OR REPLACE FUNCTION dlfin.train_with_search_path(name text, query text, label text, options jsonb,
                                              deploy text, query_search_path text)
 RETURNS integer
 AS 'MODULE_PATHNAME', 'dlfin_registry_call'
@@ -566,7 +566,7 @@ COMMENT ON FUNCTION dlfin.train_with_search_path(text, text, text, jsonb, text, 
 'dlfin.train with the search_path the query is resolved with given explicitly';
 
 -- Trains a new version of a named model and deploys it by policy.
-CREATE FUNCTION dlfin.train(name text, query text, label text,
+CREATE OR REPLACE FUNCTION dlfin.train(name text, query text, label text,
                             options jsonb DEFAULT '{}', deploy text DEFAULT 'if_better')
 RETURNS integer
 LANGUAGE sql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY INVOKER
@@ -580,7 +580,7 @@ COMMENT ON FUNCTION dlfin.train(text, text, text, jsonb, text) IS
 
 -- Trains a new version with the query, label, options and search_path of
 -- the latest version, as the model's owner.
-CREATE FUNCTION dlfin.registry_retrain(caller pg_catalog.regrole, name text, deploy text)
+CREATE OR REPLACE FUNCTION dlfin.registry_retrain(caller pg_catalog.regrole, name text, deploy text)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -600,7 +600,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION dlfin.retrain(name text, deploy text DEFAULT 'if_better')
+CREATE OR REPLACE FUNCTION dlfin.retrain(name text, deploy text DEFAULT 'if_better')
 RETURNS integer
 AS 'MODULE_PATHNAME', 'dlfin_registry_call'
 LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;

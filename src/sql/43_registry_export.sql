@@ -9,7 +9,7 @@
 -- superuser may import (as only a superuser may restore the tables).
 
 -- The registry rows the caller may see (of one name, or all) as jsonb.
-CREATE FUNCTION dlfin.export_models(name text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION dlfin.export_models(name text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE SECURITY INVOKER
 SET search_path = pg_catalog, pg_temp
@@ -35,7 +35,7 @@ COMMENT ON FUNCTION dlfin.export_models(text) IS
 -- model versions imported.  All or nothing: a name already known here, a
 -- role that does not exist, or bytes that do not match their SHA-256 stop
 -- the whole import.
-CREATE FUNCTION dlfin.import_models(export jsonb)
+CREATE OR REPLACE FUNCTION dlfin.import_models(export jsonb)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SECURITY INVOKER
 SET search_path = pg_catalog, pg_temp
@@ -116,13 +116,9 @@ COMMENT ON FUNCTION dlfin.import_models(jsonb) IS
 
 -- ---- DROP EXTENSION keeps no model silently ----
 
-CREATE FUNCTION dlfin.guard_drop()
+CREATE OR REPLACE FUNCTION dlfin.guard_drop()
 RETURNS event_trigger
 AS 'MODULE_PATHNAME', 'dlfin_guard_drop'
 LANGUAGE C;
 COMMENT ON FUNCTION dlfin.guard_drop() IS
 'event trigger: refuses DROP EXTENSION dlfin (or DROP SCHEMA ... CASCADE of its schema) while dlfin.models has rows, unless dlfin.drop_registry is on';
-
-CREATE EVENT TRIGGER dlfin_guard_drop ON ddl_command_start
-    WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA')
-    EXECUTE FUNCTION dlfin.guard_drop();

@@ -9,14 +9,14 @@
 -- in the schema dlfin, where only the extension's owner creates objects.
 -- They share the C code and the support functions of the public ones.
 
-CREATE FUNCTION dlfin.split(key "any", test_fraction pg_catalog.float8, seed pg_catalog.int4)
+CREATE OR REPLACE FUNCTION dlfin.split(key "any", test_fraction pg_catalog.float8, seed pg_catalog.int4)
 RETURNS pg_catalog.text
 AS 'MODULE_PATHNAME', 'dlfin_split'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION dlfin.split("any", pg_catalog.float8, pg_catalog.int4) IS
 'internal: dlfin_split for generated statements';
 
-CREATE AGGREGATE dlfin.train_agg("any", VARIADIC "any") (
+CREATE OR REPLACE AGGREGATE dlfin.train_agg("any", VARIADIC "any") (
     SFUNC = @extschema@.dlfin_train_sfunc,
     STYPE = internal,
     FINALFUNC = @extschema@.dlfin_train_final,
@@ -29,21 +29,21 @@ CREATE AGGREGATE dlfin.train_agg("any", VARIADIC "any") (
 COMMENT ON AGGREGATE dlfin.train_agg("any", "any") IS
 'internal: dlfin_train for generated statements';
 
-CREATE FUNCTION dlfin.predict(model pg_catalog.bytea, VARIADIC features "any")
+CREATE OR REPLACE FUNCTION dlfin.predict(model pg_catalog.bytea, VARIADIC features "any")
 RETURNS double precision
 AS 'MODULE_PATHNAME', 'dlfin_predict'
 LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 COMMENT ON FUNCTION dlfin.predict(pg_catalog.bytea, "any") IS
 'internal: dlfin_predict for generated statements';
 
-CREATE FUNCTION dlfin.predict_class(model pg_catalog.bytea, VARIADIC features "any")
+CREATE OR REPLACE FUNCTION dlfin.predict_class(model pg_catalog.bytea, VARIADIC features "any")
 RETURNS text
 AS 'MODULE_PATHNAME', 'dlfin_predict_class'
 LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 COMMENT ON FUNCTION dlfin.predict_class(pg_catalog.bytea, "any") IS
 'internal: dlfin_predict_class for generated statements';
 
-CREATE AGGREGATE dlfin.drift_agg(pg_catalog.bytea, VARIADIC "any") (
+CREATE OR REPLACE AGGREGATE dlfin.drift_agg(pg_catalog.bytea, VARIADIC "any") (
     SFUNC = @extschema@.dlfin_drift_sfunc,
     STYPE = internal,
     FINALFUNC = @extschema@.dlfin_drift_final,
@@ -60,7 +60,7 @@ COMMENT ON AGGREGATE dlfin.drift_agg(pg_catalog.bytea, "any") IS
 -- Safe to leave executable by anyone: it checks that the caller already
 -- has the privileges of the role (as SET ROLE would), and restricts what
 -- the statement may do.
-CREATE FUNCTION dlfin.run_as(role pg_catalog.regrole, search_path pg_catalog.text,
+CREATE OR REPLACE FUNCTION dlfin.run_as(role pg_catalog.regrole, search_path pg_catalog.text,
                              statement pg_catalog.text, VARIADIC params "any")
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'dlfin_run_as'
@@ -68,7 +68,7 @@ LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
 COMMENT ON FUNCTION dlfin.run_as(pg_catalog.regrole, pg_catalog.text, pg_catalog.text, "any") IS
 'internal: runs a statement as a role the caller has the privileges of, in a security-restricted operation with the given search_path (pg_temp last)';
 
-CREATE FUNCTION dlfin.query_columns_as(role pg_catalog.regrole, search_path pg_catalog.text,
+CREATE OR REPLACE FUNCTION dlfin.query_columns_as(role pg_catalog.regrole, search_path pg_catalog.text,
                                        query pg_catalog.text)
 RETURNS TABLE (ordinal integer, name text, type pg_catalog.regtype)
 AS 'MODULE_PATHNAME', 'dlfin_query_columns_as'

@@ -79,6 +79,8 @@ WITH members AS (
   WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
     AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'dlfin'))
 SELECT pg_describe_object(classid, objid, 0) ||
+       coalesce(' comment=' || md5((SELECT d.description FROM pg_description d
+                                    WHERE d.classoid = classid AND d.objoid = objid AND d.objsubid = 0)), '') ||
        coalesce((SELECT format(' [%s %s %s secdef=%s config=%s acl=%s owner=%s args=%s body=%s]',
                                p.provolatile, p.proisstrict, p.proparallel, p.prosecdef, p.proconfig,
                                p.proacl, p.proowner::regrole, pg_get_function_arguments(p.oid),
@@ -90,6 +92,9 @@ SELECT pg_describe_object(classid, objid, 0) ||
                                 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped))
                  FROM pg_class c WHERE classid = 'pg_class'::regclass AND c.oid = objid), '')
 FROM members
+UNION ALL
+SELECT 'column comment ' || pg_describe_object(d.classoid, d.objoid, d.objsubid) || ' ' || md5(d.description)
+FROM pg_description d JOIN members m ON m.classid = d.classoid AND m.objid = d.objoid WHERE d.objsubid > 0
 UNION ALL
 SELECT 'policy ' || polname || ' on ' || polrelid::regclass || ' ' || polcmd::text || ' ' || pg_get_expr(polqual, polrelid)
 FROM pg_policy WHERE polrelid::regclass::text LIKE 'dlfin.%'

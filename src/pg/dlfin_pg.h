@@ -51,6 +51,8 @@ extern void dlfin_datum_text(Datum d, const DlfArgType *t, const char **s, int *
 extern DlfModel *dlfin_decode_model(bytea *b);
 /* Encodes a model into a new bytea. */
 extern bytea *dlfin_encode_model(const DlfModel *m);
+/* Encodes a model just trained; an invalid one is "training diverged". */
+extern bytea *dlfin_encode_trained_model(const DlfModel *m);
 
 /* ---- training options (options.c) ---- */
 

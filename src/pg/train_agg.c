@@ -10,6 +10,7 @@
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "nodes/primnodes.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
@@ -148,17 +149,86 @@ options_jsonb(FunctionCallInfo fcinfo)
 											  CStringGetDatum(options_text(fcinfo))));
 }
 
-/* Errors out unless this row's options equal the first row's. */
+/* Raises the error for options that differ between rows. */
+static void
+pg_attribute_noreturn()
+different_options(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("dlfin_train options must be the same for every row"),
+			 errdetail("The options decide the model; values that vary from row to row would make it depend on the order of the rows.")));
+}
+
+/* The bytes of the options argument as passed (a varlena or a cstring). */
+static void
+options_bytes(FunctionCallInfo fcinfo, const char **p, Size *len)
+{
+	*p = DatumGetPointer(PG_GETARG_DATUM(1));
+	*len = options_type(fcinfo) == UNKNOWNOID ? strlen(*p) + 1 :
+		VARSIZE_ANY(*p);
+}
+
+/*
+ * Whether the options argument is a Const of the aggregate call: the same
+ * address then holds the same bytes on every row.  A value computed per
+ * row may come back at one address with other bytes in it.
+ */
+static bool
+options_arg_const(FunctionCallInfo fcinfo)
+{
+	Aggref	   *ag = AggGetAggref(fcinfo);
+	TargetEntry *te;
+
+	if (ag == NULL || list_length(ag->args) < 2)
+		return false;
+	te = (TargetEntry *) list_nth(ag->args, 1);
+	return te != NULL && IsA(te, TargetEntry) && te->expr != NULL &&
+		IsA(te->expr, Const);
+}
+
+/* Remembers the first row's options argument, to compare later rows. */
+static void
+remember_options(FunctionCallInfo fcinfo, TrainState *st)
+{
+	const char *p;
+	Size		len;
+
+	options_bytes(fcinfo, &p, &len);
+	st->options_ptr = (void *) p;
+	st->options_const = options_arg_const(fcinfo);
+	st->options_raw = palloc(len);
+	memcpy(st->options_raw, p, len);
+	st->options_raw_len = len;
+	if (options_type(fcinfo) != JSONBOID)
+		st->options_text = pstrdup(options_text(fcinfo));
+}
+
+/*
+ * Errors out unless this row's options equal the first row's: by their
+ * bytes as passed, else (another representation of the same value, such
+ * as a TOAST pointer and its value) by the detoasted value.
+ */
 static void
 check_same_options(FunctionCallInfo fcinfo, TrainState *st)
 {
 	bool		same;
+	const char *p;
+	Size		len;
 
 	if (PG_ARGISNULL(1) || st->options == NULL)
-		same = PG_ARGISNULL(1) && st->options == NULL;
-	else if (DatumGetPointer(PG_GETARG_DATUM(1)) == st->options_ptr)
-		same = true;
-	else if (options_type(fcinfo) == JSONBOID)
+	{
+		if (!(PG_ARGISNULL(1) && st->options == NULL))
+			different_options();
+		return;
+	}
+	options_bytes(fcinfo, &p, &len);
+	if (st->options_const && p == st->options_ptr)
+		return;
+	if (st->options_raw && len == st->options_raw_len &&
+		memcmp(p, st->options_raw, len) == 0)
+		return;
+	if (options_type(fcinfo) == JSONBOID)
 	{
 		Jsonb	   *o = PG_GETARG_JSONB_P(1);
 
@@ -168,9 +238,7 @@ check_same_options(FunctionCallInfo fcinfo, TrainState *st)
 	else
 		same = st->options_text && strcmp(options_text(fcinfo), st->options_text) == 0;
 	if (!same)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dlfin_train options must be the same for every row")));
+		different_options();
 }
 
 /* Transition: buffers one row of dlfin_train([options,] label, feature, ...). */
@@ -191,12 +259,7 @@ dlfin_train_sfunc(PG_FUNCTION_ARGS)
 	{
 		st = first_row(fcinfo, label_arg, with_options ? options_jsonb(fcinfo) : NULL);
 		if (with_options && !PG_ARGISNULL(1))
-		{
-			/* remember the argument as given, to compare later rows cheaply */
-			st->options_ptr = DatumGetPointer(PG_GETARG_DATUM(1));
-			if (options_type(fcinfo) != JSONBOID)
-				st->options_text = pstrdup(options_text(fcinfo));
-		}
+			remember_options(fcinfo, st);
 	}
 	else
 	{
@@ -583,6 +646,8 @@ cmp_vocab(const void *a, const void *b, void *arg)
 	int32		x = *(const int32 *) a;
 	int32		y = *(const int32 *) b;
 
+	/* a million distinct values take a second to sort */
+	CHECK_FOR_INTERRUPTS();
 	if (d->count[x] != d->count[y])
 		return d->count[x] > d->count[y] ? -1 : 1;
 	return dlf_dict_cmp(d, x, y);
@@ -601,6 +666,7 @@ setup_feature(TrainState *st, const DlfTrainSpec *spec, DlfModel *m,
 	TrainColumn *c = &st->cols[f];
 	DlfFeature *ft = &m->features[f];
 	int64		n = st->nrows;
+	DlfError	err;
 
 	ft->name = core_strdup(spec->nnames ? spec->names[f] : psprintf("f%d", f + 1));
 	ft->sqltype = c->type.sqltype;
@@ -623,9 +689,16 @@ setup_feature(TrainState *st, const DlfTrainSpec *spec, DlfModel *m,
 			keep = it->ncat;
 			ft->categories = core_alloc0(Max(keep, 1), sizeof(char *));
 			for (int32 i = 0; i < keep; i++)
+			{
+				if ((i & 4095) == 0)
+					CHECK_FOR_INTERRUPTS();
 				ft->categories[i] = core_strdup(it->categories[i]);
-			for (int32 i = 0; i < d->n; i++)
-				map[i] = dlf_category_code(init, f, d->str[i], d->len[i]);
+			}
+			/* a hash of the init model's categories, not a search each */
+			if (dlf_category_codes(init, f, (const char *const *) d->str, d->len,
+								   d->n, map, dlfin_interrupt_pending, NULL,
+								   &err) != DLF_OK)
+				dlfin_report_core_error(&err);
 		}
 		else
 		{
@@ -646,7 +719,11 @@ setup_feature(TrainState *st, const DlfTrainSpec *spec, DlfModel *m,
 		}
 		ft->ncat = keep;
 		for (int64 r = 0; r < n; r++)
+		{
+			if ((r & ((1 << 20) - 1)) == 0)
+				CHECK_FOR_INTERRUPTS();
 			c->cat[r] = c->cat[r] < 0 ? keep + 1 : map[c->cat[r]];
+		}
 		pfree(map);
 	}
 }
@@ -788,7 +865,7 @@ dlfin_train_final(PG_FUNCTION_ARGS)
 
 	json = dlfin_options_json(&spec, m);
 	m->options_json = core_strdup(json);
-	result = dlfin_encode_model(m);
+	result = dlfin_encode_trained_model(m);
 	dlf_model_free(m);
 	PG_RETURN_BYTEA_P(result);
 }

@@ -11,6 +11,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "nodes/primnodes.h"
+#include "optimizer/optimizer.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
@@ -170,21 +171,26 @@ options_bytes(FunctionCallInfo fcinfo, const char **p, Size *len)
 }
 
 /*
- * Whether the options argument is a Const of the aggregate call: the same
- * address then holds the same bytes on every row.  A value computed per
- * row may come back at one address with other bytes in it.
+ * Whether the options argument has one value for every row of one
+ * aggregation: an expression without a Var of the aggregated rows and
+ * without volatile functions (a constant, a parameter, a scalar
+ * subquery's value; the aggregate starts again when an outer value it
+ * depends on changes).  Any other expression is compared row by row.
  */
 static bool
-options_arg_const(FunctionCallInfo fcinfo)
+options_arg_fixed(FunctionCallInfo fcinfo)
 {
 	Aggref	   *ag = AggGetAggref(fcinfo);
 	TargetEntry *te;
 
-	if (ag == NULL || list_length(ag->args) < 2)
+	/* the aggregate's first argument (the transition's second) */
+	if (ag == NULL || list_length(ag->args) < 1)
 		return false;
-	te = (TargetEntry *) list_nth(ag->args, 1);
-	return te != NULL && IsA(te, TargetEntry) && te->expr != NULL &&
-		IsA(te->expr, Const);
+	te = (TargetEntry *) linitial(ag->args);
+	if (te == NULL || !IsA(te, TargetEntry) || te->expr == NULL)
+		return false;
+	return !contain_var_clause((Node *) te->expr) &&
+		!contain_volatile_functions((Node *) te->expr);
 }
 
 /* Remembers the first row's options argument, to compare later rows. */
@@ -195,8 +201,7 @@ remember_options(FunctionCallInfo fcinfo, TrainState *st)
 	Size		len;
 
 	options_bytes(fcinfo, &p, &len);
-	st->options_ptr = (void *) p;
-	st->options_const = options_arg_const(fcinfo);
+	st->options_fixed = options_arg_fixed(fcinfo);
 	st->options_raw = palloc(len);
 	memcpy(st->options_raw, p, len);
 	st->options_raw_len = len;
@@ -207,7 +212,8 @@ remember_options(FunctionCallInfo fcinfo, TrainState *st)
 /*
  * Errors out unless this row's options equal the first row's: by their
  * bytes as passed, else (another representation of the same value, such
- * as a TOAST pointer and its value) by the detoasted value.
+ * as a TOAST pointer and its value) by the detoasted value.  Options that
+ * cannot vary within the aggregation (options_arg_fixed) are not compared.
  */
 static void
 check_same_options(FunctionCallInfo fcinfo, TrainState *st)
@@ -222,9 +228,9 @@ check_same_options(FunctionCallInfo fcinfo, TrainState *st)
 			different_options();
 		return;
 	}
-	options_bytes(fcinfo, &p, &len);
-	if (st->options_const && p == st->options_ptr)
+	if (st->options_fixed)
 		return;
+	options_bytes(fcinfo, &p, &len);
 	if (st->options_raw && len == st->options_raw_len &&
 		memcmp(p, st->options_raw, len) == 0)
 		return;

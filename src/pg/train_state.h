@@ -34,9 +34,8 @@ typedef struct TrainState
 	int32		nfeat;
 	DlfArgType	label_type;
 	Jsonb	   *options;		/* as given, or NULL */
-	void	   *options_ptr;	/* first row's options datum (not serialised) */
-	bool		options_const;	/* it is a Const of the plan: its address
-								 * proves its bytes */
+	bool		options_fixed;	/* its expression has one value for every
+								 * row (no Var, nothing volatile) */
 	char	   *options_raw;	/* copy of its bytes as passed, or NULL */
 	Size		options_raw_len;
 	char	   *options_text;	/* its text for json/literal options, or NULL */

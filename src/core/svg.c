@@ -38,14 +38,15 @@ dlf_svg_chart_init(DlfSvgChart *c)
 
 /*
  * Length of the UTF-8 sequence at p (n bytes available, p[0] >= 0x80)
- * when it encodes a character XML allows, else 0: malformed or overlong
- * bytes, a surrogate, U+FFFE or U+FFFF.
+ * when it encodes a character XML allows; minus its length when it is
+ * well formed but not allowed (a surrogate, U+FFFE, U+FFFF); 0 when the
+ * bytes are malformed or overlong.
  */
-static size_t
+static int
 xml_char_len(const unsigned char *p, size_t n)
 {
 	uint32_t	cp;
-	size_t		k;
+	int			k;
 
 	if (p[0] >= 0xC2 && p[0] <= 0xDF)
 	{
@@ -64,9 +65,9 @@ xml_char_len(const unsigned char *p, size_t n)
 	}
 	else
 		return 0;
-	if (n < k)
+	if (n < (size_t) k)
 		return 0;
-	for (size_t j = 1; j < k; j++)
+	for (int j = 1; j < k; j++)
 	{
 		if ((p[j] & 0xC0) != 0x80)
 			return 0;
@@ -75,7 +76,7 @@ xml_char_len(const unsigned char *p, size_t n)
 	if ((k == 3 && cp < 0x800) || (k == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
 		return 0;
 	if ((cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE || cp == 0xFFFF)
-		return 0;
+		return -k;
 	return k;
 }
 
@@ -125,12 +126,12 @@ dlf_buf_xml_n(DlfBuf *b, const char *s, size_t len)
 					rep = "";
 				else if (p[i] >= 0x80)
 				{
-					size_t		k = xml_char_len(p + i, len - i);
+					int			k = xml_char_len(p + i, len - i);
 
-					if (k == 0)
+					/* a disallowed character or a malformed byte */
+					if (k <= 0)
 						rep = "\xEF\xBF\xBD";	/* U+FFFD */
-					else
-						skip = k;
+					skip = k < 0 ? (size_t) -k : k > 0 ? (size_t) k : 1;
 				}
 				break;
 		}
@@ -138,7 +139,7 @@ dlf_buf_xml_n(DlfBuf *b, const char *s, size_t len)
 		{
 			dlf_buf_append(b, s + start, i - start);
 			dlf_buf_append(b, rep, strlen(rep));
-			start = i + 1;
+			start = i + skip;
 		}
 		i += skip;
 	}

@@ -512,11 +512,14 @@ double		dlf_scorer_input(const DlfScorer *s, int32_t feature);
 
 /*
  * The bytes a scoring cache decoded its model from.  A datum matches when
- * its bytes are these bytes; its address alone decides only when
- * trust_ptr is set, which a caller may do only for an address that holds
- * the same bytes for the life of the cache (a constant of the plan), never
- * for memory that may be freed and reused (a variable, a parameter, a
- * subquery's result, a row).
+ * its bytes are these bytes; the address of the last match alone decides
+ * only when trust_ptr is set.  A caller may set it only when every datum
+ * it passes keeps its bytes while it stays at its address, and it sets
+ * last_ptr to NULL whenever it frees one (the registry's lookup); or when
+ * it only ever passes one address that holds the same bytes for the life
+ * of the cache (a Const of the plan).  Never for memory that may be freed
+ * and reused behind its back (a variable, a parameter, a subquery's
+ * result, a row).
  */
 typedef struct DlfModelKey
 {

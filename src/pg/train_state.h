@@ -62,4 +62,15 @@ extern void train_state_merge(TrainState *dst, TrainState *src);
 extern bytea *train_state_serialize(TrainState *st);
 extern TrainState *train_state_deserialize(bytea *b);
 
+/* ---- the options argument (train_options.c) ---- */
+
+/* Whether argument 1 holds the options (followed by label and features). */
+extern bool dlfin_train_options_form(FunctionCallInfo fcinfo);
+/* The options argument as jsonb; NULL for SQL NULL. */
+extern Jsonb *dlfin_train_options_jsonb(FunctionCallInfo fcinfo);
+/* Remembers the first row's options argument, to compare later rows. */
+extern void dlfin_train_remember_options(FunctionCallInfo fcinfo, TrainState *st);
+/* Errors out (22023) unless this row's options equal the first row's. */
+extern void dlfin_train_check_options(FunctionCallInfo fcinfo, TrainState *st);
+
 #endif

@@ -6,7 +6,8 @@
 #   make installcheck               pg_regress suite against a running server
 #   scripts/test                    everything, on a throwaway cluster
 #   make unittest-sanitize          unit tests under ASan and UBSan
-#   make fuzz [FUZZ_SECONDS=N]      libFuzzer on the model decoder
+#   make fuzz [FUZZ_SECONDS=N]      libFuzzer on the model decoder and on
+#                                   the scoring cache's identity
 #   make valgrind-check             regression suite under Valgrind (slow)
 
 EXTENSION = dlfin
@@ -82,9 +83,13 @@ valgrind-check:
 
 .PHONY: valgrind-check
 
-# ---- fuzzing the model decoder (libFuzzer, clang) ----
-#   make fuzz [FUZZ_SECONDS=60]     fuzz dlf_model_decode on a copy of the
+# ---- fuzzing the model decoder and the cache (libFuzzer, clang) ----
+#   make fuzz [FUZZ_SECONDS=60]     both targets below, one after the other
+#   make fuzz-codec                 fuzz dlf_model_decode on a copy of the
 #                                   seed corpus in test/fuzz/work/
+#   make fuzz-cache                 fuzz the scoring cache's identity with
+#                                   sequences of models and near-collisions
+#                                   (test/fuzz/work-cache/)
 #   make fuzz-seeds                 regenerate test/fuzz/corpus/
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
@@ -107,10 +112,21 @@ fuzz-seeds: test/fuzz/bin/make_seeds
 	@mkdir -p test/fuzz/corpus
 	test/fuzz/bin/make_seeds test/fuzz/corpus
 
-fuzz: test/fuzz/bin/fuzz_codec
+test/fuzz/bin/fuzz_cache: test/fuzz/fuzz_cache.c test/unit/fixtures.h $(CORE_SRCS) $(wildcard src/core/*.h)
+	@mkdir -p test/fuzz/bin
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Isrc/core -o $@ test/fuzz/fuzz_cache.c $(CORE_SRCS) -lm -pthread
+
+fuzz: fuzz-codec fuzz-cache
+
+fuzz-codec: test/fuzz/bin/fuzz_codec
 	@mkdir -p test/fuzz/work
 	cp -n test/fuzz/corpus/* test/fuzz/work/
 	test/fuzz/bin/fuzz_codec -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
 		-print_final_stats=1 $(FUZZ_OPTS) test/fuzz/work
 
-.PHONY: fuzz fuzz-seeds
+fuzz-cache: test/fuzz/bin/fuzz_cache
+	@mkdir -p test/fuzz/work-cache
+	test/fuzz/bin/fuzz_cache -max_total_time=$(FUZZ_SECONDS) -max_len=256 \
+		-print_final_stats=1 $(FUZZ_OPTS) test/fuzz/work-cache
+
+.PHONY: fuzz fuzz-codec fuzz-cache fuzz-seeds

@@ -16,6 +16,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define DLF_VERSION			"0.2.0"
 #define DLF_FORMAT_VERSION	1
@@ -47,8 +48,12 @@ typedef enum DlfStatus
 	DLF_ERR_CORRUPT,			/* model bytes invalid */
 	DLF_ERR_INVALID,			/* invalid argument or option value */
 	DLF_ERR_LIMIT,				/* a hard limit above was exceeded */
-	DLF_ERR_DATA				/* training data unusable (one class, ...) */
+	DLF_ERR_DATA,				/* training data unusable (one class, ...) */
+	DLF_ERR_RANGE				/* a value overflowed (scoring, explaining) */
 } DlfStatus;
+
+/* Interrupt callback: nonzero when the caller wants the work to stop. */
+typedef int (*DlfInterruptFn) (void *arg);
 
 /* Error report filled by a failing core function. */
 typedef struct DlfError
@@ -482,8 +487,11 @@ void		dlf_scorer_set_category(DlfScorer *s, int32_t feature,
  * Runs the network on the current inputs.  out receives: binary, the
  * positive-class probability (1 value); multiclass, class probabilities
  * (nclasses values); regression, the prediction in label units (1 value).
+ * Returns nonzero when the row overflowed the network (a logit is NaN or
+ * infinite): the outputs are then meaningless and the caller reports it.
+ * So do the other run functions below.
  */
-void		dlf_scorer_run(DlfScorer *s, double *out);
+int			dlf_scorer_run(DlfScorer *s, double *out);
 /* Whether every feature is numeric (dlf_scorer_run_numeric applies). */
 int			dlf_scorer_all_numeric(const DlfScorer *s);
 /*
@@ -491,7 +499,7 @@ int			dlf_scorer_all_numeric(const DlfScorer *s);
  * (NaN for NULL); same out and same bits as set_numeric + run.  Leaves the
  * inputs of dlf_scorer_set_* untouched.
  */
-void		dlf_scorer_run_numeric(DlfScorer *s, const double *v, double *out);
+int			dlf_scorer_run_numeric(DlfScorer *s, const double *v, double *out);
 /*
  * The same in two halves, for a caller that reads each raw value itself:
  * feature f's standardised input is dlf_std_value((float) v, mean[f],
@@ -500,17 +508,95 @@ void		dlf_scorer_run_numeric(DlfScorer *s, const double *v, double *out);
  */
 void		dlf_scorer_scaling(const DlfScorer *s, const double **mean,
 							   const double **inv_scale);
-void		dlf_scorer_run_std(DlfScorer *s, const float *x, double *out);
+int			dlf_scorer_run_std(DlfScorer *s, const float *x, double *out);
 
 /* Category code of a string for a feature (DLF_CAT_OTHER if unseen). */
 int32_t		dlf_category_code(const DlfModel *m, int32_t feature,
 							  const char *v, size_t len);
+/*
+ * Category codes of n strings v[i] (len[i] bytes) for feature f, through a
+ * hash table of its categories (catmap.c); intr is asked every few
+ * thousand strings and stops it with DLF_ERR_INTERRUPTED.
+ */
+DlfStatus	dlf_category_codes(const DlfModel *m, int32_t f,
+							   const char *const *v, const int32_t *len,
+							   int64_t n, int32_t *codes, DlfInterruptFn intr,
+							   void *arg, DlfError *err);
 /*
  * The current input of a feature as set on the scorer: numeric, the
  * standardised network input (0 for NULL); categorical, the category code
  * (or -1 when none was set since the last reset).
  */
 double		dlf_scorer_input(const DlfScorer *s, int32_t feature);
+
+/* ---- identity of a cached model (mcache.c) ------------------------------ */
+
+/*
+ * The bytes a scoring cache decoded its model from.  A datum matches when
+ * its bytes are these bytes; the address of the last match alone decides
+ * only when trust_ptr is set.  A caller may set it only when every datum
+ * it passes keeps its bytes while it stays at its address, and it sets
+ * last_ptr to NULL whenever it frees one (the registry's lookup); or when
+ * it only ever passes one address that holds the same bytes for the life
+ * of the cache (a Const of the plan).  Never for memory that may be freed
+ * and reused behind its back (a variable, a parameter, a subquery's
+ * result, a row).
+ */
+typedef struct DlfModelKey
+{
+	uint8_t    *bytes;			/* private copy, or NULL when empty */
+	size_t		len;
+	const void *last_ptr;		/* address of the last matching datum */
+	int			trust_ptr;
+} DlfModelKey;
+
+/* Remembers len bytes at p (copied); see DlfModelKey for trust_ptr. */
+DlfStatus	dlf_model_key_set(DlfModelKey *k, const void *p, size_t len,
+							  int trust_ptr, DlfError *err);
+/* Forgets the bytes. */
+void		dlf_model_key_clear(DlfModelKey *k);
+
+/*
+ * Whether len bytes at a and b are equal.  From 8 to 32 bytes (a TOAST
+ * pointer is 18) four overlapping word loads without a call, as it runs
+ * once a row; otherwise memcmp.
+ */
+static inline int
+dlf_same_bytes(const void *a, const void *b, size_t len)
+{
+	const char *pa = (const char *) a;
+	const char *pb = (const char *) b;
+	uint64_t	x0, x1, x2, x3, y0, y1, y2, y3;
+	size_t		mid, mid2;
+
+	if (len < 8 || len > 32)
+		return memcmp(a, b, len) == 0;
+	mid = len <= 16 ? 0 : 8;
+	mid2 = len <= 16 ? len - 8 : len - 16;
+	memcpy(&x0, pa, 8);
+	memcpy(&y0, pb, 8);
+	memcpy(&x1, pa + mid, 8);
+	memcpy(&y1, pb + mid, 8);
+	memcpy(&x2, pa + mid2, 8);
+	memcpy(&y2, pb + mid2, 8);
+	memcpy(&x3, pa + len - 8, 8);
+	memcpy(&y3, pb + len - 8, 8);
+	return ((x0 ^ y0) | (x1 ^ y1) | (x2 ^ y2) | (x3 ^ y3)) == 0;
+}
+
+/* Whether the len bytes at p are the key's bytes (inline: once a row). */
+static inline int
+dlf_model_key_match(DlfModelKey *k, const void *p, size_t len)
+{
+	if (k->bytes == NULL || len != k->len)
+		return 0;
+	if (p == k->last_ptr && k->trust_ptr)
+		return 1;
+	if (!dlf_same_bytes(p, k->bytes, len))
+		return 0;
+	k->last_ptr = p;
+	return 1;
+}
 
 /* ---- explanation (explain.c) ------------------------------------------- */
 
@@ -544,13 +630,23 @@ typedef struct DlfExplainer DlfExplainer;
 /* Per-query workspace of the explainer (no allocation per row). */
 DlfExplainer *dlf_explainer_new(const DlfModel *m, DlfError *err);
 void		dlf_explainer_free(DlfExplainer *e);
+/*
+ * Installs an interrupt callback, called between network evaluations of
+ * the path integral (each is one forward and backward pass); when it
+ * returns nonzero dlf_explain stops with DLF_ERR_INTERRUPTED.
+ */
+void		dlf_explainer_set_interrupt(DlfExplainer *e, DlfInterruptFn fn,
+										void *arg);
 
 /*
  * Explains the row currently loaded into the scorer (dlf_scorer_set_*; no
  * need to run it; the scorer runs it and the baseline row, which leaves
  * its loaded inputs as they are).  out->contrib must have room for
  * nfeatures values.
- * DLF_ERR_DATA if completeness could not be reached (never observed).
+ * DLF_ERR_RANGE when the row overflows the network (a non-finite logit,
+ * output or gradient anywhere on the path); DLF_ERR_INTERRUPTED when the
+ * callback asked to stop; DLF_ERR_DATA if completeness could not be
+ * reached (never observed).
  */
 DlfStatus	dlf_explain(DlfExplainer *e, DlfScorer *s,
 						DlfExplanation *out, DlfError *err);

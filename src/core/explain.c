@@ -17,6 +17,11 @@
  *
  * Only inputs that are non-zero in the row or in the baseline can have a
  * contribution, so the first layer is evaluated sparsely over those.
+ *
+ * A row that overflows the network (a non-finite logit, output or
+ * gradient on the path) stops the integral with DLF_ERR_RANGE instead of
+ * refining it to the bottom; an interrupt callback is asked before every
+ * network evaluation.
  */
 #include "nn_internal.h"
 
@@ -47,7 +52,18 @@ struct DlfExplainer
 	double	   *probs;			/* the scorer's outputs, nclasses (or 1) */
 	int32_t    *bidx;			/* the baseline row's entries, one per */
 	float	   *bval;			/* feature */
+	DlfInterruptFn intr;		/* interrupt callback, or NULL */
+	void	   *intr_arg;
+	DlfStatus	stop;			/* why the integral stopped, or DLF_OK */
 };
+
+/* Installs the interrupt callback asked before each network evaluation. */
+void
+dlf_explainer_set_interrupt(DlfExplainer *e, DlfInterruptFn fn, void *arg)
+{
+	e->intr = fn;
+	e->intr_arg = arg;
+}
 
 /* Frees an explainer. */
 void
@@ -230,6 +246,11 @@ eval_point(DlfExplainer *e, double alpha, int32_t klass, int32_t *klass_out,
 	double		F;
 	double	   *gz = e->g;
 
+	if (e->stop == DLF_OK && e->intr && e->intr(e->intr_arg))
+		e->stop = DLF_ERR_INTERRUPTED;
+	if (e->stop != DLF_OK)
+		return NAN;
+
 	/* first layer, sparse over the active inputs */
 	for (int32_t j = 0; j < u1; j++)
 		e->pre[0][j] = m->biases[0][j];
@@ -370,9 +391,17 @@ integrate(DlfExplainer *e, int32_t klass, double tol, double a, double b,
 				Fm;
 	double	   *Gm;
 
+	if (e->stop != DLF_OK)
+		return;
 	for (int32_t k = 0; k < e->nact; k++)
 		local += (e->xv[k] - e->bv[k]) * h * 0.5 * (Ga[k] + Gb[k]);
 	local -= Fb - Fa;
+	if (!isfinite(local))
+	{
+		/* an output or gradient overflowed: no refinement can help */
+		e->stop = DLF_ERR_RANGE;
+		return;
+	}
 	if (fabs(local) <= tol * h || depth >= IG_MAX_DEPTH)
 	{
 		for (int32_t k = 0; k < e->nact; k++)
@@ -385,6 +414,16 @@ integrate(DlfExplainer *e, int32_t klass, double tol, double a, double b,
 	Fm = eval_point(e, mid, klass, NULL, Gm);
 	integrate(e, klass, tol, a, mid, Fa, Ga, Fm, Gm, depth + 1);
 	integrate(e, klass, tol, mid, b, Fm, Gm, Fb, Gb, depth + 1);
+}
+
+/* Fails with the error of a row that overflows the network. */
+static DlfStatus
+overflow(DlfError *err)
+{
+	dlf_fail(err, DLF_ERR_RANGE, "dlfin model overflowed on this row");
+	dlf_detail(err, "An intermediate value of the network is not finite for these feature values, "
+			   "which lie far outside the training data.");
+	return DLF_ERR_RANGE;
 }
 
 /*
@@ -438,12 +477,17 @@ dlf_explain(DlfExplainer *e, DlfScorer *s, DlfExplanation *out,
 	}
 
 	/* the class and the two scores as the scorer gives them */
-	dlf_scorer_run(s, e->probs);
+	e->stop = DLF_OK;
+	if (dlf_scorer_run(s, e->probs))
+		return overflow(err);
 	out->score = scorer_output(e, &klass);
-	dlf_scorer_run_entries(s, e->bidx, e->bval, e->probs);
+	if (dlf_scorer_run_entries(s, e->bidx, e->bval, e->probs))
+		return overflow(err);
 	out->baseline = scorer_output(e, &klass);
 	out->klass = m->task == DLF_TASK_MULTICLASS ? klass : -1;
 	f1 = eval_point(e, 1.0, klass, NULL, NULL);
+	if (e->stop == DLF_OK && !isfinite(f1))
+		e->stop = DLF_ERR_RANGE;
 	for (int32_t k = 0; k < e->nact; k++)
 		e->gsum[k] = 0.0;
 	e->nint = 0;
@@ -469,6 +513,10 @@ dlf_explain(DlfExplainer *e, DlfScorer *s, DlfExplanation *out,
 			G1 = t;
 		}
 	}
+	if (e->stop == DLF_ERR_INTERRUPTED)
+		return dlf_fail(err, DLF_ERR_INTERRUPTED, "explanation interrupted");
+	if (e->stop != DLF_OK)
+		return overflow(err);
 	steps = e->nint;
 	for (int32_t f = 0; f < m->nfeatures; f++)
 		out->contrib[f] = 0.0;

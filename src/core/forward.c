@@ -278,9 +278,10 @@ dlf_scorer_set_category(DlfScorer *s, int32_t feature, const char *v,
 /*
  * Runs the network on the row's first-layer entries (input idx[k], value
  * val[k]; one per feature, see nn.c; idx NULL: input k) and writes the
- * outputs.
+ * outputs.  Returns nonzero when a logit is not finite: the inputs
+ * overflowed the network and the outputs mean nothing (one test a row).
  */
-static inline void
+static inline int
 run_encoded(DlfScorer *s, const int32_t *idx, const float *val, double *out)
 {
 	const DlfModel *m = s->m;
@@ -304,8 +305,10 @@ run_encoded(DlfScorer *s, const int32_t *idx, const float *val, double *out)
 		}
 		for (int32_t j = 0; j < nout; j++)
 			out[j] /= sum;
+		/* a NaN or infinite logit makes mx or the sum non-finite */
+		return !isfinite(mx) || !isfinite(sum) || !(sum >= 1.0);
 	}
-	else if (m->task == DLF_TASK_REGRESSION)
+	if (m->task == DLF_TASK_REGRESSION)
 		out[0] = (double) z0 * m->target_scale + m->target_mean;
 	else if (m->calibration == DLF_CALIB_NONE)
 	{
@@ -314,18 +317,19 @@ run_encoded(DlfScorer *s, const int32_t *idx, const float *val, double *out)
 	}
 	else
 		out[0] = dlf_calibrated(m, (double) z0);
+	return !isfinite(z0) || !isfinite(out[0]);
 }
 
 /* Scores a row given as first-layer entries, one per feature (nn.c). */
-void
+int
 dlf_scorer_run_entries(DlfScorer *s, const int32_t *idx, const float *val,
 					   double *out)
 {
-	run_encoded(s, idx, val, out);
+	return run_encoded(s, idx, val, out);
 }
 
 /* Runs the network on the current inputs; see dlfin_core.h for out. */
-void
+int
 dlf_scorer_run(DlfScorer *s, double *out)
 {
 	const DlfModel *m = s->m;
@@ -354,7 +358,7 @@ dlf_scorer_run(DlfScorer *s, double *out)
 			val[f] = 0.0f;
 		}
 	}
-	run_encoded(s, idx, val, out);
+	return run_encoded(s, idx, val, out);
 }
 
 /* Whether every feature of the scorer's model is numeric. */
@@ -369,7 +373,7 @@ dlf_scorer_all_numeric(const DlfScorer *s)
  * the same entries as dlf_scorer_set_numeric and dlf_scorer_run, without
  * the input vector.
  */
-void
+int
 dlf_scorer_run_numeric(DlfScorer *s, const double *v, double *out)
 {
 	float	   *val = s->bt.val;
@@ -377,7 +381,7 @@ dlf_scorer_run_numeric(DlfScorer *s, const double *v, double *out)
 	/* round to float32 first: training saw float32 columns */
 	for (int32_t f = 0; f < s->m->nfeatures; f++)
 		val[f] = dlf_std_value((float) v[f], s->mean[f], s->inv_scale[f]);
-	run_encoded(s, s->num_idx, val, out);
+	return run_encoded(s, s->num_idx, val, out);
 }
 
 /* The standardisation of each feature of an all-numeric model. */
@@ -390,10 +394,10 @@ dlf_scorer_scaling(const DlfScorer *s, const double **mean,
 }
 
 /* Scores one row of an all-numeric model from standardised inputs x. */
-void
+int
 dlf_scorer_run_std(DlfScorer *s, const float *x, double *out)
 {
-	run_encoded(s, s->num_idx, x, out);
+	return run_encoded(s, s->num_idx, x, out);
 }
 
 /* The current input of a feature: standardised value or category code. */

@@ -147,7 +147,7 @@ void		nn_backward_wt(const NnNet *net, const NnBatch *bt, NnWork *w,
  * val[f] for each feature f, as training encodes rows) with the scorer's
  * kernel; out as dlf_scorer_run.
  */
-void		dlf_scorer_run_entries(DlfScorer *s, const int32_t *idx,
+int			dlf_scorer_run_entries(DlfScorer *s, const int32_t *idx,
 								   const float *val, double *out);
 
 /* Unweighted per-row loss of one row's logits (double precision). */

@@ -2369,6 +2369,9 @@ train_loop(TrainCtx *c)
 			return fail_diverged(c, epoch);
 		tsum = c->ep_tsum;
 		c->hist_train[epoch - 1] = (float) (tsum / c->ntrain);
+		/* a loss beyond float range is a divergence too (the history) */
+		if (!isfinite(c->hist_train[epoch - 1]))
+			return fail_diverged(c, epoch);
 		c->hist_valid[epoch - 1] = NAN;
 		if (c->nvalid > 0)
 		{
@@ -2377,7 +2380,7 @@ train_loop(TrainCtx *c)
 			st = evaluate(c, &vloss, want);
 			if (st != DLF_OK)
 				return st;
-			if (!isfinite(vloss))
+			if (!isfinite((float) vloss))
 				return fail_diverged(c, epoch);
 			if (want && (st = main_metric(c, &metric, &mname)) != DLF_OK)
 				return st;

@@ -4,6 +4,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "catalog/pg_type.h"
@@ -83,8 +84,16 @@ dlfin_datum_to_double(Datum d, const DlfArgType *t, bool *is_nan)
 					*is_nan = true;
 					return 0;
 				}
-				v = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+				/*
+				 * Without the range error of numeric_float8: a value too
+				 * small for float8 (1e-1000) is 0, as it is in float4; one
+				 * too large is clamped to the largest float8, which the
+				 * callers' float4 range check refuses (22003).
+				 */
+				v = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
 													   NumericGetDatum(n)));
+				if (isinf(v))
+					v = v > 0 ? DBL_MAX : -DBL_MAX;
 				break;
 			}
 		case BOOLOID:

@@ -19,6 +19,7 @@
 
 #include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -1167,6 +1168,8 @@ sweep_feature(DlfScorer *sc, const DlfModel *m, int f, double *out,
 	{
 		double		x = ft->mean + ft->scale * (-3.0 + 6.0 * k / (MONO_STEPS - 1));
 
+		/* a step is a forward pass: of a wide network, milliseconds */
+		CHECK_FOR_INTERRUPTS();
 		dlf_scorer_set_numeric(sc, f, x, 0);
 		dlf_scorer_run(sc, out);
 		if (k == 0)

@@ -37,6 +37,9 @@ dlfin_report_core_error(const DlfError *err)
 		case DLF_ERR_DATA:
 			code = ERRCODE_DATA_EXCEPTION;
 			break;
+		case DLF_ERR_RANGE:
+			code = ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE;
+			break;
 		default:
 			code = ERRCODE_INTERNAL_ERROR;
 			break;
@@ -46,7 +49,9 @@ dlfin_report_core_error(const DlfError *err)
 			 errmsg("%s", err->message[0] ? err->message : "dlfin core error"),
 			 err->detail[0] ? errdetail("%s", err->detail) : 0,
 			 err->code == DLF_ERR_NOMEM ?
-			 errhint("Raise dlfin.max_training_memory or work_mem, or train on fewer rows.") : 0));
+			 errhint("Raise dlfin.max_training_memory or work_mem, or train on fewer rows.") :
+			 err->code == DLF_ERR_RANGE ?
+			 errhint("Check the row's feature values against the training data (dlfin_model_info lists the features' means and scales).") : 0));
 }
 
 /* Interrupt callback for the core: true when a cancel or termination is pending. */

@@ -84,6 +84,8 @@ explain_row(FunctionCallInfo fcinfo, Datum model, int first_feature,
 		MemoryContextSwitchTo(old);
 		if (x->explainer == NULL)
 			dlfin_report_core_error(&err);
+		/* the path integral answers cancel and statement_timeout */
+		dlf_explainer_set_interrupt(x->explainer, dlfin_interrupt_pending, NULL);
 		c->extra = x;
 	}
 	dlfin_load_row(fcinfo, c, first_feature, NULL);

@@ -111,6 +111,18 @@ different_models(void)
 			 errmsg("dlfin_drift needs the same model on every row")));
 }
 
+/*
+ * Counts a row in bin `bin' of feature f (f == nfeatures: the score),
+ * refusing a bin outside the state's own counts for it.
+ */
+static inline void
+drift_count(DriftState *st, int32 f, int32 bin)
+{
+	if (unlikely(bin < 0 || bin >= st->offset[f + 1] - st->offset[f]))
+		elog(ERROR, "dlfin_drift bin %d of feature %d is out of range", bin, f + 1);
+	st->counts[st->offset[f] + bin]++;
+}
+
 PG_FUNCTION_INFO_V1(dlfin_drift_sfunc);
 /* Transition: bins one row's features and score. */
 Datum
@@ -120,6 +132,7 @@ dlfin_drift_sfunc(PG_FUNCTION_ARGS)
 	DriftState *st = PG_ARGISNULL(0) ? NULL : (DriftState *) PG_GETARG_POINTER(0);
 	DlfScoreCache *c;
 	const DlfModel *m;
+	const DlfModel *sm;
 	double	   *raw;
 	double		out[DLF_MAX_CLASSES];
 	double		score;
@@ -157,11 +170,15 @@ dlfin_drift_sfunc(PG_FUNCTION_ARGS)
 			different_models();
 		st->generation = c->generation;
 	}
+	/* the state's own model must be the cache's: same dimensions */
+	if (m->nfeatures != st->decoded->nfeatures)
+		different_models();
 	raw = c->extra;
 	if (raw == NULL)
 		c->extra = raw = MemoryContextAlloc(c->cxt, sizeof(double) * m->nfeatures);
 	dlfin_load_row(fcinfo, c, 2, raw);
-	dlf_scorer_run(c->scorer, out);
+	if (dlf_scorer_run(c->scorer, out))
+		dlfin_report_overflow();
 	if (m->task == DLF_TASK_MULTICLASS)
 	{
 		score = out[0];
@@ -172,9 +189,11 @@ dlfin_drift_sfunc(PG_FUNCTION_ARGS)
 	else
 		score = out[0];
 
-	for (int32 f = 0; f < m->nfeatures; f++)
+	/* bins from the state's model, checked against the state's counts */
+	sm = st->decoded;
+	for (int32 f = 0; f < sm->nfeatures; f++)
 	{
-		const DlfFeature *ft = &m->features[f];
+		const DlfFeature *ft = &sm->features[f];
 		int32		bin;
 
 		if (st->offset[f + 1] == st->offset[f])
@@ -185,10 +204,10 @@ dlfin_drift_sfunc(PG_FUNCTION_ARGS)
 			bin = ft->dist.nbins;	/* the NULL bin */
 		else
 			bin = dlf_hist_bin(&ft->dist, (double) (float) raw[f]);
-		st->counts[st->offset[f] + bin]++;
+		drift_count(st, f, bin);
 	}
-	if (m->score_dist.nbins > 0)
-		st->counts[st->offset[m->nfeatures] + dlf_hist_bin(&m->score_dist, score)]++;
+	if (sm->score_dist.nbins > 0)
+		drift_count(st, sm->nfeatures, dlf_hist_bin(&sm->score_dist, score));
 	st->n++;
 	PG_RETURN_POINTER(st);
 }

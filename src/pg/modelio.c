@@ -21,17 +21,12 @@ dlfin_decode_model(bytea *b)
 	return m;
 }
 
-/* Encodes a model into a new bytea. */
-bytea *
-dlfin_encode_model(const DlfModel *m)
+/* Copies encoded model bytes (freed here) into a new bytea. */
+static bytea *
+bytes_to_bytea(uint8_t *bytes, size_t len)
 {
-	uint8_t    *bytes;
-	size_t		len;
-	DlfError	err;
 	bytea	   *result;
 
-	if (dlf_model_encode(m, &bytes, &len, &err) != DLF_OK)
-		dlfin_report_core_error(&err);
 	if (len > MaxAllocSize - VARHDRSZ)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -41,4 +36,43 @@ dlfin_encode_model(const DlfModel *m)
 	memcpy(VARDATA(result), bytes, len);
 	dlf_free(bytes);
 	return result;
+}
+
+/* Encodes a model into a new bytea. */
+bytea *
+dlfin_encode_model(const DlfModel *m)
+{
+	uint8_t    *bytes;
+	size_t		len;
+	DlfError	err;
+
+	if (dlf_model_encode(m, &bytes, &len, &err) != DLF_OK)
+		dlfin_report_core_error(&err);
+	return bytes_to_bytea(bytes, len);
+}
+
+/*
+ * Encodes a model just trained.  A model the codec refuses holds a value
+ * that is not finite (a loss in the history, a metric, an edge), which
+ * only a training that diverged leaves: that is reported as such (22000),
+ * as the trainer reports a loss that became non-finite.
+ */
+bytea *
+dlfin_encode_trained_model(const DlfModel *m)
+{
+	uint8_t    *bytes;
+	size_t		len;
+	DlfError	err;
+	DlfStatus	rc = dlf_model_encode(m, &bytes, &len, &err);
+
+	if (rc == DLF_ERR_INVALID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("training diverged"),
+				 errdetail("The trained model is not valid: %s",
+						   err.detail[0] ? err.detail : err.message),
+				 errhint("Try a lower learning_rate; with option \"init\", check that the rows resemble the init model's training data.")));
+	if (rc != DLF_OK)
+		dlfin_report_core_error(&err);
+	return bytes_to_bytea(bytes, len);
 }

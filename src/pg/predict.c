@@ -4,10 +4,9 @@
  *	  and dlfin_model_info over a model bytea.
  *
  * The decoded model and its scorer are cached in fn_extra for the life of
- * the query.  The cache key is the model datum as passed (still toasted):
- * a constant or a scalar subquery gives the same pointer every row, and a
- * value read from a table is recognised by its raw bytes (a TOAST pointer
- * or compressed bytes), so the model is detoasted and decoded once.
+ * the query (model_cache.c), recognised by the bytes of the model datum as
+ * passed.  A row that overflows the network is an error (22003), never a
+ * NaN score.
  */
 #include "postgres.h"
 
@@ -28,229 +27,6 @@ PG_FUNCTION_INFO_V1(dlfin_predict);
 PG_FUNCTION_INFO_V1(dlfin_predict_class);
 PG_FUNCTION_INFO_V1(dlfin_predict_proba);
 PG_FUNCTION_INFO_V1(dlfin_model_info);
-
-/* Frees the previous cached model (its memory context). */
-static void
-cache_reset(DlfScoreCache *c)
-{
-	if (c->cxt)
-		MemoryContextDelete(c->cxt);
-	c->cxt = NULL;
-	c->model = NULL;
-	c->scorer = NULL;
-	c->raw = NULL;
-	c->raw_len = 0;
-	c->last_ptr = NULL;
-	/* these lived in cxt too: never reuse them for the next model */
-	c->types = NULL;
-	c->checked_nargs = 0;
-	c->out = NULL;
-	c->std = NULL;
-	c->mean = NULL;
-	c->inv_scale = NULL;
-	c->extra = NULL;
-}
-
-/* Checks the argument types against the model's features, once per query. */
-static void
-check_arg_types(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature)
-{
-	const DlfModel *m = c->model;
-	int			nargs = PG_NARGS() - first_feature;
-
-	if (nargs != m->nfeatures)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dlfin model expects %d features but %d were given",
-						m->nfeatures, nargs),
-				 errhint("Pass the features in the order used for training; dlfin_model_info() lists them.")));
-	c->types = MemoryContextAlloc(c->cxt, sizeof(DlfArgType) * Max(nargs, 1));
-	for (int i = 0; i < nargs; i++)
-	{
-		Oid			t = get_fn_expr_argtype(fcinfo->flinfo, first_feature + i);
-		const DlfFeature *ft = &m->features[i];
-		bool		ok = dlfin_classify_type(t, &c->types[i]);
-
-		/* numbers and booleans are interchangeable; text is text */
-		if (ok && ft->sqltype == DLF_SQL_TEXT)
-			ok = c->types[i].sqltype == DLF_SQL_TEXT;
-		else if (ok)
-			ok = c->types[i].sqltype != DLF_SQL_TEXT;
-		if (!ok)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("dlfin model feature \"%s\" expects %s but got %s",
-							ft->name, dlf_sqltype_name(ft->sqltype),
-							format_type_be(t))));
-	}
-	c->checked_nargs = nargs;
-	/* numeric features only: rows are scored without per-feature dispatch */
-	c->std = NULL;
-	if (dlf_scorer_all_numeric(c->scorer))
-	{
-		c->std = MemoryContextAlloc(c->cxt, sizeof(float) * Max(nargs, 1));
-		dlf_scorer_scaling(c->scorer, &c->mean, &c->inv_scale);
-		c->all_float8 = true;
-		for (int i = 0; i < nargs; i++)
-			c->all_float8 &= c->types[i].base == FLOAT8OID;
-	}
-}
-
-/*
- * Whether len bytes at a and b are equal.  Up to 64 bytes (a TOAST pointer
- * is 18, a model's headers 64) the comparison is a few word loads without
- * a call, as it runs once a row.
- */
-static inline bool
-same_bytes(const void *a, const void *b, Size len)
-{
-	const char *pa = a;
-	const char *pb = b;
-	uint64		x[4],
-				y[4];
-
-	if (len < 8 || len > 64)
-		return memcmp(a, b, len) == 0;
-	if (len <= 32)
-	{
-		/* four words, overlapping as needed: straight-line code */
-		Size		mid = len <= 16 ? 0 : 8;
-		Size		mid2 = len <= 16 ? len - 8 : len - 16;
-
-		memcpy(&x[0], pa, 8);
-		memcpy(&y[0], pb, 8);
-		memcpy(&x[1], pa + mid, 8);
-		memcpy(&y[1], pb + mid, 8);
-		memcpy(&x[2], pa + mid2, 8);
-		memcpy(&y[2], pb + mid2, 8);
-		memcpy(&x[3], pa + len - 8, 8);
-		memcpy(&y[3], pb + len - 8, 8);
-		return ((x[0] ^ y[0]) | (x[1] ^ y[1]) |
-				(x[2] ^ y[2]) | (x[3] ^ y[3])) == 0;
-	}
-	{
-		uint64		diff = 0;
-		Size		i;
-
-		for (i = 0; i + 8 <= len; i += 8)
-		{
-			memcpy(&x[0], pa + i, 8);
-			memcpy(&y[0], pb + i, 8);
-			diff |= x[0] ^ y[0];
-		}
-		/* the last len mod 8 bytes: the 8 bytes ending at len */
-		memcpy(&x[0], pa + len - 8, 8);
-		memcpy(&y[0], pb + len - 8, 8);
-		return (diff | (x[0] ^ y[0])) == 0;
-	}
-}
-
-/*
- * Whether the model datum is the cached one.  The pointer of the previous
- * call is trusted alone only for a constant or an external parameter: any
- * other value may have been freed and another model read into the same
- * address.  That includes a scalar subquery's result (PARAM_EXEC): an
- * initplan that depends on an outer query's values is evaluated again
- * when they change, into a new copy of its result tuple, which can land at
- * the address of the one just freed; a function cannot see which kind of
- * initplan its argument came from.  So a plain varlena at the same address
- * must also match in its length and first 64 bytes (the varlena and model
- * headers, which hold the model's total length and the CRC-32 of its
- * body), and any other datum (a TOAST pointer, compressed bytes) must
- * match byte for byte.
- */
-static inline bool
-same_model(const DlfScoreCache *c, const struct varlena *raw, Size raw_len)
-{
-	if (raw_len != c->raw_len)
-		return false;
-	if ((const void *) raw == c->last_ptr)
-	{
-		if (c->arg_stable)
-			return true;
-		if (!VARATT_IS_EXTENDED(raw))
-			return same_bytes(raw, c->raw, Min(raw_len, 64));
-	}
-	return same_bytes(raw, c->raw, raw_len);
-}
-
-/* The cache when the model datum is the cached model, else NULL. */
-static inline DlfScoreCache *
-cache_hit(FunctionCallInfo fcinfo, Datum model_datum)
-{
-	DlfScoreCache *c = fcinfo->flinfo->fn_extra;
-	struct varlena *raw = (struct varlena *) DatumGetPointer(model_datum);
-
-	if (c != NULL && c->model != NULL && same_model(c, raw, VARSIZE_ANY(raw)))
-	{
-		c->last_ptr = raw;
-		return c;
-	}
-	return NULL;
-}
-
-/*
- * Returns the cached scorer for the model argument, decoding the model only
- * when the datum differs from the cached one.
- */
-DlfScoreCache *
-dlfin_score_cache_get(FunctionCallInfo fcinfo, Datum model_datum,
-					  int first_feature)
-{
-	DlfScoreCache *c = fcinfo->flinfo->fn_extra;
-	struct varlena *raw = (struct varlena *) DatumGetPointer(model_datum);
-	Size		raw_len = VARSIZE_ANY(raw);
-	MemoryContext old;
-	bytea	   *b;
-	DlfModel   *model;
-	DlfError	err;
-
-	if (cache_hit(fcinfo, model_datum) != NULL)
-		return c;
-	if (c == NULL)
-	{
-		c = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(DlfScoreCache));
-		c->arg_stable = get_fn_expr_arg_stable(fcinfo->flinfo, 0);
-		fcinfo->flinfo->fn_extra = c;
-	}
-
-	cache_reset(c);
-	c->generation++;
-	c->cxt = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt, "dlfin model cache",
-								   ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(c->cxt);
-
-	/*
-	 * c->model is set last: if decoding, the scorer or the argument check
-	 * fails, the cache stays empty, so a caller that catches the error and
-	 * calls again with the same datum never finds a half-built entry.
-	 */
-	b = DatumGetByteaPP(model_datum);
-	model = dlfin_decode_model(b);
-	c->scorer = dlf_scorer_new(model, &err);
-	if (c->scorer == NULL)
-	{
-		MemoryContextSwitchTo(old);
-		dlfin_report_core_error(&err);
-	}
-	c->model = model;
-	PG_TRY();
-	{
-		check_arg_types(fcinfo, c, first_feature);
-	}
-	PG_CATCH();
-	{
-		c->model = NULL;
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	c->raw = palloc(raw_len);
-	memcpy(c->raw, raw, raw_len);
-	c->raw_len = raw_len;
-	MemoryContextSwitchTo(old);
-	c->last_ptr = raw;
-	return c;
-}
 
 /*
  * Loads the row's features into the scorer without running it; raw, when
@@ -445,7 +221,8 @@ score_numeric_row(FunctionCallInfo fcinfo, DlfScoreCache *c,
 			std[f] = dlf_std_finite((float) v, mean[f], inv_scale[f]);
 		}
 	}
-	dlf_scorer_run_std(c->scorer, std, out);
+	if (unlikely(dlf_scorer_run_std(c->scorer, std, out)))
+		dlfin_report_overflow();
 }
 
 /* Loads the row's features into the scorer and runs the network. */
@@ -459,7 +236,8 @@ score_row(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature,
 		return;
 	}
 	dlfin_load_row(fcinfo, c, first_feature, NULL);
-	dlf_scorer_run(c->scorer, out);
+	if (unlikely(dlf_scorer_run(c->scorer, out)))
+		dlfin_report_overflow();
 }
 
 /* Loads the row's features into the scorer and runs the network. */
@@ -509,7 +287,7 @@ score(FunctionCallInfo fcinfo, DlfScoreCache **cp)
 
 	if (PG_ARGISNULL(0))
 		return false;
-	c = cache_hit(fcinfo, PG_GETARG_DATUM(0));
+	c = dlfin_score_cache_hit(fcinfo, PG_GETARG_DATUM(0));
 	if (unlikely(c == NULL))
 	{
 		/* the checks of a new model (the variadic form: first call only) */

@@ -168,8 +168,8 @@ lookup_deployed(FunctionCallInfo fcinfo, DlfScoreCache *c)
 		r->xmax = snap->xmax;
 		r->curcid = snap->curcid;
 	}
-	/* the model moved: let the scoring cache compare bytes, not pointers */
-	c->last_ptr = NULL;
+	/* the model moved: let the scoring cache compare bytes, not addresses */
+	c->key.last_ptr = NULL;
 	return r;
 }
 

@@ -15,10 +15,9 @@
 typedef struct DlfScoreCache
 {
 	MemoryContext cxt;			/* child of fn_mcxt, reset on model change */
-	void	   *raw;			/* copy of the model datum as passed */
-	Size		raw_len;
-	void	   *last_ptr;		/* datum pointer of the previous call */
-	bool		arg_stable;		/* model argument is a Const or extern Param */
+	DlfModelKey key;			/* the model datum's bytes as passed (copy
+								 * in cxt): the cache's identity */
+	bool		trust_ptr;		/* the datum's address proves its bytes */
 	DlfModel   *model;
 	DlfScorer  *scorer;
 	DlfArgType *types;			/* feature argument types, checked once */
@@ -38,6 +37,24 @@ typedef struct DlfScoreCache
 	uint64		generation;		/* changes whenever a model is decoded */
 } DlfScoreCache;
 
+/*
+ * The cache when the model datum is the cached model, else NULL: its bytes
+ * as passed are compared with the cached copy (see model_cache.c).
+ */
+static inline DlfScoreCache *
+dlfin_score_cache_hit(FunctionCallInfo fcinfo, Datum model_datum)
+{
+	DlfScoreCache *c = (DlfScoreCache *) fcinfo->flinfo->fn_extra;
+	struct varlena *raw = (struct varlena *) DatumGetPointer(model_datum);
+
+	if (c != NULL && c->model != NULL &&
+		dlf_model_key_match(&c->key, raw, VARSIZE_ANY(raw)))
+		return c;
+	return NULL;
+}
+
+/* Raises the error of a row that overflows the cached model's network. */
+extern void dlfin_report_overflow(void) pg_attribute_noreturn();
 /* Returns the scorer for the model datum, decoding it only when new. */
 extern DlfScoreCache *dlfin_score_cache_get(FunctionCallInfo fcinfo,
 											Datum model_datum,

@@ -21,31 +21,6 @@ PG_FUNCTION_INFO_V1(dlfin_train_serialize);
 PG_FUNCTION_INFO_V1(dlfin_train_deserialize);
 PG_FUNCTION_INFO_V1(dlfin_train_final);
 
-/* What the transition keeps per call site (fn_extra) for the query. */
-typedef struct TrainCall
-{
-	Oid			options_type;	/* type of argument 1 */
-	DlfCallNames names;			/* the features' names */
-} TrainCall;
-
-/*
- * The call site's TrainCall, made on its first row (the transition runs
- * for every row; the expression tree does not change within a query).
- */
-static TrainCall *
-train_call(FunctionCallInfo fcinfo)
-{
-	TrainCall  *call = fcinfo->flinfo->fn_extra;
-
-	if (call == NULL)
-	{
-		call = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(TrainCall));
-		call->options_type = get_fn_expr_argtype(fcinfo->flinfo, 1);
-		fcinfo->flinfo->fn_extra = call;
-	}
-	return call;
-}
-
 /* Name of feature f for messages: from the names given, else f1..fn. */
 static char *
 feature_name(char **names, int32 f)
@@ -94,7 +69,7 @@ first_row(FunctionCallInfo fcinfo, int label_arg, Jsonb *options)
 				 errhint("Use a boolean, numeric or text label.")));
 	/* the "features" option, else the expressions (label: input label_arg - 1) */
 	names = spec.nnames ? spec.names :
-		dlfin_call_feature_names(fcinfo, &train_call(fcinfo)->names, label_arg, nfeat);
+		dlfin_call_feature_names(fcinfo, &dlfin_train_call(fcinfo)->names, label_arg, nfeat);
 	types = palloc(sizeof(DlfArgType) * nfeat);
 	for (int32 f = 0; f < nfeat; f++)
 	{
@@ -112,75 +87,6 @@ first_row(FunctionCallInfo fcinfo, int label_arg, Jsonb *options)
 	return st;
 }
 
-/* Type of argument 1, looked up once per call site. */
-static Oid
-options_type(FunctionCallInfo fcinfo)
-{
-	return train_call(fcinfo)->options_type;
-}
-
-/*
- * Whether argument 1 holds the options: a jsonb or json value, or an untyped
- * string literal, followed by a label and at least one feature.  One
- * aggregate signature serves both forms, so '{"epochs": 5}' needs no cast.
- */
-static bool
-options_form(FunctionCallInfo fcinfo)
-{
-	Oid			t;
-
-	if (PG_NARGS() < 4)
-		return false;
-	t = options_type(fcinfo);
-	return t == JSONBOID || t == JSONOID || t == UNKNOWNOID;
-}
-
-/* Text of a json or untyped-literal options argument. */
-static char *
-options_text(FunctionCallInfo fcinfo)
-{
-	if (options_type(fcinfo) == UNKNOWNOID)
-		return DatumGetCString(PG_GETARG_DATUM(1));
-	return text_to_cstring(PG_GETARG_TEXT_PP(1));
-}
-
-/* The options argument as jsonb; NULL for SQL NULL. */
-static Jsonb *
-options_jsonb(FunctionCallInfo fcinfo)
-{
-	if (PG_ARGISNULL(1))
-		return NULL;
-	if (options_type(fcinfo) == JSONBOID)
-		return PG_GETARG_JSONB_P(1);
-	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
-											  CStringGetDatum(options_text(fcinfo))));
-}
-
-/* Errors out unless this row's options equal the first row's. */
-static void
-check_same_options(FunctionCallInfo fcinfo, TrainState *st)
-{
-	bool		same;
-
-	if (PG_ARGISNULL(1) || st->options == NULL)
-		same = PG_ARGISNULL(1) && st->options == NULL;
-	else if (DatumGetPointer(PG_GETARG_DATUM(1)) == st->options_ptr)
-		same = true;
-	else if (options_type(fcinfo) == JSONBOID)
-	{
-		Jsonb	   *o = PG_GETARG_JSONB_P(1);
-
-		same = VARSIZE(o) == VARSIZE(st->options) &&
-			memcmp(o, st->options, VARSIZE(o)) == 0;
-	}
-	else
-		same = st->options_text && strcmp(options_text(fcinfo), st->options_text) == 0;
-	if (!same)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dlfin_train options must be the same for every row")));
-}
-
 /* Transition: buffers one row of dlfin_train([options,] label, feature, ...). */
 Datum
 dlfin_train_sfunc(PG_FUNCTION_ARGS)
@@ -189,7 +95,7 @@ dlfin_train_sfunc(PG_FUNCTION_ARGS)
 	MemoryContext old;
 	TrainState *st;
 	int64		row;
-	bool		with_options = options_form(fcinfo);
+	bool		with_options = dlfin_train_options_form(fcinfo);
 	int			label_arg = with_options ? 2 : 1;
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
@@ -197,20 +103,15 @@ dlfin_train_sfunc(PG_FUNCTION_ARGS)
 	old = MemoryContextSwitchTo(aggcxt);
 	if (PG_ARGISNULL(0))
 	{
-		st = first_row(fcinfo, label_arg, with_options ? options_jsonb(fcinfo) : NULL);
+		st = first_row(fcinfo, label_arg, with_options ? dlfin_train_options_jsonb(fcinfo) : NULL);
 		if (with_options && !PG_ARGISNULL(1))
-		{
-			/* remember the argument as given, to compare later rows cheaply */
-			st->options_ptr = DatumGetPointer(PG_GETARG_DATUM(1));
-			if (options_type(fcinfo) != JSONBOID)
-				st->options_text = pstrdup(options_text(fcinfo));
-		}
+			dlfin_train_remember_options(fcinfo, st);
 	}
 	else
 	{
 		st = (TrainState *) PG_GETARG_POINTER(0);
 		if (with_options)
-			check_same_options(fcinfo, st);
+			dlfin_train_check_options(fcinfo, st);
 	}
 
 	/* rows with a NULL label are skipped */
@@ -591,6 +492,8 @@ cmp_vocab(const void *a, const void *b, void *arg)
 	int32		x = *(const int32 *) a;
 	int32		y = *(const int32 *) b;
 
+	/* a million distinct values take a second to sort */
+	CHECK_FOR_INTERRUPTS();
 	if (d->count[x] != d->count[y])
 		return d->count[x] > d->count[y] ? -1 : 1;
 	return dlf_dict_cmp(d, x, y);
@@ -609,6 +512,7 @@ setup_feature(TrainState *st, const DlfTrainSpec *spec, DlfModel *m,
 	TrainColumn *c = &st->cols[f];
 	DlfFeature *ft = &m->features[f];
 	int64		n = st->nrows;
+	DlfError	err;
 
 	ft->name = core_strdup(spec->nnames ? spec->names[f] : feature_name(st->names, f));
 	ft->sqltype = c->type.sqltype;
@@ -631,9 +535,16 @@ setup_feature(TrainState *st, const DlfTrainSpec *spec, DlfModel *m,
 			keep = it->ncat;
 			ft->categories = core_alloc0(Max(keep, 1), sizeof(char *));
 			for (int32 i = 0; i < keep; i++)
+			{
+				if ((i & 4095) == 0)
+					CHECK_FOR_INTERRUPTS();
 				ft->categories[i] = core_strdup(it->categories[i]);
-			for (int32 i = 0; i < d->n; i++)
-				map[i] = dlf_category_code(init, f, d->str[i], d->len[i]);
+			}
+			/* a hash of the init model's categories, not a search each */
+			if (dlf_category_codes(init, f, (const char *const *) d->str, d->len,
+								   d->n, map, dlfin_interrupt_pending, NULL,
+								   &err) != DLF_OK)
+				dlfin_report_core_error(&err);
 		}
 		else
 		{
@@ -654,7 +565,11 @@ setup_feature(TrainState *st, const DlfTrainSpec *spec, DlfModel *m,
 		}
 		ft->ncat = keep;
 		for (int64 r = 0; r < n; r++)
+		{
+			if ((r & ((1 << 20) - 1)) == 0)
+				CHECK_FOR_INTERRUPTS();
 			c->cat[r] = c->cat[r] < 0 ? keep + 1 : map[c->cat[r]];
+		}
 		pfree(map);
 	}
 }
@@ -796,7 +711,7 @@ dlfin_train_final(PG_FUNCTION_ARGS)
 
 	json = dlfin_options_json(&spec, m);
 	m->options_json = core_strdup(json);
-	result = dlfin_encode_model(m);
+	result = dlfin_encode_trained_model(m);
 	dlf_model_free(m);
 	PG_RETURN_BYTEA_P(result);
 }

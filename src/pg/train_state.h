@@ -36,7 +36,10 @@ typedef struct TrainState
 	Jsonb	   *options;		/* as given, or NULL */
 	char	  **names;			/* [nfeat] feature names of the call, or
 								 * NULL: f1..fn */
-	void	   *options_ptr;	/* first row's options datum (not serialised) */
+	bool		options_fixed;	/* its expression has one value for every
+								 * row (no Var, nothing volatile) */
+	char	   *options_raw;	/* copy of its bytes as passed, or NULL */
+	Size		options_raw_len;
 	char	   *options_text;	/* its text for json/literal options, or NULL */
 	int64		nrows;
 	int64		cap;
@@ -61,5 +64,26 @@ extern void train_state_check_memory(TrainState *st);
 extern void train_state_merge(TrainState *dst, TrainState *src);
 extern bytea *train_state_serialize(TrainState *st);
 extern TrainState *train_state_deserialize(bytea *b);
+
+/* ---- the options argument (train_options.c) ---- */
+
+/* What the transition keeps per call site (fn_extra) for the query. */
+typedef struct DlfTrainCall
+{
+	Oid			options_type;	/* type of argument 1 */
+	DlfCallNames names;			/* the features' names */
+} DlfTrainCall;
+
+/* The call site's DlfTrainCall, made on its first row. */
+extern DlfTrainCall *dlfin_train_call(FunctionCallInfo fcinfo);
+
+/* Whether argument 1 holds the options (followed by label and features). */
+extern bool dlfin_train_options_form(FunctionCallInfo fcinfo);
+/* The options argument as jsonb; NULL for SQL NULL. */
+extern Jsonb *dlfin_train_options_jsonb(FunctionCallInfo fcinfo);
+/* Remembers the first row's options argument, to compare later rows. */
+extern void dlfin_train_remember_options(FunctionCallInfo fcinfo, TrainState *st);
+/* Errors out (22023) unless this row's options equal the first row's. */
+extern void dlfin_train_check_options(FunctionCallInfo fcinfo, TrainState *st);
 
 #endif

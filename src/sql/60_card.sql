@@ -173,6 +173,11 @@ RETURNS pg_catalog.jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
+-- the adverse side once: a subquery in FROM would be pulled up into the
+-- row expressions and decode the model for every held-out row
+WITH a AS MATERIALIZED (
+    SELECT (@extschema@.dlfin_model_info(model) OPERATOR(pg_catalog.->>) 'adverse')
+           OPERATOR(pg_catalog.=) 'positive' AS adverse_positive)
 SELECT @extschema@.dlfin_fairness(
            (CASE WHEN a.adverse_positive THEN u.s OPERATOR(pg_catalog.<) t.t
                  ELSE u.s OPERATOR(pg_catalog.>=) t.t END)::pg_catalog.int4::pg_catalog.float8,
@@ -180,8 +185,7 @@ SELECT @extschema@.dlfin_fairness(
            CASE WHEN a.adverse_positive THEN NOT u.l ELSE u.l END,
            0.5::pg_catalog.float8)
 FROM ROWS FROM (pg_catalog.unnest(scores), pg_catalog.unnest(labels), pg_catalog.unnest(groups)) AS u(s, l, g),
-     (SELECT (@extschema@.dlfin_model_info(model) OPERATOR(pg_catalog.->>) 'adverse')
-             OPERATOR(pg_catalog.=) 'positive' AS adverse_positive) a,
+     a,
      (SELECT coalesce(threshold, 0.5) AS t) t
 WHERE groups IS NOT NULL
 $$;

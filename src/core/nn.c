@@ -655,21 +655,33 @@ nn_forward(const NnNet *net, const NnBatch *bt, NnWork *w, int use_mask)
  * is built from ROW_SUMS = 4 partial sums, each over every fourth input:
  *
  *	 s_0 = bias_j;  s_1 = s_2 = s_3 = +0
- *	 for k = 0, 1, .., n - 1:  s_{k mod 4} = fma(x_k, w_k, s_{k mod 4})
+ *	 for k = 0, 1, .., n - 1:  s_{k mod 4} = s_{k mod 4} + x_k * w_k
  *	 out_j = act((s_0 + s_2) + (s_1 + s_3))
  *
  * For the first layer the inputs x_k are the row's entries, one per
  * feature in feature order: a numeric feature's standardised value (even
  * 0) or a categorical feature's one-hot input with value 1; so k counts
  * features, not input numbers.  act is the hidden activation (none for
- * the output layer).  fma is fused in the kernel variants with FMA
- * (x86-64-v3 and -v4) and a multiply then an add in the portable one, as
- * in every kernel of this file.  The vector code runs lanes over output
+ * the output layer).  x_k * w_k is rounded before the add, in every
+ * kernel variant: this part of the file is compiled without contracting a
+ * multiply and an add into an FMA, which compilers do or do not do at
+ * will (GCC 12 fused every such sum here, GCC 14 only some), so a model
+ * scores with the same bits whatever the compiler of the build and
+ * whatever the CPU.  The add chains, not the multiplies, set the latency,
+ * so this costs little.  The vector code runs lanes over output
  * units, so each lane performs exactly the operations above whatever the
  * width.  The four sums make the longest dependency chain a quarter of
  * the inputs: a single row's cost is mostly its latency.
  */
 #define ROW_SUMS	4
+
+/* No FMA contraction in the one-row kernel (see above), up to pop_options. */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC push_options
+#pragma GCC optimize ("fp-contract=off")
+#endif
 
 typedef int32_t vi16 __attribute__((vector_size(64)));
 
@@ -1330,6 +1342,12 @@ nn_forward_rows(const NnNet *net, const NnBatch *bt, NnWork *w)
 					   bt->val + (size_t) r * bt->maxent, bt->nnz[r], act);
 	}
 }
+
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT ON
+#elif defined(__GNUC__)
+#pragma GCC pop_options
+#endif
 
 /* Loss and logit gradient of one row (float math, double result). */
 static inline double

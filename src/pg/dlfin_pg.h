@@ -6,6 +6,7 @@
 #define DLFIN_PG_H
 
 #include "dlfin_core.h"
+#include "pg_compat.h"
 #include "utils/jsonb.h"
 
 extern int	dlfin_max_training_memory;	/* kB */

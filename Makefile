@@ -49,6 +49,13 @@ include $(PGXS)
 # PGXS does not track header dependencies: rebuild everything on a change.
 $(OBJS): $(wildcard src/core/*.h src/pg/*.h)
 
+# Objects are built for one PostgreSQL: building for another one
+# (PG_CONFIG=/usr/lib/postgresql/17/bin/pg_config make) rebuilds them all.
+$(shell v='$(shell $(PG_CONFIG) --version)'; \
+	[ "$$(cat .pg_version 2>/dev/null)" = "$$v" ] || echo "$$v" > .pg_version)
+$(OBJS) $(OBJS:.o=.bc): .pg_version
+EXTRA_CLEAN += .pg_version
+
 dlfin--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@
 

@@ -16,6 +16,65 @@
 
 #define TILE 16
 
+/*
+ * tanh of a float from + - * / alone: expm1(2|x|) by a Cody-Waite
+ * reduction and its Taylor polynomial to degree 13 in double, then
+ * expm1 / (expm1 + 2), rounded to float once.  Within an ulp of the
+ * correctly rounded result (nearly always equal to it), and the same bits
+ * whatever the compiler, the C library or the CPU: it is compiled without
+ * FMA contraction and calls nothing.  libm's tanhf is not that: glibc 2.41
+ * (Debian 13) replaced it, so tanh models scored differently under a
+ * PostgreSQL 17 build there than under 15's on Debian 12.
+ */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC push_options
+#pragma GCC optimize ("fp-contract=off")
+#endif
+__attribute__((noinline)) float
+dlf_tanhf(float xf)
+{
+	double		x = xf < 0.0f ? -(double) xf : (double) xf;
+	double		y,
+				r,
+				p,
+				two_k,
+				em1;
+	int			k;
+
+	if (!(x >= 0x1p-12))		/* tanh(x) rounds to x; NaN stays NaN */
+		return xf;
+	if (x >= 9.5)				/* 1 - tanh(x) < 2^-26: rounds to 1 */
+		return xf < 0.0f ? -1.0f : 1.0f;
+	y = 2.0 * x;
+	k = (int) (y * 1.4426950408889634 + 0.5);	/* 0 .. 27 */
+	/* ln 2 in two parts, the first with trailing zeros: k * hi is exact */
+	r = (y - k * 6.93147180369123816490e-01) - k * 1.90821492927058770002e-10;
+	p = 1.0 / 6227020800.0;
+	p = 1.0 / 479001600.0 + r * p;
+	p = 1.0 / 39916800.0 + r * p;
+	p = 1.0 / 3628800.0 + r * p;
+	p = 1.0 / 362880.0 + r * p;
+	p = 1.0 / 40320.0 + r * p;
+	p = 1.0 / 5040.0 + r * p;
+	p = 1.0 / 720.0 + r * p;
+	p = 1.0 / 120.0 + r * p;
+	p = 1.0 / 24.0 + r * p;
+	p = 1.0 / 6.0 + r * p;
+	p = 0.5 + r * p;
+	p = r + r * (r * p);		/* expm1(r) */
+	two_k = (double) ((int64_t) 1 << k);
+	em1 = two_k * p + (two_k - 1.0);	/* expm1(y) = 2^k (1 + p) - 1 */
+	y = em1 / (em1 + 2.0);
+	return (float) (xf < 0.0f ? -y : y);
+}
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT ON
+#elif defined(__GNUC__)
+#pragma GCC pop_options
+#endif
+
 /* Applies the hidden activation to n values in place. */
 static inline void
 activate(float *restrict o, int32_t n, int act)
@@ -32,7 +91,7 @@ activate(float *restrict o, int32_t n, int act)
 			break;
 		case DLF_ACT_TANH:
 			for (int32_t j = 0; j < n; j++)
-				o[j] = tanhf(o[j]);
+				o[j] = dlf_tanhf(o[j]);
 			break;
 		case DLF_ACT_SIGMOID:
 			for (int32_t j = 0; j < n; j++)
@@ -655,21 +714,33 @@ nn_forward(const NnNet *net, const NnBatch *bt, NnWork *w, int use_mask)
  * is built from ROW_SUMS = 4 partial sums, each over every fourth input:
  *
  *	 s_0 = bias_j;  s_1 = s_2 = s_3 = +0
- *	 for k = 0, 1, .., n - 1:  s_{k mod 4} = fma(x_k, w_k, s_{k mod 4})
+ *	 for k = 0, 1, .., n - 1:  s_{k mod 4} = s_{k mod 4} + x_k * w_k
  *	 out_j = act((s_0 + s_2) + (s_1 + s_3))
  *
  * For the first layer the inputs x_k are the row's entries, one per
  * feature in feature order: a numeric feature's standardised value (even
  * 0) or a categorical feature's one-hot input with value 1; so k counts
  * features, not input numbers.  act is the hidden activation (none for
- * the output layer).  fma is fused in the kernel variants with FMA
- * (x86-64-v3 and -v4) and a multiply then an add in the portable one, as
- * in every kernel of this file.  The vector code runs lanes over output
+ * the output layer).  x_k * w_k is rounded before the add, in every
+ * kernel variant: this part of the file is compiled without contracting a
+ * multiply and an add into an FMA, which compilers do or do not do at
+ * will (GCC 12 fused every such sum here, GCC 14 only some), so a model
+ * scores with the same bits whatever the compiler of the build and
+ * whatever the CPU.  The add chains, not the multiplies, set the latency,
+ * so this costs little.  The vector code runs lanes over output
  * units, so each lane performs exactly the operations above whatever the
  * width.  The four sums make the longest dependency chain a quarter of
  * the inputs: a single row's cost is mostly its latency.
  */
 #define ROW_SUMS	4
+
+/* No FMA contraction in the one-row kernel (see above), up to pop_options. */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC push_options
+#pragma GCC optimize ("fp-contract=off")
+#endif
 
 typedef int32_t vi16 __attribute__((vector_size(64)));
 
@@ -1330,6 +1401,12 @@ nn_forward_rows(const NnNet *net, const NnBatch *bt, NnWork *w)
 					   bt->val + (size_t) r * bt->maxent, bt->nnz[r], act);
 	}
 }
+
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT ON
+#elif defined(__GNUC__)
+#pragma GCC pop_options
+#endif
 
 /* Loss and logit gradient of one row (float math, double result). */
 static inline double

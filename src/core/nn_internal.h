@@ -33,6 +33,9 @@
 
 #define DLF_LEAKY_SLOPE 0.01f
 
+/* tanh of a float with the same bits on every build (see nn.c). */
+float		dlf_tanhf(float x);
+
 /* A view of the network's parameters (model arrays or a training buffer). */
 typedef struct NnNet
 {

@@ -7,6 +7,7 @@
 
 #include "dlfin_core.h"
 #include "fmgr.h"
+#include "pg_compat.h"
 #include "utils/jsonb.h"
 
 extern int	dlfin_max_training_memory;	/* kB */

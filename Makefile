@@ -26,7 +26,8 @@ DATA_built = dlfin--$(EXTVERSION).sql
 # that the new version creates anew or replaces (CREATE OR REPLACE).
 UPGRADE_0_1_0 = src/sql/upgrade/dlfin--0.1.0--0.2.0.pre.sql \
 	src/sql/41_registry_deploy.sql src/sql/42_registry_train.sql \
-	src/sql/43_registry_export.sql src/sql/55_internal.sql src/sql/60_card.sql
+	src/sql/43_registry_export.sql src/sql/45_citus.sql src/sql/55_internal.sql \
+	src/sql/60_card.sql
 DATA_built += dlfin--0.1.0--0.2.0.sql
 
 # Every pg_regress test is independent: the extension is loaded once.

@@ -23,7 +23,7 @@
  * intermediate result.  Every shard is therefore scored with one version,
  * the one deployed on the coordinator when the statement started, and a
  * deploy or rollback is seen by the next statement.  dlfin_model_info(name)
- * is wrapped whole in such a subquery.
+ * and dlfin.deployed_model(name) are wrapped whole in such a subquery.
  *
  * The hook needs dlfin's library loaded before Citus plans the statement:
  * shared_preload_libraries = 'citus,dlfin' on the coordinator.  A worker
@@ -69,16 +69,18 @@ typedef struct NameCtx
 /* The C entries of the by-name functions whose first argument is the name. */
 static const char *const by_name_symbols[] = {
 	"dlfin_predict_name", "dlfin_predict_class_name", "dlfin_predict_proba_name",
-	"dlfin_explain_name", "dlfin_reasons_name", "dlfin_model_info_name", NULL
+	"dlfin_explain_name", "dlfin_reasons_name", "dlfin_model_info_name",
+	"dlfin_deployed_model", NULL
 };
 
 /*
  * True when funcid is one of dlfin's by-name functions (a C function, which
  * only a superuser can create, with one of their entries and a text first
- * argument); gives its name and schema.
+ * argument); gives its name and schema, and whether it has no bytea form
+ * (then the whole call runs on the coordinator).
  */
 static bool
-is_by_name(Oid funcid, char **fname, Oid *schema)
+is_by_name(Oid funcid, char **fname, Oid *schema, bool *whole)
 {
 	HeapTuple	tup;
 	Form_pg_proc p;
@@ -103,6 +105,9 @@ is_by_name(Oid funcid, char **fname, Oid *schema)
 					*fname = pstrdup(NameStr(p->proname));
 				if (schema)
 					*schema = p->pronamespace;
+				if (whole)
+					*whole = strcmp(sym, "dlfin_model_info_name") == 0 ||
+						strcmp(sym, "dlfin_deployed_model") == 0;
 				break;
 			}
 	}
@@ -205,7 +210,7 @@ find_walker(Node *node, NameCtx *ctx)
 	{
 		FuncExpr   *f = (FuncExpr *) node;
 
-		if (f->args != NIL && is_by_name(f->funcid, NULL, NULL))
+		if (f->args != NIL && is_by_name(f->funcid, NULL, NULL, NULL))
 			ctx->found = true;
 	}
 	return expression_tree_walker(node, find_walker, ctx);
@@ -234,16 +239,17 @@ rewrite_mutator(Node *node, NameCtx *ctx)
 		FuncExpr   *f = (FuncExpr *) expression_tree_mutator(node, rewrite_mutator, ctx);
 		char	   *fname;
 		Oid			schema;
+		bool		whole;
 		Node	   *name;
 
-		if (f->args == NIL || !is_by_name(f->funcid, &fname, &schema))
+		if (f->args == NIL || !is_by_name(f->funcid, &fname, &schema, &whole))
 			return (Node *) f;
 		name = linitial(f->args);
 		/* a name taken from the row (or volatile) stays a worker lookup */
 		if (has_row_reference(name, NULL) || contain_volatile_functions(name))
 			return (Node *) f;
 		ctx->changed = true;
-		if (strcmp(fname, "dlfin_model_info") == 0)
+		if (whole)
 			return (Node *) coordinator_sublink(NULL, f);
 		f = copyObject(f);
 		linitial(f->args) = coordinator_sublink(name, NULL);

@@ -79,7 +79,9 @@ psql -X -q -v ON_ERROR_STOP=1 -f test/citus/setup.sql >/dev/null
 # t_zz_worker_down.sql stops worker 2 with this command (from the coordinator)
 stop2="$root/usr/lib/postgresql/15/bin/pg_ctl -D $work/worker2/data -m immediate -w stop"
 status=0
-if [ $# -gt 0 ]; then
+if [ -n "${DLFIN_CITUS_PSQL:-}" ]; then
+  psql -X -e -f "$DLFIN_CITUS_PSQL" || status=$?
+elif [ $# -gt 0 ]; then
   pg_prove -v --set "stop_worker2=$stop2" "$@" || status=$?
 else
   pg_prove --set "stop_worker2=$stop2" test/citus/t_*.sql || status=$?

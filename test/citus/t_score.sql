@@ -3,7 +3,7 @@
 -- statement, deploys and rollbacks seen by the next statement.
 SET client_min_messages = warning;
 SET dlfin.threads = 1;
-SELECT plan(17);
+SELECT plan(21);
 
 -- two versions of a registered model, trained on the local copy of the rows
 SELECT is(dlfin.train('cit_score', 'SELECT approved, income, age, edu FROM loans_local', 'approved',
@@ -43,6 +43,44 @@ SELECT ok(abs(s - v2) < 1e-6, 'by name: a deploy is seen by the next statement')
 SELECT dlfin.rollback('cit_score');
 CREATE TEMP TABLE r_rb AS SELECT sum(dlfin_predict('cit_score', income, age, edu)) AS s FROM loans;
 SELECT ok(abs(s - v1) < 1e-6, 'by name: a rollback is seen by the next statement') FROM r_rb, r_name;
+
+-- a prepared statement (generic plan after five executions, name as a
+-- parameter too) sees each deploy at its next execution
+PREPARE by_const AS SELECT sum(dlfin_predict('cit_score', income, age, edu)) FROM loans;
+PREPARE by_param(text) AS SELECT sum(dlfin_predict($1, income, age, edu)) FROM loans;
+DO $$
+BEGIN
+    FOR i IN 1 .. 6 LOOP
+        EXECUTE 'EXECUTE by_const';
+        EXECUTE 'EXECUTE by_param(''cit_score'')';
+    END LOOP;
+END $$;
+SELECT dlfin.deploy('cit_score', 2);
+EXECUTE by_const \gset const_
+EXECUTE by_param('cit_score') \gset param_
+SELECT ok(abs(:const_sum - v2) < 1e-6 AND abs(:param_sum - v2) < 1e-6,
+          'prepared statements see the deploy at their next execution')
+FROM r_name;
+SELECT dlfin.rollback('cit_score');
+
+-- scores written back into the distributed table
+ALTER TABLE loans ADD COLUMN score float8;
+UPDATE loans SET score = dlfin_predict('cit_score', income, age, edu);
+SELECT ok(abs((SELECT sum(score) FROM loans) - v1) < 1e-6, 'UPDATE ... SET score = dlfin_predict(name, ...) on the workers')
+FROM r_name;
+ALTER TABLE loans DROP COLUMN score;
+
+-- the caller's rights decide which names it may score, as on one node
+CREATE ROLE cit_analyst;
+GRANT SELECT ON loans TO cit_analyst;
+SET ROLE cit_analyst;
+SELECT throws_ok($$SELECT sum(dlfin_predict('cit_score', income, age, edu)) FROM loans$$,
+                 '42704', NULL, 'by name: another role''s model is invisible (42704) on a distributed table');
+SELECT throws_ok($$SELECT sum(dlfin_predict(dlfin.deployed_model('cit_score'), income, age, edu)) FROM loans$$,
+                 '42704', NULL, 'dlfin.deployed_model: another role''s model is invisible (42704)');
+RESET ROLE;
+REVOKE SELECT ON loans FROM cit_analyst;
+DROP ROLE cit_analyst;
 
 -- the other by-name forms, row by row equal to the local results
 CREATE TEMP TABLE r_forms AS

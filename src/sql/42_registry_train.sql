@@ -236,9 +236,12 @@ WITH %8$s, tr AS (
                           ::pg_catalog.bit(64)::pg_catalog.int8) AS fp
     FROM %1$s
 ), i AS (
-    SELECT tr.*, inf OPERATOR(pg_catalog.->>) 'task' AS task,
-           (inf OPERATOR(pg_catalog.->) 'classes') OPERATOR(pg_catalog.->>) 1 AS pos
-    FROM tr, LATERAL (SELECT @extschema@.dlfin_model_info(tr.model) AS inf) x
+    -- OFFSET 0: task and pos are computed once, never per held-out row
+    -- (Citus turns tr into a scan that the planner would otherwise flatten)
+    SELECT tr.*, x.task, x.pos
+    FROM tr, LATERAL (SELECT x0.inf OPERATOR(pg_catalog.->>) 'task' AS task,
+                             (x0.inf OPERATOR(pg_catalog.->) 'classes') OPERATOR(pg_catalog.->>) 1 AS pos
+                      FROM (SELECT @extschema@.dlfin_model_info(tr.model) AS inf) x0 OFFSET 0) x
 )
 -- every aggregate is computed (arguments only where FILTER passes); CASE
 -- picks the task's

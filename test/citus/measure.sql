@@ -25,7 +25,7 @@ SELECT received_bytes($$SELECT approved, income, age, edu FROM big$$) AS rows_by
 SELECT received_bytes($$SELECT dlfin_train('{"hidden": [16], "epochs": 3, "seed": 1}'::jsonb, approved, income, age, edu) FROM big$$) AS bytes;
 \echo == GROUP BY region (trained on the workers, models shipped)
 SELECT received_bytes($$SELECT region, dlfin_train('{"hidden": [16], "epochs": 3, "seed": 1}'::jsonb, approved, income, age, edu) FROM big GROUP BY region$$) AS bytes;
-\echo == dlfin.train over the distributed table (rows gathered once)
+\echo == dlfin.train over the distributed table (rows gathered by the screen and by the training statement)
 SELECT dlfin.train('big_reg', 'SELECT approved, income, age, edu FROM big', 'approved', '{"hidden": [16], "epochs": 3, "seed": 1}');
 \echo == scoring with a scalar-subquery model (pushed down)
 CREATE TABLE bm AS SELECT model FROM dlfin.models WHERE name = 'big_reg';

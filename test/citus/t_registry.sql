@@ -3,7 +3,7 @@
 -- metrics and deployment decision as on one node.
 SET client_min_messages = warning;
 SET dlfin.threads = 1;
-SELECT plan(11);
+SELECT plan(13);
 
 SELECT is(dlfin.train('cit_dist', 'SELECT approved, income, age, edu FROM loans', 'approved',
                       '{"hidden": [8], "epochs": 10, "seed": 5}'), 1,
@@ -34,5 +34,16 @@ SELECT is((SELECT data_fingerprint || model_sha256 FROM dlfin.models WHERE name 
 -- retrain: the stored query runs again over the distributed table
 SELECT is(dlfin.retrain('cit_dist'), 1, 'retrain on unchanged rows keeps version 1');
 SELECT ok(dlfin.model_card('cit_dist') LIKE '%<svg%', 'the model card scores the held-out rows of the distributed table');
+
+-- the query runs with the caller's rights on the distributed table
+CREATE ROLE cit_nobody;
+GRANT CREATE ON SCHEMA public TO cit_nobody;
+SET ROLE cit_nobody;
+SELECT throws_ok($$SELECT dlfin.train('cit_nobody', 'SELECT approved, income, age, edu FROM loans', 'approved')$$,
+                 '42501', NULL, 'dlfin.train over a distributed table the caller may not read: 42501');
+RESET ROLE;
+SELECT is((SELECT count(*) FROM dlfin.names WHERE name = 'cit_nobody'), 0::bigint, 'and nothing is recorded');
+REVOKE CREATE ON SCHEMA public FROM cit_nobody;
+DROP ROLE cit_nobody;
 
 SELECT * FROM finish();

@@ -67,4 +67,6 @@ _PG_init(void)
 							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("dlfin");
+
+	dlfin_citus_init();
 }

@@ -14,6 +14,13 @@ extern int	dlfin_max_training_memory;	/* kB */
 extern int	dlfin_threads;
 extern bool dlfin_drop_registry;	/* DROP EXTENSION may drop models */
 
+/* ---- Citus (citus.c) ---- */
+
+/* Installs the planner hook that resolves by-name scoring on the coordinator. */
+extern void dlfin_citus_init(void);
+/* True when this backend runs a task of a Citus coordinator. */
+extern bool dlfin_on_citus_worker(void);
+
 /* Raises the core error as an ereport(ERROR) with the matching SQLSTATE. */
 extern void dlfin_report_core_error(const DlfError *err) pg_attribute_noreturn();
 

@@ -141,6 +141,13 @@ lookup_deployed(FunctionCallInfo fcinfo, DlfScoreCache *c)
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
 					 errmsg("dlfin model \"%s\" has no deployed version", cname),
 					 errhint("Deploy a version with dlfin.deploy().")));
+		if (dlfin_on_citus_worker())
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("dlfin model \"%s\" cannot be looked up on a Citus worker", cname),
+					 errdetail("The registry is on the coordinator; this statement reached the worker with the model's name instead of its bytes."),
+					 errhint("Load dlfin on the coordinator before Citus plans the statement: shared_preload_libraries = 'citus,dlfin'. "
+							 "A model name taken from a column cannot be scored on the workers.")));
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("dlfin model \"%s\" does not exist", cname),

@@ -146,20 +146,27 @@ RETURN (SELECT CASE WHEN b IN ('float4'::regtype, 'float8'::regtype) THEN 'float
 -- The statement that screens the query's rows before training: their
 -- count and fingerprint (as the training statement computes them), the
 -- number of distinct values of every feature that could be an identifier,
--- and the range (max - min) of the numeric ones.
+-- and the range (max - min) of the numeric ones.  The query is a common table
+-- expression, inlined (NOT MATERIALIZED) on one node; with Citus it is
+-- MATERIALIZED, so Citus gathers its rows once (which it can do for any
+-- query over distributed tables) before the whole-row work on them.
 CREATE OR REPLACE FUNCTION dlfin.registry_screen_statement(query text, features text[], types pg_catalog.regtype[])
 RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 RETURN pg_catalog.format($q$
+WITH dlfin_src AS %s (%s%s)
 SELECT pg_catalog.count(*),
        pg_catalog.md5(pg_catalog.concat(pg_catalog.count(*), ':',
            pg_catalog.sum(('x' OPERATOR(pg_catalog.||) pg_catalog.substr(pg_catalog.md5(q::pg_catalog.text), 1, 16))
                           ::pg_catalog.bit(64)::pg_catalog.int8))),
        ARRAY[%s]::pg_catalog.int8[],
        ARRAY[%s]::pg_catalog.numeric[]
-FROM (%s%s) q
-$q$, (SELECT pg_catalog.string_agg(CASE WHEN dlfin.registry_kind(t) IN ('number', 'text')
+FROM dlfin_src q
+$q$, CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'citus')
+          THEN 'MATERIALIZED' ELSE 'NOT MATERIALIZED' END,
+    pg_catalog.regexp_replace(query, '[[:space:];]+$', ''), E'\n',
+    (SELECT pg_catalog.string_agg(CASE WHEN dlfin.registry_kind(t) IN ('number', 'text')
                                         THEN pg_catalog.format('pg_catalog.count(DISTINCT q.%I)', f)
                                         ELSE 'NULL' END, ', ' ORDER BY o)
       FROM ROWS FROM (pg_catalog.unnest(features), pg_catalog.unnest(types)) WITH ORDINALITY u(f, t, o)),
@@ -167,8 +174,7 @@ $q$, (SELECT pg_catalog.string_agg(CASE WHEN dlfin.registry_kind(t) IN ('number'
                                        THEN pg_catalog.format('(pg_catalog.max(q.%1$I)::pg_catalog.numeric OPERATOR(pg_catalog.-) '
                                                               'pg_catalog.min(q.%1$I)::pg_catalog.numeric)', f)
                                        ELSE 'NULL' END, ', ' ORDER BY o)
-      FROM ROWS FROM (pg_catalog.unnest(features), pg_catalog.unnest(types)) WITH ORDINALITY u(f, t, o)),
-    pg_catalog.regexp_replace(query, '[[:space:];]+$', ''), E'\n');
+      FROM ROWS FROM (pg_catalog.unnest(features), pg_catalog.unnest(types)) WITH ORDINALITY u(f, t, o)));
 
 -- The one statement that fingerprints the query's rows, trains on the
 -- training part and scores the test part with the new model ($1 options,
@@ -179,6 +185,7 @@ $q$, (SELECT pg_catalog.string_agg(CASE WHEN dlfin.registry_kind(t) IN ('number'
 -- (the leakage screen).  Everything but the
 -- query is schema-qualified (operators included) and dlfin's own functions
 -- are called in the schema dlfin, because the query's search_path applies.
+-- The query is a common table expression, as in the screen above.
 CREATE OR REPLACE FUNCTION dlfin.registry_statement(query text, label text, features text[], types pg_catalog.regtype[],
                                          numeric_label boolean)
 RETURNS text
@@ -189,6 +196,7 @@ DECLARE
     v_feats text;
     v_lbl text := pg_catalog.format('q.%I', label);
     v_src text;
+    v_cte text;
     v_y text;
     v_reg_y text;
     v_mc_y text;
@@ -197,10 +205,12 @@ BEGIN
     SELECT pg_catalog.string_agg(pg_catalog.format('q.%I', f), ', ' ORDER BY o) INTO v_feats
     FROM pg_catalog.unnest(features) WITH ORDINALITY u(f, o);
     -- a trailing semicolon or comment must not break the wrapping
-    v_src := pg_catalog.format(
-        '(%s%s) q CROSS JOIN LATERAL (SELECT k0.t, dlfin.split(k0.t, $2, 0) AS part'
-        ' FROM (SELECT q::pg_catalog.text AS t) k0) k',
+    v_cte := pg_catalog.format('dlfin_src AS %s (%s%s)',
+        CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_extension e WHERE e.extname = 'citus')
+             THEN 'MATERIALIZED' ELSE 'NOT MATERIALIZED' END,
         pg_catalog.regexp_replace(query, '[[:space:];]+$', ''), E'\n');
+    v_src := 'dlfin_src q CROSS JOIN LATERAL (SELECT k0.t, dlfin.split(k0.t, $2, 0) AS part'
+             ' FROM (SELECT q::pg_catalog.text AS t) k0) k';
     IF numeric_label THEN
         v_y := pg_catalog.format('(%s)::pg_catalog.float8 OPERATOR(pg_catalog.=) (i.pos)::pg_catalog.float8', v_lbl);
         v_reg_y := pg_catalog.format('(%s)::pg_catalog.float8', v_lbl);
@@ -217,7 +227,7 @@ BEGIN
                END, ', ' ORDER BY o) INTO v_aucs
     FROM ROWS FROM (pg_catalog.unnest(features), pg_catalog.unnest(types)) WITH ORDINALITY u(f, t, o);
     RETURN pg_catalog.format($q$
-WITH tr AS (
+WITH %8$s, tr AS (
     SELECT dlfin.train_agg($1, %2$s, %3$s) FILTER (WHERE k.part OPERATOR(pg_catalog.=) 'train') AS model,
            pg_catalog.count(*) AS nrows,
            pg_catalog.count(%2$s) FILTER (WHERE k.part OPERATOR(pg_catalog.=) 'train') AS ntrain,
@@ -226,9 +236,12 @@ WITH tr AS (
                           ::pg_catalog.bit(64)::pg_catalog.int8) AS fp
     FROM %1$s
 ), i AS (
-    SELECT tr.*, inf OPERATOR(pg_catalog.->>) 'task' AS task,
-           (inf OPERATOR(pg_catalog.->) 'classes') OPERATOR(pg_catalog.->>) 1 AS pos
-    FROM tr, LATERAL (SELECT @extschema@.dlfin_model_info(tr.model) AS inf) x
+    -- OFFSET 0: task and pos are computed once, never per held-out row
+    -- (Citus turns tr into a scan that the planner would otherwise flatten)
+    SELECT tr.*, x.task, x.pos
+    FROM tr, LATERAL (SELECT x0.inf OPERATOR(pg_catalog.->>) 'task' AS task,
+                             (x0.inf OPERATOR(pg_catalog.->) 'classes') OPERATOR(pg_catalog.->>) 1 AS pos
+                      FROM (SELECT @extschema@.dlfin_model_info(tr.model) AS inf) x0 OFFSET 0) x
 )
 -- every aggregate is computed (arguments only where FILTER passes); CASE
 -- picks the task's
@@ -258,7 +271,7 @@ FROM i CROSS JOIN LATERAL (
            ARRAY[%7$s]::pg_catalog.float8[] AS aucs
     FROM %1$s
     WHERE k.part OPERATOR(pg_catalog.=) 'test' AND %2$s IS NOT NULL) e
-$q$, v_src, v_lbl, v_feats, v_y, v_reg_y, v_mc_y, v_aucs);
+$q$, v_src, v_lbl, v_feats, v_y, v_reg_y, v_mc_y, v_aucs, v_cte);
 END
 $$;
 

@@ -363,7 +363,9 @@ BEGIN
         v_y := CASE WHEN v_numeric_label
                     THEN pg_catalog.format('(%s)::pg_catalog.float8 OPERATOR(pg_catalog.=) ($2)::pg_catalog.float8', v_lbl)
                     ELSE pg_catalog.format('(%s)::pg_catalog.text OPERATOR(pg_catalog.=) $2', v_lbl) END;
+        -- the query as a common table expression, as dlfin.train runs it
         v_stmt := pg_catalog.format($q$
+WITH dlfin_src AS %7$s (%4$s%5$s)
 SELECT pg_catalog.array_agg(dlfin.predict($1, %1$s)) FILTER (WHERE k.test),
        pg_catalog.array_agg(%2$s) FILTER (WHERE k.test),
        %3$s,
@@ -371,14 +373,16 @@ SELECT pg_catalog.array_agg(dlfin.predict($1, %1$s)) FILTER (WHERE k.test),
        pg_catalog.md5(pg_catalog.concat(pg_catalog.count(*), ':',
            pg_catalog.sum(('x' OPERATOR(pg_catalog.||) pg_catalog.substr(pg_catalog.md5(k.t), 1, 16))
                           ::pg_catalog.bit(64)::pg_catalog.int8)))
-FROM (%4$s%5$s) q
+FROM dlfin_src q
 CROSS JOIN LATERAL (SELECT k0.t, dlfin.split(k0.t, $3, 0) OPERATOR(pg_catalog.=) 'test'
                                  AND %6$s IS NOT NULL AS test
                     FROM (SELECT q::pg_catalog.text AS t) k0) k
 $q$, v_feats, v_y,
             CASE WHEN v_group IS NULL THEN 'NULL::pg_catalog.text[]'
                  ELSE pg_catalog.format('pg_catalog.array_agg((q.%I)::pg_catalog.text) FILTER (WHERE k.test)', v_group) END,
-            pg_catalog.regexp_replace(v.query, '[[:space:];]+$', ''), E'\n', v_lbl);
+            pg_catalog.regexp_replace(v.query, '[[:space:];]+$', ''), E'\n', v_lbl,
+            CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_extension e WHERE e.extname = 'citus')
+                 THEN 'MATERIALIZED' ELSE 'NOT MATERIALIZED' END);
         -- stored code: it runs as the model's owner, whoever draws the card
         SELECT * INTO v_scores, v_labels, v_groups, v_ntest, v_fp
         FROM dlfin.run_as(v.owner, v.search_path, v_stmt, v.model, v_pos, v_frac)

@@ -107,6 +107,8 @@ INSERT INTO expected_labels VALUES
     ('drift_agg(bytea,"any")', 'i', false, 's'),
     ('run_as(regrole,text,text,"any")', 'v', false, 'u'),
     ('query_columns_as(regrole,text,text)', 's', false, 'r'),
+    -- the deployed bytes of a name (by-name scoring on Citus workers)
+    ('deployed_model(text)', 's', true, 's'),
     -- model card: chart aggregates over (score, label), charts of a model,
     -- the page renderer (pure) and its wrappers, which read tables
     ('dlfin_svg_roc(double precision,boolean)', 'i', false, 's'),

@@ -403,6 +403,9 @@ write_isotonic(Gb *g, const DlfModel *m, const char *out)
 	double		inf = INFINITY;
 	size_t		mark;
 
+	/* the points, also when unused, so that import finds them */
+	init_doubles(g, "dlfin_iso_x", (const int64_t[]) {n}, 1, m->iso_x, n);
+	init_doubles(g, "dlfin_iso_y", (const int64_t[]) {n}, 1, m->iso_y, n);
 	if (n == 1)
 	{
 		/* one point: a constant */
@@ -412,8 +415,6 @@ write_isotonic(Gb *g, const DlfModel *m, const char *out)
 		node(g, "Add", IN("dlfin_iso_0", "dlfin_iso_y0"), out);
 		return;
 	}
-	init_doubles(g, "dlfin_iso_x", (const int64_t[]) {n}, 1, m->iso_x, n);
-	init_doubles(g, "dlfin_iso_y", (const int64_t[]) {n}, 1, m->iso_y, n);
 	init_doubles(g, "dlfin_iso_thr", dims, 2, n > 2 ? m->iso_x + 1 : &inf,
 				 (size_t) dims[1]);
 	init_int64s(g, "dlfin_iso_axes", (const int64_t[]) {1}, 1, (const int64_t[]) {1}, 1);

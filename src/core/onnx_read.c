@@ -10,7 +10,7 @@
  * unless the options say otherwise).  Identity, Dropout and Flatten of a
  * 2-D tensor pass through.  What feeds the first layer is either a graph
  * input (the columns, scaled as the options say) or dlfin's own encoding
- * (Imputer/Scaler and LabelEncoder/OneHot blocks, see onnx_write.c), whose
+ * (Imputer and LabelEncoder/OneHot blocks, see onnx_write.c), whose
  * parameters are read from the graph.  Anything else is refused with an
  * error that names the operator: never a model that scores differently.
  */
@@ -355,6 +355,9 @@ read_network(Rd *r)
 			if (feeds_layer(g, t))
 				return unsupported(r, "ONNX network has two layers without an activation between them%s",
 								   "", SUPPORTED_DETAIL);
+			if (n && n->nout >= 1 && feeds_layer(g, n->out[0]))
+				return unsupported(r, "unsupported ONNX operator \"%s\" in the network",
+								   n->op, SUPPORTED_DETAIL);
 			break;				/* no activation: the logits */
 		}
 		if (!feeds_layer(g, n->out[0]))
@@ -474,28 +477,65 @@ plain_features(Rd *r, const DlfOnnxOptions *o, const OValue *v)
 	return DLF_OK;
 }
 
-/* The numeric block of a dlfin graph: Concat, Cast, Imputer, Scaler. */
-static DlfStatus
-numeric_block(Rd *r, const ONode *scaler, const ONode **concat)
+/* The producer of a node's input k if it is a Cast to `to', else NULL. */
+static const ONode *
+cast_before(const OGraph *g, const ONode *n, int k, int64_t to)
 {
-	const ONode *imp = producer(r->g, scaler->in[0]);
-	const ONode *cast = imp ? producer(r->g, imp->in[0]) : NULL;
-	const OAttr *off = attr_get(scaler, "offset"),
-			   *sc = attr_get(scaler, "scale"),
-			   *iv = imp ? attr_get(imp, "imputed_value_floats") : NULL;
+	const ONode *c = n && n->nin > k ? producer(g, n->in[k]) : NULL;
 
-	*concat = cast && cast->nin == 1 ? producer(r->g, cast->in[0]) : NULL;
-	if (!is_ml(imp, "Imputer") || !is_op(cast, "Cast") ||
-		attr_int(cast, "to", 0) != ONNX_FLOAT || !is_op(*concat, "Concat") ||
-		off == NULL || sc == NULL || iv == NULL ||
-		off->nfloats != (*concat)->nin || sc->nfloats != (*concat)->nin ||
-		iv->nfloats != (*concat)->nin)
-		return unsupported(r, "unsupported ONNX preprocessing before \"%s\"", scaler->op,
-						   "dlfin reads its own numeric encoding: Concat, Cast to float, Imputer with the means, Scaler.");
-	for (int64_t j = 0; j < off->nfloats; j++)
-		if (iv->floats[j] != off->floats[j] || !isfinite(off->floats[j]) ||
-			!(sc->floats[j] > 0) || !isfinite(sc->floats[j]))
-			return unsupported(r, "ONNX %s imputes values other than the scaling offsets",
+	return is_op(c, "Cast") && c->nin == 1 && attr_int(c, "to", 0) == to ? c : NULL;
+}
+
+/* A double vector initializer of k values ([k] or [1, k]), or NULL. */
+static const double *
+vector_of(const OGraph *g, const ONode *n, int k, int64_t len)
+{
+	const OTensor *t = n && n->nin > k ? tensor_get(g, n->in[k]) : NULL;
+
+	return t && t->d && t->n == len ? t->d : NULL;
+}
+
+/* A scale whose reciprocal is exactly inv, as the scorer will compute it. */
+static double
+scale_of(double inv)
+{
+	double		s = 1.0 / inv;
+
+	for (int i = 0; i < 8 && 1.0 / s != inv; i++)
+		s = nextafter(s, 1.0 / s < inv ? 0.0 : INFINITY);
+	return 1.0 / s == inv ? s : 1.0 / inv;
+}
+
+/*
+ * The numeric block of a dlfin graph, from its Imputer back: Cast to
+ * float, Mul by 1/scale, Sub the mean, Cast to double, Cast to float,
+ * Concat of the graph inputs.
+ */
+static DlfStatus
+numeric_block(Rd *r, const ONode *imp, const ONode **concat,
+			  const double **mean, const double **inv)
+{
+	const OGraph *g = r->g;
+	const ONode *c32 = cast_before(g, imp, 0, ONNX_FLOAT);
+	const ONode *mul = c32 ? producer(g, c32->in[0]) : NULL;
+	const ONode *sub = is_op(mul, "Mul") ? producer(g, mul->in[0]) : NULL;
+	const ONode *c64 = is_op(sub, "Sub") ? cast_before(g, sub, 0, ONNX_DOUBLE) : NULL;
+	const ONode *round = cast_before(g, c64, 0, ONNX_FLOAT);
+	const OAttr *iv = attr_get(imp, "imputed_value_floats");
+	int64_t		k;
+
+	*concat = round ? producer(g, round->in[0]) : NULL;
+	k = *concat ? (*concat)->nin : 0;
+	*mean = vector_of(g, sub, 1, k);
+	*inv = vector_of(g, mul, 1, k);
+	if (!is_op(*concat, "Concat") || *mean == NULL || *inv == NULL ||
+		iv == NULL || iv->nfloats != k)
+		return unsupported(r, "unsupported ONNX preprocessing before \"%s\"", imp->op,
+						   "dlfin reads its own numeric encoding: Concat, Cast to float and to double, Sub the means, Mul by the reciprocal scales, Cast to float, Imputer.");
+	for (int64_t j = 0; j < k; j++)
+		if (iv->floats[j] != 0 || !isfinite((*mean)[j]) ||
+			!((*inv)[j] > 0) || !isfinite((*inv)[j]))
+			return unsupported(r, "ONNX %s of the numeric features is not dlfin's",
 							   "Imputer", "dlfin imputes a NULL with the training mean, which it scales to 0.");
 	return DLF_OK;
 }
@@ -605,10 +645,12 @@ dlfin_features(Rd *r, const ONode *top)
 	{
 		const ONode *p = producer(r->g, top->in[b]);
 		const ONode *sub;
+		const double *mean,
+				   *inv;
 		int64_t		depth;
 		int32_t		f;
 
-		if (is_ml(p, "Scaler") && (st = numeric_block(r, p, &sub)) == DLF_OK)
+		if (is_ml(p, "Imputer") && (st = numeric_block(r, p, &sub, &mean, &inv)) == DLF_OK)
 			for (int64_t j = 0; j < sub->nin && st == DLF_OK; j++)
 			{
 				const OValue *v;
@@ -622,8 +664,8 @@ dlfin_features(Rd *r, const ONode *top)
 					m->features[f].kind = DLF_FEAT_NUMERIC;
 					m->features[f].sqltype = v->doc && strcmp(v->doc, "boolean") == 0 ?
 						DLF_SQL_BOOL : DLF_SQL_NUMBER;
-					m->features[f].mean = attr_get(p, "offset")->floats[j];
-					m->features[f].scale = 1.0 / attr_get(p, "scale")->floats[j];
+					m->features[f].mean = mean[j];
+					m->features[f].scale = scale_of(inv[j]);
 				}
 			}
 		else if (is_op(p, "Flatten") && (st = text_block(r, p, &sub, &depth)) == DLF_OK)

@@ -4,9 +4,11 @@
  *	  columns the way dlfin_predict does.
  *
  * The graph: numeric and boolean features (double [N,1], NaN for NULL) are
- * concatenated, rounded to float32 as training stored them, imputed with
- * the training means (ai.onnx.ml Imputer) and standardised (ai.onnx.ml
- * Scaler); each text feature (string [N,1], "" for NULL) goes through
+ * concatenated, rounded to float32 as training stored them, standardised
+ * in double exactly as dlfin_std_value does (not with ai.onnx.ml Scaler,
+ * whose float32 offsets would move isotonic-calibrated scores by up to
+ * 1e-5) and imputed (ai.onnx.ml Imputer: NULL is the mean, 0); each text
+ * feature (string [N,1], "" for NULL) goes through
  * ai.onnx.ml LabelEncoder to its category code (unseen -> "other") and
  * OneHot; the encoded blocks feed Gemm layers with the hidden activation;
  * the logits, cast to double as dlfin computes its outputs, go through the
@@ -222,19 +224,27 @@ value_info(DlfBuf *b, uint32_t field, const char *name, int type,
 
 /* ---- the parts of the graph ---- */
 
-/* Numeric block: Concat, Cast, Imputer, Scaler -> "dlfin_num_std". */
+/*
+ * Numeric block -> "dlfin_num_std": Concat, the rounding to float32 that
+ * training's columns had, standardisation in double with dlfin's mean and
+ * 1/scale, rounding to float32 (so the network sees dlfin_std_value's
+ * bits), and ai.onnx.ml Imputer for NULL (NaN): the mean, which is 0.
+ */
 static DlfStatus
 write_numeric(Gb *g, const DlfModel *m, int32_t nnum, DlfError *err)
 {
-	float	   *mean = dlf_alloc_array(nnum, sizeof(float));
-	float	   *inv = dlf_alloc_array(nnum, sizeof(float));
+	double	   *mean = dlf_alloc_array(nnum, sizeof(double));
+	double	   *inv = dlf_alloc_array(nnum, sizeof(double));
+	float	   *zero = dlf_alloc_array(nnum, sizeof(float));
+	int64_t		dims[2] = {1, nnum};
 	size_t		mark;
 	int32_t		k = 0;
 
-	if (mean == NULL || inv == NULL)
+	if (mean == NULL || inv == NULL || zero == NULL)
 	{
 		dlf_free(mean);
 		dlf_free(inv);
+		dlf_free(zero);
 		return dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
 	}
 	mark = node_begin(g, "Concat", "", IN(NULL), IN("dlfin_num_raw"));
@@ -243,30 +253,34 @@ write_numeric(Gb *g, const DlfModel *m, int32_t nnum, DlfError *err)
 		if (m->features[f].kind == DLF_FEAT_NUMERIC)
 		{
 			pb_str(&g->nodes, 1, m->features[f].name);
-			mean[k] = (float) m->features[f].mean;
-			inv[k] = (float) (1.0 / m->features[f].scale);
+			mean[k] = m->features[f].mean;
+			inv[k] = 1.0 / m->features[f].scale;	/* as the scorer has it */
+			zero[k] = 0.0f;
 			k++;
 		}
 	attr_int(g, "axis", 1);
 	node_end(g, mark);
+	init_doubles(g, "dlfin_mean", dims, 2, mean, nnum);
+	init_doubles(g, "dlfin_inv_scale", dims, 2, inv, nnum);
 
-	/* training stored float32 columns: round first, as dlfin_predict does */
 	mark = node_begin(g, "Cast", "", IN("dlfin_num_raw"), IN("dlfin_num_f32"));
 	attr_int(g, "to", ONNX_FLOAT);
 	node_end(g, mark);
-
-	/* NULL (NaN) -> the mean, which the Scaler maps to exactly 0 */
-	mark = node_begin(g, "Imputer", ML, IN("dlfin_num_f32"), IN("dlfin_num_imputed"));
-	attr_floats(g, "imputed_value_floats", mean, nnum);
-	attr_float(g, "replaced_value_float", NAN);
+	mark = node_begin(g, "Cast", "", IN("dlfin_num_f32"), IN("dlfin_num_f64"));
+	attr_int(g, "to", ONNX_DOUBLE);
 	node_end(g, mark);
-
-	mark = node_begin(g, "Scaler", ML, IN("dlfin_num_imputed"), IN("dlfin_num_std"));
-	attr_floats(g, "offset", mean, nnum);
-	attr_floats(g, "scale", inv, nnum);
+	node(g, "Sub", IN("dlfin_num_f64", "dlfin_mean"), "dlfin_num_centred");
+	node(g, "Mul", IN("dlfin_num_centred", "dlfin_inv_scale"), "dlfin_num_scaled");
+	mark = node_begin(g, "Cast", "", IN("dlfin_num_scaled"), IN("dlfin_num_scaled32"));
+	attr_int(g, "to", ONNX_FLOAT);
+	node_end(g, mark);
+	mark = node_begin(g, "Imputer", ML, IN("dlfin_num_scaled32"), IN("dlfin_num_std"));
+	attr_floats(g, "imputed_value_floats", zero, nnum);
+	attr_float(g, "replaced_value_float", NAN);
 	node_end(g, mark);
 	dlf_free(mean);
 	dlf_free(inv);
+	dlf_free(zero);
 	return DLF_OK;
 }
 

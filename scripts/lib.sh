@@ -4,11 +4,12 @@
 DLFIN_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PGBIN_SYS=/usr/lib/postgresql/15/bin
 
-# Debian packages the build, the tests, the demo and the benchmark need.
+# Debian packages the build, the tests, the demo and the benchmark need
+# (python3-torch and nodejs: the ONNX tests, test/sh/onnx.sh).
 DLFIN_PACKAGES="build-essential clang llvm libclang-rt-14-dev \
 postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap \
 libtap-parser-sourcehandler-pgtap-perl postgresql-15-cron \
-chromium libxml2-utils python3"
+chromium libxml2-utils python3 python3-torch nodejs"
 DLFIN_BENCH_PACKAGES="python3-torch python3-sklearn python3-numpy libopenblas0-pthread"
 
 # Installs the missing Debian packages given as arguments (needs root).

@@ -766,42 +766,77 @@ scalar(const OGraph *g, const char *name, double dflt)
 	return t && t->n == 1 ? (t->d ? t->d[0] : t->f ? t->f[0] : dflt) : dflt;
 }
 
-/* The output of a dlfin export: task, calibration, target scaling. */
+/* Whether a node produces out from the given inputs (NULL: any). */
+static int
+makes(const OGraph *g, const char *out, const char *op, const char *in0,
+	  const char *in1)
+{
+	const ONode *n = producer(g, out);
+
+	return is_op(n, op) && n->nin >= 1 && (!in0 || strcmp(n->in[0], in0) == 0) &&
+		(!in1 || (n->nin >= 2 && strcmp(n->in[1], in1) == 0));
+}
+
+/*
+ * The output of a dlfin export: the task from the metadata, checked
+ * against the nodes that compute "score" from the logits (onnx_write.c),
+ * and the calibration and target scaling those nodes use.
+ */
 static DlfStatus
 dlfin_outputs(Rd *r, const char *task)
 {
 	DlfModel   *m = r->m;
-	const char *cal = meta_get(r->g, "dlfin.calibration");
+	const OGraph *g = r->g;
+	const char *z = "dlfin_logits_f64";
+	int			fits;
 
 	m->task = strcmp(task, "binary") == 0 ? DLF_TASK_BINARY :
 		strcmp(task, "multiclass") == 0 ? DLF_TASK_MULTICLASS :
 		strcmp(task, "regression") == 0 ? DLF_TASK_REGRESSION : 0;
-	if (m->task == 0)
-		return unsupported(r, "ONNX metadata names an unknown dlfin task \"%s\"", task, NULL);
-	m->target_scale = scalar(r->g, "dlfin_target_scale", 1.0);
-	m->target_mean = scalar(r->g, "dlfin_target_mean", 0.0);
-	if (m->task == DLF_TASK_BINARY && cal && strcmp(cal, "platt") == 0)
+	fits = makes(g, z, "Cast", r->net.logits, NULL);
+	if (m->task == DLF_TASK_REGRESSION)
 	{
+		fits &= makes(g, "score", "Add", "dlfin_scaled", "dlfin_target_mean") &&
+			makes(g, "dlfin_scaled", "Mul", z, "dlfin_target_scale");
+		m->target_scale = scalar(g, "dlfin_target_scale", NAN);
+		m->target_mean = scalar(g, "dlfin_target_mean", NAN);
+	}
+	else if (m->task == DLF_TASK_MULTICLASS)
+		fits &= makes(g, "probabilities", "Softmax", z, NULL);
+	else if (m->task == DLF_TASK_BINARY && makes(g, "score", "Sigmoid", "dlfin_platt_neg", NULL))
+	{
+		fits &= makes(g, "dlfin_platt_neg", "Neg", "dlfin_platt_lin", NULL) &&
+			makes(g, "dlfin_platt_lin", "Add", "dlfin_platt_az", "dlfin_platt_b") &&
+			makes(g, "dlfin_platt_az", "Mul", z, "dlfin_platt_a");
 		m->calibration = DLF_CALIB_PLATT;
-		m->platt_a = scalar(r->g, "dlfin_platt_a", NAN);
-		m->platt_b = scalar(r->g, "dlfin_platt_b", NAN);
+		m->platt_a = scalar(g, "dlfin_platt_a", NAN);
+		m->platt_b = scalar(g, "dlfin_platt_b", NAN);
 	}
-	else if (m->task == DLF_TASK_BINARY && cal && strcmp(cal, "isotonic") == 0)
+	else if (m->task == DLF_TASK_BINARY && makes(g, "dlfin_p_raw", "Sigmoid", z, NULL))
 	{
-		const OTensor *x = tensor_get(r->g, "dlfin_iso_x"),
-				   *y = tensor_get(r->g, "dlfin_iso_y");
+		const OTensor *x = tensor_get(g, "dlfin_iso_x"),
+				   *y = tensor_get(g, "dlfin_iso_y");
 
-		if (!x || !y || !x->d || !y->d || x->n != y->n || x->n < 1 || x->n > 100000)
-			return unsupported(r, "ONNX isotonic calibration %s is incomplete", "dlfin_iso_x", NULL);
-		m->calibration = DLF_CALIB_ISOTONIC;
-		m->niso = (int32_t) x->n;
-		m->iso_x = dlf_alloc_array(x->n, sizeof(double));
-		m->iso_y = dlf_alloc_array(x->n, sizeof(double));
-		if (!m->iso_x || !m->iso_y)
-			return dlf_fail(r->err, DLF_ERR_NOMEM, "out of memory");
-		memcpy(m->iso_x, x->d, sizeof(double) * x->n);
-		memcpy(m->iso_y, y->d, sizeof(double) * x->n);
+		fits &= x && y && x->d && y->d && x->n == y->n && x->n >= 1 && x->n <= 100000 &&
+			(makes(g, "score", "Where", "dlfin_iso_low", NULL) ||
+			 makes(g, "score", "Add", "dlfin_iso_0", NULL));
+		if (fits)
+		{
+			m->calibration = DLF_CALIB_ISOTONIC;
+			m->niso = (int32_t) x->n;
+			m->iso_x = dlf_alloc_array(x->n, sizeof(double));
+			m->iso_y = dlf_alloc_array(x->n, sizeof(double));
+			if (!m->iso_x || !m->iso_y)
+				return dlf_fail(r->err, DLF_ERR_NOMEM, "out of memory");
+			memcpy(m->iso_x, x->d, sizeof(double) * x->n);
+			memcpy(m->iso_y, y->d, sizeof(double) * x->n);
+		}
 	}
+	else
+		fits &= m->task == DLF_TASK_BINARY && makes(g, "score", "Sigmoid", z, NULL);
+	if (!fits)
+		return unsupported(r, "ONNX graph's output for dlfin task \"%s\" is not dlfin's", task,
+						   "A graph with dlfin metadata must compute its outputs as dlfin_onnx writes them.");
 	return DLF_OK;
 }
 

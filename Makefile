@@ -6,7 +6,7 @@
 #   make installcheck               pg_regress suite against a running server
 #   scripts/test                    everything, on a throwaway cluster
 #   make unittest-sanitize          unit tests under ASan and UBSan
-#   make fuzz [FUZZ_SECONDS=N]      libFuzzer on the model decoder
+#   make fuzz [FUZZ_SECONDS=N]      libFuzzer on the model and ONNX decoders
 #   make valgrind-check             regression suite under Valgrind (slow)
 
 EXTENSION = dlfin
@@ -92,14 +92,28 @@ test/fuzz/bin/make_seeds: test/fuzz/make_seeds.c test/unit/fixtures.h $(CORE_SRC
 	@mkdir -p test/fuzz/bin
 	$(UNIT_CC) $(UNIT_CFLAGS) -Isrc/core -Itest/unit -o $@ test/fuzz/make_seeds.c $(CORE_SRCS) -lm
 
-fuzz-seeds: test/fuzz/bin/make_seeds
-	@mkdir -p test/fuzz/corpus
-	test/fuzz/bin/make_seeds test/fuzz/corpus
+# ONNX import (fuzz_onnx.c): seeds are exports of the fixtures plus small
+# PyTorch exports kept in test/fuzz/corpus_onnx/.
+test/fuzz/bin/fuzz_onnx: test/fuzz/fuzz_onnx.c $(CORE_SRCS) $(wildcard src/core/*.h)
+	@mkdir -p test/fuzz/bin
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Isrc/core -o $@ test/fuzz/fuzz_onnx.c $(CORE_SRCS) -lm -pthread
 
-fuzz: test/fuzz/bin/fuzz_codec
-	@mkdir -p test/fuzz/work
+test/fuzz/bin/make_onnx_seeds: test/fuzz/make_onnx_seeds.c test/unit/fixtures.h $(CORE_SRCS) $(wildcard src/core/*.h)
+	@mkdir -p test/fuzz/bin
+	$(UNIT_CC) $(UNIT_CFLAGS) -Isrc/core -Itest/unit -o $@ test/fuzz/make_onnx_seeds.c $(CORE_SRCS) -lm
+
+fuzz-seeds: test/fuzz/bin/make_seeds test/fuzz/bin/make_onnx_seeds
+	@mkdir -p test/fuzz/corpus test/fuzz/corpus_onnx
+	test/fuzz/bin/make_seeds test/fuzz/corpus
+	test/fuzz/bin/make_onnx_seeds test/fuzz/corpus_onnx
+
+fuzz: test/fuzz/bin/fuzz_codec test/fuzz/bin/fuzz_onnx
+	@mkdir -p test/fuzz/work test/fuzz/work_onnx
 	cp -n test/fuzz/corpus/* test/fuzz/work/
 	test/fuzz/bin/fuzz_codec -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
 		-print_final_stats=1 $(FUZZ_OPTS) test/fuzz/work
+	cp -n test/fuzz/corpus_onnx/* test/fuzz/work_onnx/
+	test/fuzz/bin/fuzz_onnx -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+		-print_final_stats=1 $(FUZZ_OPTS) test/fuzz/work_onnx
 
 .PHONY: fuzz fuzz-seeds

@@ -84,10 +84,12 @@ tensor_get(const OGraph *g, const char *name)
 	return NULL;
 }
 
-/* The node producing a tensor, or NULL. */
+/* The node producing a tensor, or NULL ("" names no tensor). */
 static const ONode *
 producer(const OGraph *g, const char *name)
 {
+	if (name == NULL || name[0] == '\0')
+		return NULL;
 	for (int32_t i = 0; i < g->nnodes; i++)
 		for (int64_t o = 0; o < g->nodes[i].nout; o++)
 			if (strcmp(g->nodes[i].out[o], name) == 0)
@@ -104,6 +106,13 @@ consumer(const OGraph *g, const char *name, int k)
 			if ((k < 0 || j == k) && strcmp(g->nodes[i].in[j], name) == 0)
 				return &g->nodes[i];
 	return NULL;
+}
+
+/* Input k of a node, or "" when it has no such input. */
+static const char *
+in_k(const ONode *n, int k)
+{
+	return n && n->nin > k ? n->in[k] : "";
 }
 
 /* Whether a node is op in ai.onnx (domain "" or "ai.onnx"). */
@@ -387,7 +396,7 @@ read_network(Rd *r)
 	{
 		const ONode *n = consumer(g, net->logits, 0);
 
-		if (net->final_op == NULL && is_op(n, "Softmax"))
+		if (net->final_op == NULL && is_op(n, "Softmax") && n->nout >= 1)
 		{
 			int64_t		axis = attr_int(n, "axis", g->opset >= 13 ? -1 : 1);
 
@@ -518,7 +527,7 @@ numeric_block(Rd *r, const ONode *imp, const ONode **concat,
 	const OGraph *g = r->g;
 	const ONode *c32 = cast_before(g, imp, 0, ONNX_FLOAT);
 	const ONode *mul = c32 ? producer(g, c32->in[0]) : NULL;
-	const ONode *sub = is_op(mul, "Mul") ? producer(g, mul->in[0]) : NULL;
+	const ONode *sub = is_op(mul, "Mul") ? producer(g, in_k(mul, 0)) : NULL;
 	const ONode *c64 = is_op(sub, "Sub") ? cast_before(g, sub, 0, ONNX_DOUBLE) : NULL;
 	const ONode *round = cast_before(g, c64, 0, ONNX_FLOAT);
 	const OAttr *iv = attr_get(imp, "imputed_value_floats");
@@ -544,11 +553,11 @@ numeric_block(Rd *r, const ONode *imp, const ONode **concat,
 static DlfStatus
 text_block(Rd *r, const ONode *flat, const ONode **enc, int64_t *depth)
 {
-	const ONode *hot = producer(r->g, flat->in[0]);
+	const ONode *hot = producer(r->g, in_k(flat, 0));
 	const OTensor *d = hot && hot->nin == 3 ? tensor_get(r->g, hot->in[1]) : NULL;
 	const OTensor *v = hot && hot->nin == 3 ? tensor_get(r->g, hot->in[2]) : NULL;
 
-	*enc = hot ? producer(r->g, hot->in[0]) : NULL;
+	*enc = producer(r->g, in_k(hot, 0));
 	if (!is_op(hot, "OneHot") || d == NULL || d->n != 1 || (d->i == NULL && d->f == NULL) ||
 		v == NULL || v->f == NULL || v->n != 2 || v->f[0] != 0 || v->f[1] != 1 ||
 		attr_int(hot, "axis", -1) != -1 || !is_ml(*enc, "LabelEncoder") ||
@@ -670,7 +679,7 @@ dlfin_features(Rd *r, const ONode *top)
 			}
 		else if (is_op(p, "Flatten") && (st = text_block(r, p, &sub, &depth)) == DLF_OK)
 		{
-			if ((f = claim(r, sub->in[0], row_of, row)) < 0)
+			if ((f = claim(r, in_k(sub, 0), row_of, row)) < 0)
 				st = DLF_ERR_INVALID;
 			else if (r->g->inputs[f].type != ONNX_STRING)
 				st = unsupported(r, "ONNX graph input \"%s\" is not a string tensor",

@@ -88,4 +88,19 @@ typedef struct OGraph
 DlfStatus	og_parse(const uint8_t *buf, size_t len, OGraph **out, DlfError *err);
 void		og_free(OGraph *g);
 
+/* ---- lookups (onnx_graph.c) ---- */
+
+const char *og_meta(const OGraph *g, const char *key);	/* value or NULL */
+/* An initializer, or a Constant node's value, by name; NULL if none. */
+const OTensor *og_tensor(const OGraph *g, const char *name);
+const ONode *og_producer(const OGraph *g, const char *name);
+/* The first node with the tensor as input k (k -1: any), or NULL. */
+const ONode *og_consumer(const OGraph *g, const char *name, int k);
+const char *og_in(const ONode *n, int k);	/* input k, or "" */
+int			og_is_op(const ONode *n, const char *op);	/* in ai.onnx */
+int			og_is_ml(const ONode *n, const char *op);	/* in ai.onnx.ml */
+const OAttr *og_attr(const ONode *n, const char *name);
+int64_t		og_attr_int(const ONode *n, const char *name, int64_t dflt);
+const OValue *og_input(const OGraph *g, const char *name);
+
 #endif							/* DLFIN_ONNX_GRAPH_H */

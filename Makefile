@@ -6,8 +6,8 @@
 #   make installcheck               pg_regress suite against a running server
 #   scripts/test                    everything, on a throwaway cluster
 #   make unittest-sanitize          unit tests under ASan and UBSan
-#   make fuzz [FUZZ_SECONDS=N]      libFuzzer on the model decoder and on
-#                                   the scoring cache's identity
+#   make fuzz [FUZZ_SECONDS=N]      libFuzzer on the model and ONNX decoders
+#                                   and on the scoring cache's identity
 #   make valgrind-check             regression suite under Valgrind (slow)
 
 EXTENSION = dlfin
@@ -115,15 +115,26 @@ test/fuzz/bin/make_seeds: test/fuzz/make_seeds.c test/unit/fixtures.h $(CORE_SRC
 	@mkdir -p test/fuzz/bin
 	$(UNIT_CC) $(UNIT_CFLAGS) -Isrc/core -Itest/unit -o $@ test/fuzz/make_seeds.c $(CORE_SRCS) -lm
 
-fuzz-seeds: test/fuzz/bin/make_seeds
-	@mkdir -p test/fuzz/corpus
-	test/fuzz/bin/make_seeds test/fuzz/corpus
+# ONNX import (fuzz_onnx.c): seeds are exports of the fixtures plus small
+# PyTorch exports kept in test/fuzz/corpus_onnx/.
+test/fuzz/bin/fuzz_onnx: test/fuzz/fuzz_onnx.c $(CORE_SRCS) $(wildcard src/core/*.h)
+	@mkdir -p test/fuzz/bin
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Isrc/core -o $@ test/fuzz/fuzz_onnx.c $(CORE_SRCS) -lm -pthread
 
 test/fuzz/bin/fuzz_cache: test/fuzz/fuzz_cache.c test/unit/fixtures.h $(CORE_SRCS) $(wildcard src/core/*.h)
 	@mkdir -p test/fuzz/bin
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Isrc/core -o $@ test/fuzz/fuzz_cache.c $(CORE_SRCS) -lm -pthread
 
-fuzz: fuzz-codec fuzz-cache
+test/fuzz/bin/make_onnx_seeds: test/fuzz/make_onnx_seeds.c test/unit/fixtures.h $(CORE_SRCS) $(wildcard src/core/*.h)
+	@mkdir -p test/fuzz/bin
+	$(UNIT_CC) $(UNIT_CFLAGS) -Isrc/core -Itest/unit -o $@ test/fuzz/make_onnx_seeds.c $(CORE_SRCS) -lm
+
+fuzz-seeds: test/fuzz/bin/make_seeds test/fuzz/bin/make_onnx_seeds
+	@mkdir -p test/fuzz/corpus test/fuzz/corpus_onnx
+	test/fuzz/bin/make_seeds test/fuzz/corpus
+	test/fuzz/bin/make_onnx_seeds test/fuzz/corpus_onnx
+
+fuzz: fuzz-codec fuzz-onnx fuzz-cache
 
 fuzz-codec: test/fuzz/bin/fuzz_codec
 	@mkdir -p test/fuzz/work
@@ -131,9 +142,15 @@ fuzz-codec: test/fuzz/bin/fuzz_codec
 	test/fuzz/bin/fuzz_codec -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
 		-print_final_stats=1 $(FUZZ_OPTS) test/fuzz/work
 
+fuzz-onnx: test/fuzz/bin/fuzz_onnx
+	@mkdir -p test/fuzz/work_onnx
+	cp -n test/fuzz/corpus_onnx/* test/fuzz/work_onnx/
+	test/fuzz/bin/fuzz_onnx -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+		-print_final_stats=1 $(FUZZ_OPTS) test/fuzz/work_onnx
+
 fuzz-cache: test/fuzz/bin/fuzz_cache
 	@mkdir -p test/fuzz/work-cache
 	test/fuzz/bin/fuzz_cache -max_total_time=$(FUZZ_SECONDS) -max_len=256 \
 		-print_final_stats=1 $(FUZZ_OPTS) test/fuzz/work-cache
 
-.PHONY: fuzz fuzz-codec fuzz-cache fuzz-seeds
+.PHONY: fuzz fuzz-codec fuzz-onnx fuzz-cache fuzz-seeds

@@ -109,6 +109,10 @@ INSERT INTO expected_labels VALUES
     ('query_columns_as(regrole,text,text)', 's', false, 'r'),
     -- the deployed bytes of a name (by-name scoring on Citus workers)
     ('deployed_model(text)', 's', true, 's'),
+    -- ONNX export (by bytes, and by name: STABLE) and import
+    ('dlfin_onnx(bytea)', 'i', true, 's'),
+    ('dlfin_onnx(text)', 's', true, 's'),
+    ('dlfin_from_onnx(bytea,jsonb)', 'i', true, 's'),
     -- model card: chart aggregates over (score, label), charts of a model,
     -- the page renderer (pure) and its wrappers, which read tables
     ('dlfin_svg_roc(double precision,boolean)', 'i', false, 's'),

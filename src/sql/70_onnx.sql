@@ -1,0 +1,25 @@
+-- dlfin install script, part 70: ONNX export and import (doc/onnx.md).
+-- Export and import are pure functions of their arguments: IMMUTABLE; by
+-- name it is STABLE, as the deployed version can change.
+
+CREATE FUNCTION @extschema@.dlfin_onnx(model pg_catalog.bytea)
+RETURNS pg_catalog.bytea
+AS 'MODULE_PATHNAME', 'dlfin_onnx'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.dlfin_onnx(pg_catalog.bytea) IS
+'the model as a self-contained ONNX model that scores raw feature columns as dlfin_predict does';
+
+CREATE FUNCTION @extschema@.dlfin_onnx(name pg_catalog.text)
+RETURNS pg_catalog.bytea
+AS 'MODULE_PATHNAME', 'dlfin_onnx_name'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.dlfin_onnx(pg_catalog.text) IS
+'the deployed version of a named model from dlfin.models as an ONNX model';
+
+CREATE FUNCTION @extschema@.dlfin_from_onnx(onnx pg_catalog.bytea,
+                                            options pg_catalog.jsonb DEFAULT '{}')
+RETURNS pg_catalog.bytea
+AS 'MODULE_PATHNAME', 'dlfin_from_onnx'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.dlfin_from_onnx(pg_catalog.bytea, pg_catalog.jsonb) IS
+'a dlfin model from an ONNX multilayer perceptron (Gemm or MatMul+Add layers) or a dlfin export; options give feature names and types, task, classes and scaling';

@@ -11,6 +11,8 @@ Marks, each on the line just before a ```sql fence:
   <!-- fails: 22023 -->   the block must fail with this SQLSTATE
   <!-- output -->         (after the block) the next ``` block is its exact
                           psql output (aligned, as psql prints it)
+  <!-- skip: reason -->   the block is not run (it needs a file made
+                          outside SQL); the reason is printed
 Exit status 1 and a message naming file and line when an example fails.
 """
 import os
@@ -68,6 +70,9 @@ def script(name, prelude, body, tmp):
     for n, (line, _, text, mark, output) in enumerate(prelude + body):
         where = '%s:%d' % (name if n >= len(prelude) else 'README.md', line)
         fails = re.match(r'<!-- fails: (\w{5}) -->', mark)
+        if mark.startswith('<!-- skip:'):
+            print('skip %s: %s' % (where, mark[len('<!-- skip:'):-len('-->')].strip()))
+            continue
         s.append('\\echo DOCS-BLOCK %s' % where)
         if output is not None:
             f = os.path.join(tmp, 'out%d' % n)

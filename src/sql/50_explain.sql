@@ -53,94 +53,94 @@ COMMENT ON FUNCTION @extschema@.dlfin_importance(pg_catalog.text) IS
 'permutation importance of each feature of the deployed version of a named model, ranked';
 
 -- Drift: PSI of today's rows against the training distributions.
-CREATE OR REPLACE FUNCTION @extschema@.dlfin_drift_sfunc(internal, pg_catalog.bytea, VARIADIC "any")
+CREATE OR REPLACE FUNCTION dlfin.dlfin_drift_sfunc(internal, pg_catalog.bytea, VARIADIC "any")
 RETURNS internal
 AS 'MODULE_PATHNAME', 'dlfin_drift_sfunc'
 LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 
-CREATE OR REPLACE FUNCTION @extschema@.dlfin_drift_combine(internal, internal)
+CREATE OR REPLACE FUNCTION dlfin.dlfin_drift_combine(internal, internal)
 RETURNS internal
 AS 'MODULE_PATHNAME', 'dlfin_drift_combine'
 LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 
-CREATE OR REPLACE FUNCTION @extschema@.dlfin_drift_serial(internal)
+CREATE OR REPLACE FUNCTION dlfin.dlfin_drift_serial(internal)
 RETURNS pg_catalog.bytea
 AS 'MODULE_PATHNAME', 'dlfin_drift_serial'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
-CREATE OR REPLACE FUNCTION @extschema@.dlfin_drift_deserial(pg_catalog.bytea, internal)
+CREATE OR REPLACE FUNCTION dlfin.dlfin_drift_deserial(pg_catalog.bytea, internal)
 RETURNS internal
 AS 'MODULE_PATHNAME', 'dlfin_drift_deserial'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
-CREATE OR REPLACE FUNCTION @extschema@.dlfin_drift_final(internal)
+CREATE OR REPLACE FUNCTION dlfin.dlfin_drift_final(internal)
 RETURNS pg_catalog.jsonb
 AS 'MODULE_PATHNAME', 'dlfin_drift_final'
 LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 
-CREATE OR REPLACE AGGREGATE @extschema@.dlfin_drift(pg_catalog.bytea, VARIADIC "any") (
-    SFUNC = @extschema@.dlfin_drift_sfunc,
+CREATE OR REPLACE AGGREGATE @extschema@.dlfin_drift(model pg_catalog.bytea, VARIADIC features "any") (
+    SFUNC = dlfin.dlfin_drift_sfunc,
     STYPE = internal,
-    FINALFUNC = @extschema@.dlfin_drift_final,
-    COMBINEFUNC = @extschema@.dlfin_drift_combine,
-    SERIALFUNC = @extschema@.dlfin_drift_serial,
-    DESERIALFUNC = @extschema@.dlfin_drift_deserial,
+    FINALFUNC = dlfin.dlfin_drift_final,
+    COMBINEFUNC = dlfin.dlfin_drift_combine,
+    SERIALFUNC = dlfin.dlfin_drift_serial,
+    DESERIALFUNC = dlfin.dlfin_drift_deserial,
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.dlfin_drift(pg_catalog.bytea, "any") IS
 'population stability index of the rows'' features (in training order, or one row matched by column name) and score against the model''s training distributions, with stable/moderate/significant bands';
 
 -- Fairness: approval, TPR, FPR per group; adverse impact ratio; parity.
-CREATE OR REPLACE FUNCTION @extschema@.dlfin_fairness_sfunc(internal, double precision, text, boolean)
+CREATE OR REPLACE FUNCTION dlfin.dlfin_fairness_sfunc(internal, double precision, text, boolean)
 RETURNS internal
 AS 'MODULE_PATHNAME', 'dlfin_fairness_sfunc'
 LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 
-CREATE OR REPLACE FUNCTION @extschema@.dlfin_fairness_sfunc_threshold(internal, double precision, text, boolean, double precision)
+CREATE OR REPLACE FUNCTION dlfin.dlfin_fairness_sfunc_threshold(internal, double precision, text, boolean, double precision)
 RETURNS internal
 AS 'MODULE_PATHNAME', 'dlfin_fairness_sfunc_threshold'
 LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 
-CREATE OR REPLACE FUNCTION @extschema@.dlfin_fairness_combine(internal, internal)
+CREATE OR REPLACE FUNCTION dlfin.dlfin_fairness_combine(internal, internal)
 RETURNS internal
 AS 'MODULE_PATHNAME', 'dlfin_fairness_combine'
 LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 
-CREATE OR REPLACE FUNCTION @extschema@.dlfin_fairness_serial(internal)
+CREATE OR REPLACE FUNCTION dlfin.dlfin_fairness_serial(internal)
 RETURNS pg_catalog.bytea
 AS 'MODULE_PATHNAME', 'dlfin_fairness_serial'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
-CREATE OR REPLACE FUNCTION @extschema@.dlfin_fairness_deserial(pg_catalog.bytea, internal)
+CREATE OR REPLACE FUNCTION dlfin.dlfin_fairness_deserial(pg_catalog.bytea, internal)
 RETURNS internal
 AS 'MODULE_PATHNAME', 'dlfin_fairness_deserial'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
-CREATE OR REPLACE FUNCTION @extschema@.dlfin_fairness_final(internal)
+CREATE OR REPLACE FUNCTION dlfin.dlfin_fairness_final(internal)
 RETURNS pg_catalog.jsonb
 AS 'MODULE_PATHNAME', 'dlfin_fairness_final'
 LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 
 -- Aggregates take no DEFAULT arguments: two signatures, threshold 0.5.
 CREATE OR REPLACE AGGREGATE @extschema@.dlfin_fairness(score double precision, grp text, label boolean) (
-    SFUNC = @extschema@.dlfin_fairness_sfunc,
+    SFUNC = dlfin.dlfin_fairness_sfunc,
     STYPE = internal,
-    FINALFUNC = @extschema@.dlfin_fairness_final,
-    COMBINEFUNC = @extschema@.dlfin_fairness_combine,
-    SERIALFUNC = @extschema@.dlfin_fairness_serial,
-    DESERIALFUNC = @extschema@.dlfin_fairness_deserial,
+    FINALFUNC = dlfin.dlfin_fairness_final,
+    COMBINEFUNC = dlfin.dlfin_fairness_combine,
+    SERIALFUNC = dlfin.dlfin_fairness_serial,
+    DESERIALFUNC = dlfin.dlfin_fairness_deserial,
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.dlfin_fairness(double precision, text, boolean) IS
 'fairness by group at threshold 0.5 (approved = score >= threshold): approval rate, TPR, FPR, adverse impact ratio, parity and equal-opportunity differences';
 
 CREATE OR REPLACE AGGREGATE @extschema@.dlfin_fairness(score double precision, grp text, label boolean, threshold double precision) (
-    SFUNC = @extschema@.dlfin_fairness_sfunc_threshold,
+    SFUNC = dlfin.dlfin_fairness_sfunc_threshold,
     STYPE = internal,
-    FINALFUNC = @extschema@.dlfin_fairness_final,
-    COMBINEFUNC = @extschema@.dlfin_fairness_combine,
-    SERIALFUNC = @extschema@.dlfin_fairness_serial,
-    DESERIALFUNC = @extschema@.dlfin_fairness_deserial,
+    FINALFUNC = dlfin.dlfin_fairness_final,
+    COMBINEFUNC = dlfin.dlfin_fairness_combine,
+    SERIALFUNC = dlfin.dlfin_fairness_serial,
+    DESERIALFUNC = dlfin.dlfin_fairness_deserial,
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.dlfin_fairness(double precision, text, boolean, double precision) IS

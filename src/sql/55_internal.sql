@@ -17,13 +17,13 @@ COMMENT ON FUNCTION dlfin.split("any", pg_catalog.float8, pg_catalog.int4) IS
 'internal: dlfin_split for generated statements';
 
 CREATE OR REPLACE AGGREGATE dlfin.train_agg("any", VARIADIC "any") (
-    SFUNC = @extschema@.dlfin_train_sfunc,
+    SFUNC = dlfin.dlfin_train_sfunc,
     STYPE = internal,
-    FINALFUNC = @extschema@.dlfin_train_final,
+    FINALFUNC = dlfin.dlfin_train_final,
     FINALFUNC_MODIFY = READ_WRITE,
-    COMBINEFUNC = @extschema@.dlfin_train_combine,
-    SERIALFUNC = @extschema@.dlfin_train_serialize,
-    DESERIALFUNC = @extschema@.dlfin_train_deserialize,
+    COMBINEFUNC = dlfin.dlfin_train_combine,
+    SERIALFUNC = dlfin.dlfin_train_serialize,
+    DESERIALFUNC = dlfin.dlfin_train_deserialize,
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE dlfin.train_agg("any", "any") IS
@@ -44,12 +44,12 @@ COMMENT ON FUNCTION dlfin.predict_class(pg_catalog.bytea, "any") IS
 'internal: dlfin_predict_class for generated statements';
 
 CREATE OR REPLACE AGGREGATE dlfin.drift_agg(pg_catalog.bytea, VARIADIC "any") (
-    SFUNC = @extschema@.dlfin_drift_sfunc,
+    SFUNC = dlfin.dlfin_drift_sfunc,
     STYPE = internal,
-    FINALFUNC = @extschema@.dlfin_drift_final,
-    COMBINEFUNC = @extschema@.dlfin_drift_combine,
-    SERIALFUNC = @extschema@.dlfin_drift_serial,
-    DESERIALFUNC = @extschema@.dlfin_drift_deserial,
+    FINALFUNC = dlfin.dlfin_drift_final,
+    COMBINEFUNC = dlfin.dlfin_drift_combine,
+    SERIALFUNC = dlfin.dlfin_drift_serial,
+    DESERIALFUNC = dlfin.dlfin_drift_deserial,
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE dlfin.drift_agg(pg_catalog.bytea, "any") IS

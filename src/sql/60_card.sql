@@ -9,39 +9,39 @@
 
 -- ---- charts over (score, label) ----
 
-CREATE OR REPLACE FUNCTION @extschema@.dlfin_svg_roc_final(pg_catalog.internal)
+CREATE OR REPLACE FUNCTION dlfin.dlfin_svg_roc_final(pg_catalog.internal)
 RETURNS pg_catalog.text
 AS 'MODULE_PATHNAME', 'dlfin_svg_roc_final' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION @extschema@.dlfin_svg_calibration_final(pg_catalog.internal)
+CREATE OR REPLACE FUNCTION dlfin.dlfin_svg_calibration_final(pg_catalog.internal)
 RETURNS pg_catalog.text
 AS 'MODULE_PATHNAME', 'dlfin_svg_calibration_final' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION @extschema@.dlfin_svg_lift_final(pg_catalog.internal)
+CREATE OR REPLACE FUNCTION dlfin.dlfin_svg_lift_final(pg_catalog.internal)
 RETURNS pg_catalog.text
 AS 'MODULE_PATHNAME', 'dlfin_svg_lift_final' LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 
 CREATE OR REPLACE AGGREGATE @extschema@.dlfin_svg_roc(score pg_catalog.float8, label pg_catalog.bool) (
-    SFUNC = @extschema@.dlfin_bin_trans, STYPE = pg_catalog.internal,
-    FINALFUNC = @extschema@.dlfin_svg_roc_final,
-    COMBINEFUNC = @extschema@.dlfin_bin_combine,
-    SERIALFUNC = @extschema@.dlfin_bin_serial, DESERIALFUNC = @extschema@.dlfin_bin_deserial,
+    SFUNC = dlfin.dlfin_bin_trans, STYPE = pg_catalog.internal,
+    FINALFUNC = dlfin.dlfin_svg_roc_final,
+    COMBINEFUNC = dlfin.dlfin_bin_combine,
+    SERIALFUNC = dlfin.dlfin_bin_serial, DESERIALFUNC = dlfin.dlfin_bin_deserial,
     PARALLEL = SAFE);
 COMMENT ON AGGREGATE @extschema@.dlfin_svg_roc(pg_catalog.float8, pg_catalog.bool) IS
 'ROC curve as an SVG image (the points of dlfin_roc, AUC in the legend); NULL unless both classes occur';
 
 CREATE OR REPLACE AGGREGATE @extschema@.dlfin_svg_calibration(score pg_catalog.float8, label pg_catalog.bool) (
-    SFUNC = @extschema@.dlfin_bin_trans, STYPE = pg_catalog.internal,
-    FINALFUNC = @extschema@.dlfin_svg_calibration_final,
-    COMBINEFUNC = @extschema@.dlfin_bin_combine,
-    SERIALFUNC = @extschema@.dlfin_bin_serial, DESERIALFUNC = @extschema@.dlfin_bin_deserial,
+    SFUNC = dlfin.dlfin_bin_trans, STYPE = pg_catalog.internal,
+    FINALFUNC = dlfin.dlfin_svg_calibration_final,
+    COMBINEFUNC = dlfin.dlfin_bin_combine,
+    SERIALFUNC = dlfin.dlfin_bin_serial, DESERIALFUNC = dlfin.dlfin_bin_deserial,
     PARALLEL = SAFE);
 COMMENT ON AGGREGATE @extschema@.dlfin_svg_calibration(pg_catalog.float8, pg_catalog.bool) IS
 'reliability diagram as an SVG image: observed positive rate per 0.1-wide bin of the score, with rows per bin; NULL without rows';
 
 CREATE OR REPLACE AGGREGATE @extschema@.dlfin_svg_lift(score pg_catalog.float8, label pg_catalog.bool) (
-    SFUNC = @extschema@.dlfin_bin_trans, STYPE = pg_catalog.internal,
-    FINALFUNC = @extschema@.dlfin_svg_lift_final,
-    COMBINEFUNC = @extschema@.dlfin_bin_combine,
-    SERIALFUNC = @extschema@.dlfin_bin_serial, DESERIALFUNC = @extschema@.dlfin_bin_deserial,
+    SFUNC = dlfin.dlfin_bin_trans, STYPE = pg_catalog.internal,
+    FINALFUNC = dlfin.dlfin_svg_lift_final,
+    COMBINEFUNC = dlfin.dlfin_bin_combine,
+    SERIALFUNC = dlfin.dlfin_bin_serial, DESERIALFUNC = dlfin.dlfin_bin_deserial,
     PARALLEL = SAFE);
 COMMENT ON AGGREGATE @extschema@.dlfin_svg_lift(pg_catalog.float8, pg_catalog.bool) IS
 'lift per score decile (the lift column of dlfin_deciles) as an SVG bar chart; NULL without positive rows';

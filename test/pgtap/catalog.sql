@@ -2,7 +2,7 @@
 -- the extension installs (i/s/v, strict, s/r/u).  A new function must be
 -- added here: the last test fails for a function without an expected row.
 BEGIN;
-SELECT plan(3);
+SELECT plan(4);
 
 CREATE TEMP TABLE expected_labels (signature text PRIMARY KEY, volatility "char", strict boolean, parallel "char");
 INSERT INTO expected_labels VALUES
@@ -176,6 +176,14 @@ SELECT is_empty(
       WHERE p.proparallel = 's' AND (a.aggcombinefn = 0 OR
             (a.aggtranstype = 'internal'::regtype AND (a.aggserialfn = 0 OR a.aggdeserialfn = 0)))$$,
     'every parallel-safe aggregate has combine (and serial/deserial for internal state) functions');
+
+SELECT is_empty(
+    $$SELECT p.oid::regprocedure::text FROM pg_proc p
+      JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+      JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'dlfin'
+      WHERE p.pronamespace = e.extnamespace
+        AND (obj_description(p.oid, 'pg_proc') IS NULL OR p.proargnames IS NULL OR '' = ANY (p.proargnames))$$,
+    'every function in the extension''s schema (what \df shows users) has named arguments and a comment; support functions live in the schema dlfin');
 
 SELECT * FROM finish();
 ROLLBACK;

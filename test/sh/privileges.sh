@@ -177,7 +177,7 @@ n=$(su -At -c "SELECT count(*) FROM dlfin.models WHERE name = 'app_m' AND owner 
 # 7. the aggregate support functions take internal: not callable from SQL
 out=$(app -c "SELECT dlfin_train_final(NULL::internal)" 2>&1 || true)
 grep -q 'cannot cast type unknown to internal' <<<"$out" || { echo "support function callable: $out"; exit 1; }
-out=$(app -c "CREATE AGGREGATE evil.a(float8, bool) (SFUNC = dlfin_bin_trans, STYPE = internal, FINALFUNC = dlfin_train_final)" 2>&1 || true)
+out=$(app -c "CREATE AGGREGATE evil.a(float8, bool) (SFUNC = dlfin.dlfin_bin_trans, STYPE = internal, FINALFUNC = dlfin.dlfin_train_final)" 2>&1 || true)
 grep -q 'aggregate transition data type cannot be internal' <<<"$out" || { echo "a non-superuser built an internal-state aggregate: $out"; exit 1; }
 
 # 8. control: the traps are armed (a superuser calling one escalates)

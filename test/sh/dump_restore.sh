@@ -8,7 +8,7 @@
 # version numbers go on where they stopped.  A non-superuser cannot
 # restore registry rows (that would be a way to forge them).
 set -euo pipefail
-BIN=${DLFIN_PGBIN:-/usr/lib/postgresql/15/bin}
+BIN=${DLFIN_PGBIN:-/usr/lib/postgresql/${PGVER:-15}/bin}
 W=${DLFIN_WORK:-$(mktemp -d)}/dump_restore
 mkdir -p "$W"
 psql() { command psql -X -q -v ON_ERROR_STOP=1 "$@"; }

@@ -398,7 +398,7 @@ job_order(void *arg, int self, int nthreads)
  * (all but the low ceil(log2(n)) bits), rows that agree there by content --
  * without moving them: c->train_idx[p] becomes the row at canonical
  * position p.  Later steps go through it (statistics sum in that order, the
- * seeded train_shuffle permutes it), so nothing depends on arrival order.  Also
+ * seeded shuffle permutes it), so nothing depends on arrival order.  Also
  * checks labels and category codes.
  *
  * Memory is that 4-byte array, a counter per bucket of rows sharing the

@@ -396,13 +396,13 @@ train_run_epoch(TrainCtx *c, int32_t epoch)
 }
 
 /*
- * Job: the epoch train_shuffle.  Positions are cut into stripes of
+ * Job: the epoch shuffle.  Positions are cut into stripes of
  * SHUFFLE_STRIPE starting at c->sh_off (the last one wraps around the
  * end), and each stripe is shuffled in place (Fisher-Yates) with a PRNG
  * seeded from the epoch's key and the stripe number.  The stripes are
  * disjoint, so threads take whole stripes and the order is the same for
  * any thread count; and a stripe fits in cache, so this is much faster
- * than one train_shuffle over all positions.  train_split_rows shuffled everything
+ * than one shuffle over all positions.  train_split_rows shuffled everything
  * once; the moving boundaries let rows drift across stripes over epochs.
  */
 void

@@ -195,7 +195,7 @@ train_shuffle(DlfRng *rng, uint32_t *a, int64_t n)
 }
 
 /*
- * Seeded train_shuffle of the canonical order, then the validation rows: the
+ * Seeded shuffle of the canonical order, then the validation rows: the
  * first round(n * fraction) of the shuffled order, taken per class in
  * proportion to the class counts (largest remainders) for classifiers.
  * Shuffles the canonical order train_canonical_order left in c->train_idx; the

@@ -674,16 +674,6 @@ double		dlf_calibrated(const DlfModel *m, double logit);
 DlfStatus	dlf_govern_check(const DlfModel *m, const DlfTrainOptions *opt,
 							 DlfError *err);
 
-/*
- * After training: permutation importance and calibration on the validation
- * rows valid_idx[0..nvalid), training distributions of every feature and
- * of the score over all rows of data.  Deterministic given seed.
- */
-DlfStatus	dlf_govern_fit(DlfModel *m, const DlfDataset *data,
-						   const uint32_t *valid_idx, int64_t nvalid,
-						   uint64_t seed, const DlfTrainHooks *hooks,
-						   DlfError *err);
-
 /* Bin of a value in a numeric histogram: edges are inclusive upper bounds. */
 int32_t		dlf_hist_bin(const DlfHistogram *h, double v);
 

@@ -108,9 +108,23 @@ void		dlf_buf_json_double(DlfBuf *b, double v);	/* null if not finite */
 
 /* Project's own 64-bit hash: stable across machines, versions, endianness. */
 uint64_t	dlf_hash64(const void *data, size_t len, uint64_t seed);
-uint64_t	dlf_mix64(uint64_t x);	/* splitmix64 finaliser */
 void		dlf_sort_u32(uint32_t *a, int64_t n);	/* in place, no scratch */
 void		dlf_sort_u64(uint64_t *a, int64_t n);	/* in place, no scratch */
+
+/*
+ * splitmix64 finaliser: a bijective 64-bit mixer.  Inline, because the
+ * canonical row order calls it for every value of every row.
+ */
+static inline uint64_t
+dlf_mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= UINT64_C(0xbf58476d1ce4e5b9);
+	x ^= x >> 27;
+	x *= UINT64_C(0x94d049bb133111eb);
+	x ^= x >> 31;
+	return x;
+}
 uint32_t	dlf_crc32(const void *data, size_t len);
 
 /* Private PRNG (xoshiro256**), never the session's random(). */

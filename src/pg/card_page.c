@@ -557,13 +557,6 @@ section_training(DlfBuf *b, const DlfModel *m)
 		not_available(b, "the model carries no options.");
 }
 
-/* Interrupt callback of the core's checks: a pending cancel stops them. */
-static int
-page_interrupted(void *arg)
-{
-	return dlfin_interrupt_pending(arg);
-}
-
 /*
  * Appends the check of the model's monotone constraints (features[].monotone):
  * each constrained feature is swept with the other features at their
@@ -614,7 +607,7 @@ monotone_check(DlfBuf *b, const DlfModel *m)
 			put(b, "<td class=\"na\">not checked: categorical feature</td><td></td><td></td><td></td></tr>");
 			continue;
 		}
-		if (dlf_monotone_check(sc, m, f, out, page_interrupted, NULL, &mc, &err) != DLF_OK)
+		if (dlf_monotone_check(sc, m, f, out, dlfin_interrupt_pending, NULL, &mc, &err) != DLF_OK)
 		{
 			dlf_scorer_free(sc);
 			dlfin_report_core_error(&err);
@@ -653,7 +646,7 @@ group_performance(DlfBuf *b, const Heldout *h, const char *group_name)
 		return;
 	g = palloc(sizeof(DlfGroupPerf) * MAX_GROUPS);
 	if (dlf_group_performance(h->score, h->label, h->group, h->n, MAX_GROUPS,
-							  g, &ngroups, &more, page_interrupted, NULL, &err) != DLF_OK)
+							  g, &ngroups, &more, dlfin_interrupt_pending, NULL, &err) != DLF_OK)
 	{
 		if (err.code == DLF_ERR_INVALID)
 			ereport(ERROR,

@@ -108,13 +108,14 @@ different_models(void)
 
 /*
  * Counts a row in bin `bin' of feature f (f == nfeatures: the score),
- * refusing a bin outside the state's own counts for it.
+ * refusing a bin outside the state's own counts for it: the state does not
+ * match its model, as a forged serialised state would not.
  */
 static inline void
 drift_count(DriftState *st, int32 f, int32 bin)
 {
 	if (unlikely(bin < 0 || bin >= st->offset[f + 1] - st->offset[f]))
-		elog(ERROR, "dlfin_drift bin %d of feature %d is out of range", bin, f + 1);
+		dlfin_corrupt_state("dlfin_drift");
 	st->counts[st->offset[f] + bin]++;
 }
 

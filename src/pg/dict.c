@@ -40,7 +40,7 @@ dict_grow_slots(DlfDict *d)
 
 /* Returns the code of s, adding it when new; its count grows by add. */
 int32
-dlf_dict_add(DlfDict *d, const char *s, int len, int64 add)
+dlfin_dict_add(DlfDict *d, const char *s, int len, int64 add)
 {
 	uint32		h;
 	int32		code;
@@ -86,26 +86,9 @@ dlf_dict_add(DlfDict *d, const char *s, int len, int64 add)
 	return code;
 }
 
-/* Frees the dictionary's memory. */
-void
-dlf_dict_free(DlfDict *d)
-{
-	for (int32 c = 0; c < d->n; c++)
-		pfree(d->str[c]);
-	if (d->cap)
-	{
-		pfree(d->str);
-		pfree(d->len);
-		pfree(d->count);
-	}
-	if (d->slots)
-		pfree(d->slots);
-	memset(d, 0, sizeof(*d));
-}
-
 /* Byte-wise comparison of two entries; a prefix sorts first. */
 int
-dlf_dict_cmp(const DlfDict *d, int32 a, int32 b)
+dlfin_dict_cmp(const DlfDict *d, int32 a, int32 b)
 {
 	int			la = d->len[a],
 				lb = d->len[b];

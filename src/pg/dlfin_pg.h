@@ -24,6 +24,13 @@ extern bool dlfin_on_citus_worker(void);
 /* Raises the core error as an ereport(ERROR) with the matching SQLSTATE. */
 extern void dlfin_report_core_error(const DlfError *err) pg_attribute_noreturn();
 
+/*
+ * Largest magnitude a numeric feature may have: features are stored as
+ * float4 (FLT_MAX is about 3.4e38), and a value beyond this one would
+ * silently become infinite.
+ */
+#define DLFIN_FLOAT4_LIMIT	3.0e38
+
 /* Core interrupt callback: nonzero when a cancel or termination is pending. */
 extern int	dlfin_interrupt_pending(void *arg);
 /* Sorts scores in place, cancellable. */
@@ -73,8 +80,6 @@ extern char **dlfin_call_feature_names(FunctionCallInfo fcinfo,
 
 /* Decodes model bytes into a DlfModel in the current memory context. */
 extern DlfModel *dlfin_decode_model(bytea *b);
-/* Encodes a model into a new bytea. */
-extern bytea *dlfin_encode_model(const DlfModel *m);
 /* Encodes a model just trained; an invalid one is "training diverged". */
 extern bytea *dlfin_encode_trained_model(const DlfModel *m);
 

@@ -21,6 +21,7 @@
 
 #include "aggutil.h"
 #include "dlfin_pg.h"
+#include "fairness.h"
 #include "rowargs.h"
 #include "scoring.h"
 
@@ -29,12 +30,6 @@
 #define SERIAL_VERSION	1
 #define FAIR_MAX_GROUPS	100000
 #define FAIR_HASH_SEED	UINT64_C(0x6661697267727073)
-
-
-
-
-
-
 
 /* ---- drift ---------------------------------------------------------------- */
 
@@ -113,13 +108,14 @@ different_models(void)
 
 /*
  * Counts a row in bin `bin' of feature f (f == nfeatures: the score),
- * refusing a bin outside the state's own counts for it.
+ * refusing a bin outside the state's own counts for it: the state does not
+ * match its model, as a forged serialised state would not.
  */
 static inline void
 drift_count(DriftState *st, int32 f, int32 bin)
 {
 	if (unlikely(bin < 0 || bin >= st->offset[f + 1] - st->offset[f]))
-		elog(ERROR, "dlfin_drift bin %d of feature %d is out of range", bin, f + 1);
+		dlfin_corrupt_state("dlfin_drift");
 	st->counts[st->offset[f] + bin]++;
 }
 
@@ -397,15 +393,12 @@ dlfin_drift_final(PG_FUNCTION_ARGS)
 
 /* ---- fairness ------------------------------------------------------------- */
 
+/* A group's counts (first: dlf_fair_summary reads them by stride) and name. */
 typedef struct FairGroup
 {
+	DlfFairCounts c;
 	char	   *name;
 	int32		len;
-	int64		n;				/* rows */
-	int64		approved;		/* score >= threshold */
-	int64		pos;			/* label true */
-	int64		tp;				/* approved and label true */
-	int64		fp;				/* approved and label false */
 } FairGroup;
 
 typedef struct FairState
@@ -518,8 +511,7 @@ fair_trans(FunctionCallInfo fcinfo, double threshold)
 	FairGroup  *g;
 	text	   *grp;
 	double		score;
-	bool		label,
-				approved;
+	bool		label;
 
 	if (st == NULL)
 		st = fair_new();
@@ -538,12 +530,7 @@ fair_trans(FunctionCallInfo fcinfo, double threshold)
 	grp = PG_GETARG_TEXT_PP(2);
 	label = PG_GETARG_BOOL(3);
 	g = fair_group(st, VARDATA_ANY(grp), VARSIZE_ANY_EXHDR(grp));
-	approved = score >= st->threshold;
-	g->n++;
-	g->approved += approved;
-	g->pos += label;
-	g->tp += approved && label;
-	g->fp += approved && !label;
+	dlf_fair_count(&g->c, score, label, st->threshold);
 	MemoryContextSwitchTo(old);
 	PG_RETURN_POINTER(st);
 }
@@ -580,11 +567,7 @@ fair_merge(FairState *dst, const FairState *src)
 		const FairGroup *s = &src->groups[k];
 		FairGroup  *g = fair_group(dst, s->name, s->len);
 
-		g->n += s->n;
-		g->approved += s->approved;
-		g->pos += s->pos;
-		g->tp += s->tp;
-		g->fp += s->fp;
+		dlf_fair_add(&g->c, &s->c);
 	}
 }
 
@@ -632,11 +615,11 @@ dlfin_fairness_serial(PG_FUNCTION_ARGS)
 
 		pq_sendint32(&buf, g->len);
 		pq_sendbytes(&buf, g->name, g->len);
-		pq_sendint64(&buf, g->n);
-		pq_sendint64(&buf, g->approved);
-		pq_sendint64(&buf, g->pos);
-		pq_sendint64(&buf, g->tp);
-		pq_sendint64(&buf, g->fp);
+		pq_sendint64(&buf, g->c.n);
+		pq_sendint64(&buf, g->c.approved);
+		pq_sendint64(&buf, g->c.pos);
+		pq_sendint64(&buf, g->c.tp);
+		pq_sendint64(&buf, g->c.fp);
 	}
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
@@ -674,16 +657,14 @@ dlfin_fairness_deserial(PG_FUNCTION_ARGS)
 		len = pq_getmsgint(&buf, 4);
 		dlfin_state_need_bytes(&buf, (int64) len + 40, "dlfin_fairness");
 		g = fair_group(st, pq_getmsgbytes(&buf, len), len);
-		if (g->n != 0)
+		if (g->c.n != 0)
 			dlfin_corrupt_state("dlfin_fairness");	/* duplicate group */
-		g->n = pq_getmsgint64(&buf);
-		g->approved = pq_getmsgint64(&buf);
-		g->pos = pq_getmsgint64(&buf);
-		g->tp = pq_getmsgint64(&buf);
-		g->fp = pq_getmsgint64(&buf);
-		if (g->n < 1 || g->approved < 0 || g->approved > g->n || g->pos < 0 ||
-			g->pos > g->n || g->tp < 0 || g->tp > g->pos || g->fp < 0 ||
-			g->fp > g->n - g->pos || g->tp + g->fp != g->approved)
+		g->c.n = pq_getmsgint64(&buf);
+		g->c.approved = pq_getmsgint64(&buf);
+		g->c.pos = pq_getmsgint64(&buf);
+		g->c.tp = pq_getmsgint64(&buf);
+		g->c.fp = pq_getmsgint64(&buf);
+		if (!dlf_fair_counts_valid(&g->c))
 			dlfin_corrupt_state("dlfin_fairness");
 	}
 	if (buf.cursor != buf.len)
@@ -705,13 +686,6 @@ cmp_group(const void *a, const void *b)
 	return x->len < y->len ? -1 : x->len > y->len;
 }
 
-/* Ratio, NaN when the denominator is zero. */
-static inline double
-ratio(int64 a, int64 b)
-{
-	return b > 0 ? (double) a / (double) b : NAN;
-}
-
 PG_FUNCTION_INFO_V1(dlfin_fairness_final);
 /*
  * Final: per group n, approved, approval_rate, tpr, fpr,
@@ -726,11 +700,9 @@ dlfin_fairness_final(PG_FUNCTION_ARGS)
 	FairState  *st;
 	FairGroup  *gs;
 	int32		ng,
-				ref = -1;
-	double		amax = NAN,
-				amin = NAN,
-				tmax = NAN,
-				tmin = NAN;
+				ref;
+	double		parity,
+				opportunity;
 	DlfBuf		b;
 
 	if (PG_ARGISNULL(0))
@@ -740,26 +712,7 @@ dlfin_fairness_final(PG_FUNCTION_ARGS)
 	gs = palloc(sizeof(FairGroup) * Max(ng, 1));
 	memcpy(gs, st->groups, sizeof(FairGroup) * ng);
 	qsort(gs, ng, sizeof(FairGroup), cmp_group);
-	for (int32 k = 0; k < ng; k++)
-	{
-		double		a = ratio(gs[k].approved, gs[k].n),
-					t = ratio(gs[k].tp, gs[k].pos);
-
-		if (ref < 0 || a > amax)
-		{
-			ref = k;
-			amax = a;
-		}
-		if (isnan(amin) || a < amin)
-			amin = a;
-		if (!isnan(t))
-		{
-			if (isnan(tmax) || t > tmax)
-				tmax = t;
-			if (isnan(tmin) || t < tmin)
-				tmin = t;
-		}
-	}
+	ref = dlf_fair_summary(gs, ng, sizeof(FairGroup), &parity, &opportunity);
 	dlf_buf_init(&b);
 	dlf_buf_append(&b, "{", 1);
 	dlfin_json_num(&b, "threshold", st->threshold, false);
@@ -767,39 +720,29 @@ dlfin_fairness_final(PG_FUNCTION_ARGS)
 	for (int32 k = 0; k < ng; k++)
 	{
 		const FairGroup *g = &gs[k];
-		const FairGroup *r = &gs[ref];
-		double		a = ratio(g->approved, g->n);
-		double		air = NAN;
-		bool		violation = false;
+		DlfFairRates r;
 
-		/* one rounding for the ratio, and an exact test for the flag */
-		if (r->approved > 0)
-		{
-			air = ((double) g->approved * (double) r->n) /
-				((double) r->approved * (double) g->n);
-			violation = (__int128) 5 * g->approved * r->n <
-				(__int128) 4 * r->approved * g->n;
-		}
-
+		dlf_fair_rates(&g->c, &gs[ref].c, &r);
 		if (k)
 			dlf_buf_append(&b, ", ", 2);
 		dlf_buf_json_string(&b, g->name);
 		dlf_buf_printf(&b, ": {\"n\": %lld, \"approved\": %lld, \"positives\": %lld",
-					   (long long) g->n, (long long) g->approved, (long long) g->pos);
-		dlfin_json_num(&b, "approval_rate", a, true);
-		dlfin_json_num(&b, "tpr", ratio(g->tp, g->pos), true);
-		dlfin_json_num(&b, "fpr", ratio(g->fp, g->n - g->pos), true);
-		dlfin_json_num(&b, "adverse_impact_ratio", air, true);
+					   (long long) g->c.n, (long long) g->c.approved, (long long) g->c.pos);
+		dlfin_json_num(&b, "approval_rate", r.approval_rate, true);
+		dlfin_json_num(&b, "tpr", r.tpr, true);
+		dlfin_json_num(&b, "fpr", r.fpr, true);
+		dlfin_json_num(&b, "adverse_impact_ratio", r.adverse_impact_ratio, true);
 		dlf_buf_printf(&b, ", \"four_fifths_violation\": %s}",
-					   isnan(air) ? "null" : violation ? "true" : "false");
+					   isnan(r.adverse_impact_ratio) ? "null" :
+					   r.four_fifths_violation ? "true" : "false");
 	}
 	dlf_buf_append(&b, "}, \"reference_group\": ", 22);
 	if (ref >= 0)
 		dlf_buf_json_string(&b, gs[ref].name);
 	else
 		dlf_buf_append(&b, "null", 4);
-	dlfin_json_num(&b, "demographic_parity_difference", amax - amin, true);
-	dlfin_json_num(&b, "equal_opportunity_difference", tmax - tmin, true);
+	dlfin_json_num(&b, "demographic_parity_difference", parity, true);
+	dlfin_json_num(&b, "equal_opportunity_difference", opportunity, true);
 	dlf_buf_printf(&b, ", \"ignored_rows\": %lld}", (long long) st->ignored);
 	PG_RETURN_DATUM(dlfin_buf_to_jsonb(&b));
 }

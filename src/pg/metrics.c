@@ -364,7 +364,7 @@ bin_compute(BinState *st, double threshold, DlfBinaryMetrics *m)
 
 /*
  * Sorts the scores of a binary metrics state (as bin_compute does) and hands
- * them out, for the chart final functions of card.c; state may be NULL.
+ * them out, for the chart final functions of card_charts.c; state may be NULL.
  */
 void
 dlfin_bin_state_scores(void *state, const double **pos, int64 *npos,

@@ -79,7 +79,7 @@ dlfin_load_row(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature,
 						 errmsg("dlfin feature \"%s\" is NaN or infinite",
 								m->features[f].name)));
 			/* as in training: beyond float4 it would silently become NULL */
-			if (fabs(v) > 3.0e38)
+			if (fabs(v) > DLFIN_FLOAT4_LIMIT)
 				ereport(ERROR,
 						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 						 errmsg("dlfin feature \"%s\" value %g is out of range",
@@ -137,7 +137,7 @@ std_one(const DlfScoreCache *c, const NullableDatum *a, int32 f, float *std)
 		return;
 	}
 	/* NaN fails too; beyond float4 it would silently become NULL */
-	if (unlikely(!(fabs(v) <= 3.0e38)))
+	if (unlikely(!(fabs(v) <= DLFIN_FLOAT4_LIMIT)))
 		bad_numeric(c->model, f, v);
 	/* round to float32 first: training saw float32 columns */
 	std[f] = dlf_std_finite((float) v, c->mean[f], c->inv_scale[f]);
@@ -179,7 +179,7 @@ score_numeric_row(FunctionCallInfo fcinfo, DlfScoreCache *c,
 			if (a[0].isnull | a[1].isnull)
 				break;
 			ok = (vd2) ((vl2) v & (vl2) {INT64_MAX, INT64_MAX}) <=
-				(vd2) {3.0e38, 3.0e38};
+				(vd2) {DLFIN_FLOAT4_LIMIT, DLFIN_FLOAT4_LIMIT};
 			if (unlikely(!(ok[0] & ok[1])))
 				break;
 			/* dlf_std_finite of both, the same operations in each lane */
@@ -216,7 +216,7 @@ score_numeric_row(FunctionCallInfo fcinfo, DlfScoreCache *c,
 				if (bad)
 					v = NAN;
 			}
-			if (unlikely(!(fabs(v) <= 3.0e38)))
+			if (unlikely(!(fabs(v) <= DLFIN_FLOAT4_LIMIT)))
 				bad_numeric(c->model, f, v);
 			std[f] = dlf_std_finite((float) v, mean[f], inv_scale[f]);
 		}
@@ -238,14 +238,6 @@ score_row(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature,
 	dlfin_load_row(fcinfo, c, first_feature, NULL);
 	if (unlikely(dlf_scorer_run(c->scorer, out)))
 		dlfin_report_overflow();
-}
-
-/* Loads the row's features into the scorer and runs the network. */
-void
-dlfin_score_row(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature,
-				double *out)
-{
-	score_row(fcinfo, c, first_feature, out);
 }
 
 /* Rejects the VARIADIC-array call form of a scoring function. */

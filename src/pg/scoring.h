@@ -62,9 +62,6 @@ extern DlfScoreCache *dlfin_score_cache_get(FunctionCallInfo fcinfo,
 /* Loads the row's features into the scorer; raw gets numeric values or NaN. */
 extern void dlfin_load_row(FunctionCallInfo fcinfo, DlfScoreCache *c,
 						   int first_feature, double *raw);
-/* Loads the row's feature arguments into the scorer and runs it. */
-extern void dlfin_score_row(FunctionCallInfo fcinfo, DlfScoreCache *c,
-							int first_feature, double *out);
 /* Rejects the VARIADIC-array call form of a scoring function. */
 extern void dlfin_reject_variadic(FunctionCallInfo fcinfo);
 /* Scores the row into c->out, allocated for the cached model. */

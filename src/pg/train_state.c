@@ -236,7 +236,7 @@ train_state_set_label(TrainState *st, int64 row, double v)
 static int32
 text_code(DlfDict *d, const char *s, int len, int64 add)
 {
-	int32		c = dlf_dict_add(d, s, len, add);
+	int32		c = dlfin_dict_add(d, s, len, add);
 
 	if (c >= TRAIN_MAX_LABEL_CODES)
 		ereport(ERROR,
@@ -271,7 +271,7 @@ merge_dict(DlfDict *dst, const DlfDict *src)
 	int32	   *map = palloc(sizeof(int32) * Max(src->n, 1));
 
 	for (int32 c = 0; c < src->n; c++)
-		map[c] = dlf_dict_add(dst, src->str[c], src->len[c], src->count[c]);
+		map[c] = dlfin_dict_add(dst, src->str[c], src->len[c], src->count[c]);
 	return map;
 }
 
@@ -378,7 +378,7 @@ recv_dict(StringInfo buf, DlfDict *d)
 			elog(ERROR, "dlfin_train: invalid serialized state");
 		s = pq_getmsgbytes(buf, len);
 		count = pq_getmsgint64(buf);
-		if (dlf_dict_add(d, s, len, count) != c)
+		if (dlfin_dict_add(d, s, len, count) != c)
 			elog(ERROR, "dlfin_train: invalid serialized state");
 	}
 }

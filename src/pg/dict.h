@@ -25,12 +25,4 @@ extern int32 dlfin_dict_add(DlfDict *d, const char *s, int len, int64 add);
 /* Byte-wise comparison of two entries (shorter prefix first). */
 extern int	dlfin_dict_cmp(const DlfDict *d, int32 a, int32 b);
 
-/*
- * The names before the glue took the dlfin_ prefix, for train_agg.c only:
- * it is being restructured on another branch (issue 15, core part), which
- * switches to the names above and drops these.
- */
-#define dlf_dict_add	dlfin_dict_add
-#define dlf_dict_cmp	dlfin_dict_cmp
-
 #endif

@@ -80,6 +80,8 @@ extern char **dlfin_call_feature_names(FunctionCallInfo fcinfo,
 
 /* Decodes model bytes into a DlfModel in the current memory context. */
 extern DlfModel *dlfin_decode_model(bytea *b);
+/* Encodes a model into a new bytea. */
+extern bytea *dlfin_encode_model(const DlfModel *m);
 /* Encodes a model just trained; an invalid one is "training diverged". */
 extern bytea *dlfin_encode_trained_model(const DlfModel *m);
 

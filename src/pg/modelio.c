@@ -38,6 +38,19 @@ bytes_to_bytea(uint8_t *bytes, size_t len)
 	return result;
 }
 
+/* Encodes a model into a new bytea (a model imported from ONNX). */
+bytea *
+dlfin_encode_model(const DlfModel *m)
+{
+	uint8_t    *bytes;
+	size_t		len;
+	DlfError	err;
+
+	if (dlf_model_encode(m, &bytes, &len, &err) != DLF_OK)
+		dlfin_report_core_error(&err);
+	return bytes_to_bytea(bytes, len);
+}
+
 /*
  * Encodes a model just trained.  A model the codec refuses holds a value
  * that is not finite (a loss in the history, a metric, an edge), which

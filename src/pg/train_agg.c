@@ -165,7 +165,7 @@ dlfin_train_sfunc(PG_FUNCTION_ARGS)
 							(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 							 errmsg("dlfin_train feature \"%s\" has a category longer than %d bytes",
 									feature_name(st->names, f), DLF_MAX_NAME)));
-				c->cat[row] = dlf_dict_add(&c->dict, s, len, 1);
+				c->cat[row] = dlfin_dict_add(&c->dict, s, len, 1);
 			}
 		}
 		else if (PG_ARGISNULL(arg))
@@ -311,7 +311,7 @@ core_alloc0(size_t n, size_t size)
 static int
 cmp_dict_bytes(const void *a, const void *b, void *arg)
 {
-	return dlf_dict_cmp((const DlfDict *) arg, *(const int32 *) a,
+	return dlfin_dict_cmp((const DlfDict *) arg, *(const int32 *) a,
 						*(const int32 *) b);
 }
 
@@ -496,7 +496,7 @@ cmp_vocab(const void *a, const void *b, void *arg)
 	CHECK_FOR_INTERRUPTS();
 	if (d->count[x] != d->count[y])
 		return d->count[x] > d->count[y] ? -1 : 1;
-	return dlf_dict_cmp(d, x, y);
+	return dlfin_dict_cmp(d, x, y);
 }
 
 /*

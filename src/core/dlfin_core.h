@@ -146,7 +146,8 @@ typedef enum DlfOptimizer
 {
 	DLF_OPTIM_SGD = 1,
 	DLF_OPTIM_MOMENTUM = 2,		/* heavy ball, momentum 0.9 */
-	DLF_OPTIM_ADAM = 3			/* beta1 0.9, beta2 0.999, eps 1e-8 */
+	DLF_OPTIM_ADAM = 3,			/* beta1 0.9, beta2 0.999, eps 1e-8 */
+	DLF_OPTIM_LBFGS = 4			/* full batch, epochs = max iterations */
 } DlfOptimizer;
 
 /* How a feature is encoded into network inputs. */

@@ -10,6 +10,7 @@
  * order the rows arrived in.  Nothing depends on time or addresses.
  */
 #include "nn_internal.h"
+#include "lbfgs.h"
 #include "pool.h"
 
 #include <stdatomic.h>
@@ -50,6 +51,8 @@
  * the second barrier per batch that sliced updates need.
  */
 #define REPLICATE_MAX_PARAMS	16384
+/* rows per block of a chunk of the full-batch (L-BFGS) gradient */
+#define LBFGS_BLOCK_ROWS	256
 /* default thread count (threads 0): one per online CPU, at most this */
 #define DEFAULT_MAX_THREADS	8
 
@@ -156,6 +159,11 @@ typedef struct TrainCtx
 
 	float	   *hist_train;
 	float	   *hist_valid;
+
+	/* full-batch L-BFGS: per-chunk gradient sums, last losses */
+	float	   *lb_acc;			/* [nchunks * nparams] */
+	double		lb_data_loss;	/* mean loss without the penalty */
+	double		lb_last_valid;
 
 	DlfRng		rng;
 } TrainCtx;
@@ -266,6 +274,7 @@ ctx_free(TrainCtx *c)
 	dlf_free(c->vact);
 	dlf_free(c->hist_train);
 	dlf_free(c->hist_valid);
+	dlf_free_aligned(c->lb_acc);
 }
 
 /* ---- checks ------------------------------------------------------------ */
@@ -289,8 +298,16 @@ check_options(const DlfTrainOptions *opt, DlfError *err)
 	}
 	if (opt->activation < DLF_ACT_RELU || opt->activation > DLF_ACT_LEAKY_RELU)
 		return dlf_fail(err, DLF_ERR_INVALID, "invalid activation");
-	if (opt->optimizer < DLF_OPTIM_SGD || opt->optimizer > DLF_OPTIM_ADAM)
+	if (opt->optimizer < DLF_OPTIM_SGD || opt->optimizer > DLF_OPTIM_LBFGS)
 		return dlf_fail(err, DLF_ERR_INVALID, "invalid optimizer");
+	if (opt->optimizer == DLF_OPTIM_LBFGS && opt->dropout > 0.0)
+	{
+		dlf_fail(err, DLF_ERR_INVALID,
+				 "dropout cannot be used with optimizer lbfgs");
+		dlf_detail(err, "Full-batch L-BFGS needs a deterministic loss; "
+				   "set dropout to 0 or use optimizer adam.");
+		return DLF_ERR_INVALID;
+	}
 	if (!(opt->learning_rate > 0.0) || !isfinite(opt->learning_rate))
 		return dlf_fail(err, DLF_ERR_INVALID,
 						"learning_rate must be a positive number");
@@ -2426,7 +2443,7 @@ static void
 write_options_json(TrainCtx *c)
 {
 	static const char *const acts[] = {"", "relu", "tanh", "sigmoid", "leaky_relu"};
-	static const char *const opts[] = {"", "sgd", "momentum", "adam"};
+	static const char *const opts[] = {"", "sgd", "momentum", "adam", "lbfgs"};
 	const DlfTrainOptions *o = c->opt;
 	DlfBuf		b;
 
@@ -2468,6 +2485,201 @@ write_options_json(TrainCtx *c)
 		c->m->options_json = (char *) b.data;
 	else
 		dlf_buf_free(&b);
+}
+
+/* ---- full-batch L-BFGS ----------------------------------------------------- */
+
+/*
+ * Job: chunk k of the full-batch gradient sums the loss and gradient of the
+ * training rows chunk_start(ntrain, k, K) .. chunk_start(ntrain, k + 1, K),
+ * in blocks of the chunk's capacity, into lb_acc[k].  Chunks are fixed by
+ * the network and batch size, so the sum is the same for any thread count.
+ */
+static void
+job_full_gradient(void *arg, int self, int nthreads)
+{
+	TrainCtx   *c = arg;
+	int			K = c->nchunks;
+	int			k0 = (int) (((int64_t) K * self) / nthreads);
+	int			k1 = (int) (((int64_t) K * (self + 1)) / nthreads);
+
+	for (int k = k0; k < k1; k++)
+	{
+		TrainChunk *ch = &c->chunks[k];
+		int64_t		lo = (c->ntrain * k) / K;
+		int64_t		hi = (c->ntrain * (k + 1)) / K;
+		float	   *acc = c->lb_acc + (size_t) k * c->nparams;
+		int32_t		ccap = ch->work.cap;
+
+		memset(acc, 0, c->nparams * sizeof(float));
+		ch->loss[0] = 0.0;
+		for (int64_t s = lo; s < hi; s += ccap)
+		{
+			int32_t		rows = (int32_t) (hi - s < ccap ? hi - s : ccap);
+
+			if (self == 0 && interrupted(c))
+			{
+				c->ep_stop = 1;
+				return;
+			}
+			gather(c, &ch->bt, c->train_idx + s, rows, hi - s);
+			nn_forward(&c->net, &ch->bt, &ch->work, 0);
+			ch->loss[0] += nn_loss(c->task, &c->net, &ch->bt, &ch->work, 1,
+								   (float) c->ntrain);
+			nn_backward_wt(&c->net, &ch->bt, &ch->work, 0, 0.0f, &ch->grad[0],
+						   (const float *const *) c->wt);
+			k_add(acc, ch->g[0], 0, c->nparams);
+		}
+	}
+}
+
+/* L-BFGS objective: mean weighted loss + l2/2 |W|^2 over the training rows. */
+static DlfStatus
+lbfgs_eval(void *arg, const float *x, float *g, double *f, DlfError *err)
+{
+	TrainCtx   *c = arg;
+	double		loss = 0.0,
+				reg = 0.0;
+	float		l2 = (float) c->opt->l2;
+
+	memcpy(c->P, x, c->nparams * sizeof(float));
+	transpose_weights(&c->net, c->wt);
+	c->ep_stop = 0;
+	dlf_pool_run(c->pool, job_full_gradient, c);
+	if (c->ep_stop)
+		return fail_interrupted(c);
+	memset(g, 0, c->nparams * sizeof(float));
+	for (int k = 0; k < c->nchunks; k++)
+	{
+		loss += c->chunks[k].loss[0];
+		k_add(g, c->lb_acc + (size_t) k * c->nparams, 0, c->nparams);
+	}
+	loss /= (double) c->ntrain;
+	/* the weights' penalty (not the biases'), at the weights' offsets */
+	for (int32_t l = 0; l < c->net.nlayers; l++)
+	{
+		int64_t		off = c->net.W[l] - c->P;
+		int64_t		nw = (int64_t) c->net.units[l] * c->net.units[l + 1];
+
+		for (int64_t i = 0; i < nw; i++)
+		{
+			float		w = x[off + i];
+
+			reg += (double) w * w;
+			g[off + i] += l2 * w;
+		}
+	}
+	*f = loss + 0.5 * c->opt->l2 * reg;
+	c->lb_data_loss = loss;
+	return DLF_OK;
+}
+
+/* Projection of the parameters onto the monotone-constrained set. */
+static void
+lbfgs_project(void *arg, float *x)
+{
+	TrainCtx   *c = arg;
+	NnNet		view;
+
+	bind_params(&c->net, &view, x);
+	dlf_monotone_project(c->m, &view, 0);
+}
+
+/* Interrupt check for the minimiser. */
+static int
+lbfgs_interrupted(void *arg)
+{
+	return interrupted((TrainCtx *) arg);
+}
+
+/* Records an iteration's losses as an epoch of the history. */
+static void
+lbfgs_iteration_done(void *arg, int32_t iter, double loss)
+{
+	TrainCtx   *c = arg;
+	double		vloss = NAN;
+
+	if (iter > c->opt->epochs)
+		return;
+	c->hist_train[iter - 1] = (float) c->lb_data_loss;
+	if (c->nvalid > 0 && evaluate(c, &vloss, 0) != DLF_OK)
+		vloss = NAN;
+	c->hist_valid[iter - 1] = (float) vloss;
+	c->lb_last_valid = vloss;
+	if (c->hooks && c->hooks->epoch_done)
+	{
+		DlfEpochReport rep;
+
+		rep.epoch = iter;
+		rep.train_loss = c->lb_data_loss;
+		rep.valid_loss = vloss;
+		rep.valid_metric = NAN;
+		rep.metric_name = NULL;
+		rep.seconds = elapsed(c);
+		c->hooks->epoch_done(c->hooks->arg, &rep);
+	}
+}
+
+/*
+ * Full-batch L-BFGS for at most `epochs' iterations (one iteration is one
+ * history entry); leaves the parameters in P.  Validation rows, if any,
+ * are only scored (history, metrics, calibration), never used to stop.
+ */
+static DlfStatus
+lbfgs_loop(TrainCtx *c)
+{
+	const DlfTrainOptions *opt = c->opt;
+	DlfLbfgsProblem prob;
+	DlfLbfgsResult res;
+	DlfStatus	st;
+	int			mono = 0;
+
+	c->hist_train = dlf_alloc_array(opt->epochs, sizeof(float));
+	c->hist_valid = dlf_alloc_array(opt->epochs, sizeof(float));
+	c->lb_acc = dlf_alloc_array_aligned((size_t) c->nchunks * c->nparams,
+										sizeof(float));
+	if (!c->hist_train || !c->hist_valid || !c->lb_acc)
+		return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
+	for (int32_t f = 0; f < c->nf; f++)
+		mono |= c->m->features[f].monotone != 0;
+	c->lb_last_valid = NAN;
+	memset(&prob, 0, sizeof(prob));
+	prob.eval = lbfgs_eval;
+	prob.project = mono ? lbfgs_project : NULL;
+	prob.interrupted = lbfgs_interrupted;
+	prob.iteration_done = lbfgs_iteration_done;
+	prob.arg = c;
+	/* the minimiser's own iterate: P holds whatever point was last tried */
+	memcpy(c->best, c->P, c->nparams * sizeof(float));
+	st = dlf_lbfgs(&prob, c->best, c->nparams, opt->epochs, &res, c->err);
+	if (st != DLF_OK)
+		return st;
+	memcpy(c->P, c->best, c->nparams * sizeof(float));
+	if (res.diverged)
+		return fail_diverged(c, 1);
+	for (int64_t i = 0; i < c->nparams; i++)
+		if (!isfinite(c->P[i]))
+			return fail_diverged(c, res.iterations);
+	if (res.iterations == 0)
+	{
+		/* already at a minimum: one history entry for the start */
+		c->hist_train[0] = (float) c->lb_data_loss;
+		c->hist_valid[0] = NAN;
+		if (c->nvalid > 0)
+		{
+			double		v;
+
+			if ((st = evaluate(c, &v, 0)) != DLF_OK)
+				return st;
+			c->hist_valid[0] = (float) v;
+			c->lb_last_valid = v;
+		}
+		res.iterations = 1;
+	}
+	c->m->epochs_run = res.iterations;
+	c->m->best_epoch = c->nvalid > 0 ? res.iterations : 0;
+	c->m->best_valid_loss = c->nvalid > 0 ? c->lb_last_valid : NAN;
+	return DLF_OK;
 }
 
 /* Moves the trained network, statistics and history into the model. */
@@ -2587,6 +2799,8 @@ dlf_train(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 	dlf_monotone_project(m, &c.net, opt->init == NULL);
 
 	c.cap = opt->batch_size;
+	if (opt->optimizer == DLF_OPTIM_LBFGS)
+		c.cap = LBFGS_BLOCK_ROWS * c.nchunks;	/* full batch: blocks of rows */
 	if (c.cap > c.ntrain && c.cap > c.nvalid)
 		c.cap = (int32_t) (c.ntrain > c.nvalid ? c.ntrain : c.nvalid);
 	if ((st = nn_batch_alloc(&c.bt, c.cap, c.nf, err)) != DLF_OK ||
@@ -2607,7 +2821,8 @@ dlf_train(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 		}
 	}
 
-	if ((st = train_loop(&c)) != DLF_OK)
+	st = opt->optimizer == DLF_OPTIM_LBFGS ? lbfgs_loop(&c) : train_loop(&c);
+	if (st != DLF_OK)
 		goto done;
 	if (c.nvalid > 0 && (st = store_metrics(&c)) != DLF_OK)
 		goto done;

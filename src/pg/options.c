@@ -179,8 +179,8 @@ parse_option(const char *key, JsonbValue *v, DlfTrainSpec *spec)
 	}
 	else if (strcmp(key, "optimizer") == 0)
 	{
-		static const char *const names[] = {"sgd", "momentum", "adam", NULL};
-		const char *detail = "Option \"optimizer\" must be one of sgd, momentum, adam.";
+		static const char *const names[] = {"sgd", "momentum", "adam", "lbfgs", NULL};
+		const char *detail = "Option \"optimizer\" must be one of sgd, momentum, adam, lbfgs.";
 		int			i = pick(str_value(key, v, detail), names);
 
 		if (i < 0)
@@ -437,7 +437,7 @@ json_str(StringInfo s, const char *v)
 char *
 dlfin_options_json(const DlfTrainSpec *spec, const DlfModel *m)
 {
-	static const char *const opts[] = {"", "sgd", "momentum", "adam"};
+	static const char *const opts[] = {"", "sgd", "momentum", "adam", "lbfgs"};
 	const DlfTrainOptions *o = &spec->opt;
 	StringInfoData s;
 

@@ -187,6 +187,8 @@ dlf_train_options_default(DlfTrainOptions *opt)
 	opt->batch_size = 64;
 	opt->epochs = 100;
 	opt->l2 = 0.0;
+	opt->l2_auto = 0;
+	opt->cv_folds = 5;
 	opt->dropout = 0.0;
 	opt->validation_fraction = 0.1;
 	opt->patience = 10;

@@ -170,10 +170,22 @@ test_minimiser(void)
 	   maxdev, r.iterations);
 }
 
+static uint8_t *train_opts(int task, int nclasses, int64_t n, int threads,
+						   int shuffled, int l2_auto, size_t *len,
+						   DlfModel **keep);
+
 /* Trains with lbfgs; returns the encoded model (or NULL). */
 static uint8_t *
 train_bytes(int task, int nclasses, int64_t n, int threads, int shuffled,
 			size_t *len, DlfModel **keep)
+{
+	return train_opts(task, nclasses, n, threads, shuffled, 0, len, keep);
+}
+
+/* Trains with lbfgs (l2_auto: "l2": "auto"); returns the encoded model. */
+static uint8_t *
+train_opts(int task, int nclasses, int64_t n, int threads, int shuffled,
+		   int l2_auto, size_t *len, DlfModel **keep)
 {
 	DlfModel   *m = schema(task, nclasses, 3, 3);
 	DlfDataset *d = synth(m, n, 7);
@@ -217,7 +229,14 @@ train_bytes(int task, int nclasses, int64_t n, int threads, int shuffled,
 	opt.l2 = 0.01;
 	opt.epochs = 200;
 	opt.nthreads = threads;
-	if (dlf_train(m, d, &opt, NULL, &err) != DLF_OK)
+	if (l2_auto)
+	{
+		opt.optimizer = DLF_OPTIM_AUTO;
+		opt.l2_auto = 1;
+		opt.cv_folds = 3;
+		opt.epochs = 60;
+	}
+	if (dlf_train_auto(m, d, &opt, NULL, &err) != DLF_OK)
 		printf("# training failed: %s\n", err.message);
 	else if (dlf_model_encode(m, &out, len, &err) != DLF_OK)
 		out = NULL;
@@ -300,6 +319,55 @@ test_constraints(void)
 	free_data(d);
 }
 
+/* "l2": "auto": deterministic folds, the CV figures, too-small sets. */
+static void
+test_cv(void)
+{
+	size_t		l1,
+				l2,
+				l3;
+	DlfModel   *m = NULL;
+	uint8_t    *b1 = train_opts(DLF_TASK_BINARY, 2, 600, 1, 0, 1, &l1, &m);
+	uint8_t    *b2 = train_opts(DLF_TASK_BINARY, 2, 600, 2, 1, 1, &l2, NULL);
+	uint8_t    *b3 = train_opts(DLF_TASK_REGRESSION, 0, 300, 2, 0, 1, &l3, NULL);
+	DlfDataset *d;
+	DlfTrainOptions opt;
+	DlfError	err;
+	int			found = 0;
+
+	ok(b1 && b2 && l1 == l2 && memcmp(b1, b2, l1) == 0,
+	   "l2 auto: shuffled rows and threads 2 give the same bytes");
+	ok(m && m->cv_json && strstr(m->cv_json, "\"candidates\"") != NULL,
+	   "l2 auto: the CV results are recorded");
+	for (int i = 0; m && i < m->nmetrics; i++)
+		found += strcmp(m->metric_names[i], "cv_auc") == 0 ||
+			strcmp(m->metric_names[i], "cv_auc_sd") == 0;
+	ok(found == 2, "l2 auto: cv_auc and its sd are metrics");
+	ok(m && m->rows_valid == 0, "l2 auto: the refit uses every row");
+	ok(b3 != NULL, "l2 auto: regression trains");
+	dlf_model_free(m);
+	free(b1);
+	free(b2);
+	free(b3);
+
+	/* a class with fewer rows than folds */
+	m = schema(DLF_TASK_BINARY, 2, 3, 0);
+	d = synth(m, 40, 5);
+	for (int64_t i = 0; i < 40; i++)
+		d->label[i] = i < 3;
+	dlf_train_options_default(&opt);
+	opt.l2_auto = 1;
+	opt.optimizer = DLF_OPTIM_AUTO;
+	ok(dlf_train_auto(m, d, &opt, NULL, &err) == DLF_ERR_INVALID &&
+	   strstr(err.message, "folds") != NULL && strstr(err.detail, "lower cv_folds") != NULL,
+	   "l2 auto: too few rows of a class is an error saying what to lower");
+	opt.cv_folds = 1;
+	ok(dlf_train_auto(m, d, &opt, NULL, &err) == DLF_ERR_INVALID,
+	   "l2 auto: cv_folds 1 is refused");
+	dlf_model_free(m);
+	free_data(d);
+}
+
 int
 main(void)
 {
@@ -308,5 +376,6 @@ main(void)
 	test_train(DLF_TASK_MULTICLASS, 3);
 	test_train(DLF_TASK_REGRESSION, 0);
 	test_constraints();
+	test_cv();
 	return done_testing();
 }

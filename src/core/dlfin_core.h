@@ -108,9 +108,23 @@ void		dlf_buf_json_double(DlfBuf *b, double v);	/* null if not finite */
 
 /* Project's own 64-bit hash: stable across machines, versions, endianness. */
 uint64_t	dlf_hash64(const void *data, size_t len, uint64_t seed);
-uint64_t	dlf_mix64(uint64_t x);	/* splitmix64 finaliser */
 void		dlf_sort_u32(uint32_t *a, int64_t n);	/* in place, no scratch */
 void		dlf_sort_u64(uint64_t *a, int64_t n);	/* in place, no scratch */
+
+/*
+ * splitmix64 finaliser: a bijective 64-bit mixer.  Inline, because the
+ * canonical row order calls it for every value of every row.
+ */
+static inline uint64_t
+dlf_mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= UINT64_C(0xbf58476d1ce4e5b9);
+	x ^= x >> 27;
+	x *= UINT64_C(0x94d049bb133111eb);
+	x ^= x >> 31;
+	return x;
+}
 uint32_t	dlf_crc32(const void *data, size_t len);
 
 /* Private PRNG (xoshiro256**), never the session's random(). */
@@ -696,16 +710,6 @@ double		dlf_calibrated(const DlfModel *m, double logit);
  */
 DlfStatus	dlf_govern_check(const DlfModel *m, const DlfTrainOptions *opt,
 							 DlfError *err);
-
-/*
- * After training: permutation importance and calibration on the validation
- * rows valid_idx[0..nvalid), training distributions of every feature and
- * of the score over all rows of data.  Deterministic given seed.
- */
-DlfStatus	dlf_govern_fit(DlfModel *m, const DlfDataset *data,
-						   const uint32_t *valid_idx, int64_t nvalid,
-						   uint64_t seed, const DlfTrainHooks *hooks,
-						   DlfError *err);
 
 /* Bin of a value in a numeric histogram: edges are inclusive upper bounds. */
 int32_t		dlf_hist_bin(const DlfHistogram *h, double v);

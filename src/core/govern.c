@@ -106,20 +106,7 @@ gov_scratch(Gov *g)
 	return nn_work_alloc(&g->work, &g->net, GOV_BATCH, 0, g->err);
 }
 
-/* Importance, calibration and distributions after training. */
-DlfStatus
-dlf_govern_fit(DlfModel *m, const DlfDataset *data, const uint32_t *valid_idx,
-			   int64_t nvalid, uint64_t seed, const DlfTrainHooks *hooks,
-			   DlfError *err)
-{
-	return dlf_govern_fit_pool(m, data, valid_idx, nvalid, seed, hooks, err,
-							   NULL);
-}
-
-/*
- * dlf_govern_fit, with the passes over all rows split among the threads of
- * pool (NULL: the caller alone).  The results do not depend on the pool.
- */
+/* Importance, calibration and distributions after training (see nn_internal.h). */
 DlfStatus
 dlf_govern_fit_pool(DlfModel *m, const DlfDataset *data,
 					const uint32_t *valid_idx, int64_t nvalid, uint64_t seed,

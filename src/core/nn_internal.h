@@ -170,8 +170,11 @@ void		dlf_monotone_project_range(const DlfModel *m, NnNet *net,
 									   int64_t hi);
 
 /*
- * dlf_govern_fit with the passes over all rows split among the threads of
- * pool (NULL: the caller alone); the results do not depend on the pool.
+ * After training: permutation importance and calibration on the validation
+ * rows valid_idx[0..nvalid), training distributions of every feature and
+ * of the score over all rows of data.  Deterministic given seed.  The
+ * passes over all rows are split among the threads of pool (NULL: the
+ * caller alone); the results do not depend on the pool.
  */
 struct DlfPool;
 DlfStatus	dlf_govern_fit_pool(DlfModel *m, const DlfDataset *data,

@@ -123,18 +123,6 @@ heap_sort_rows(const TrainCtx *c, uint64_t *k, int64_t n, uint64_t imask)
 /* rows ahead whose columns train_canonical_order prefetches */
 #define ORDER_PREFETCH		16
 
-/* splitmix64 finaliser, as dlf_mix64, inlined for the per-row hashes. */
-static inline uint64_t
-mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= UINT64_C(0xbf58476d1ce4e5b9);
-	x ^= x >> 27;
-	x *= UINT64_C(0x94d049bb133111eb);
-	x ^= x >> 31;
-	return x;
-}
-
 /* Prefetches the label and feature values of row i. */
 static inline void
 prefetch_row(const TrainCtx *c, int64_t i)
@@ -154,14 +142,14 @@ static inline uint64_t
 row_hash(const TrainCtx *c, int64_t i)
 {
 	const DlfDataset *d = c->data;
-	uint64_t	h = mix64(dbits(dlf_label(d, i)) ^ UINT64_C(0x6a09e667f3bcc908));
+	uint64_t	h = dlf_mix64(dbits(dlf_label(d, i)) ^ UINT64_C(0x6a09e667f3bcc908));
 
 	for (int32_t f = 0; f < c->nf; f++)
 	{
 		uint32_t	x = c->m->features[f].kind == DLF_FEAT_NUMERIC ?
 			fbits(d->num[f][i]) : (uint32_t) d->cat[f][i];
 
-		h = mix64(h + x + UINT64_C(0x9e3779b97f4a7c15));
+		h = dlf_mix64(h + x + UINT64_C(0x9e3779b97f4a7c15));
 	}
 	return h;
 }
@@ -180,10 +168,10 @@ block_hash(const TrainCtx *c, int64_t lo, int m, uint64_t *restrict h)
 
 	if (d->cls)
 		for (int r = 0; r < m; r++)
-			h[r] = mix64(dbits((double) d->cls[lo + r]) ^ UINT64_C(0x6a09e667f3bcc908));
+			h[r] = dlf_mix64(dbits((double) d->cls[lo + r]) ^ UINT64_C(0x6a09e667f3bcc908));
 	else
 		for (int r = 0; r < m; r++)
-			h[r] = mix64(dbits(d->label[lo + r]) ^ UINT64_C(0x6a09e667f3bcc908));
+			h[r] = dlf_mix64(dbits(d->label[lo + r]) ^ UINT64_C(0x6a09e667f3bcc908));
 	for (int32_t f = 0; f < c->nf; f++)
 	{
 		if (c->m->features[f].kind == DLF_FEAT_NUMERIC)
@@ -191,14 +179,14 @@ block_hash(const TrainCtx *c, int64_t lo, int m, uint64_t *restrict h)
 			const float *restrict col = d->num[f] + lo;
 
 			for (int r = 0; r < m; r++)
-				h[r] = mix64(h[r] + fbits(col[r]) + UINT64_C(0x9e3779b97f4a7c15));
+				h[r] = dlf_mix64(h[r] + fbits(col[r]) + UINT64_C(0x9e3779b97f4a7c15));
 		}
 		else
 		{
 			const int32_t *restrict col = d->cat[f] + lo;
 
 			for (int r = 0; r < m; r++)
-				h[r] = mix64(h[r] + (uint32_t) col[r] + UINT64_C(0x9e3779b97f4a7c15));
+				h[r] = dlf_mix64(h[r] + (uint32_t) col[r] + UINT64_C(0x9e3779b97f4a7c15));
 		}
 	}
 }

@@ -290,18 +290,6 @@ dlf_buf_json_double(DlfBuf *b, double v)
 
 /* ---- hashing ---- */
 
-/* splitmix64 finaliser: a bijective 64-bit mixer. */
-uint64_t
-dlf_mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= UINT64_C(0xbf58476d1ce4e5b9);
-	x ^= x >> 27;
-	x *= UINT64_C(0x94d049bb133111eb);
-	x ^= x >> 31;
-	return x;
-}
-
 /*
  * Hashes bytes 8 at a time, read little-endian whatever the host order, so
  * the value is the same on every machine.

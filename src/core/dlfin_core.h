@@ -148,6 +148,9 @@ typedef enum DlfTask
 	DLF_TASK_REGRESSION = 3
 } DlfTask;
 
+/* "optimizer": "auto" picks L-BFGS up to this many rows (doc/quality.md) */
+#define DLF_AUTO_LBFGS_ROWS	20000
+
 typedef enum DlfActivation
 {
 	DLF_ACT_RELU = 1,
@@ -160,7 +163,9 @@ typedef enum DlfOptimizer
 {
 	DLF_OPTIM_SGD = 1,
 	DLF_OPTIM_MOMENTUM = 2,		/* heavy ball, momentum 0.9 */
-	DLF_OPTIM_ADAM = 3			/* beta1 0.9, beta2 0.999, eps 1e-8 */
+	DLF_OPTIM_ADAM = 3,			/* beta1 0.9, beta2 0.999, eps 1e-8 */
+	DLF_OPTIM_LBFGS = 4,		/* full batch, epochs = max iterations */
+	DLF_OPTIM_AUTO = 5			/* lbfgs up to DLF_AUTO_LBFGS_ROWS, else adam */
 } DlfOptimizer;
 
 /* How a feature is encoded into network inputs. */
@@ -268,6 +273,9 @@ typedef struct DlfModel
 	double		ece_before;		/* validation ECE before calibration */
 	double		ece_after;		/* ... and after; NaN when unknown */
 	DlfHistogram score_dist;	/* training score distribution */
+	char	   *cv_json;		/* "l2": "auto": the CV results as JSON, or
+								 * NULL (not stored; the glue adds it to
+								 * the options) */
 } DlfModel;
 
 typedef enum DlfAdverse
@@ -375,6 +383,8 @@ typedef struct DlfTrainOptions
 	int32_t		batch_size;
 	int32_t		epochs;
 	double		l2;
+	int			l2_auto;		/* "l2": "auto": choose l2 by CV (cv.c) */
+	int32_t		cv_folds;		/* folds of that CV, 2..64 */
 	double		dropout;		/* on hidden layers, [0, 1) */
 	double		validation_fraction;	/* [0, 0.9]; 0 disables */
 	int32_t		patience;		/* epochs without improvement */
@@ -421,6 +431,19 @@ typedef struct DlfTrainHooks
  */
 DlfStatus	dlf_train(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 					  const DlfTrainHooks *hooks, DlfError *err);
+
+/*
+ * dlf_train with the auto choices of opt resolved (cv.c): optimizer
+ * DLF_OPTIM_AUTO by the row count, l2_auto by stratified k-fold CV over a
+ * grid of l2 = alpha / rows, alpha in {3, 10, 30}, then a refit on all
+ * rows (no validation split unless a calibration is fitted); the CV
+ * results go to m->cv_json and the metrics cv_<metric> and cv_<metric>_sd.
+ */
+DlfStatus	dlf_train_auto(DlfModel *m, DlfDataset *data,
+						   const DlfTrainOptions *opt,
+						   const DlfTrainHooks *hooks, DlfError *err);
+/* The optimiser opt's "auto" stands for on n rows (others unchanged). */
+int			dlf_auto_optimizer(const DlfTrainOptions *opt, int64_t n);
 
 /* ---- metrics (metrics.c) --------------------------------------------- */
 

@@ -60,6 +60,7 @@ dlf_model_free(DlfModel *m)
 	dlf_free(m->biases);
 	dlf_free(m->units);
 	dlf_free(m->options_json);
+	dlf_free(m->cv_json);
 	dlf_free(m->train_loss);
 	dlf_free(m->valid_loss);
 	if (m->metric_names)

@@ -34,6 +34,8 @@ dlf_train_options_default(DlfTrainOptions *opt)
 	opt->batch_size = 64;
 	opt->epochs = 100;
 	opt->l2 = 0.0;
+	opt->l2_auto = 0;
+	opt->cv_folds = 5;
 	opt->dropout = 0.0;
 	opt->validation_fraction = 0.1;
 	opt->patience = 10;
@@ -144,8 +146,16 @@ check_options(const DlfTrainOptions *opt, DlfError *err)
 	}
 	if (opt->activation < DLF_ACT_RELU || opt->activation > DLF_ACT_LEAKY_RELU)
 		return dlf_fail(err, DLF_ERR_INVALID, "invalid activation");
-	if (opt->optimizer < DLF_OPTIM_SGD || opt->optimizer > DLF_OPTIM_ADAM)
+	if (opt->optimizer < DLF_OPTIM_SGD || opt->optimizer > DLF_OPTIM_LBFGS)
 		return dlf_fail(err, DLF_ERR_INVALID, "invalid optimizer");
+	if (opt->optimizer == DLF_OPTIM_LBFGS && opt->dropout > 0.0)
+	{
+		dlf_fail(err, DLF_ERR_INVALID,
+				 "dropout cannot be used with optimizer lbfgs");
+		dlf_detail(err, "Full-batch L-BFGS needs a deterministic loss; "
+				   "set dropout to 0 or use optimizer adam.");
+		return DLF_ERR_INVALID;
+	}
 	if (!(opt->learning_rate > 0.0) || !isfinite(opt->learning_rate))
 		return dlf_fail(err, DLF_ERR_INVALID,
 						"learning_rate must be a positive number");
@@ -399,7 +409,7 @@ static void
 write_options_json(TrainCtx *c)
 {
 	static const char *const acts[] = {"", "relu", "tanh", "sigmoid", "leaky_relu"};
-	static const char *const opts[] = {"", "sgd", "momentum", "adam"};
+	static const char *const opts[] = {"", "sgd", "momentum", "adam", "lbfgs"};
 	const DlfTrainOptions *o = c->opt;
 	DlfBuf		b;
 
@@ -560,6 +570,8 @@ dlf_train(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 	dlf_monotone_project(m, &c.net, opt->init == NULL);
 
 	c.cap = opt->batch_size;
+	if (opt->optimizer == DLF_OPTIM_LBFGS)
+		c.cap = LBFGS_BLOCK_ROWS * c.nchunks;	/* full batch: blocks of rows */
 	if (c.cap > c.ntrain && c.cap > c.nvalid)
 		c.cap = (int32_t) (c.ntrain > c.nvalid ? c.ntrain : c.nvalid);
 	if ((st = nn_batch_alloc(&c.bt, c.cap, c.nf, err)) != DLF_OK ||
@@ -580,7 +592,8 @@ dlf_train(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 		}
 	}
 
-	if ((st = train_loop(&c)) != DLF_OK)
+	st = opt->optimizer == DLF_OPTIM_LBFGS ? train_lbfgs_loop(&c) : train_loop(&c);
+	if (st != DLF_OK)
 		goto done;
 	if (c.nvalid > 0 && (st = train_store_metrics(&c)) != DLF_OK)
 		goto done;

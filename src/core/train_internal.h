@@ -196,6 +196,10 @@ DlfStatus	train_start_pool(TrainCtx *c);
 void		train_run_epoch(TrainCtx *c, int32_t epoch);
 void		train_job_shuffle(void *arg, int self, int nthreads);
 
+/* train_lbfgs.c: full-batch L-BFGS instead of train_loop */
+#define LBFGS_BLOCK_ROWS	256	/* rows per block of a chunk's gradient */
+DlfStatus	train_lbfgs_loop(TrainCtx *c);
+
 /* train_eval.c */
 DlfStatus	train_evaluate(TrainCtx *c, double *loss, int want_out);
 DlfStatus	train_main_metric(TrainCtx *c, double *value, const char **name);

@@ -18,7 +18,8 @@
 /* Every option dlfin_train accepts, in the order the hint lists them. */
 static const char *const valid_keys[] = {
 	"activation", "adverse", "batch_size", "calibrate", "class_weight",
-	"dropout", "epochs", "features", "hidden", "init", "l2", "learning_rate",
+	"cv_folds", "dropout", "epochs", "features", "hidden", "init", "l2",
+	"learning_rate",
 	"max_categories", "monotone", "optimizer", "patience", "positive",
 	"reasons", "seed", "task", "threads", "validation_fraction", "verbose",
 	NULL
@@ -179,8 +180,8 @@ parse_option(const char *key, JsonbValue *v, DlfTrainSpec *spec)
 	}
 	else if (strcmp(key, "optimizer") == 0)
 	{
-		static const char *const names[] = {"sgd", "momentum", "adam", NULL};
-		const char *detail = "Option \"optimizer\" must be one of sgd, momentum, adam.";
+		static const char *const names[] = {"sgd", "momentum", "adam", "lbfgs", "auto", NULL};
+		const char *detail = "Option \"optimizer\" must be one of sgd, momentum, adam, lbfgs, auto.";
 		int			i = pick(str_value(key, v, detail), names);
 
 		if (i < 0)
@@ -204,7 +205,22 @@ parse_option(const char *key, JsonbValue *v, DlfTrainSpec *spec)
 	else if (strcmp(key, "epochs") == 0)
 		o->epochs = int_value(key, v, 1, DLF_MAX_EPOCHS);
 	else if (strcmp(key, "l2") == 0)
-		o->l2 = real_value(key, v, 0, 10, false);
+	{
+		if (v->type == jbvString)
+		{
+			if (v->val.string.len != 4 ||
+				memcmp(v->val.string.val, "auto", 4) != 0)
+				bad_value(key, "Option \"l2\" must be a number between 0 and 10, or \"auto\".");
+			o->l2_auto = 1;
+		}
+		else
+		{
+			o->l2 = real_value(key, v, 0, 10, false);
+			o->l2_auto = 0;
+		}
+	}
+	else if (strcmp(key, "cv_folds") == 0)
+		o->cv_folds = int_value(key, v, 2, 64);
 	else if (strcmp(key, "dropout") == 0)
 		o->dropout = real_value(key, v, 0, 0.9, false);
 	else if (strcmp(key, "validation_fraction") == 0)
@@ -437,7 +453,7 @@ json_str(StringInfo s, const char *v)
 char *
 dlfin_options_json(const DlfTrainSpec *spec, const DlfModel *m)
 {
-	static const char *const opts[] = {"", "sgd", "momentum", "adam"};
+	static const char *const opts[] = {"", "sgd", "momentum", "adam", "lbfgs", "auto"};
 	const DlfTrainOptions *o = &spec->opt;
 	StringInfoData s;
 
@@ -451,8 +467,12 @@ dlfin_options_json(const DlfTrainSpec *spec, const DlfModel *m)
 					 dlf_activation_name(o->activation), opts[o->optimizer]);
 	appendStringInfo(&s, ", \"learning_rate\": %s, \"batch_size\": %d, \"epochs\": %d",
 					 float8out_internal(o->learning_rate), o->batch_size, o->epochs);
-	appendStringInfo(&s, ", \"l2\": %s, \"dropout\": %s, \"validation_fraction\": %s, \"patience\": %d",
-					 float8out_internal(o->l2), float8out_internal(o->dropout),
+	if (o->l2_auto)
+		appendStringInfo(&s, ", \"l2\": \"auto\", \"cv_folds\": %d", o->cv_folds);
+	else
+		appendStringInfo(&s, ", \"l2\": %s", float8out_internal(o->l2));
+	appendStringInfo(&s, ", \"dropout\": %s, \"validation_fraction\": %s, \"patience\": %d",
+					 float8out_internal(o->dropout),
 					 float8out_internal(o->validation_fraction), o->patience);
 	appendStringInfo(&s, ", \"seed\": " INT64_FORMAT ", \"max_categories\": %d",
 					 (int64) o->seed, spec->max_categories);
@@ -494,6 +514,11 @@ dlfin_options_json(const DlfTrainSpec *spec, const DlfModel *m)
 	}
 	if (spec->init)
 		appendStringInfoString(&s, ", \"init\": true");
+	if (o->optimizer == DLF_OPTIM_AUTO)
+		appendStringInfo(&s, ", \"optimizer_chosen\": \"%s\"",
+						 opts[dlf_auto_optimizer(o, m->rows_train + m->rows_valid)]);
+	if (m->cv_json)
+		appendStringInfo(&s, ", \"cv\": %s", m->cv_json);
 	appendStringInfoChar(&s, '}');
 	return s.data;
 }

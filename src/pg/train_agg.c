@@ -704,7 +704,7 @@ dlfin_train_final(PG_FUNCTION_ARGS)
 	hooks.epoch_done = spec.verbose ? report_epoch : NULL;
 	hooks.arg = NULL;
 
-	rc = dlf_train(m, &data, &spec.opt, &hooks, &err);
+	rc = dlf_train_auto(m, &data, &spec.opt, &hooks, &err);
 	if (rc != DLF_OK)
 		dlfin_report_core_error(&err);
 	zero_unused_inputs(m, st);

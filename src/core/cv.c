@@ -1,0 +1,511 @@
+/*
+ * cv.c
+ *	  Training with the L2 strength chosen by k-fold cross-validation
+ *	  ("l2": "auto") and the optimiser chosen by the row count
+ *	  ("optimizer": "auto").
+ *
+ * Folds are stratified and depend only on the rows' content: rows are
+ * sorted by (class, content hash, content) and dealt round-robin, so the
+ * same multiset of rows gives the same folds in any order.  Each candidate
+ * is trained on every fold's complement (no validation split) and scored
+ * on the fold; the candidate with the best mean metric (AUC, accuracy or
+ * minus RMSE; ties to the stronger penalty) is refitted on all rows.
+ */
+#include "nn_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * Candidates, as scikit-learn's alpha: the penalty of a fit on n rows is
+ * l2 = alpha / n (scikit-learn adds alpha * |W|^2 / (2 n) to the mean loss).
+ */
+static const double cv_alpha[] = {3.0, 10.0, 30.0};
+
+#define CV_NCAND	((int) (sizeof(cv_alpha) / sizeof(cv_alpha[0])))
+
+/* The optimiser "auto" stands for on n rows. */
+int
+dlf_auto_optimizer(const DlfTrainOptions *opt, int64_t n)
+{
+	if (opt->optimizer != DLF_OPTIM_AUTO)
+		return opt->optimizer;
+	if (opt->dropout > 0.0 || n > DLF_AUTO_LBFGS_ROWS)
+		return DLF_OPTIM_ADAM;
+	return DLF_OPTIM_LBFGS;
+}
+
+/* Content hash of row i (feature values and label). */
+static uint64_t
+cv_row_hash(const DlfModel *m, const DlfDataset *d, int64_t i)
+{
+	uint64_t	h = dlf_mix64((uint64_t) (dlf_label(d, i) * 1e6) + 0x9e3779b97f4a7c15ULL);
+
+	for (int32_t f = 0; f < d->nfeatures; f++)
+	{
+		uint32_t	b;
+
+		if (m->features[f].kind == DLF_FEAT_NUMERIC)
+		{
+			float		x = d->num[f][i];
+
+			if (isnan(x))
+				b = 0x7fc00000u;
+			else if (x == 0.0f)
+				b = 0;
+			else
+				memcpy(&b, &x, 4);
+		}
+		else
+			b = (uint32_t) d->cat[f][i];
+		h = dlf_mix64(h ^ (b + ((uint64_t) f << 32)));
+	}
+	return h;
+}
+
+typedef struct CvSort
+{
+	const DlfModel *m;
+	const DlfDataset *d;
+	const uint64_t *h;
+} CvSort;
+
+static CvSort cv_sort_ctx;		/* qsort has no argument; training is serial */
+
+/* Orders rows by class, hash, then content (a total order on contents). */
+static int
+cv_cmp(const void *pa, const void *pb)
+{
+	const CvSort *s = &cv_sort_ctx;
+	uint32_t	a = *(const uint32_t *) pa;
+	uint32_t	b = *(const uint32_t *) pb;
+	double		la = s->m->task == DLF_TASK_REGRESSION ? 0 : dlf_label(s->d, a);
+	double		lb = s->m->task == DLF_TASK_REGRESSION ? 0 : dlf_label(s->d, b);
+
+	if (la != lb)
+		return la < lb ? -1 : 1;
+	if (s->h[a] != s->h[b])
+		return s->h[a] < s->h[b] ? -1 : 1;
+	for (int32_t f = 0; f < s->d->nfeatures; f++)
+	{
+		if (s->m->features[f].kind == DLF_FEAT_NUMERIC)
+		{
+			float		x = s->d->num[f][a],
+						y = s->d->num[f][b];
+
+			if (isnan(x) != isnan(y))
+				return isnan(x) ? -1 : 1;
+			if (!isnan(x) && x != y)
+				return x < y ? -1 : 1;
+		}
+		else if (s->d->cat[f][a] != s->d->cat[f][b])
+			return s->d->cat[f][a] < s->d->cat[f][b] ? -1 : 1;
+	}
+	if (dlf_label(s->d, a) != dlf_label(s->d, b))
+		return dlf_label(s->d, a) < dlf_label(s->d, b) ? -1 : 1;
+	return 0;					/* equal rows: either order gives same folds */
+}
+
+/* A copy of the schema of m (features, classes, governance requests). */
+static DlfModel *
+cv_schema(const DlfModel *m)
+{
+	DlfModel   *c = dlf_model_new();
+
+	if (!c)
+		return NULL;
+	c->task = m->task;
+	c->activation = m->activation;
+	c->adverse = m->adverse;
+	c->calibration = DLF_CALIB_NONE;
+	c->nfeatures = m->nfeatures;
+	c->features = dlf_alloc0(sizeof(DlfFeature) * m->nfeatures);
+	c->nclasses = m->nclasses;
+	if (m->nclasses)
+		c->classes = dlf_alloc0(sizeof(char *) * m->nclasses);
+	if (!c->features || (m->nclasses && !c->classes))
+	{
+		dlf_model_free(c);
+		return NULL;
+	}
+	for (int32_t j = 0; j < m->nclasses; j++)
+		if (!(c->classes[j] = dlf_strndup(m->classes[j], strlen(m->classes[j]))))
+			goto fail;
+	for (int32_t f = 0; f < m->nfeatures; f++)
+	{
+		const DlfFeature *s = &m->features[f];
+		DlfFeature *t = &c->features[f];
+
+		t->kind = s->kind;
+		t->sqltype = s->sqltype;
+		t->monotone = s->monotone;
+		t->importance = NAN;
+		t->ncat = s->ncat;
+		if (!(t->name = dlf_strndup(s->name, strlen(s->name))))
+			goto fail;
+		if (s->ncat > 0)
+		{
+			if (!(t->categories = dlf_alloc0(sizeof(char *) * s->ncat)))
+				goto fail;
+			for (int32_t k = 0; k < s->ncat; k++)
+				if (!(t->categories[k] = dlf_strndup(s->categories[k],
+													 strlen(s->categories[k]))))
+					goto fail;
+		}
+	}
+	return c;
+fail:
+	dlf_model_free(c);
+	return NULL;
+}
+
+/* Frees a dataset made by cv_subset. */
+static void
+cv_subset_free(DlfDataset *d)
+{
+	for (int32_t f = 0; d->num && f < d->nfeatures; f++)
+	{
+		dlf_free(d->num[f]);
+		dlf_free(d->cat[f]);
+	}
+	dlf_free(d->num);
+	dlf_free(d->cat);
+	dlf_free(d->label);
+	dlf_free(d->cls);
+}
+
+/* Copies the rows whose fold is (or, with !in, is not) k. */
+static DlfStatus
+cv_subset(const DlfModel *m, const DlfDataset *src, const uint8_t *fold,
+		  int k, int in, DlfDataset *out, DlfError *err)
+{
+	int64_t		n = 0,
+				j = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (int64_t i = 0; i < src->nrows; i++)
+		n += (fold[i] == k) == in;
+	out->nrows = n;
+	out->nfeatures = src->nfeatures;
+	out->num = dlf_alloc0(sizeof(float *) * src->nfeatures);
+	out->cat = dlf_alloc0(sizeof(int32_t *) * src->nfeatures);
+	if (src->cls)
+		out->cls = dlf_alloc_array(n, sizeof(uint16_t));
+	else
+		out->label = dlf_alloc_array(n, sizeof(double));
+	if (!out->num || !out->cat || (!out->cls && !out->label))
+		goto nomem;
+	for (int32_t f = 0; f < src->nfeatures; f++)
+	{
+		if (m->features[f].kind == DLF_FEAT_NUMERIC)
+		{
+			if (!(out->num[f] = dlf_alloc_array(n, sizeof(float))))
+				goto nomem;
+		}
+		else if (!(out->cat[f] = dlf_alloc_array(n, sizeof(int32_t))))
+			goto nomem;
+	}
+	for (int64_t i = 0; i < src->nrows; i++)
+	{
+		if ((fold[i] == k) != in)
+			continue;
+		for (int32_t f = 0; f < src->nfeatures; f++)
+			if (out->num[f])
+				out->num[f][j] = src->num[f][i];
+			else
+				out->cat[f][j] = src->cat[f][i];
+		if (out->cls)
+			out->cls[j] = src->cls[i];
+		else
+			out->label[j] = src->label[i];
+		j++;
+	}
+	return DLF_OK;
+nomem:
+	cv_subset_free(out);
+	return dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
+}
+
+/* The fold metric of model fm on rows d (higher is better). */
+static DlfStatus
+cv_score(const DlfModel *fm, const DlfDataset *d, double *metric,
+		 DlfError *err)
+{
+	DlfScorer  *s = dlf_scorer_new(fm, err);
+	int32_t		nf = fm->nfeatures;
+	int32_t		nout = fm->task == DLF_TASK_MULTICLASS ? fm->nclasses : 1;
+	int32_t    *idx = dlf_alloc_array(nf, sizeof(int32_t));
+	float	   *val = dlf_alloc_array(nf, sizeof(float));
+	double	   *out = dlf_alloc_array(nout, sizeof(double));
+	double	   *score = dlf_alloc_array(d->nrows, sizeof(double));
+	uint8_t    *bin = dlf_alloc_array(d->nrows, sizeof(uint8_t));
+	DlfStatus	st = DLF_OK;
+	double		hits = 0.0,
+				se = 0.0;
+
+	if (!s || !idx || !val || !out || !score || !bin)
+	{
+		st = s ? dlf_fail(err, DLF_ERR_NOMEM, "out of memory") : err->code;
+		goto done;
+	}
+	for (int64_t i = 0; i < d->nrows; i++)
+	{
+		double		y = dlf_label(d, i);
+
+		for (int32_t f = 0; f < nf; f++)
+		{
+			const DlfFeature *ft = &fm->features[f];
+
+			if (ft->kind == DLF_FEAT_NUMERIC)
+			{
+				idx[f] = ft->input_offset;
+				val[f] = dlf_std_value(d->num[f][i], ft->mean, 1.0 / ft->scale);
+			}
+			else
+			{
+				idx[f] = ft->input_offset + d->cat[f][i];
+				val[f] = 1.0f;
+			}
+		}
+		dlf_scorer_run_entries(s, idx, val, out);
+		if (fm->task == DLF_TASK_BINARY)
+		{
+			score[i] = out[0];
+			bin[i] = y > 0.5;
+		}
+		else if (fm->task == DLF_TASK_REGRESSION)
+			se += (out[0] - y) * (out[0] - y);
+		else
+		{
+			int32_t		am = 0;
+
+			for (int32_t j = 1; j < nout; j++)
+				if (out[j] > out[am])
+					am = j;
+			hits += am == (int32_t) y;
+		}
+	}
+	if (fm->task == DLF_TASK_BINARY)
+	{
+		DlfBinaryMetrics bm;
+
+		st = dlf_binary_metrics(score, bin, d->nrows, 0.5, &bm, err);
+		*metric = isnan(bm.auc) ? 0.5 : bm.auc;
+	}
+	else if (fm->task == DLF_TASK_REGRESSION)
+		*metric = -sqrt(se / (double) d->nrows);
+	else
+		*metric = hits / (double) d->nrows;
+done:
+	dlf_scorer_free(s);
+	dlf_free(idx);
+	dlf_free(val);
+	dlf_free(out);
+	dlf_free(score);
+	dlf_free(bin);
+	return st;
+}
+
+/*
+ * Stratified folds of the rows, fold[i] in [0, k): by content, see the
+ * file's opening comment.  Fails when a class has fewer rows than folds.
+ */
+static DlfStatus
+cv_folds(const DlfModel *m, const DlfDataset *d, int k, uint8_t *fold,
+		 DlfError *err)
+{
+	int64_t		n = d->nrows;
+	uint32_t   *ord = dlf_alloc_array(n, sizeof(uint32_t));
+	uint64_t   *h = dlf_alloc_array(n, sizeof(uint64_t));
+	int64_t		run = 0;
+
+	if (!ord || !h)
+	{
+		dlf_free(ord);
+		dlf_free(h);
+		return dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
+	}
+	for (int64_t i = 0; i < n; i++)
+	{
+		ord[i] = (uint32_t) i;
+		h[i] = cv_row_hash(m, d, i);
+	}
+	cv_sort_ctx.m = m;
+	cv_sort_ctx.d = d;
+	cv_sort_ctx.h = h;
+	qsort(ord, n, sizeof(uint32_t), cv_cmp);
+	for (int64_t i = 0; i < n; i++)
+	{
+		int			newclass = m->task != DLF_TASK_REGRESSION && i > 0 &&
+			dlf_label(d, ord[i]) != dlf_label(d, ord[i - 1]);
+
+		if (newclass)
+		{
+			if (run < k)
+				break;
+			run = 0;
+		}
+		fold[ord[i]] = (uint8_t) (run % k);
+		run++;
+	}
+	dlf_free(ord);
+	dlf_free(h);
+	if (run < k)
+	{
+		dlf_fail(err, DLF_ERR_INVALID,
+				 "too few rows for %d cross-validation folds", k);
+		dlf_detail(err, "Every class needs at least cv_folds rows; "
+				   "lower cv_folds or give \"l2\" a number.");
+		return DLF_ERR_INVALID;
+	}
+	return DLF_OK;
+}
+
+/* Trains with opt's auto choices resolved; see dlfin_core.h. */
+DlfStatus
+dlf_train_auto(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
+			   const DlfTrainHooks *hooks, DlfError *err)
+{
+	DlfTrainOptions o = *opt;
+	uint8_t    *fold = NULL;
+	double		mean[CV_NCAND],
+				sd[CV_NCAND];
+	int			best = 0,
+				k = opt->cv_folds;
+	DlfStatus	st = DLF_OK;
+	DlfBuf		b;
+
+	if (m == NULL || data == NULL || opt == NULL)
+		return dlf_fail(err, DLF_ERR_INVALID, "missing training argument");
+	o.optimizer = dlf_auto_optimizer(opt, data->nrows);
+	if (!opt->l2_auto)
+		return dlf_train(m, data, &o, hooks, err);
+	if (k < 2 || k > 64)
+		return dlf_fail(err, DLF_ERR_INVALID,
+						"cv_folds must be between 2 and 64");
+	if (data->nrows < 2 * (int64_t) k || data->nrows > INT32_MAX ||
+		data->nfeatures != m->nfeatures || m->nfeatures < 1)
+	{
+		if (data->nrows > INT32_MAX || data->nfeatures != m->nfeatures ||
+			m->nfeatures < 1)
+			return dlf_train(m, data, &o, hooks, err);	/* its own errors */
+		dlf_fail(err, DLF_ERR_INVALID,
+				 "too few rows for %d cross-validation folds", k);
+		dlf_detail(err, "Every fold needs training rows; "
+				   "lower cv_folds or give \"l2\" a number.");
+		return DLF_ERR_INVALID;
+	}
+	fold = dlf_alloc_array(data->nrows, sizeof(uint8_t));
+	if (!fold)
+		return dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
+	if ((st = cv_folds(m, data, k, fold, err)) != DLF_OK)
+		goto done;
+	for (int c = 0; c < CV_NCAND; c++)
+	{
+		double		s1 = 0.0,
+					s2 = 0.0;
+
+		for (int j = 0; j < k; j++)
+		{
+			DlfDataset	tr,
+						te;
+			DlfModel   *fm = NULL;
+			DlfTrainOptions fo = o;
+			double		met = 0.0;
+
+			if (hooks && hooks->interrupted && hooks->interrupted(hooks->arg))
+			{
+				st = dlf_fail(err, DLF_ERR_INTERRUPTED, "training interrupted");
+				goto done;
+			}
+			if ((st = cv_subset(m, data, fold, j, 0, &tr, err)) != DLF_OK)
+				goto done;
+			if ((st = cv_subset(m, data, fold, j, 1, &te, err)) != DLF_OK)
+			{
+				cv_subset_free(&tr);
+				goto done;
+			}
+			fo.l2 = cv_alpha[c] / (double) tr.nrows;
+			fo.validation_fraction = 0.0;
+			fo.optimizer = dlf_auto_optimizer(opt, tr.nrows);
+			fm = cv_schema(m);
+			if (!fm)
+				st = dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
+			else
+			{
+				DlfTrainHooks fh = {0};
+
+				if (hooks)
+				{
+					fh.interrupted = hooks->interrupted;
+					fh.arg = hooks->arg;
+				}
+				st = dlf_train(fm, &tr, &fo, &fh, err);
+			}
+			if (st == DLF_OK)
+				st = cv_score(fm, &te, &met, err);
+			dlf_model_free(fm);
+			cv_subset_free(&tr);
+			cv_subset_free(&te);
+			if (st != DLF_OK)
+				goto done;
+			s1 += met;
+			s2 += met * met;
+		}
+		mean[c] = s1 / k;
+		sd[c] = sqrt(fmax(0.0, (s2 - s1 * s1 / k) / (k - 1)));
+		/* ties (within 1e-4) go to the stronger penalty */
+		if (c == 0 || mean[c] >= mean[best] - 1e-4)
+			best = c;
+	}
+	o.l2 = cv_alpha[best] / (double) data->nrows;
+	/* all rows train; a validation split only for a calibration to fit */
+	if (m->calibration == DLF_CALIB_NONE)
+		o.validation_fraction = 0.0;
+	st = dlf_train(m, data, &o, hooks, err);
+	if (st != DLF_OK)
+		goto done;
+	{
+		const char *mname = m->task == DLF_TASK_BINARY ? "auc" :
+			m->task == DLF_TASK_REGRESSION ? "rmse" : "accuracy";
+		double		sign = m->task == DLF_TASK_REGRESSION ? -1.0 : 1.0;
+		char		key[64];
+
+		snprintf(key, sizeof(key), "cv_%s", mname);
+		st = dlf_model_set_metric(m, key, sign * mean[best], err);
+		snprintf(key, sizeof(key), "cv_%s_sd", mname);
+		if (st == DLF_OK)
+			st = dlf_model_set_metric(m, key, sd[best], err);
+		if (st != DLF_OK)
+			goto done;
+		dlf_buf_init(&b);
+		dlf_buf_printf(&b, "{\"folds\": %d, \"metric\": \"%s\", \"l2\": ", k, mname);
+		dlf_buf_json_double(&b, o.l2);
+		dlf_buf_append(&b, ", \"candidates\": [", 17);
+		for (int c = 0; c < CV_NCAND; c++)
+		{
+			dlf_buf_printf(&b, "%s{\"alpha\": ", c ? ", " : "");
+			dlf_buf_json_double(&b, cv_alpha[c]);
+			dlf_buf_append(&b, ", \"l2\": ", 8);
+			dlf_buf_json_double(&b, cv_alpha[c] / (double) data->nrows);
+			dlf_buf_append(&b, ", \"mean\": ", 10);
+			dlf_buf_json_double(&b, sign * mean[c]);
+			dlf_buf_append(&b, ", \"sd\": ", 8);
+			dlf_buf_json_double(&b, sd[c]);
+			dlf_buf_append(&b, "}", 1);
+		}
+		dlf_buf_append(&b, "]}", 3);	/* with the terminating NUL */
+		if (b.failed)
+		{
+			dlf_buf_free(&b);
+			st = dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
+			goto done;
+		}
+		dlf_free(m->cv_json);
+		m->cv_json = (char *) b.data;
+	}
+done:
+	dlf_free(fold);
+	return st;
+}

@@ -105,7 +105,7 @@ FUZZ_CFLAGS = -std=gnu11 -g -O1 -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 EXTRA_CLEAN += test/fuzz/bin
 
-$(UNIT_BINS): test/unit/fixtures.h
+$(UNIT_BINS): test/unit/fixtures.h test/unit/synth.h
 
 test/fuzz/bin/fuzz_codec: test/fuzz/fuzz_codec.c $(CORE_SRCS) $(wildcard src/core/*.h)
 	@mkdir -p test/fuzz/bin

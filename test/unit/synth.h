@@ -1,0 +1,130 @@
+/*
+ * synth.h
+ *	  Synthetic schemas and datasets for the tests that train models
+ *	  (test_explain.c, test_lbfgs.c): a schema of numeric features and one
+ *	  categorical, rows drawn from a seeded generator, and their release.
+ */
+#ifndef DLFIN_SYNTH_H
+#define DLFIN_SYNTH_H
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dlfin_core.h"
+#include "nn_internal.h"
+
+/* Makes a schema: nnum numeric features then one categorical with ncat. */
+static DlfModel *
+schema(int task, int nclasses, int nnum, int ncat)
+{
+	DlfModel   *m = dlf_model_new();
+	char		buf[32];
+
+	m->task = task;
+	m->nfeatures = nnum + (ncat > 0);
+	m->features = dlf_alloc0(m->nfeatures * sizeof(DlfFeature));
+	for (int f = 0; f < m->nfeatures; f++)
+	{
+		DlfFeature *ft = &m->features[f];
+
+		snprintf(buf, sizeof(buf), "x%d", f + 1);
+		ft->name = dlf_strndup(buf, strlen(buf));
+		ft->importance = NAN;
+		ft->kind = f < nnum ? DLF_FEAT_NUMERIC : DLF_FEAT_CATEGORICAL;
+		ft->sqltype = f < nnum ? DLF_SQL_NUMBER : DLF_SQL_TEXT;
+		if (f >= nnum)
+		{
+			ft->ncat = ncat;
+			ft->categories = dlf_alloc_array(ncat, sizeof(char *));
+			for (int c = 0; c < ncat; c++)
+			{
+				snprintf(buf, sizeof(buf), "c%d", c);
+				ft->categories[c] = dlf_strndup(buf, strlen(buf));
+			}
+		}
+	}
+	m->nclasses = task == DLF_TASK_REGRESSION ? 0 : nclasses;
+	if (m->nclasses)
+	{
+		m->classes = dlf_alloc_array(m->nclasses, sizeof(char *));
+		for (int c = 0; c < m->nclasses; c++)
+		{
+			snprintf(buf, sizeof(buf), "k%d", c);
+			m->classes[c] = dlf_strndup(buf, strlen(buf));
+		}
+	}
+	return m;
+}
+
+/* Synthetic rows: label driven by x1 (up), x2 (down), the category; x3 noise. */
+static DlfDataset *
+synth(const DlfModel *m, int64_t n, uint64_t seed)
+{
+	DlfDataset *d = calloc(1, sizeof(DlfDataset));
+	DlfRng		r;
+
+	dlf_rng_seed(&r, seed);
+	d->nrows = n;
+	d->nfeatures = m->nfeatures;
+	d->num = calloc(m->nfeatures, sizeof(float *));
+	d->cat = calloc(m->nfeatures, sizeof(int32_t *));
+	d->label = calloc(n, sizeof(double));
+	for (int f = 0; f < m->nfeatures; f++)
+		if (m->features[f].kind == DLF_FEAT_NUMERIC)
+			d->num[f] = calloc(n, sizeof(float));
+		else
+			d->cat[f] = calloc(n, sizeof(int32_t));
+	for (int64_t i = 0; i < n; i++)
+	{
+		double		s = 0.0;
+
+		for (int f = 0; f < m->nfeatures; f++)
+		{
+			const DlfFeature *ft = &m->features[f];
+
+			if (ft->kind == DLF_FEAT_NUMERIC)
+			{
+				double		v = dlf_rng_normal(&r) * 3.0 + 10.0;
+
+				if (dlf_rng_uniform(&r) < 0.05)
+					v = NAN;	/* a few NULLs */
+				d->num[f][i] = (float) v;
+				if (isfinite(v))
+					s += f == 0 ? 0.8 * (v - 10) : f == 1 ? -0.5 * (v - 10) :
+						0.0;
+			}
+			else
+			{
+				int32_t		c = (int32_t) dlf_rng_below(&r, ft->ncat + 1);
+
+				d->cat[f][i] = c;
+				s += c == 1 ? 1.5 : c == 2 ? -1.0 : 0.0;
+			}
+		}
+		s += 0.8 * dlf_rng_normal(&r);
+		if (m->task == DLF_TASK_REGRESSION)
+			d->label[i] = 100.0 + 20.0 * s;
+		else if (m->task == DLF_TASK_BINARY)
+			d->label[i] = s > 0.3;
+		else
+			d->label[i] = s < -1 ? 0 : s < 1 ? 1 : 2;
+	}
+	return d;
+}
+
+/* Frees a dataset made by synth. */
+static void
+free_data(DlfDataset *d)
+{
+	for (int f = 0; f < d->nfeatures; f++)
+	{
+		free(d->num[f]);
+		free(d->cat[f]);
+	}
+	free(d->num);
+	free(d->cat);
+	free(d->label);
+	free(d);
+}
+
+#endif

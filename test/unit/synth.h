@@ -7,6 +7,7 @@
 #ifndef DLFIN_SYNTH_H
 #define DLFIN_SYNTH_H
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

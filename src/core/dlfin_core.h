@@ -59,13 +59,19 @@ typedef int (*DlfInterruptFn) (void *arg);
 typedef struct DlfError
 {
 	DlfStatus	code;
-	char		message[256];	/* primary message, style-guide form */
-	char		detail[512];	/* full sentence, or empty */
+	/* sized so that a quoted name of DLF_MAX_NAME bytes fits */
+	char		message[1400];	/* primary message, style-guide form */
+	char		detail[2600];	/* full sentence, or empty */
+	char		hint[256];		/* full sentence, or empty */
 } DlfError;
 
 /* Sets err and returns code; message is printf-style. */
 DlfStatus	dlf_fail(DlfError *err, DlfStatus code, const char *fmt,...)
 			__attribute__((format(printf, 3, 4)));
+
+/* Sets err->hint; printf-style. */
+void		dlf_hint(DlfError *err, const char *fmt,...)
+			__attribute__((format(printf, 2, 3)));
 
 /* Sets err->detail; printf-style. */
 void		dlf_detail(DlfError *err, const char *fmt,...)

@@ -27,7 +27,21 @@ dlf_fail(DlfError *err, DlfStatus code, const char *fmt,...)
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
 	va_end(ap);
 	err->detail[0] = '\0';
+	err->hint[0] = '\0';
 	return code;
+}
+
+/* Adds a hint sentence to an already recorded failure. */
+void
+dlf_hint(DlfError *err, const char *fmt,...)
+{
+	va_list		ap;
+
+	if (err == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err->hint, sizeof(err->hint), fmt, ap);
+	va_end(ap);
 }
 
 /* Adds a detail sentence to an already recorded failure. */

@@ -85,16 +85,3 @@ dlfin_dict_add(DlfDict *d, const char *s, int len, int64 add)
 	d->slots[h] = code + 1;
 	return code;
 }
-
-/* Byte-wise comparison of two entries; a prefix sorts first. */
-int
-dlfin_dict_cmp(const DlfDict *d, int32 a, int32 b)
-{
-	int			la = d->len[a],
-				lb = d->len[b];
-	int			r = memcmp(d->str[a], d->str[b], Min(la, lb));
-
-	if (r != 0)
-		return r;
-	return (la > lb) - (la < lb);
-}

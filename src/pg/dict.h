@@ -22,7 +22,5 @@ typedef struct DlfDict
 
 /* Returns the code of s, adding it with count 0 when new; counts += add. */
 extern int32 dlfin_dict_add(DlfDict *d, const char *s, int len, int64 add);
-/* Byte-wise comparison of two entries (shorter prefix first). */
-extern int	dlfin_dict_cmp(const DlfDict *d, int32 a, int32 b);
 
 #endif

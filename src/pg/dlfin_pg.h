@@ -116,8 +116,11 @@ typedef struct DlfTrainSpec
 extern void dlfin_parse_options(Jsonb *options, DlfTrainSpec *spec);
 /* Copies adverse side, calibration, monotone and reasons into the schema. */
 extern void dlfin_apply_governance(const DlfTrainSpec *spec, DlfModel *m);
-/* Writes the effective options as a JSON object. */
+/* Writes the effective options as a JSON object (m: schema set). */
 extern char *dlfin_options_json(const DlfTrainSpec *spec, const DlfModel *m);
+/* That JSON with the choices training made for "auto" options added. */
+extern char *dlfin_options_json_trained(const char *json, const DlfTrainSpec *spec,
+										const DlfModel *m);
 
 /* ---- evaluation states (metrics.c) ---- */
 

@@ -48,6 +48,7 @@ dlfin_report_core_error(const DlfError *err)
 			(errcode(code),
 			 errmsg("%s", err->message[0] ? err->message : "dlfin core error"),
 			 err->detail[0] ? errdetail("%s", err->detail) : 0,
+			 err->hint[0] ? errhint("%s", err->hint) :
 			 err->code == DLF_ERR_NOMEM ?
 			 errhint("Raise dlfin.max_training_memory or work_mem, or train on fewer rows.") :
 			 err->code == DLF_ERR_RANGE ?

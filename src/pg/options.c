@@ -514,6 +514,24 @@ dlfin_options_json(const DlfTrainSpec *spec, const DlfModel *m)
 	}
 	if (spec->init)
 		appendStringInfoString(&s, ", \"init\": true");
+	appendStringInfoChar(&s, '}');
+	return s.data;
+}
+
+/*
+ * The options JSON of a trained model: json (from dlfin_options_json, set
+ * before training) with what training chose for "auto" options added.
+ */
+char *
+dlfin_options_json_trained(const char *json, const DlfTrainSpec *spec,
+						   const DlfModel *m)
+{
+	static const char *const opts[] = {"", "sgd", "momentum", "adam", "lbfgs", "auto"};
+	const DlfTrainOptions *o = &spec->opt;
+	StringInfoData s;
+
+	initStringInfo(&s);
+	appendBinaryStringInfo(&s, json, strlen(json) - 1);	/* without '}' */
 	if (o->optimizer == DLF_OPTIM_AUTO)
 		appendStringInfo(&s, ", \"optimizer_chosen\": \"%s\"",
 						 opts[dlf_auto_optimizer(o, m->rows_train + m->rows_valid)]);

@@ -13,6 +13,7 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
+#include "schema.h"
 #include "train_state.h"
 
 PG_FUNCTION_INFO_V1(dlfin_train_sfunc);
@@ -36,7 +37,7 @@ first_row(FunctionCallInfo fcinfo, int label_arg, Jsonb *options)
 	int32		nfeat = nargs - label_arg - 1;
 	DlfArgType	label_type;
 	DlfArgType *types;
-	DlfTrainSpec spec;
+	DlfTrainSpec *spec = palloc(sizeof(DlfTrainSpec));
 	char	  **names;
 	TrainState *st;
 
@@ -54,12 +55,12 @@ first_row(FunctionCallInfo fcinfo, int label_arg, Jsonb *options)
 				 errmsg("dlfin_train does not accept a VARIADIC array"),
 				 errhint("Pass the features as separate arguments.")));
 	/* validate the options now, so a typo fails before the scan */
-	dlfin_parse_options(options, &spec);
-	if (spec.nnames > 0 && spec.nnames != nfeat)
+	dlfin_parse_options(options, spec);
+	if (spec->nnames > 0 && spec->nnames != nfeat)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("dlfin_train option \"features\" names %d features but %d were given",
-						spec.nnames, nfeat)));
+						spec->nnames, nfeat)));
 	if (!dlfin_classify_type(get_fn_expr_argtype(fcinfo->flinfo, label_arg),
 							 &label_type))
 		ereport(ERROR,
@@ -68,7 +69,7 @@ first_row(FunctionCallInfo fcinfo, int label_arg, Jsonb *options)
 						format_type_be(get_fn_expr_argtype(fcinfo->flinfo, label_arg))),
 				 errhint("Use a boolean, numeric or text label.")));
 	/* the "features" option, else the expressions (label: input label_arg - 1) */
-	names = spec.nnames ? spec.names :
+	names = spec->nnames ? spec->names :
 		dlfin_call_feature_names(fcinfo, &dlfin_train_call(fcinfo)->names, label_arg, nfeat);
 	types = palloc(sizeof(DlfArgType) * nfeat);
 	for (int32 f = 0; f < nfeat; f++)
@@ -84,6 +85,8 @@ first_row(FunctionCallInfo fcinfo, int label_arg, Jsonb *options)
 	}
 	st = train_state_new(nfeat, &label_type, types, options);
 	train_state_set_names(st, names);
+	/* kept for the final function: the options are parsed once */
+	st->spec = spec;
 	return st;
 }
 
@@ -266,25 +269,6 @@ dlfin_train_deserialize(PG_FUNCTION_ARGS)
 
 /* ---- final function -------------------------------------------------- */
 
-/* qsort comparator for doubles. */
-static int
-cmp_double(const void *a, const void *b)
-{
-	double		x = *(const double *) a,
-				y = *(const double *) b;
-
-	return (x > y) - (x < y);
-}
-
-/* Text name of a numeric class value. */
-static char *
-number_class_name(double v, const DlfArgType *t)
-{
-	if (t->kind == DLF_ARG_BOOL)
-		return pstrdup(v != 0 ? "true" : "false");
-	return psprintf("%.15g", v);
-}
-
 /* Copies a string into core-owned memory. */
 static char *
 core_strdup(const char *s)
@@ -307,302 +291,79 @@ core_alloc0(size_t n, size_t size)
 	return p;
 }
 
-/* qsort_arg comparator: dictionary entries by bytes. */
-static int
-cmp_dict_bytes(const void *a, const void *b, void *arg)
-{
-	return dlfin_dict_cmp((const DlfDict *) arg, *(const int32 *) a,
-						*(const int32 *) b);
-}
-
 /*
- * Decides the task and the classes from the labels and rewrites the label
- * codes as class indexes (classification) or the labels as doubles
- * (regression).  Class order is canonical (sorted), so it never depends on
- * row order.
+ * Task and classes from the buffered labels (the core decides them), then
+ * the labels in the form the trainer takes: class indexes, or for
+ * regression a double per row.
  */
 static void
 setup_labels(TrainState *st, DlfTrainSpec *spec, DlfModel *m)
 {
-	int64		n = st->nrows;
-	int32		k;
-	char	  **names;
-	int			task = spec->task;
+	DlfLabelColumn l;
+	DlfError	err;
+	bool		text = st->label_type.sqltype == DLF_SQL_TEXT;
 
-	if (st->label_type.sqltype == DLF_SQL_TEXT)
+	l.is_text = text;
+	l.is_bool = st->label_type.kind == DLF_ARG_BOOL;
+	/* numeric: more than DLF_MAX_CLASSES once the state switched to values */
+	l.ndistinct = text ? st->label_dict.n :
+		st->label_val ? DLF_MAX_CLASSES + 1 : st->nvals;
+	l.str = (const char *const *) st->label_dict.str;
+	l.len = st->label_dict.len;
+	l.vals = st->vals;
+	l.nrows = st->nrows;
+	l.code = st->label_code;
+	if (dlf_schema_labels(m, &l, spec->task, spec->positive, &err) != DLF_OK)
+		dlfin_report_core_error(&err);
+	if (m->task == DLF_TASK_REGRESSION && st->label_val == NULL)
 	{
-		DlfDict    *d = &st->label_dict;
-		int32	   *order = palloc(sizeof(int32) * Max(d->n, 1));
-		int32	   *rank = palloc(sizeof(int32) * Max(d->n, 1));
-
-		if (task == DLF_TASK_REGRESSION)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("dlfin_train task \"regression\" needs a numeric label")));
-		k = d->n;
-		for (int32 i = 0; i < k; i++)
-			order[i] = i;
-		qsort_arg(order, k, sizeof(int32), cmp_dict_bytes, d);
-		for (int32 i = 0; i < k; i++)
-			rank[order[i]] = i;
-		names = palloc(sizeof(char *) * Max(k, 1));
-		for (int32 i = 0; i < k; i++)
-			names[i] = d->str[order[i]];
-		/* k <= TRAIN_MAX_LABEL_CODES, so ranks fit the codes */
-		for (int64 r = 0; r < n; r++)
-			st->label_code[r] = (uint16) rank[st->label_code[r]];
+		/* the trainer wants the values: a double per row */
+		st->label_val = palloc_extended(sizeof(double) * st->nrows, MCXT_ALLOC_HUGE);
+		for (int64 r = 0; r < st->nrows; r++)
+			st->label_val[r] = st->vals[st->label_code[r]];
+		pfree(st->label_code);
+		st->label_code = NULL;
 	}
-	else
+	if (m->task != DLF_TASK_REGRESSION && spec->nweights > 0)
 	{
-		/*
-		 * The distinct values: the state's code table, or more than
-		 * DLF_MAX_CLASSES of them once it switched to values.
-		 */
-		int64		nd = st->label_val ? DLF_MAX_CLASSES + 1 : st->nvals;
-		double	   *vals = NULL;
-
-		/* two values (or a boolean) classify; one value is an error below */
-		if (task == 0 && (nd > 2 && st->label_type.kind != DLF_ARG_BOOL))
-			task = DLF_TASK_REGRESSION;
-		if (task == DLF_TASK_REGRESSION)
-		{
-			if (st->label_type.kind == DLF_ARG_BOOL)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("dlfin_train task \"regression\" needs a numeric label")));
-			if (nd < 2)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_EXCEPTION),
-						 errmsg("dlfin_train label has only one distinct value"),
-						 errdetail("A model needs a label that varies.")));
-			if (st->label_val == NULL)
-			{
-				/* the trainer wants the values: a double per row */
-				st->label_val = palloc_extended(sizeof(double) * n, MCXT_ALLOC_HUGE);
-				for (int64 r = 0; r < n; r++)
-					st->label_val[r] = st->vals[st->label_code[r]];
-				pfree(st->label_code);
-				st->label_code = NULL;
-			}
-			m->task = DLF_TASK_REGRESSION;
-			m->nclasses = 0;
-			return;
-		}
-		if (nd > DLF_MAX_CLASSES)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("dlfin_train label has more than %d distinct values",
-							DLF_MAX_CLASSES)));
-		k = (int32) nd;
-		vals = palloc(sizeof(double) * Max(k, 1));
-		memcpy(vals, st->vals, sizeof(double) * k);
-		qsort(vals, k, sizeof(double), cmp_double);
-		names = palloc(sizeof(char *) * Max(k, 1));
-		for (int32 i = 0; i < k; i++)
-			names[i] = number_class_name(vals[i], &st->label_type);
-		{
-			uint16		rank[DLF_MAX_CLASSES];
-
-			for (int32 c = 0; c < k; c++)
-			{
-				double	   *hit = bsearch(&st->vals[c], vals, k, sizeof(double),
-										  cmp_double);
-
-				rank[c] = (uint16) (hit - vals);
-			}
-			for (int64 r = 0; r < n; r++)
-				st->label_code[r] = rank[st->label_code[r]];
-		}
-		pfree(vals);
-	}
-
-	if (k < 2)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("dlfin_train label has only one class"),
-				 errdetail("Every row with a label has the value \"%s\".", names[0]),
-				 errhint("A classifier needs at least two classes.")));
-	if (task == 0)
-		task = k == 2 ? DLF_TASK_BINARY : DLF_TASK_MULTICLASS;
-	if (task == DLF_TASK_BINARY && k != 2)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("dlfin_train task \"binary\" needs exactly two label values, found %d", k)));
-	if (task == DLF_TASK_MULTICLASS && k < 3)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("dlfin_train task \"multiclass\" needs at least three label values, found %d", k),
-				 errhint("Use task \"binary\" for two classes.")));
-	if (spec->positive && task != DLF_TASK_BINARY)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dlfin_train option \"positive\" applies only to binary classification")));
-	if (spec->positive)
-	{
-		if (strcmp(spec->positive, names[0]) == 0)
-		{
-			char	   *t = names[0];
-
-			/* the named class becomes class 1 */
-			names[0] = names[1];
-			names[1] = t;
-			for (int64 r = 0; r < n; r++)
-				st->label_code[r] = 1 - st->label_code[r];
-		}
-		else if (strcmp(spec->positive, names[1]) != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("dlfin_train option \"positive\" value \"%s\" is not a label value",
-							spec->positive),
-					 errdetail("The label values are \"%s\" and \"%s\".", names[0], names[1])));
-	}
-	m->task = task;
-	m->nclasses = k;
-	m->classes = core_alloc0(k, sizeof(char *));
-	for (int32 i = 0; i < k; i++)
-		m->classes[i] = core_strdup(names[i]);
-
-	if (spec->nweights > 0)
-	{
-		spec->opt.class_weights = palloc(sizeof(double) * k);
-		for (int32 i = 0; i < k; i++)
-			spec->opt.class_weights[i] = 1.0;
-		for (int i = 0; i < spec->nweights; i++)
-		{
-			int32		c;
-
-			for (c = 0; c < k; c++)
-				if (strcmp(spec->weight_class[i], names[c]) == 0)
-					break;
-			if (c == k)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("dlfin_train option \"class_weight\" names unknown class \"%s\"",
-								spec->weight_class[i])));
-			spec->opt.class_weights[c] = spec->weight_value[i];
-		}
+		spec->opt.class_weights = palloc(sizeof(double) * m->nclasses);
+		if (dlf_schema_class_weights(m, spec->weight_class, spec->weight_value,
+									 spec->nweights, spec->opt.class_weights,
+									 &err) != DLF_OK)
+			dlfin_report_core_error(&err);
 	}
 }
 
-/* qsort_arg comparator: most frequent first, then by bytes. */
-static int
-cmp_vocab(const void *a, const void *b, void *arg)
-{
-	const DlfDict *d = arg;
-	int32		x = *(const int32 *) a;
-	int32		y = *(const int32 *) b;
-
-	/* a million distinct values take a second to sort */
-	CHECK_FOR_INTERRUPTS();
-	if (d->count[x] != d->count[y])
-		return d->count[x] > d->count[y] ? -1 : 1;
-	return dlfin_dict_cmp(d, x, y);
-}
-
-/*
- * Sets up feature f of the model from its buffered column: name, kind and,
- * for text, the vocabulary (the max_categories most frequent values; ties by
- * bytes) with the column rewritten to model codes.  With a warm-start model
- * the vocabulary is the init model's.
- */
+/* Sets up feature f of the model from its buffered column (in the core). */
 static void
 setup_feature(TrainState *st, const DlfTrainSpec *spec, DlfModel *m,
 			  const DlfModel *init, int32 f)
 {
 	TrainColumn *c = &st->cols[f];
-	DlfFeature *ft = &m->features[f];
-	int64		n = st->nrows;
+	DlfTextColumn col;
 	DlfError	err;
 
-	ft->name = core_strdup(spec->nnames ? spec->names[f] : feature_name(st->names, f));
-	ft->sqltype = c->type.sqltype;
-	ft->importance = NAN;
-	if (c->type.sqltype != DLF_SQL_TEXT)
-	{
-		ft->kind = DLF_FEAT_NUMERIC;
-		return;
-	}
-	ft->kind = DLF_FEAT_CATEGORICAL;
-	{
-		DlfDict    *d = &c->dict;
-		int32	   *map = palloc(sizeof(int32) * Max(d->n, 1));
-		int32		keep;
-
-		if (init)
-		{
-			const DlfFeature *it = &init->features[f];
-
-			keep = it->ncat;
-			ft->categories = core_alloc0(Max(keep, 1), sizeof(char *));
-			for (int32 i = 0; i < keep; i++)
-			{
-				if ((i & 4095) == 0)
-					CHECK_FOR_INTERRUPTS();
-				ft->categories[i] = core_strdup(it->categories[i]);
-			}
-			/* a hash of the init model's categories, not a search each */
-			if (dlf_category_codes(init, f, (const char *const *) d->str, d->len,
-								   d->n, map, dlfin_interrupt_pending, NULL,
-								   &err) != DLF_OK)
-				dlfin_report_core_error(&err);
-		}
-		else
-		{
-			int32	   *order = palloc(sizeof(int32) * Max(d->n, 1));
-
-			for (int32 i = 0; i < d->n; i++)
-				order[i] = i;
-			qsort_arg(order, d->n, sizeof(int32), cmp_vocab, d);
-			keep = Min(d->n, spec->max_categories);
-			ft->categories = core_alloc0(Max(keep, 1), sizeof(char *));
-			for (int32 i = 0; i < d->n; i++)
-			{
-				if (i < keep)
-					ft->categories[i] = core_strdup(d->str[order[i]]);
-				map[order[i]] = i < keep ? i : keep;	/* rare: "other" */
-			}
-			pfree(order);
-		}
-		ft->ncat = keep;
-		for (int64 r = 0; r < n; r++)
-		{
-			if ((r & ((1 << 20) - 1)) == 0)
-				CHECK_FOR_INTERRUPTS();
-			c->cat[r] = c->cat[r] < 0 ? keep + 1 : map[c->cat[r]];
-		}
-		pfree(map);
-	}
+	col.n = c->dict.n;
+	col.str = (const char *const *) c->dict.str;
+	col.len = c->dict.len;
+	col.count = c->dict.count;
+	col.code = c->cat;
+	if (dlf_schema_feature(m, f, spec->nnames ? spec->names[f] : feature_name(st->names, f),
+						   c->type.sqltype,
+						   c->type.sqltype == DLF_SQL_TEXT ? &col : NULL,
+						   st->nrows, spec->max_categories, init,
+						   dlfin_interrupt_pending, NULL, &err) != DLF_OK)
+		dlfin_report_core_error(&err);
 }
 
-/* Checks that a warm-start model has the schema of this training call. */
+/* Errors out unless a warm-start model has the schema of this call. */
 static void
 check_init_schema(const DlfModel *init, const DlfModel *m)
 {
-	const char *why = NULL;
+	DlfError	err;
 
-	if (init->task != m->task)
-		why = "The task differs.";
-	else if (init->nclasses != m->nclasses)
-		why = "The classes differ.";
-	else if (init->nfeatures != m->nfeatures)
-		why = psprintf("The init model has %d features, this call %d.",
-					   init->nfeatures, m->nfeatures);
-	else
-	{
-		for (int32 c = 0; c < m->nclasses && !why; c++)
-			if (strcmp(init->classes[c], m->classes[c]) != 0)
-				why = "The classes differ.";
-		for (int32 f = 0; f < m->nfeatures && !why; f++)
-			if (init->features[f].sqltype != m->features[f].sqltype)
-				why = psprintf("Feature %d is %s in the init model and %s here.", f + 1,
-							   dlf_sqltype_name(init->features[f].sqltype),
-							   dlf_sqltype_name(m->features[f].sqltype));
-	}
-	if (why)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dlfin_train option \"init\" model does not match the training data"),
-				 errdetail("%s", why)));
+	if (dlf_schema_check_init(init, m, &err) != DLF_OK)
+		dlfin_report_core_error(&err);
 }
 
 /* Epoch callback: a NOTICE per epoch when "verbose" is on. */
@@ -614,34 +375,6 @@ report_epoch(void *arg, const DlfEpochReport *r)
 					r->epoch, r->train_loss, r->valid_loss,
 					r->metric_name ? r->metric_name : "metric",
 					r->valid_metric, r->seconds)));
-}
-
-/*
- * Zeroes the first-layer weights of one-hot inputs that were never active
- * in training (an "other" or "missing" bucket no training row used).  Their
- * weights never influenced training, so this changes no training result,
- * but it makes an unseen category score like the baseline instead of
- * through random initial weights.
- */
-static void
-zero_unused_inputs(DlfModel *m, TrainState *st)
-{
-	for (int32 f = 0; f < m->nfeatures; f++)
-	{
-		DlfFeature *ft = &m->features[f];
-		int64	   *used;
-
-		if (ft->kind != DLF_FEAT_CATEGORICAL)
-			continue;
-		used = palloc0(sizeof(int64) * (ft->ncat + 2));
-		for (int64 r = 0; r < st->nrows; r++)
-			used[st->cols[f].cat[r]]++;
-		for (int32 c = 0; c < ft->ncat + 2; c++)
-			if (used[c] == 0)
-				memset(m->weights[0] + (size_t) (ft->input_offset + c) * m->units[1],
-					   0, sizeof(float) * m->units[1]);
-		pfree(used);
-	}
 }
 
 /* Final function: trains the model on the buffered rows, returns bytea. */
@@ -665,7 +398,11 @@ dlfin_train_final(PG_FUNCTION_ARGS)
 	if (st->nrows == 0)
 		PG_RETURN_NULL();
 
-	dlfin_parse_options(st->options, &spec);
+	/* parsed on the first row, unless the state came from parallel workers */
+	if (st->spec)
+		spec = *st->spec;
+	else
+		dlfin_parse_options(st->options, &spec);
 	if (spec.init)
 		init = dlfin_decode_model(spec.init);
 
@@ -704,13 +441,19 @@ dlfin_train_final(PG_FUNCTION_ARGS)
 	hooks.epoch_done = spec.verbose ? report_epoch : NULL;
 	hooks.arg = NULL;
 
-	rc = dlf_train_auto(m, &data, &spec.opt, &hooks, &err);
-	if (rc != DLF_OK)
-		dlfin_report_core_error(&err);
-	zero_unused_inputs(m, st);
-
+	/* set before training, so the trainer does not write its own */
 	json = dlfin_options_json(&spec, m);
 	m->options_json = core_strdup(json);
+	rc = dlf_train_auto(m, &data, &spec.opt, &hooks, &err);
+	if (rc == DLF_OK)
+		rc = dlf_zero_unused_inputs(m, data.cat, data.nrows, &err);
+	if (rc != DLF_OK)
+		dlfin_report_core_error(&err);
+	if (spec.opt.optimizer == DLF_OPTIM_AUTO || m->cv_json)
+	{
+		dlf_free(m->options_json);
+		m->options_json = core_strdup(dlfin_options_json_trained(json, &spec, m));
+	}
 	result = dlfin_encode_trained_model(m);
 	dlf_model_free(m);
 	PG_RETURN_BYTEA_P(result);

@@ -34,6 +34,8 @@ typedef struct TrainState
 	int32		nfeat;
 	DlfArgType	label_type;
 	Jsonb	   *options;		/* as given, or NULL */
+	DlfTrainSpec *spec;			/* options parsed on the first row; NULL
+								 * in a state combined from workers */
 	char	  **names;			/* [nfeat] feature names of the call, or
 								 * NULL: f1..fn */
 	bool		options_fixed;	/* its expression has one value for every

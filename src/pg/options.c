@@ -1,6 +1,15 @@
 /*
  * options.c
- *	  Validation of dlfin_train's jsonb options.
+ *	  dlfin_train's jsonb options: one table of every option drives the
+ *	  parsing, the validation, the hint's list of valid names and the
+ *	  options JSON stored in the model.
+ *
+ * Adding an option is one row in `option_defs` below: a plain integer, number,
+ * choice or boolean needs only the row (its field in DlfTrainSpec, its
+ * range or names, whether the model's JSON shows it); an option of another
+ * shape names a parse function and, if the JSON shows it, a write function.
+ * The rows are in the order the model's JSON lists the options; the hint
+ * lists them sorted.
  */
 #include "postgres.h"
 
@@ -15,25 +24,143 @@
 
 #include "dlfin_pg.h"
 
-/* Every option dlfin_train accepts, in the order the hint lists them. */
-static const char *const valid_keys[] = {
-	"activation", "adverse", "batch_size", "calibrate", "class_weight",
-	"cv_folds", "dropout", "epochs", "features", "hidden", "init", "l2",
-	"learning_rate",
-	"max_categories", "monotone", "optimizer", "patience", "positive",
-	"reasons", "seed", "task", "threads", "validation_fraction", "verbose",
-	NULL
+/* The shape of an option's value. */
+typedef enum OptKind
+{
+	OPT_INT,					/* integer in [lo, hi] into an int */
+	OPT_INT64,					/* integer in [lo, hi] into a uint64 */
+	OPT_REAL,					/* number in [lo, hi] (lo_open: > lo) */
+	OPT_CHOICE,					/* one of names: its index + base */
+	OPT_BOOL,					/* true or false into a bool */
+	OPT_OTHER					/* parsed by the row's parse function */
+} OptKind;
+
+/* Whether and how an option appears in the model's options JSON. */
+typedef enum OptJson
+{
+	JSON_NO,					/* never (it does not shape the model) */
+	JSON_YES,					/* always, as its value */
+	JSON_NONZERO,				/* when its field is not 0 */
+	JSON_WRITE					/* the row's write function decides */
+} OptJson;
+
+typedef struct OptDef OptDef;
+
+/* Parses the value v of option d into spec (or errors). */
+typedef void (*OptParse) (const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);
+
+/* Appends option d to the JSON object s, if it is to appear. */
+typedef void (*OptWrite) (StringInfo s, const OptDef *d, const DlfTrainSpec *spec,
+						  const DlfModel *m);
+
+/* One option of dlfin_train. */
+struct OptDef
+{
+	const char *key;
+	OptKind		kind;
+	size_t		field;			/* offsetof(DlfTrainSpec, ...) */
+	double		lo;				/* OPT_INT, OPT_INT64, OPT_REAL */
+	double		hi;
+	bool		lo_open;		/* OPT_REAL: lo itself is not valid */
+	const char *const *names;	/* OPT_CHOICE: NULL-terminated */
+	int			base;			/* OPT_CHOICE: value of names[0] */
+	const char *detail;			/* what is valid, if not the generated text */
+	OptJson		json;
+	OptParse	parse;			/* OPT_OTHER */
+	OptWrite	write;			/* JSON_WRITE */
 };
 
-/* Comma-separated list of the valid option names, for hints. */
+static const char *const task_names[] = {"binary", "multiclass", "regression", NULL};
+static const char *const activation_names[] = {"relu", "tanh", "sigmoid", "leaky_relu", NULL};
+static const char *const optimizer_names[] = {"sgd", "momentum", "adam", "lbfgs", "auto", NULL};
+static const char *const adverse_names[] = {"negative", "positive", NULL};
+static const char *const calibrate_names[] = {"none", "platt", "isotonic", NULL};
+
+static void parse_hidden(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);
+static void parse_l2(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);
+static void parse_class_weight(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);
+static void parse_positive(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);
+static void parse_monotone(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);
+static void parse_reasons(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);
+static void parse_init(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);
+static void parse_features(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);
+static void write_task(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
+static void write_hidden(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
+static void write_l2(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
+static void write_cv_folds(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
+static void write_class_weight(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
+static void write_positive(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
+static void write_monotone(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
+static void write_init(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
+
+#define F(member)	offsetof(DlfTrainSpec, member)
+
+/* Every option, in the order of the model's options JSON. */
+static const OptDef option_defs[] = {
+	{"task", OPT_CHOICE, F(task), .names = task_names, .base = 1,
+	.json = JSON_WRITE, .write = write_task},
+	{"hidden", OPT_OTHER, .parse = parse_hidden, .json = JSON_WRITE, .write = write_hidden},
+	{"activation", OPT_CHOICE, F(opt.activation), .names = activation_names, .base = 1,
+	.json = JSON_YES},
+	{"optimizer", OPT_CHOICE, F(opt.optimizer), .names = optimizer_names, .base = 1,
+	.json = JSON_YES},
+	{"learning_rate", OPT_REAL, F(opt.learning_rate), 0, 10, .lo_open = true, .json = JSON_YES},
+	{"batch_size", OPT_INT, F(opt.batch_size), 1, 65536, .json = JSON_YES},
+	{"epochs", OPT_INT, F(opt.epochs), 1, DLF_MAX_EPOCHS, .json = JSON_YES},
+	{"l2", OPT_OTHER, .parse = parse_l2, .json = JSON_WRITE, .write = write_l2},
+	{"cv_folds", OPT_INT, F(opt.cv_folds), 2, 64, .json = JSON_WRITE, .write = write_cv_folds},
+	{"dropout", OPT_REAL, F(opt.dropout), 0, 0.9, .json = JSON_YES},
+	{"validation_fraction", OPT_REAL, F(opt.validation_fraction), 0, 0.5, .json = JSON_YES},
+	{"patience", OPT_INT, F(opt.patience), 1, DLF_MAX_EPOCHS, .json = JSON_YES},
+	{"seed", OPT_INT64, F(opt.seed), -9007199254740992.0, 9007199254740992.0, .json = JSON_YES},
+	{"max_categories", OPT_INT, F(max_categories), 1, DLF_MAX_CATEGORIES, .json = JSON_YES},
+	{"class_weight", OPT_OTHER, .parse = parse_class_weight,
+	.detail = "Option \"class_weight\" must be \"balanced\" or an object mapping class values to positive weights.",
+	.json = JSON_WRITE, .write = write_class_weight},
+	{"positive", OPT_OTHER, .parse = parse_positive,
+	.detail = "Option \"positive\" must be a string, number or boolean naming one of the two label values.",
+	.json = JSON_WRITE, .write = write_positive},
+	{"adverse", OPT_CHOICE, F(adverse), .names = adverse_names, .base = 0,
+	.detail = "Option \"adverse\" must be \"negative\" (the positive class is the good outcome) or \"positive\" (it is the bad one).",
+	.json = JSON_NONZERO},
+	{"calibrate", OPT_CHOICE, F(calibrate), .names = calibrate_names, .base = 0,
+	.json = JSON_NONZERO},
+	{"monotone", OPT_OTHER, .parse = parse_monotone,
+	.detail = "Option \"monotone\" must be an object mapping feature names to 1 (non-decreasing), -1 (non-increasing) or 0.",
+	.json = JSON_WRITE, .write = write_monotone},
+	{"init", OPT_OTHER, .parse = parse_init,
+	.detail = "Option \"init\" must be a dlfin model as a bytea hex string (\\x...), for example jsonb_build_object('init', model).",
+	.json = JSON_WRITE, .write = write_init},
+	{"features", OPT_OTHER, .parse = parse_features,
+	.detail = "Option \"features\" must be an array of distinct, non-empty feature names."},
+	{"reasons", OPT_OTHER, .parse = parse_reasons,
+	.detail = "Option \"reasons\" must be an object mapping feature names to non-empty reason texts."},
+	{"threads", OPT_INT, F(threads), 0, 64},
+	{"verbose", OPT_BOOL, F(verbose)},
+};
+
+#define NOPTIONS	lengthof(option_defs)
+
+/* strcmp of two option rows by key, for the sorted hint. */
+static int
+cmp_key(const void *a, const void *b)
+{
+	return strcmp((*(const OptDef *const *) a)->key, (*(const OptDef *const *) b)->key);
+}
+
+/* Comma-separated sorted list of the valid option names, for hints. */
 static char *
 valid_key_list(void)
 {
+	const OptDef *sorted[NOPTIONS];
 	StringInfoData s;
 
+	for (int i = 0; i < (int) NOPTIONS; i++)
+		sorted[i] = &option_defs[i];
+	qsort(sorted, NOPTIONS, sizeof(sorted[0]), cmp_key);
 	initStringInfo(&s);
-	for (int i = 0; valid_keys[i]; i++)
-		appendStringInfo(&s, "%s%s", i ? ", " : "", valid_keys[i]);
+	for (int i = 0; i < (int) NOPTIONS; i++)
+		appendStringInfo(&s, "%s%s", i ? ", " : "", sorted[i]->key);
 	return s.data;
 }
 
@@ -48,6 +175,41 @@ bad_value(const char *key, const char *detail)
 			 errhint("Valid options are: %s.", valid_key_list())));
 }
 
+/* What is valid for option d, for its error detail. */
+static char *
+option_detail(const OptDef *d)
+{
+	StringInfoData s;
+
+	if (d->detail)
+		return pstrdup(d->detail);
+	initStringInfo(&s);
+	switch (d->kind)
+	{
+		case OPT_INT:
+		case OPT_INT64:
+			appendStringInfo(&s, "Option \"%s\" must be an integer between " INT64_FORMAT " and " INT64_FORMAT ".",
+							 d->key, (int64) d->lo, (int64) d->hi);
+			break;
+		case OPT_REAL:
+			appendStringInfo(&s, "Option \"%s\" must be a number %s %g and at most %g.",
+							 d->key, d->lo_open ? "greater than" : "of at least", d->lo, d->hi);
+			break;
+		case OPT_CHOICE:
+			appendStringInfo(&s, "Option \"%s\" must be one of ", d->key);
+			for (int i = 0; d->names[i]; i++)
+				appendStringInfo(&s, "%s%s", i ? ", " : "", d->names[i]);
+			appendStringInfoChar(&s, '.');
+			break;
+		case OPT_BOOL:
+			appendStringInfo(&s, "Option \"%s\" must be true or false.", d->key);
+			break;
+		case OPT_OTHER:
+			break;
+	}
+	return s.data;
+}
+
 /* The value of a jsonb number as double; error if not a number. */
 static double
 num_value(const char *key, JsonbValue *v, const char *detail)
@@ -59,38 +221,6 @@ num_value(const char *key, JsonbValue *v, const char *detail)
 											  NumericGetDatum(v->val.numeric)));
 }
 
-/* An integer option within [lo, hi]. */
-static int64
-int_value(const char *key, JsonbValue *v, int64 lo, int64 hi)
-{
-	char		detail[200];
-	double		d;
-
-	snprintf(detail, sizeof(detail),
-			 "Option \"%s\" must be an integer between " INT64_FORMAT " and " INT64_FORMAT ".",
-			 key, lo, hi);
-	d = num_value(key, v, detail);
-	if (!(d == floor(d)) || d < (double) lo || d > (double) hi)
-		bad_value(key, detail);
-	return (int64) d;
-}
-
-/* A real option within [lo, hi] (lo_open: lo excluded). */
-static double
-real_value(const char *key, JsonbValue *v, double lo, double hi, bool lo_open)
-{
-	char		detail[200];
-	double		d;
-
-	snprintf(detail, sizeof(detail),
-			 "Option \"%s\" must be a number %s %g and at most %g.",
-			 key, lo_open ? "greater than" : "of at least", lo, hi);
-	d = num_value(key, v, detail);
-	if (!isfinite(d) || d > hi || (lo_open ? d <= lo : d < lo))
-		bad_value(key, detail);
-	return d;
-}
-
 /* A string option as a NUL-terminated copy; error if not a string. */
 static char *
 str_value(const char *key, JsonbValue *v, const char *detail)
@@ -100,14 +230,55 @@ str_value(const char *key, JsonbValue *v, const char *detail)
 	return pnstrdup(v->val.string.val, v->val.string.len);
 }
 
-/* Index of s in the NULL-terminated list, or -1. */
-static int
-pick(const char *s, const char *const *names)
+/* Parses a value of a plain kind (all but OPT_OTHER) into its field. */
+static void
+parse_plain(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec)
 {
-	for (int i = 0; names[i]; i++)
-		if (strcmp(s, names[i]) == 0)
-			return i;
-	return -1;
+	char	   *field = (char *) spec + d->field;
+	char	   *detail = option_detail(d);
+	double		x;
+	int			i;
+
+	switch (d->kind)
+	{
+		case OPT_INT:
+		case OPT_INT64:
+			x = num_value(d->key, v, detail);
+			if (!(x == floor(x)) || x < d->lo || x > d->hi)
+				bad_value(d->key, detail);
+			if (d->kind == OPT_INT)
+				*(int *) field = (int) x;
+			else
+				*(uint64 *) field = (uint64) (int64) x;
+			break;
+		case OPT_REAL:
+			x = num_value(d->key, v, detail);
+			if (!isfinite(x) || x > d->hi || (d->lo_open ? x <= d->lo : x < d->lo))
+				bad_value(d->key, detail);
+			*(double *) field = x;
+			break;
+		case OPT_CHOICE:
+			{
+				char	   *s = str_value(d->key, v, detail);
+
+				for (i = 0; d->names[i]; i++)
+					if (strcmp(s, d->names[i]) == 0)
+						break;
+				if (!d->names[i])
+					bad_value(d->key, detail);
+				*(int *) field = i + d->base;
+				break;
+			}
+		case OPT_BOOL:
+			if (v->type != jbvBool)
+				bad_value(d->key, detail);
+			*(bool *) field = v->val.boolean;
+			break;
+		case OPT_OTHER:
+			d->parse(d, v, spec);
+			break;
+	}
+	pfree(detail);
 }
 
 /* Iterates the elements of a jsonb array value, or errors. */
@@ -140,274 +311,199 @@ array_elements(const char *key, JsonbValue *v, JsonbValue **elems,
 	return n;
 }
 
-/* Parses one option into spec. */
-static void
-parse_option(const char *key, JsonbValue *v, DlfTrainSpec *spec)
+/*
+ * The pairs of a jsonb object value with at most max keys: keys into
+ * *names, values into *vals; returns their number, or errors.
+ */
+static int
+object_pairs(const char *key, JsonbValue *v, int max, char ***names,
+			 JsonbValue **vals, const char *detail)
 {
-	DlfTrainOptions *o = &spec->opt;
+	JsonbIterator *it;
+	JsonbValue	k;
+	JsonbIteratorToken tok;
+	int			n,
+				i = 0;
 
-	if (strcmp(key, "hidden") == 0)
+	if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
+		bad_value(key, detail);
+	n = JsonContainerSize(v->val.binary.data);
+	if (n > max)
+		bad_value(key, detail);
+	*names = palloc(sizeof(char *) * Max(n, 1));
+	*vals = palloc(sizeof(JsonbValue) * Max(n, 1));
+	it = JsonbIteratorInit(v->val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
 	{
-		JsonbValue *e;
-		char		detail[200];
-		int			n;
-
-		snprintf(detail, sizeof(detail),
-				 "Option \"hidden\" must be an array of at most %d layer sizes between 1 and %d.",
-				 DLF_MAX_HIDDEN, DLF_MAX_UNITS);
-		n = array_elements(key, v, &e, detail);
-		if (n > DLF_MAX_HIDDEN)
-			bad_value(key, detail);
-		o->nhidden = n;
-		for (int i = 0; i < n; i++)
-		{
-			double		d = num_value(key, &e[i], detail);
-
-			if (d != floor(d) || d < 1 || d > DLF_MAX_UNITS)
-				bad_value(key, detail);
-			o->hidden[i] = (int32) d;
-		}
+		if (tok != WJB_KEY)
+			continue;
+		(*names)[i] = pnstrdup(k.val.string.val, k.val.string.len);
+		JsonbIteratorNext(&it, &(*vals)[i], true);
+		i++;
 	}
-	else if (strcmp(key, "activation") == 0)
-	{
-		static const char *const names[] = {"relu", "tanh", "sigmoid", "leaky_relu", NULL};
-		const char *detail = "Option \"activation\" must be one of relu, tanh, sigmoid, leaky_relu.";
-		int			i = pick(str_value(key, v, detail), names);
+	return i;
+}
 
-		if (i < 0)
-			bad_value(key, detail);
-		o->activation = i + 1;
+/* "hidden": an array of layer sizes. */
+static void
+parse_hidden(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec)
+{
+	JsonbValue *e;
+	char		detail[200];
+	int			n;
+
+	snprintf(detail, sizeof(detail),
+			 "Option \"hidden\" must be an array of at most %d layer sizes between 1 and %d.",
+			 DLF_MAX_HIDDEN, DLF_MAX_UNITS);
+	n = array_elements(d->key, v, &e, detail);
+	if (n > DLF_MAX_HIDDEN)
+		bad_value(d->key, detail);
+	spec->opt.nhidden = n;
+	for (int i = 0; i < n; i++)
+	{
+		double		x = num_value(d->key, &e[i], detail);
+
+		if (x != floor(x) || x < 1 || x > DLF_MAX_UNITS)
+			bad_value(d->key, detail);
+		spec->opt.hidden[i] = (int32) x;
 	}
-	else if (strcmp(key, "optimizer") == 0)
+}
+
+/* "l2": a number, or "auto" (chosen by cross-validation). */
+static void
+parse_l2(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec)
+{
+	if (v->type == jbvString)
 	{
-		static const char *const names[] = {"sgd", "momentum", "adam", "lbfgs", "auto", NULL};
-		const char *detail = "Option \"optimizer\" must be one of sgd, momentum, adam, lbfgs, auto.";
-		int			i = pick(str_value(key, v, detail), names);
-
-		if (i < 0)
-			bad_value(key, detail);
-		o->optimizer = i + 1;
-	}
-	else if (strcmp(key, "task") == 0)
-	{
-		static const char *const names[] = {"binary", "multiclass", "regression", NULL};
-		const char *detail = "Option \"task\" must be one of binary, multiclass, regression.";
-		int			i = pick(str_value(key, v, detail), names);
-
-		if (i < 0)
-			bad_value(key, detail);
-		spec->task = i + 1;
-	}
-	else if (strcmp(key, "learning_rate") == 0)
-		o->learning_rate = real_value(key, v, 0, 10, true);
-	else if (strcmp(key, "batch_size") == 0)
-		o->batch_size = int_value(key, v, 1, 65536);
-	else if (strcmp(key, "epochs") == 0)
-		o->epochs = int_value(key, v, 1, DLF_MAX_EPOCHS);
-	else if (strcmp(key, "l2") == 0)
-	{
-		if (v->type == jbvString)
-		{
-			if (v->val.string.len != 4 ||
-				memcmp(v->val.string.val, "auto", 4) != 0)
-				bad_value(key, "Option \"l2\" must be a number between 0 and 10, or \"auto\".");
-			o->l2_auto = 1;
-		}
-		else
-		{
-			o->l2 = real_value(key, v, 0, 10, false);
-			o->l2_auto = 0;
-		}
-	}
-	else if (strcmp(key, "cv_folds") == 0)
-		o->cv_folds = int_value(key, v, 2, 64);
-	else if (strcmp(key, "dropout") == 0)
-		o->dropout = real_value(key, v, 0, 0.9, false);
-	else if (strcmp(key, "validation_fraction") == 0)
-		o->validation_fraction = real_value(key, v, 0, 0.5, false);
-	else if (strcmp(key, "patience") == 0)
-		o->patience = int_value(key, v, 1, DLF_MAX_EPOCHS);
-	else if (strcmp(key, "seed") == 0)
-		o->seed = (uint64) int_value(key, v, -((int64) 1 << 53), (int64) 1 << 53);
-	else if (strcmp(key, "max_categories") == 0)
-		spec->max_categories = int_value(key, v, 1, DLF_MAX_CATEGORIES);
-	else if (strcmp(key, "threads") == 0)
-		spec->threads = int_value(key, v, 0, 64);
-	else if (strcmp(key, "verbose") == 0)
-	{
-		if (v->type != jbvBool)
-			bad_value(key, "Option \"verbose\" must be true or false.");
-		spec->verbose = v->val.boolean;
-	}
-	else if (strcmp(key, "positive") == 0)
-	{
-		if (v->type == jbvString)
-			spec->positive = pnstrdup(v->val.string.val, v->val.string.len);
-		else if (v->type == jbvBool)
-			spec->positive = pstrdup(v->val.boolean ? "true" : "false");
-		else if (v->type == jbvNumeric)
-			spec->positive = psprintf("%.15g",
-									  num_value(key, v, ""));
-		else
-			bad_value(key, "Option \"positive\" must be a string, number or boolean naming one of the two label values.");
-	}
-	else if (strcmp(key, "features") == 0)
-	{
-		JsonbValue *e;
-		const char *detail = "Option \"features\" must be an array of distinct, non-empty feature names.";
-		int			n = array_elements(key, v, &e, detail);
-
-		if (n > DLF_MAX_FEATURES)
-			bad_value(key, detail);
-		spec->nnames = n;
-		spec->names = palloc(sizeof(char *) * Max(n, 1));
-		for (int i = 0; i < n; i++)
-		{
-			char	   *s = str_value(key, &e[i], detail);
-
-			if (s[0] == '\0' || strlen(s) > DLF_MAX_NAME)
-				bad_value(key, detail);
-			for (int j = 0; j < i; j++)
-				if (strcmp(spec->names[j], s) == 0)
-					bad_value(key, detail);
-			spec->names[i] = s;
-		}
-	}
-	else if (strcmp(key, "class_weight") == 0)
-	{
-		const char *detail = "Option \"class_weight\" must be \"balanced\" or an object mapping class values to positive weights.";
-
-		if (v->type == jbvString)
-		{
-			if (v->val.string.len != 8 ||
-				strncmp(v->val.string.val, "balanced", 8) != 0)
-				bad_value(key, detail);
-			o->balanced = 1;
-		}
-		else if (v->type == jbvBinary && JsonContainerIsObject(v->val.binary.data))
-		{
-			JsonbIterator *it = JsonbIteratorInit(v->val.binary.data);
-			JsonbValue	k,
-						val;
-			JsonbIteratorToken tok;
-			int			n = JsonContainerSize(v->val.binary.data);
-			int			i = 0;
-
-			if (n > DLF_MAX_CLASSES)
-				bad_value(key, detail);
-			spec->weight_class = palloc(sizeof(char *) * Max(n, 1));
-			spec->weight_value = palloc(sizeof(double) * Max(n, 1));
-			while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
-			{
-				if (tok != WJB_KEY)
-					continue;
-				tok = JsonbIteratorNext(&it, &val, true);
-				spec->weight_class[i] = pnstrdup(k.val.string.val, k.val.string.len);
-				spec->weight_value[i] = num_value(key, &val, detail);
-				if (!(spec->weight_value[i] > 0) || !isfinite(spec->weight_value[i]) ||
-					spec->weight_value[i] > 1e6)
-					bad_value(key, detail);
-				i++;
-			}
-			spec->nweights = i;
-		}
-		else
-			bad_value(key, detail);
-	}
-	else if (strcmp(key, "adverse") == 0)
-	{
-		static const char *const names[] = {"negative", "positive", NULL};
-		const char *detail = "Option \"adverse\" must be \"negative\" (the positive class is the good outcome) or \"positive\" (it is the bad one).";
-		int			i = pick(str_value(key, v, detail), names);
-
-		if (i < 0)
-			bad_value(key, detail);
-		spec->adverse = i;
-	}
-	else if (strcmp(key, "calibrate") == 0)
-	{
-		static const char *const names[] = {"none", "platt", "isotonic", NULL};
-		const char *detail = "Option \"calibrate\" must be one of none, platt, isotonic.";
-		int			i = pick(str_value(key, v, detail), names);
-
-		if (i < 0)
-			bad_value(key, detail);
-		spec->calibrate = i;
-	}
-	else if (strcmp(key, "monotone") == 0 || strcmp(key, "reasons") == 0)
-	{
-		bool		mono = key[0] == 'm';
-		const char *detail = mono ?
-		"Option \"monotone\" must be an object mapping feature names to 1 (non-decreasing), -1 (non-increasing) or 0." :
-		"Option \"reasons\" must be an object mapping feature names to non-empty reason texts.";
-		JsonbIterator *it;
-		JsonbValue	k,
-					val;
-		JsonbIteratorToken tok;
-		int			n,
-					i = 0;
-		char	  **names;
-
-		if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
-			bad_value(key, detail);
-		n = JsonContainerSize(v->val.binary.data);
-		if (n > DLF_MAX_FEATURES)
-			bad_value(key, detail);
-		names = palloc(sizeof(char *) * Max(n, 1));
-		if (mono)
-			spec->mono_sign = palloc(sizeof(int) * Max(n, 1));
-		else
-			spec->reason_text = palloc(sizeof(char *) * Max(n, 1));
-		it = JsonbIteratorInit(v->val.binary.data);
-		while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
-		{
-			if (tok != WJB_KEY)
-				continue;
-			tok = JsonbIteratorNext(&it, &val, true);
-			names[i] = pnstrdup(k.val.string.val, k.val.string.len);
-			if (mono)
-			{
-				double		d = num_value(key, &val, detail);
-
-				if (d != 1 && d != -1 && d != 0)
-					bad_value(key, detail);
-				spec->mono_sign[i] = (int) d;
-			}
-			else
-			{
-				char	   *t = str_value(key, &val, detail);
-
-				if (t[0] == '\0' || strlen(t) > DLF_MAX_NAME)
-					bad_value(key, detail);
-				spec->reason_text[i] = t;
-			}
-			i++;
-		}
-		if (mono)
-		{
-			spec->nmono = i;
-			spec->mono_name = names;
-		}
-		else
-		{
-			spec->nreasons = i;
-			spec->reason_name = names;
-		}
-	}
-	else if (strcmp(key, "init") == 0)
-	{
-		const char *detail = "Option \"init\" must be a dlfin model as a bytea hex string (\\x...), for example jsonb_build_object('init', model).";
-		char	   *s = str_value(key, v, detail);
-
-		if (strncmp(s, "\\x", 2) != 0)
-			bad_value(key, detail);
-		spec->init = DatumGetByteaPP(DirectFunctionCall1(byteain, CStringGetDatum(s)));
+		if (v->val.string.len != 4 ||
+			memcmp(v->val.string.val, "auto", 4) != 0)
+			bad_value(d->key, "Option \"l2\" must be a number between 0 and 10, or \"auto\".");
+		spec->opt.l2_auto = 1;
 	}
 	else
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown dlfin_train option \"%s\"", key),
-				 errhint("Valid options are: %s.", valid_key_list())));
+	{
+		OptDef		num = {"l2", OPT_REAL, F(opt.l2), 0, 10};
+
+		parse_plain(&num, v, spec);
+		spec->opt.l2_auto = 0;
+	}
+}
+
+/* "class_weight": "balanced" or an object of positive weights by class. */
+static void
+parse_class_weight(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec)
+{
+	JsonbValue *vals;
+	int			n;
+
+	if (v->type == jbvString)
+	{
+		if (v->val.string.len != 8 ||
+			strncmp(v->val.string.val, "balanced", 8) != 0)
+			bad_value(d->key, d->detail);
+		spec->opt.balanced = 1;
+		return;
+	}
+	n = object_pairs(d->key, v, DLF_MAX_CLASSES, &spec->weight_class, &vals, d->detail);
+	spec->weight_value = palloc(sizeof(double) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		double		w = num_value(d->key, &vals[i], d->detail);
+
+		if (!(w > 0) || !isfinite(w) || w > 1e6)
+			bad_value(d->key, d->detail);
+		spec->weight_value[i] = w;
+	}
+	spec->nweights = n;
+}
+
+/* "positive": the positive class as a string, number or boolean. */
+static void
+parse_positive(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec)
+{
+	if (v->type == jbvString)
+		spec->positive = pnstrdup(v->val.string.val, v->val.string.len);
+	else if (v->type == jbvBool)
+		spec->positive = pstrdup(v->val.boolean ? "true" : "false");
+	else if (v->type == jbvNumeric)
+		spec->positive = psprintf("%.15g", num_value(d->key, v, ""));
+	else
+		bad_value(d->key, d->detail);
+}
+
+/* "monotone": an object of 1, -1 or 0 by feature name. */
+static void
+parse_monotone(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec)
+{
+	JsonbValue *vals;
+	int			n = object_pairs(d->key, v, DLF_MAX_FEATURES, &spec->mono_name,
+								 &vals, d->detail);
+
+	spec->mono_sign = palloc(sizeof(int) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		double		x = num_value(d->key, &vals[i], d->detail);
+
+		if (x != 1 && x != -1 && x != 0)
+			bad_value(d->key, d->detail);
+		spec->mono_sign[i] = (int) x;
+	}
+	spec->nmono = n;
+}
+
+/* "reasons": an object of reason texts by feature name. */
+static void
+parse_reasons(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec)
+{
+	JsonbValue *vals;
+	int			n = object_pairs(d->key, v, DLF_MAX_FEATURES, &spec->reason_name,
+								 &vals, d->detail);
+
+	spec->reason_text = palloc(sizeof(char *) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		char	   *t = str_value(d->key, &vals[i], d->detail);
+
+		if (t[0] == '\0' || strlen(t) > DLF_MAX_NAME)
+			bad_value(d->key, d->detail);
+		spec->reason_text[i] = t;
+	}
+	spec->nreasons = n;
+}
+
+/* "init": a model to start from, as a bytea hex string. */
+static void
+parse_init(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec)
+{
+	char	   *s = str_value(d->key, v, d->detail);
+
+	if (strncmp(s, "\\x", 2) != 0)
+		bad_value(d->key, d->detail);
+	spec->init = DatumGetByteaPP(DirectFunctionCall1(byteain, CStringGetDatum(s)));
+}
+
+/* "features": the features' names, distinct and non-empty. */
+static void
+parse_features(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec)
+{
+	JsonbValue *e;
+	int			n = array_elements(d->key, v, &e, d->detail);
+
+	if (n > DLF_MAX_FEATURES)
+		bad_value(d->key, d->detail);
+	spec->nnames = n;
+	spec->names = palloc(sizeof(char *) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		char	   *s = str_value(d->key, &e[i], d->detail);
+
+		if (s[0] == '\0' || strlen(s) > DLF_MAX_NAME)
+			bad_value(d->key, d->detail);
+		for (int j = 0; j < i; j++)
+			if (strcmp(spec->names[j], s) == 0)
+				bad_value(d->key, d->detail);
+		spec->names[i] = s;
+	}
 }
 
 /* Validates the options jsonb (NULL for defaults) into spec. */
@@ -433,113 +529,25 @@ dlfin_parse_options(Jsonb *options, DlfTrainSpec *spec)
 	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
 	{
 		char	   *key;
+		int			i;
 
 		if (tok != WJB_KEY)
 			continue;
 		key = pnstrdup(k.val.string.val, k.val.string.len);
 		tok = JsonbIteratorNext(&it, &v, true);
-		parse_option(key, &v, spec);
+		for (i = 0; i < (int) NOPTIONS; i++)
+			if (strcmp(key, option_defs[i].key) == 0)
+				break;
+		if (i == (int) NOPTIONS)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown dlfin_train option \"%s\"", key),
+					 errhint("Valid options are: %s.", valid_key_list())));
+		parse_plain(&option_defs[i], &v, spec);
 	}
 }
 
-/* Appends a JSON string to s. */
-static void
-json_str(StringInfo s, const char *v)
-{
-	escape_json(s, v);
-}
-
-/* Writes the effective options as a JSON object (stored in the model). */
-char *
-dlfin_options_json(const DlfTrainSpec *spec, const DlfModel *m)
-{
-	static const char *const opts[] = {"", "sgd", "momentum", "adam", "lbfgs", "auto"};
-	const DlfTrainOptions *o = &spec->opt;
-	StringInfoData s;
-
-	initStringInfo(&s);
-	appendStringInfoString(&s, "{\"task\": ");
-	json_str(&s, dlf_task_name(m->task));
-	appendStringInfoString(&s, ", \"hidden\": [");
-	for (int i = 0; i < o->nhidden; i++)
-		appendStringInfo(&s, "%s%d", i ? ", " : "", o->hidden[i]);
-	appendStringInfo(&s, "], \"activation\": \"%s\", \"optimizer\": \"%s\"",
-					 dlf_activation_name(o->activation), opts[o->optimizer]);
-	appendStringInfo(&s, ", \"learning_rate\": %s, \"batch_size\": %d, \"epochs\": %d",
-					 float8out_internal(o->learning_rate), o->batch_size, o->epochs);
-	if (o->l2_auto)
-		appendStringInfo(&s, ", \"l2\": \"auto\", \"cv_folds\": %d", o->cv_folds);
-	else
-		appendStringInfo(&s, ", \"l2\": %s", float8out_internal(o->l2));
-	appendStringInfo(&s, ", \"dropout\": %s, \"validation_fraction\": %s, \"patience\": %d",
-					 float8out_internal(o->dropout),
-					 float8out_internal(o->validation_fraction), o->patience);
-	appendStringInfo(&s, ", \"seed\": " INT64_FORMAT ", \"max_categories\": %d",
-					 (int64) o->seed, spec->max_categories);
-	if (o->balanced)
-		appendStringInfoString(&s, ", \"class_weight\": \"balanced\"");
-	else if (spec->nweights > 0)
-	{
-		appendStringInfoString(&s, ", \"class_weight\": {");
-		for (int i = 0; i < spec->nweights; i++)
-		{
-			if (i)
-				appendStringInfoString(&s, ", ");
-			json_str(&s, spec->weight_class[i]);
-			appendStringInfo(&s, ": %s", float8out_internal(spec->weight_value[i]));
-		}
-		appendStringInfoChar(&s, '}');
-	}
-	if (spec->positive && m->task == DLF_TASK_BINARY)
-	{
-		appendStringInfoString(&s, ", \"positive\": ");
-		json_str(&s, spec->positive);
-	}
-	if (spec->adverse)
-		appendStringInfoString(&s, ", \"adverse\": \"positive\"");
-	if (spec->calibrate)
-		appendStringInfo(&s, ", \"calibrate\": \"%s\"",
-						 spec->calibrate == DLF_CALIB_PLATT ? "platt" : "isotonic");
-	if (spec->nmono > 0)
-	{
-		appendStringInfoString(&s, ", \"monotone\": {");
-		for (int i = 0; i < spec->nmono; i++)
-		{
-			if (i)
-				appendStringInfoString(&s, ", ");
-			json_str(&s, spec->mono_name[i]);
-			appendStringInfo(&s, ": %d", spec->mono_sign[i]);
-		}
-		appendStringInfoChar(&s, '}');
-	}
-	if (spec->init)
-		appendStringInfoString(&s, ", \"init\": true");
-	appendStringInfoChar(&s, '}');
-	return s.data;
-}
-
-/*
- * The options JSON of a trained model: json (from dlfin_options_json, set
- * before training) with what training chose for "auto" options added.
- */
-char *
-dlfin_options_json_trained(const char *json, const DlfTrainSpec *spec,
-						   const DlfModel *m)
-{
-	static const char *const opts[] = {"", "sgd", "momentum", "adam", "lbfgs", "auto"};
-	const DlfTrainOptions *o = &spec->opt;
-	StringInfoData s;
-
-	initStringInfo(&s);
-	appendBinaryStringInfo(&s, json, strlen(json) - 1);	/* without '}' */
-	if (o->optimizer == DLF_OPTIM_AUTO)
-		appendStringInfo(&s, ", \"optimizer_chosen\": \"%s\"",
-						 opts[dlf_auto_optimizer(o, m->rows_train + m->rows_valid)]);
-	if (m->cv_json)
-		appendStringInfo(&s, ", \"cv\": %s", m->cv_json);
-	appendStringInfoChar(&s, '}');
-	return s.data;
-}
+/* ---- options that name features -------------------------------------- */
 
 /*
  * Index of the feature called name, or an error naming the option.  Unless
@@ -591,4 +599,192 @@ dlfin_apply_governance(const DlfTrainSpec *spec, DlfModel *m)
 		if (ft->reason == NULL)
 			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	}
+}
+
+/* ---- the options JSON of the model ------------------------------------ */
+
+/* Starts the next member of the JSON object s: separator and key. */
+static void
+json_key(StringInfo s, const char *key)
+{
+	if (s->len > 1)
+		appendStringInfoString(s, ", ");
+	escape_json(s, key);
+	appendStringInfoString(s, ": ");
+}
+
+/* Appends the field of a plain option d as a JSON value. */
+static void
+write_plain(StringInfo s, const OptDef *d, const DlfTrainSpec *spec)
+{
+	const char *field = (const char *) spec + d->field;
+
+	switch (d->kind)
+	{
+		case OPT_INT:
+			appendStringInfo(s, "%d", *(const int *) field);
+			break;
+		case OPT_INT64:
+			appendStringInfo(s, INT64_FORMAT, (int64) * (const uint64 *) field);
+			break;
+		case OPT_REAL:
+			appendStringInfoString(s, float8out_internal(*(const double *) field));
+			break;
+		case OPT_CHOICE:
+			escape_json(s, d->names[*(const int *) field - d->base]);
+			break;
+		case OPT_BOOL:
+			appendStringInfoString(s, *(const bool *) field ? "true" : "false");
+			break;
+		case OPT_OTHER:
+			break;
+	}
+}
+
+/* "task": the model's, decided from the labels when not given. */
+static void
+write_task(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m)
+{
+	json_key(s, d->key);
+	escape_json(s, dlf_task_name(m->task));
+}
+
+/* "hidden": the layer sizes. */
+static void
+write_hidden(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m)
+{
+	json_key(s, d->key);
+	appendStringInfoChar(s, '[');
+	for (int i = 0; i < spec->opt.nhidden; i++)
+		appendStringInfo(s, "%s%d", i ? ", " : "", spec->opt.hidden[i]);
+	appendStringInfoChar(s, ']');
+}
+
+/* "l2": the number, or "auto". */
+static void
+write_l2(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m)
+{
+	json_key(s, d->key);
+	if (spec->opt.l2_auto)
+		appendStringInfoString(s, "\"auto\"");
+	else
+		appendStringInfoString(s, float8out_internal(spec->opt.l2));
+}
+
+/* "cv_folds": only when "l2" is "auto". */
+static void
+write_cv_folds(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m)
+{
+	if (!spec->opt.l2_auto)
+		return;
+	json_key(s, d->key);
+	write_plain(s, d, spec);
+}
+
+/* "class_weight": "balanced", or the weights given by class. */
+static void
+write_class_weight(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m)
+{
+	if (!spec->opt.balanced && spec->nweights == 0)
+		return;
+	json_key(s, d->key);
+	if (spec->opt.balanced)
+	{
+		appendStringInfoString(s, "\"balanced\"");
+		return;
+	}
+	appendStringInfoChar(s, '{');
+	for (int i = 0; i < spec->nweights; i++)
+	{
+		if (i)
+			appendStringInfoString(s, ", ");
+		escape_json(s, spec->weight_class[i]);
+		appendStringInfo(s, ": %s", float8out_internal(spec->weight_value[i]));
+	}
+	appendStringInfoChar(s, '}');
+}
+
+/* "positive": when given, for a binary model. */
+static void
+write_positive(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m)
+{
+	if (!spec->positive || m->task != DLF_TASK_BINARY)
+		return;
+	json_key(s, d->key);
+	escape_json(s, spec->positive);
+}
+
+/* "monotone": the constraints as given. */
+static void
+write_monotone(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m)
+{
+	if (spec->nmono == 0)
+		return;
+	json_key(s, d->key);
+	appendStringInfoChar(s, '{');
+	for (int i = 0; i < spec->nmono; i++)
+	{
+		if (i)
+			appendStringInfoString(s, ", ");
+		escape_json(s, spec->mono_name[i]);
+		appendStringInfo(s, ": %d", spec->mono_sign[i]);
+	}
+	appendStringInfoChar(s, '}');
+}
+
+/* "init": true for a warm start (the model itself is not repeated). */
+static void
+write_init(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m)
+{
+	if (!spec->init)
+		return;
+	json_key(s, d->key);
+	appendStringInfoString(s, "true");
+}
+
+/* Writes the effective options as a JSON object (stored in the model). */
+char *
+dlfin_options_json(const DlfTrainSpec *spec, const DlfModel *m)
+{
+	StringInfoData s;
+
+	initStringInfo(&s);
+	appendStringInfoChar(&s, '{');
+	for (int i = 0; i < (int) NOPTIONS; i++)
+	{
+		const OptDef *d = &option_defs[i];
+
+		if (d->json == JSON_WRITE)
+			d->write(&s, d, spec, m);
+		else if (d->json == JSON_YES ||
+				 (d->json == JSON_NONZERO && *(const int *) ((const char *) spec + d->field) != 0))
+		{
+			json_key(&s, d->key);
+			write_plain(&s, d, spec);
+		}
+	}
+	appendStringInfoChar(&s, '}');
+	return s.data;
+}
+
+/*
+ * The options JSON of a trained model: json (from dlfin_options_json, set
+ * before training) with what training chose for "auto" options added.
+ */
+char *
+dlfin_options_json_trained(const char *json, const DlfTrainSpec *spec,
+						   const DlfModel *m)
+{
+	const DlfTrainOptions *o = &spec->opt;
+	StringInfoData s;
+
+	initStringInfo(&s);
+	appendBinaryStringInfo(&s, json, strlen(json) - 1);	/* without '}' */
+	if (o->optimizer == DLF_OPTIM_AUTO)
+		appendStringInfo(&s, ", \"optimizer_chosen\": \"%s\"",
+						 optimizer_names[dlf_auto_optimizer(o, m->rows_train + m->rows_valid) - 1]);
+	if (m->cv_json)
+		appendStringInfo(&s, ", \"cv\": %s", m->cv_json);
+	appendStringInfoChar(&s, '}');
+	return s.data;
 }

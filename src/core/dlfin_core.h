@@ -346,6 +346,10 @@ DlfStatus	dlf_model_decode(const uint8_t *buf, size_t len, DlfModel **out,
 /* Names of codes, as options, messages and model_info spell them. */
 const char *dlf_task_name(int task);
 const char *dlf_activation_name(int act);
+const char *dlf_optimizer_name(int opt);
+/* The names by code - 1, NULL-terminated: the options parse by them. */
+extern const char *const dlf_activation_names[];
+extern const char *const dlf_optimizer_names[];
 const char *dlf_sqltype_name(int sqltype);	/* DlfSqlType: number, boolean, text */
 
 /* Writes the model description of dlfin_model_info() as JSON text. */
@@ -489,6 +493,16 @@ DlfStatus	dlf_multiclass_summary(const int32_t *pred, const int32_t *actual,
 								   int64_t n, int32_t nclasses,
 								   double *accuracy, double *macro_f1,
 								   DlfError *err);
+
+/*
+ * The main metric of a task on n rows, its name into *name: binary, AUC of
+ * score against bin; multiclass, accuracy of pred against act; regression,
+ * RMSE of score against label.  Arrays a task does not use may be NULL.
+ */
+DlfStatus	dlf_main_metric(int task, int32_t nclasses, const double *score,
+							const uint8_t *bin, const double *label,
+							const int32_t *pred, const int32_t *act, int64_t n,
+							double *value, const char **name, DlfError *err);
 
 /* ---- scoring (forward.c) --------------------------------------------- */
 

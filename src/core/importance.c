@@ -10,7 +10,12 @@
 
 /* ---- permutation importance ------------------------------------------------ */
 
-/* Main metric of the logits z against the rows' labels (higher is better). */
+/*
+ * Main metric of the logits z against the rows' labels, higher is better:
+ * dlf_main_metric's for classification; for regression the negated RMSE,
+ * summed plainly (not dlf_main_metric's Kahan sums: the importances
+ * stored in models were computed so, and their bytes must not change).
+ */
 static DlfStatus
 main_metric(Gov *g, const uint32_t *rows, int64_t n, const float *z,
 			double *score, uint8_t *bin, int32_t *pred, int32_t *act,
@@ -18,21 +23,8 @@ main_metric(Gov *g, const uint32_t *rows, int64_t n, const float *z,
 {
 	const DlfModel *m = g->m;
 	int32_t		nout = m->units[m->nlayers];
+	const char *name;
 
-	if (m->task == DLF_TASK_BINARY)
-	{
-		DlfBinaryMetrics bm;
-		DlfStatus	st;
-
-		for (int64_t i = 0; i < n; i++)
-		{
-			score[i] = 1.0 / (1.0 + exp(-(double) z[i]));
-			bin[i] = dlf_label(g->d, rows[i]) > 0.5;
-		}
-		st = dlf_binary_metrics(score, bin, n, 0.5, &bm, g->err);
-		*out = bm.auc;
-		return st;
-	}
 	if (m->task == DLF_TASK_REGRESSION)
 	{
 		double		ss = 0.0;
@@ -44,14 +36,17 @@ main_metric(Gov *g, const uint32_t *rows, int64_t n, const float *z,
 
 			ss += e * e;
 		}
-		*out = -sqrt(ss / n);	/* negated RMSE: higher is better */
+		*out = -sqrt(ss / n);
 		return DLF_OK;
 	}
+	for (int64_t i = 0; i < n; i++)
 	{
-		double		acc,
-					f1;
-
-		for (int64_t i = 0; i < n; i++)
+		if (m->task == DLF_TASK_BINARY)
+		{
+			score[i] = 1.0 / (1.0 + exp(-(double) z[i]));
+			bin[i] = dlf_label(g->d, rows[i]) > 0.5;
+		}
+		else
 		{
 			const float *zr = z + (size_t) i * nout;
 			int32_t		am = 0;
@@ -62,12 +57,9 @@ main_metric(Gov *g, const uint32_t *rows, int64_t n, const float *z,
 			pred[i] = am;
 			act[i] = (int32_t) dlf_label(g->d, rows[i]);
 		}
-		if (dlf_multiclass_summary(pred, act, n, m->nclasses, &acc, &f1,
-								   g->err) != DLF_OK)
-			return g->err->code;
-		*out = acc;
-		return DLF_OK;
 	}
+	return dlf_main_metric(m->task, m->nclasses, score, bin, NULL, pred, act, n,
+						   out, &name, g->err);
 }
 
 /*

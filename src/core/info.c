@@ -28,21 +28,27 @@ dlf_task_name(int task)
 	return "unknown";
 }
 
+/* Activation names, index DlfActivation - 1, NULL-terminated. */
+const char *const dlf_activation_names[] = {"relu", "tanh", "sigmoid", "leaky_relu", NULL};
+
+/* Optimiser names, index DlfOptimizer - 1, NULL-terminated. */
+const char *const dlf_optimizer_names[] = {"sgd", "momentum", "adam", "lbfgs", "auto", NULL};
+
 /* Name of an activation code. */
 const char *
 dlf_activation_name(int act)
 {
-	switch (act)
-	{
-		case DLF_ACT_RELU:
-			return "relu";
-		case DLF_ACT_TANH:
-			return "tanh";
-		case DLF_ACT_SIGMOID:
-			return "sigmoid";
-		case DLF_ACT_LEAKY_RELU:
-			return "leaky_relu";
-	}
+	if (act >= DLF_ACT_RELU && act <= DLF_ACT_LEAKY_RELU)
+		return dlf_activation_names[act - 1];
+	return "unknown";
+}
+
+/* Name of an optimiser code. */
+const char *
+dlf_optimizer_name(int opt)
+{
+	if (opt >= DLF_OPTIM_SGD && opt <= DLF_OPTIM_AUTO)
+		return dlf_optimizer_names[opt - 1];
 	return "unknown";
 }
 

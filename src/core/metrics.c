@@ -759,3 +759,37 @@ dlf_multiclass_summary(const int32_t *pred, const int32_t *actual, int64_t n,
 	*macro_f1 = rep.macro_f1;
 	return DLF_OK;
 }
+
+/* The main metric of a task (see dlfin_core.h). */
+DlfStatus
+dlf_main_metric(int task, int32_t nclasses, const double *score,
+				const uint8_t *bin, const double *label, const int32_t *pred,
+				const int32_t *act, int64_t n, double *value, const char **name,
+				DlfError *err)
+{
+	if (task == DLF_TASK_BINARY)
+	{
+		DlfBinaryMetrics bm;
+		DlfStatus	st;
+
+		*name = "auc";
+		st = dlf_binary_metrics(score, bin, n, 0.5, &bm, err);
+		*value = bm.auc;
+		return st;
+	}
+	if (task == DLF_TASK_REGRESSION)
+	{
+		DlfRegressionMetrics rm;
+
+		*name = "rmse";
+		dlf_regression_metrics(score, label, n, &rm);
+		*value = rm.rmse;
+		return DLF_OK;
+	}
+	{
+		double		f1;
+
+		*name = "accuracy";
+		return dlf_multiclass_summary(pred, act, n, nclasses, value, &f1, err);
+	}
+}

@@ -408,8 +408,6 @@ train_loop(TrainCtx *c)
 static void
 write_options_json(TrainCtx *c)
 {
-	static const char *const acts[] = {"", "relu", "tanh", "sigmoid", "leaky_relu"};
-	static const char *const opts[] = {"", "sgd", "momentum", "adam", "lbfgs"};
 	const DlfTrainOptions *o = c->opt;
 	DlfBuf		b;
 
@@ -420,7 +418,8 @@ write_options_json(TrainCtx *c)
 	for (int i = 0; i < o->nhidden; i++)
 		dlf_buf_printf(&b, "%s%d", i ? ", " : "", o->hidden[i]);
 	dlf_buf_printf(&b, "], \"activation\": \"%s\", \"optimizer\": \"%s\"",
-				   acts[o->activation], opts[o->optimizer]);
+				   dlf_activation_name(o->activation),
+				   dlf_optimizer_name(o->optimizer));
 	dlf_buf_append(&b, ", \"learning_rate\": ", 19);
 	dlf_buf_json_double(&b, o->learning_rate);
 	dlf_buf_printf(&b, ", \"batch_size\": %d, \"epochs\": %d", o->batch_size,

@@ -70,34 +70,9 @@ train_evaluate(TrainCtx *c, double *loss, int want_out)
 DlfStatus
 train_main_metric(TrainCtx *c, double *value, const char **name)
 {
-	DlfStatus	st = DLF_OK;
-
-	if (c->task == DLF_TASK_BINARY)
-	{
-		DlfBinaryMetrics bm;
-
-		*name = "auc";
-		st = dlf_binary_metrics(c->vscore, c->vbin, c->nvalid, 0.5, &bm,
-								c->err);
-		*value = bm.auc;
-	}
-	else if (c->task == DLF_TASK_REGRESSION)
-	{
-		DlfRegressionMetrics rm;
-
-		*name = "rmse";
-		dlf_regression_metrics(c->vscore, c->vlabel, c->nvalid, &rm);
-		*value = rm.rmse;
-	}
-	else
-	{
-		double		f1;
-
-		*name = "accuracy";
-		st = dlf_multiclass_summary(c->vpred, c->vact, c->nvalid,
-									c->m->nclasses, value, &f1, c->err);
-	}
-	return st;
+	return dlf_main_metric(c->task, c->m->nclasses, c->vscore, c->vbin,
+						   c->vlabel, c->vpred, c->vact, c->nvalid, value,
+						   name, c->err);
 }
 
 /* Stores the validation metrics of the (restored) model. */

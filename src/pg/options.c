@@ -71,8 +71,6 @@ struct OptDef
 };
 
 static const char *const task_names[] = {"binary", "multiclass", "regression", NULL};
-static const char *const activation_names[] = {"relu", "tanh", "sigmoid", "leaky_relu", NULL};
-static const char *const optimizer_names[] = {"sgd", "momentum", "adam", "lbfgs", "auto", NULL};
 static const char *const adverse_names[] = {"negative", "positive", NULL};
 static const char *const calibrate_names[] = {"none", "platt", "isotonic", NULL};
 
@@ -100,9 +98,9 @@ static const OptDef option_defs[] = {
 	{"task", OPT_CHOICE, F(task), .names = task_names, .base = 1,
 	.json = JSON_WRITE, .write = write_task},
 	{"hidden", OPT_OTHER, .parse = parse_hidden, .json = JSON_WRITE, .write = write_hidden},
-	{"activation", OPT_CHOICE, F(opt.activation), .names = activation_names, .base = 1,
+	{"activation", OPT_CHOICE, F(opt.activation), .names = dlf_activation_names, .base = 1,
 	.json = JSON_YES},
-	{"optimizer", OPT_CHOICE, F(opt.optimizer), .names = optimizer_names, .base = 1,
+	{"optimizer", OPT_CHOICE, F(opt.optimizer), .names = dlf_optimizer_names, .base = 1,
 	.json = JSON_YES},
 	{"learning_rate", OPT_REAL, F(opt.learning_rate), 0, 10, .lo_open = true, .json = JSON_YES},
 	{"batch_size", OPT_INT, F(opt.batch_size), 1, 65536, .json = JSON_YES},
@@ -782,7 +780,7 @@ dlfin_options_json_trained(const char *json, const DlfTrainSpec *spec,
 	appendBinaryStringInfo(&s, json, strlen(json) - 1);	/* without '}' */
 	if (o->optimizer == DLF_OPTIM_AUTO)
 		appendStringInfo(&s, ", \"optimizer_chosen\": \"%s\"",
-						 optimizer_names[dlf_auto_optimizer(o, m->rows_train + m->rows_valid) - 1]);
+						 dlf_optimizer_name(dlf_auto_optimizer(o, m->rows_train + m->rows_valid)));
 	if (m->cv_json)
 		appendStringInfo(&s, ", \"cv\": %s", m->cv_json);
 	appendStringInfoChar(&s, '}');

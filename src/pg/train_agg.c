@@ -192,7 +192,7 @@ dlfin_train_sfunc(PG_FUNCTION_ARGS)
 						(errcode(ERRCODE_DATA_EXCEPTION),
 						 errmsg("dlfin_train feature \"%s\" is NaN or infinite",
 								feature_name(st->names, f))));
-			if (fabs(v) > 3.0e38)
+			if (fabs(v) > DLFIN_FLOAT4_LIMIT)
 				ereport(ERROR,
 						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 						 errmsg("dlfin_train feature \"%s\" value %g is out of range",

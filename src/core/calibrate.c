@@ -65,6 +65,76 @@ dlf_calibrated(const DlfModel *m, double logit)
 /* ---- fitting the calibration ------------------------------------------------- */
 
 /*
+ * Platt's objective f(a,b) = sum t*(az+b) + log(1 + exp(-(az+b))), in a
+ * stable form, with smoothed targets tpos and tneg.
+ */
+static double
+platt_objective(const double *z, const uint8_t *y, int64_t n, double a,
+				double b, double tpos, double tneg)
+{
+	double		f = 0.0;
+
+	for (int64_t i = 0; i < n; i++)
+	{
+		double		t = y[i] ? tpos : tneg,
+					fa = a * z[i] + b;
+
+		f += fa >= 0 ? t * fa + log1p(exp(-fa)) : (t - 1) * fa + log1p(exp(fa));
+	}
+	return f;
+}
+
+/*
+ * The Newton direction (da, db) of Platt's objective at (a, b); returns
+ * the directional derivative g . d, or NAN when the gradient vanishes.
+ */
+static double
+platt_newton(const double *z, const uint8_t *y, int64_t n, double a, double b,
+			 double tpos, double tneg, double *da, double *db)
+{
+	double		h11 = 1e-12,
+				h22 = 1e-12,
+				h21 = 0.0,
+				g1 = 0.0,
+				g2 = 0.0,
+				det;
+
+	for (int64_t i = 0; i < n; i++)
+	{
+		double		t = y[i] ? tpos : tneg,
+					fa = a * z[i] + b,
+					p,
+					q,
+					d2,
+					d1;
+
+		if (fa >= 0)
+		{
+			p = exp(-fa) / (1.0 + exp(-fa));
+			q = 1.0 / (1.0 + exp(-fa));
+		}
+		else
+		{
+			p = 1.0 / (1.0 + exp(fa));
+			q = exp(fa) / (1.0 + exp(fa));
+		}
+		d2 = p * q;
+		h11 += z[i] * z[i] * d2;
+		h22 += d2;
+		h21 += z[i] * d2;
+		d1 = t - p;
+		g1 += z[i] * d1;
+		g2 += d1;
+	}
+	if (fabs(g1) < 1e-9 && fabs(g2) < 1e-9)
+		return NAN;
+	det = h11 * h22 - h21 * h21;
+	*da = -(h22 * g1 - h21 * g2) / det;
+	*db = -(-h21 * g1 + h11 * g2) / det;
+	return g1 * *da + g2 * *db;
+}
+
+/*
  * Platt scaling: p = 1 / (1 + exp(a z + b)) fitted by Newton's method with
  * backtracking on Platt's smoothed targets (Lin, Lin and Weng 2007).  a is
  * kept <= 0 so that the calibrated score never decreases with the logit.
@@ -78,7 +148,7 @@ fit_platt(Gov *g, const double *z, const uint8_t *y, int64_t n)
 				tneg,
 				a = 0.0,
 				b,
-				fval = 0.0;
+				fval;
 
 	for (int64_t i = 0; i < n; i++)
 	{
@@ -88,73 +158,22 @@ fit_platt(Gov *g, const double *z, const uint8_t *y, int64_t n)
 	tpos = (npos + 1.0) / (npos + 2.0);
 	tneg = 1.0 / (nneg + 2.0);
 	b = log((nneg + 1.0) / (npos + 1.0));
-	/* f(a,b) = sum t*(az+b) + log(1 + exp(-(az+b))), in a stable form */
-	for (int64_t i = 0; i < n; i++)
-	{
-		double		t = y[i] ? tpos : tneg,
-					fa = a * z[i] + b;
-
-		fval += fa >= 0 ? t * fa + log1p(exp(-fa)) : (t - 1) * fa + log1p(exp(fa));
-	}
+	fval = platt_objective(z, y, n, a, b, tpos, tneg);
 	for (int it = 0; it < PLATT_ITERS; it++)
 	{
-		double		h11 = 1e-12,
-					h22 = 1e-12,
-					h21 = 0.0,
-					g1 = 0.0,
-					g2 = 0.0,
-					det,
-					da,
-					db,
-					gd,
+		double		da = 0.0,
+					db = 0.0,
+					gd = platt_newton(z, y, n, a, b, tpos, tneg, &da, &db),
 					step;
 
-		for (int64_t i = 0; i < n; i++)
-		{
-			double		t = y[i] ? tpos : tneg,
-						fa = a * z[i] + b,
-						p,
-						q,
-						d2,
-						d1;
-
-			if (fa >= 0)
-			{
-				p = exp(-fa) / (1.0 + exp(-fa));
-				q = 1.0 / (1.0 + exp(-fa));
-			}
-			else
-			{
-				p = 1.0 / (1.0 + exp(fa));
-				q = exp(fa) / (1.0 + exp(fa));
-			}
-			d2 = p * q;
-			h11 += z[i] * z[i] * d2;
-			h22 += d2;
-			h21 += z[i] * d2;
-			d1 = t - p;
-			g1 += z[i] * d1;
-			g2 += d1;
-		}
-		if (fabs(g1) < 1e-9 && fabs(g2) < 1e-9)
+		if (isnan(gd))
 			break;
-		det = h11 * h22 - h21 * h21;
-		da = -(h22 * g1 - h21 * g2) / det;
-		db = -(-h21 * g1 + h11 * g2) / det;
-		gd = g1 * da + g2 * db;
 		for (step = 1.0; step >= 1e-10; step /= 2.0)
 		{
 			double		na = a + step * da,
 						nb = b + step * db,
-						nf = 0.0;
+						nf = platt_objective(z, y, n, na, nb, tpos, tneg);
 
-			for (int64_t i = 0; i < n; i++)
-			{
-				double		t = y[i] ? tpos : tneg,
-							fa = na * z[i] + nb;
-
-				nf += fa >= 0 ? t * fa + log1p(exp(-fa)) : (t - 1) * fa + log1p(exp(fa));
-			}
 			if (nf < fval + 1e-4 * step * gd)
 			{
 				a = na;

@@ -18,6 +18,12 @@
  * Only inputs that are non-zero in the row or in the baseline can have a
  * contribution, so the first layer is evaluated sparsely over those.
  *
+ * eval_point (the double-precision forward pass and its exact backward
+ * pass at one point of the path) and dlf_explain (the adaptive quadrature
+ * with its completeness check) are each a little over 100 lines: each is
+ * one numeric procedure over the explainer's scratch buffers, and cutting
+ * it would pass those buffers around without making either easier to read.
+ *
  * A row that overflows the network (a non-finite logit, output or
  * gradient on the path) stops the integral with DLF_ERR_RANGE instead of
  * refining it to the bottom; an interrupt callback is asked before every

@@ -9,6 +9,11 @@
  * over the inputs in a fixed order, so the compiler vectorises over the
  * output units without ever reassociating a sum: results are exact IEEE
  * float32 and identical for every vector width.
+ *
+ * row_tiles (the one-row scoring kernel) is over 100 lines on purpose: its
+ * two side-by-side tiles keep their partial sums in named variables the
+ * compiler holds in registers, and a helper taking them by pointer would
+ * spill them to memory on the scoring path.
  */
 #include "nn_internal.h"
 

@@ -195,6 +195,53 @@ train_shuffle(DlfRng *rng, uint32_t *a, int64_t n)
 }
 
 /*
+ * Validation rows per class: nvalid shared in proportion to the class
+ * counts by largest remainders (ties: the lower class), never more than a
+ * class has; *nvalid becomes their sum.  NULL when out of memory.
+ */
+static int64_t *
+class_quotas(const TrainCtx *c, int64_t n, int64_t *nvalid)
+{
+	int32_t		k = c->m->nclasses;
+	int64_t		given = 0;
+	int64_t    *quota = dlf_alloc_array(k, sizeof(int64_t));
+
+	if (!quota)
+		return NULL;
+	/* n <= INT32_MAX, so count * nvalid fits in 64 bits */
+	for (int32_t j = 0; j < k; j++)
+	{
+		quota[j] = (int64_t) (c->ccount[j] * *nvalid / n);
+		given += quota[j];
+	}
+	while (given < *nvalid)
+	{
+		int32_t		bestj = -1;
+		int64_t		bestr = -1;
+
+		/* largest remainder not yet rounded up; ties: lower class */
+		for (int32_t j = 0; j < k; j++)
+		{
+			int64_t		r = (int64_t) (c->ccount[j] * *nvalid % n);
+
+			if (quota[j] < c->ccount[j] &&
+				quota[j] == (int64_t) (c->ccount[j] * *nvalid / n) &&
+				r > bestr)
+			{
+				bestr = r;
+				bestj = j;
+			}
+		}
+		if (bestj < 0)
+			break;
+		quota[bestj]++;
+		given++;
+	}
+	*nvalid = given;
+	return quota;
+}
+
+/*
  * Seeded shuffle of the canonical order, then the validation rows: the
  * first round(n * fraction) of the shuffled order, taken per class in
  * proportion to the class counts (largest remainders) for classifiers.
@@ -240,45 +287,12 @@ train_split_rows(TrainCtx *c)
 	}
 	if (c->task != DLF_TASK_REGRESSION)
 	{
-		int32_t		k = c->m->nclasses;
-		int64_t		given = 0;
-
-		quota = dlf_alloc_array(k, sizeof(int64_t));
+		quota = class_quotas(c, n, &nvalid);
 		if (!quota)
 		{
 			dlf_free(perm);
 			return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
 		}
-		/* n <= INT32_MAX, so count * nvalid fits in 64 bits */
-		for (int32_t j = 0; j < k; j++)
-		{
-			quota[j] = (int64_t) (c->ccount[j] * nvalid / n);
-			given += quota[j];
-		}
-		while (given < nvalid)
-		{
-			int32_t		bestj = -1;
-			int64_t		bestr = -1;
-
-			/* largest remainder not yet rounded up; ties: lower class */
-			for (int32_t j = 0; j < k; j++)
-			{
-				int64_t		r = (int64_t) (c->ccount[j] * nvalid % n);
-
-				if (quota[j] < c->ccount[j] &&
-					quota[j] == (int64_t) (c->ccount[j] * nvalid / n) &&
-					r > bestr)
-				{
-					bestr = r;
-					bestj = j;
-				}
-			}
-			if (bestj < 0)
-				break;
-			quota[bestj]++;
-			given++;
-		}
-		nvalid = given;
 	}
 	{
 		int64_t		nt = 0,

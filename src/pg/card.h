@@ -129,4 +129,7 @@ extern void card_fairness(DlfBuf *b, const DlfModel *m, JsonbContainer *facts,
 extern void card_drift(DlfBuf *b, const DlfModel *m, JsonbContainer *facts);
 extern void card_deployments(DlfBuf *b, JsonbContainer *facts);
 
+/* The page's style sheet (card_style.c). */
+extern const char *const dlfin_card_css;
+
 #endif							/* DLFIN_CARD_H */

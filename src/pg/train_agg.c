@@ -90,6 +90,65 @@ first_row(FunctionCallInfo fcinfo, int label_arg, Jsonb *options)
 	return st;
 }
 
+/* Buffers row's feature arguments (after the label at label_arg). */
+static void
+buffer_features(FunctionCallInfo fcinfo, TrainState *st, int label_arg, int64 row)
+{
+	for (int32 f = 0; f < st->nfeat; f++)
+	{
+		TrainColumn *c = &st->cols[f];
+		int			arg = label_arg + 1 + f;
+
+		if (c->type.sqltype == DLF_SQL_TEXT)
+		{
+			const char *s;
+			int			len;
+
+			if (PG_ARGISNULL(arg))
+				c->cat[row] = -1;
+			else
+			{
+				dlfin_datum_text(PG_GETARG_DATUM(arg), &c->type, &s, &len);
+				if (len > DLF_MAX_NAME)
+					ereport(ERROR,
+							(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+							 errmsg("dlfin_train feature \"%s\" has a category longer than %d bytes",
+									feature_name(st->names, f), DLF_MAX_NAME)));
+				c->cat[row] = dlfin_dict_add(&c->dict, s, len, 1);
+			}
+		}
+		else if (PG_ARGISNULL(arg))
+			c->num[row] = NAN;
+		else
+		{
+			bool		bad;
+			double		v;
+
+			/* float8, the common column type, without the conversion call */
+			if (c->type.base == FLOAT8OID)
+			{
+				v = DatumGetFloat8(PG_GETARG_DATUM(arg));
+				bad = isnan(v) || isinf(v);
+			}
+			else
+				v = dlfin_datum_to_double(PG_GETARG_DATUM(arg), &c->type, &bad);
+
+			if (bad)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("dlfin_train feature \"%s\" is NaN or infinite",
+								feature_name(st->names, f))));
+			if (fabs(v) > DLFIN_FLOAT4_LIMIT)
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("dlfin_train feature \"%s\" value %g is out of range",
+								feature_name(st->names, f), v),
+						 errdetail("Feature values are stored as real (float4).")));
+			c->num[row] = (float) v;
+		}
+	}
+}
+
 /* Transition: buffers one row of dlfin_train([options,] label, feature, ...). */
 Datum
 dlfin_train_sfunc(PG_FUNCTION_ARGS)
@@ -148,59 +207,7 @@ dlfin_train_sfunc(PG_FUNCTION_ARGS)
 		train_state_set_label(st, row, y);
 	}
 
-	for (int32 f = 0; f < st->nfeat; f++)
-	{
-		TrainColumn *c = &st->cols[f];
-		int			arg = label_arg + 1 + f;
-
-		if (c->type.sqltype == DLF_SQL_TEXT)
-		{
-			const char *s;
-			int			len;
-
-			if (PG_ARGISNULL(arg))
-				c->cat[row] = -1;
-			else
-			{
-				dlfin_datum_text(PG_GETARG_DATUM(arg), &c->type, &s, &len);
-				if (len > DLF_MAX_NAME)
-					ereport(ERROR,
-							(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-							 errmsg("dlfin_train feature \"%s\" has a category longer than %d bytes",
-									feature_name(st->names, f), DLF_MAX_NAME)));
-				c->cat[row] = dlfin_dict_add(&c->dict, s, len, 1);
-			}
-		}
-		else if (PG_ARGISNULL(arg))
-			c->num[row] = NAN;
-		else
-		{
-			bool		bad;
-			double		v;
-
-			/* float8, the common column type, without the conversion call */
-			if (c->type.base == FLOAT8OID)
-			{
-				v = DatumGetFloat8(PG_GETARG_DATUM(arg));
-				bad = isnan(v) || isinf(v);
-			}
-			else
-				v = dlfin_datum_to_double(PG_GETARG_DATUM(arg), &c->type, &bad);
-
-			if (bad)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_EXCEPTION),
-						 errmsg("dlfin_train feature \"%s\" is NaN or infinite",
-								feature_name(st->names, f))));
-			if (fabs(v) > DLFIN_FLOAT4_LIMIT)
-				ereport(ERROR,
-						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-						 errmsg("dlfin_train feature \"%s\" value %g is out of range",
-								feature_name(st->names, f), v),
-						 errdetail("Feature values are stored as real (float4).")));
-			c->num[row] = (float) v;
-		}
-	}
+	buffer_features(fcinfo, st, label_arg, row);
 	st->nrows = row + 1;
 	/* dictionaries grow too: keep within the limit */
 	if ((row & 1023) == 0)

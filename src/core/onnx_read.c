@@ -527,7 +527,15 @@ dlf_onnx_import(const uint8_t *buf, size_t len, const DlfOnnxOptions *opt,
 	if ((r.m = dlf_model_new()) == NULL)
 		st = dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
 	if (st == DLF_OK)
-		st = read_network(&r);
+	{
+		/* a dlfin export spells out the one-row kernel (onnx_write.c) */
+		const ONode *z = og_producer(r.g, "dlfin_logits");
+
+		if (og_meta(r.g, "dlfin.task") && og_is_op(z, "Reshape"))
+			st = rd_dlfin_network(&r);
+		else
+			st = read_network(&r);
+	}
 	if (st == DLF_OK)
 		st = read_model(&r, opt);
 	for (int32_t l = 0; l <= DLF_MAX_HIDDEN; l++)

@@ -93,7 +93,7 @@ read_layer(Rd *r, int32_t l, const char *in, int64_t n, const char *out)
 {
 	const OGraph *g = r->g;
 	Net		   *net = &r->net;
-	char		nm[12][NAMELEN];
+	char		nm[12][48];
 	const OTensor *W,
 			   *B;
 	int64_t		q = (n + 3) / 4,
@@ -102,7 +102,7 @@ read_layer(Rd *r, int32_t l, const char *in, int64_t n, const char *out)
 	"pads", "out", "g", "s", "sum"};
 
 	for (int i = 0; i < 12; i++)
-		snprintf(nm[i], NAMELEN, "dlfin_L%d_%s", (int) l, part[i]);
+		snprintf(nm[i], sizeof(nm[i]), "dlfin_L%d_%s", (int) l, part[i]);
 	W = floats_of(g, nm[0], (const int64_t[]) {l == 0 ? -1 : net->units[l], -1}, 2);
 	if (W == NULL || W->dims[0] < 1 || W->dims[0] > DLF_MAX_INPUTS ||
 		W->dims[1] < 1 || W->dims[1] > DLF_MAX_UNITS)
@@ -151,8 +151,8 @@ read_layer(Rd *r, int32_t l, const char *in, int64_t n, const char *out)
 		for (int i = 0; i < 6; i++)
 			snprintf(c[i], NAMELEN, "dlfin_L%d_%s", (int) l,
 					 (const char *[]) {"h", "h0", "h1", "pair", "p", "p0"}[i]);
-		snprintf(nm[10], NAMELEN, "dlfin_L%d_s%d", (int) l, (int) q - 1);
-		snprintf(nm[9], NAMELEN, "dlfin_L%d_p1", (int) l);
+		snprintf(nm[10], sizeof(nm[10]), "dlfin_L%d_s%d", (int) l, (int) q - 1);
+		snprintf(nm[9], sizeof(nm[9]), "dlfin_L%d_p1", (int) l);
 		if (!split_into(g, nm[10], c[0], 2, 2) || !made(g, c[3], "Add", c[1], c[2]) ||
 			!split_into(g, c[3], c[4], 2, 2) || !made(g, nm[11], "Add", c[5], nm[9]))
 			return not_dlfin(r, nm[11]);

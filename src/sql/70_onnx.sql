@@ -40,7 +40,9 @@ CREATE AGGREGATE @extschema@.dlfin_with_reference(model pg_catalog.bytea, VARIAD
     SFUNC = dlfin.dlfin_reference_sfunc,
     STYPE = internal,
     FINALFUNC = dlfin.dlfin_reference_final,
-    PARALLEL = SAFE
+    -- no combine function (the rows are kept, not counted): restricted, so
+    -- a parallel scan can still feed it in the leader
+    PARALLEL = RESTRICTED
 );
 COMMENT ON AGGREGATE @extschema@.dlfin_with_reference(pg_catalog.bytea, "any") IS
 'the model with the rows'' features (in training order) and scores as its drift reference, in place of training distributions; dlfin_drift then compares against them';

@@ -18,10 +18,11 @@ dlfin_packages() {
 
 # Debian packages the build, the tests, the demo and the benchmark need;
 # the extra ones only on the machine itself: the sanitizer runtime,
-# debootstrap, and python3-torch and nodejs for the ONNX round trips
+# debootstrap, and python3-torch, python3-sklearn, python3-onnx and nodejs for
+# the ONNX round trips
 # (test/sh/onnx.sh runs them in the PostgreSQL 15 pass).
 DLFIN_PACKAGES="$(dlfin_packages "$PGVER")"
-DLFIN_EXTRA_PACKAGES=${DLFIN_EXTRA_PACKAGES-libclang-rt-14-dev debootstrap python3-torch nodejs}
+DLFIN_EXTRA_PACKAGES=${DLFIN_EXTRA_PACKAGES-libclang-rt-14-dev debootstrap python3-torch python3-sklearn python3-onnx nodejs}
 DLFIN_PACKAGES="$DLFIN_PACKAGES $DLFIN_EXTRA_PACKAGES"
 DLFIN_BENCH_PACKAGES="python3-torch python3-sklearn python3-numpy libopenblas0-pthread"
 

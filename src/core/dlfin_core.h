@@ -740,6 +740,12 @@ int32_t		dlf_hist_bin(const DlfHistogram *h, double v);
  */
 #define DLF_PSI_FLOOR	1e-4
 double		dlf_psi(const double *expected, const double *actual, int32_t n);
+/*
+ * Replaces the drift reference of a model (the NULL shares, the feature and
+ * score distributions) with those of the rows of data (num: NaN for NULL;
+ * cat: the category codes), computed as training computes its own.
+ */
+DlfStatus	dlf_govern_reference(DlfModel *m, const DlfDataset *data, DlfError *err);
 
 /* PSI band: "stable" below 0.1, "moderate" up to 0.25, else "significant". */
 const char *dlf_psi_band(double psi);

@@ -106,6 +106,76 @@ gov_scratch(Gov *g)
 	return nn_work_alloc(&g->work, &g->net, GOV_BATCH, 0, g->err);
 }
 
+/*
+ * Sets g up for model m over data: the network, the reciprocal scales and
+ * a scratch per thread of pool.  gov_close frees it, also after a failure.
+ */
+static DlfStatus
+gov_open(Gov *g, DlfModel *m, const DlfDataset *data,
+		 const DlfTrainHooks *hooks, DlfError *err, DlfPool *pool)
+{
+	int			T = dlf_pool_size(pool);
+	DlfStatus	st;
+
+	memset(g, 0, sizeof(*g));
+	g->m = m;
+	g->d = data;
+	g->hooks = hooks;
+	g->err = err;
+	g->net.nlayers = m->nlayers;
+	g->net.activation = m->activation;
+	for (int32_t l = 0; l <= m->nlayers; l++)
+		g->net.units[l] = m->units[l];
+	for (int32_t l = 0; l < m->nlayers; l++)
+	{
+		g->net.W[l] = m->weights[l];
+		g->net.b[l] = m->biases[l];
+	}
+	g->inv_scale = dlf_alloc_array(m->nfeatures, sizeof(double));
+	if (g->inv_scale == NULL)
+		return dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
+	for (int32_t f = 0; f < m->nfeatures; f++)
+		g->inv_scale[f] = 1.0 / m->features[f].scale;
+	g->pool = pool;
+	g->threads = dlf_alloc_array(T, sizeof(Gov));
+	if (g->threads == NULL)
+		return dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
+	memset(g->threads, 0, sizeof(Gov) * T);
+	if ((st = gov_scratch(g)) != DLF_OK)
+		return st;
+	g->threads[0] = *g;
+	for (int t = 1; t < T; t++)
+	{
+		Gov		   *w = &g->threads[t];
+
+		/* the caller's hooks are never called from another thread */
+		*w = *g;
+		w->hooks = NULL;
+		memset(&w->bt, 0, sizeof(w->bt));
+		memset(&w->work, 0, sizeof(w->work));
+		if ((st = gov_scratch(w)) != DLF_OK)
+			return st;
+	}
+	return DLF_OK;
+}
+
+/* Frees what gov_open allocated. */
+static void
+gov_close(Gov *g)
+{
+	int			T = dlf_pool_size(g->pool);
+
+	for (int t = 1; g->threads && t < T; t++)
+	{
+		nn_batch_free(&g->threads[t].bt);
+		nn_work_free(&g->threads[t].work);
+	}
+	dlf_free(g->threads);
+	dlf_free(g->inv_scale);
+	nn_batch_free(&g->bt);
+	nn_work_free(&g->work);
+}
+
 /* Importance, calibration and distributions after training (see nn_internal.h). */
 DlfStatus
 dlf_govern_fit_pool(DlfModel *m, const DlfDataset *data,
@@ -114,51 +184,9 @@ dlf_govern_fit_pool(DlfModel *m, const DlfDataset *data,
 {
 	Gov			g;
 	DlfStatus	st;
-	int			T = dlf_pool_size(pool);
 
-	memset(&g, 0, sizeof(g));
-	g.m = m;
-	g.d = data;
-	g.hooks = hooks;
-	g.err = err;
-	g.net.nlayers = m->nlayers;
-	g.net.activation = m->activation;
-	for (int32_t l = 0; l <= m->nlayers; l++)
-		g.net.units[l] = m->units[l];
-	for (int32_t l = 0; l < m->nlayers; l++)
-	{
-		g.net.W[l] = m->weights[l];
-		g.net.b[l] = m->biases[l];
-	}
-	g.inv_scale = dlf_alloc_array(m->nfeatures, sizeof(double));
-	if (g.inv_scale == NULL)
-		return dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
-	for (int32_t f = 0; f < m->nfeatures; f++)
-		g.inv_scale[f] = 1.0 / m->features[f].scale;
-	g.pool = pool;
-	g.threads = dlf_alloc_array(T, sizeof(Gov));
-	if (g.threads == NULL)
-	{
-		st = dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
+	if ((st = gov_open(&g, m, data, hooks, err, pool)) != DLF_OK)
 		goto done;
-	}
-	memset(g.threads, 0, sizeof(Gov) * T);
-	if ((st = gov_scratch(&g)) != DLF_OK)
-		goto done;
-	g.threads[0] = g;
-	for (int t = 1; t < T; t++)
-	{
-		Gov		   *w = &g.threads[t];
-
-		/* the caller's hooks are never called from another thread */
-		*w = g;
-		w->hooks = NULL;
-		memset(&w->bt, 0, sizeof(w->bt));
-		memset(&w->work, 0, sizeof(w->work));
-		if ((st = gov_scratch(w)) != DLF_OK)
-			goto done;
-	}
-
 	for (int32_t f = 0; f < m->nfeatures; f++)
 		m->features[f].importance = NAN;
 	m->ece_before = NAN;
@@ -180,14 +208,37 @@ dlf_govern_fit_pool(DlfModel *m, const DlfDataset *data,
 	}
 	st = gov_distributions(&g);
 done:
-	for (int t = 1; g.threads && t < T; t++)
+	gov_close(&g);
+	return st;
+}
+
+/*
+ * The drift reference of a model (dlfin_core.h): the NULL shares and the
+ * feature and score distributions of the rows of data, as training
+ * computes them over its rows.
+ */
+DlfStatus
+dlf_govern_reference(DlfModel *m, const DlfDataset *data, DlfError *err)
+{
+	Gov			g;
+	DlfStatus	st;
+
+	if (data->nrows < 1 || data->nfeatures != m->nfeatures)
+		return dlf_fail(err, DLF_ERR_INVALID, "reference rows do not fit the model");
+	if ((st = gov_open(&g, m, data, NULL, err, NULL)) == DLF_OK)
 	{
-		nn_batch_free(&g.threads[t].bt);
-		nn_work_free(&g.threads[t].work);
+		for (int32_t f = 0; f < m->nfeatures; f++)
+		{
+			const DlfFeature *ft = &m->features[f];
+			int64_t		k = 0;
+
+			for (int64_t i = 0; i < data->nrows; i++)
+				k += ft->kind == DLF_FEAT_NUMERIC ? !isfinite(data->num[f][i]) :
+					data->cat[f][i] == DLF_CAT_MISSING(ft);
+			m->features[f].missing_share = (double) k / data->nrows;
+		}
+		st = gov_distributions(&g);
 	}
-	dlf_free(g.threads);
-	dlf_free(g.inv_scale);
-	nn_batch_free(&g.bt);
-	nn_work_free(&g.work);
+	gov_close(&g);
 	return st;
 }

@@ -234,6 +234,22 @@ rd_dlfin_features(Rd *r, const ONode *top)
 	if (st == DLF_OK && dlf_model_layout(m) != r->net.units[0])
 		st = rd_unsupported(r, "ONNX encoding of \"%s\" does not match the first layer's inputs",
 						 top->name ? top->name : "Concat", NULL);
+	if (st == DLF_OK && r->net.fmap)
+	{
+		/* the feature map: feature f's rows, in block order, and no other */
+		const OTensor *fm = r->net.fmap;
+		int32_t		nin = r->net.units[0];
+
+		if (fm->dims[0] != m->nfeatures || fm->dims[1] != nin)
+			st = rd_unsupported(r, "ONNX tensor \"%s\" of a dlfin graph is not computed as dlfin_onnx writes it",
+								"dlfin_feature_map", NULL);
+		for (int32_t f = 0; f < m->nfeatures && st == DLF_OK; f++)
+			for (int32_t i = 0; i < nin && st == DLF_OK; i++)
+				if (fm->f[(size_t) f * nin + i] !=
+					(i >= row_of[f] && i < row_of[f] + m->features[f].ninputs ? 1.0f : 0.0f))
+					st = rd_unsupported(r, "ONNX tensor \"%s\" of a dlfin graph is not computed as dlfin_onnx writes it",
+										"dlfin_feature_map", NULL);
+	}
 	if (st == DLF_OK)
 	{
 		/* first-layer rows from block order to feature order */

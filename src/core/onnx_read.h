@@ -20,6 +20,7 @@ typedef struct Net
 	const char *final_op;		/* "Sigmoid", "Softmax" or NULL */
 	const char *input;			/* tensor feeding the first layer */
 	const char *logits;			/* output of the last layer */
+	const struct OTensor *fmap; /* a dlfin export's feature map, or NULL */
 } Net;
 
 typedef struct Rd
@@ -37,6 +38,12 @@ DlfStatus	rd_unsupported(Rd *r, const char *fmt, const char *arg, const char *de
 char	   *rd_dup(const char *s);	/* dlf_alloc'ed copy, or NULL */
 /* Allocates the model's n features (zeroed, importance unknown). */
 DlfStatus	rd_alloc_features(Rd *r, int32_t n);
+/* skl2onnx's nodes around an MLP (onnx_sklearn.c). */
+DlfStatus	rd_sklearn_tail(Rd *r, const char *p, int32_t k);
+const OValue *rd_input_behind(const OGraph *g, const char *t);
+const char *rd_zipmap_class(const OGraph *g, int32_t k, int32_t c, char *buf, size_t len);
+/* A dlfin export's network (onnx_dlfin_net.c). */
+DlfStatus	rd_dlfin_network(Rd *r);
 /* A dlfin export's features, from the Concat that feeds the network. */
 DlfStatus	rd_dlfin_features(Rd *r, const ONode *top);
 /* A dlfin export's task (from its metadata), calibration and scaling. */

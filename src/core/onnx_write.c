@@ -10,33 +10,23 @@
  * 1e-5) and imputed (ai.onnx.ml Imputer: NULL is the mean, 0); each text
  * feature (string [N,1], "" for NULL) goes through
  * ai.onnx.ml LabelEncoder to its category code (unseen -> "other") and
- * OneHot; the encoded blocks feed Gemm layers with the hidden activation;
- * the logits, cast to double as dlfin computes its outputs, go through the
- * output activation and calibration.  The first layer's weight rows are
- * reordered to the blocks' order (numeric first), which changes no sum.
+ * OneHot; the encoded blocks feed the layers (onnx_write_net.c: dlfin's
+ * own order of float32 operations, not Gemm's, so the logits have the
+ * same bits); the logits, cast to double as dlfin computes its outputs, go
+ * through the output activation and calibration.
  */
-#include "dlfin_onnx.h"
-#include "protobuf.h"
+#include "onnx_write.h"
 
 #include <stdio.h>
 #include <string.h>
-
-/* The graph being written: its repeated fields, each in its own buffer. */
-typedef struct Gb
-{
-	DlfBuf		nodes;			/* GraphProto.node (1) */
-	DlfBuf		inits;			/* GraphProto.initializer (5) */
-	DlfBuf		inputs;			/* GraphProto.input (11) */
-	DlfBuf		outputs;		/* GraphProto.output (12) */
-} Gb;
 
 #define ML	"ai.onnx.ml"
 
 /* ---- nodes and attributes ---- */
 
 /* Starts a node (NodeProto) of op in domain; lists end with NULL. */
-static size_t
-node_begin(Gb *g, const char *op, const char *domain,
+size_t
+ow_node_begin(Gb *g, const char *op, const char *domain,
 		   const char *const *in, const char *const *out)
 {
 	size_t		mark = pb_begin(&g->nodes, 1);
@@ -54,20 +44,18 @@ node_begin(Gb *g, const char *op, const char *domain,
 }
 
 /* Ends a node. */
-static void
-node_end(Gb *g, size_t mark)
+void
+ow_node_end(Gb *g, size_t mark)
 {
 	pb_end(&g->nodes, mark);
 }
 
 /* A node without attributes. */
-static void
-node(Gb *g, const char *op, const char *const *in, const char *out)
+void
+ow_node(Gb *g, const char *op, const char *const *in, const char *out)
 {
-	node_end(g, node_begin(g, op, "", in, (const char *[]) {out, NULL}));
+	ow_node_end(g, ow_node_begin(g, op, "", in, (const char *[]) {out, NULL}));
 }
-
-#define IN(...)	((const char *[]) {__VA_ARGS__, NULL})
 
 /* Starts an AttributeProto of a type. */
 static size_t
@@ -80,8 +68,8 @@ attr_begin(Gb *g, const char *name, int type)
 	return mark;
 }
 
-static void
-attr_int(Gb *g, const char *name, int64_t v)
+void
+ow_attr_int(Gb *g, const char *name, int64_t v)
 {
 	size_t		mark = attr_begin(g, name, ONNX_ATTR_INT);
 
@@ -89,8 +77,8 @@ attr_int(Gb *g, const char *name, int64_t v)
 	pb_end(&g->nodes, mark);
 }
 
-static void
-attr_float(Gb *g, const char *name, float v)
+void
+ow_attr_float(Gb *g, const char *name, float v)
 {
 	size_t		mark = attr_begin(g, name, ONNX_ATTR_FLOAT);
 
@@ -153,8 +141,8 @@ init_begin(Gb *g, const char *name, int type, const int64_t *dims, int ndims)
 	return mark;
 }
 
-static void
-init_floats(Gb *g, const char *name, const int64_t *dims, int ndims,
+void
+ow_init_floats(Gb *g, const char *name, const int64_t *dims, int ndims,
 			const float *v, size_t n)
 {
 	size_t		mark = init_begin(g, name, ONNX_FLOAT, dims, ndims);
@@ -173,8 +161,8 @@ init_doubles(Gb *g, const char *name, const int64_t *dims, int ndims,
 	pb_end(&g->inits, mark);
 }
 
-static void
-init_int64s(Gb *g, const char *name, const int64_t *dims, int ndims,
+void
+ow_init_int64s(Gb *g, const char *name, const int64_t *dims, int ndims,
 			const int64_t *v, size_t n)
 {
 	size_t		mark = init_begin(g, name, ONNX_INT64, dims, ndims);
@@ -247,7 +235,7 @@ write_numeric(Gb *g, const DlfModel *m, int32_t nnum, DlfError *err)
 		dlf_free(zero);
 		return dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
 	}
-	mark = node_begin(g, "Concat", "", IN(NULL), IN("dlfin_num_raw"));
+	mark = ow_node_begin(g, "Concat", "", IN(NULL), IN("dlfin_num_raw"));
 	/* node_begin wrote no inputs: add them now, before the attributes */
 	for (int32_t f = 0; f < m->nfeatures; f++)
 		if (m->features[f].kind == DLF_FEAT_NUMERIC)
@@ -258,26 +246,26 @@ write_numeric(Gb *g, const DlfModel *m, int32_t nnum, DlfError *err)
 			zero[k] = 0.0f;
 			k++;
 		}
-	attr_int(g, "axis", 1);
-	node_end(g, mark);
+	ow_attr_int(g, "axis", 1);
+	ow_node_end(g, mark);
 	init_doubles(g, "dlfin_mean", dims, 2, mean, nnum);
 	init_doubles(g, "dlfin_inv_scale", dims, 2, inv, nnum);
 
-	mark = node_begin(g, "Cast", "", IN("dlfin_num_raw"), IN("dlfin_num_f32"));
-	attr_int(g, "to", ONNX_FLOAT);
-	node_end(g, mark);
-	mark = node_begin(g, "Cast", "", IN("dlfin_num_f32"), IN("dlfin_num_f64"));
-	attr_int(g, "to", ONNX_DOUBLE);
-	node_end(g, mark);
-	node(g, "Sub", IN("dlfin_num_f64", "dlfin_mean"), "dlfin_num_centred");
-	node(g, "Mul", IN("dlfin_num_centred", "dlfin_inv_scale"), "dlfin_num_scaled");
-	mark = node_begin(g, "Cast", "", IN("dlfin_num_scaled"), IN("dlfin_num_scaled32"));
-	attr_int(g, "to", ONNX_FLOAT);
-	node_end(g, mark);
-	mark = node_begin(g, "Imputer", ML, IN("dlfin_num_scaled32"), IN("dlfin_num_std"));
+	mark = ow_node_begin(g, "Cast", "", IN("dlfin_num_raw"), IN("dlfin_num_f32"));
+	ow_attr_int(g, "to", ONNX_FLOAT);
+	ow_node_end(g, mark);
+	mark = ow_node_begin(g, "Cast", "", IN("dlfin_num_f32"), IN("dlfin_num_f64"));
+	ow_attr_int(g, "to", ONNX_DOUBLE);
+	ow_node_end(g, mark);
+	ow_node(g, "Sub", IN("dlfin_num_f64", "dlfin_mean"), "dlfin_num_centred");
+	ow_node(g, "Mul", IN("dlfin_num_centred", "dlfin_inv_scale"), "dlfin_num_scaled");
+	mark = ow_node_begin(g, "Cast", "", IN("dlfin_num_scaled"), IN("dlfin_num_scaled32"));
+	ow_attr_int(g, "to", ONNX_FLOAT);
+	ow_node_end(g, mark);
+	mark = ow_node_begin(g, "Imputer", ML, IN("dlfin_num_scaled32"), IN("dlfin_num_std"));
 	attr_floats(g, "imputed_value_floats", zero, nnum);
-	attr_float(g, "replaced_value_float", NAN);
-	node_end(g, mark);
+	ow_attr_float(g, "replaced_value_float", NAN);
+	ow_node_end(g, mark);
 	dlf_free(mean);
 	dlf_free(inv);
 	dlf_free(zero);
@@ -326,85 +314,21 @@ write_categorical(Gb *g, const DlfModel *m, int32_t f, char *out, size_t outsz,
 	snprintf(hot, sizeof(hot), "dlfin_onehot3_%d", (int) f);
 	snprintf(out, outsz, "dlfin_onehot_%d", (int) f);
 
-	mark = node_begin(g, "LabelEncoder", ML, IN(ft->name), IN(code));
+	mark = ow_node_begin(g, "LabelEncoder", ML, IN(ft->name), IN(code));
 	attr_strings(g, "keys_strings", keys, nkeys);
 	attr_ints(g, "values_int64s", vals, nkeys);
-	attr_int(g, "default_int64", DLF_CAT_OTHER(ft));
-	node_end(g, mark);
+	ow_attr_int(g, "default_int64", DLF_CAT_OTHER(ft));
+	ow_node_end(g, mark);
 	dlf_free(keys);
 	dlf_free(vals);
 
-	init_int64s(g, depth, NULL, 0, (const int64_t[]) {(int64_t) ft->ncat + 2}, 1);
-	mark = node_begin(g, "OneHot", "", IN(code, depth, "dlfin_onoff"), IN(hot));
-	attr_int(g, "axis", -1);
-	node_end(g, mark);
-	mark = node_begin(g, "Flatten", "", IN(hot), IN(out));
-	attr_int(g, "axis", 1);
-	node_end(g, mark);
-	return DLF_OK;
-}
-
-/* The first layer's weights with rows in block order (numeric first). */
-static float *
-permuted_w0(const DlfModel *m)
-{
-	int32_t		nout = m->units[1];
-	float	   *w = dlf_alloc_array((size_t) m->units[0] * nout, sizeof(float));
-	size_t		row = 0;
-
-	if (w == NULL)
-		return NULL;
-	for (int pass = 0; pass < 2; pass++)
-		for (int32_t f = 0; f < m->nfeatures; f++)
-		{
-			const DlfFeature *ft = &m->features[f];
-
-			if ((ft->kind == DLF_FEAT_NUMERIC) != (pass == 0))
-				continue;
-			memcpy(w + row * nout, m->weights[0] + (size_t) ft->input_offset * nout,
-				   sizeof(float) * (size_t) ft->ninputs * nout);
-			row += ft->ninputs;
-		}
-	return w;
-}
-
-/* Gemm layers and hidden activations -> "dlfin_logits". */
-static DlfStatus
-write_network(Gb *g, const DlfModel *m, DlfError *err)
-{
-	static const char *const act_op[] = {"", "Relu", "Tanh", "Sigmoid", "LeakyRelu"};
-	char		in[32] = "dlfin_encoded";
-
-	for (int32_t l = 0; l < m->nlayers; l++)
-	{
-		int64_t		dims[2] = {m->units[l], m->units[l + 1]};
-		char		wn[32],
-					bn[32],
-					zn[32];
-		float	   *w = l == 0 ? permuted_w0(m) : m->weights[l];
-		size_t		mark;
-
-		if (w == NULL)
-			return dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
-		snprintf(wn, sizeof(wn), "dlfin_W%d", (int) l);
-		snprintf(bn, sizeof(bn), "dlfin_b%d", (int) l);
-		if (l + 1 == m->nlayers)
-			snprintf(zn, sizeof(zn), "dlfin_logits");
-		else
-			snprintf(zn, sizeof(zn), "dlfin_z%d", (int) l);
-		init_floats(g, wn, dims, 2, w, (size_t) dims[0] * dims[1]);
-		init_floats(g, bn, dims + 1, 1, m->biases[l], (size_t) dims[1]);
-		if (l == 0)
-			dlf_free(w);
-		node(g, "Gemm", IN(in, wn, bn), zn);
-		if (l + 1 == m->nlayers)
-			break;
-		snprintf(in, sizeof(in), "dlfin_h%d", (int) l + 1);
-		mark = node_begin(g, act_op[m->activation], "", IN(zn), IN(in));
-		if (m->activation == DLF_ACT_LEAKY_RELU)
-			attr_float(g, "alpha", 0.01f);
-		node_end(g, mark);
-	}
+	ow_init_int64s(g, depth, NULL, 0, (const int64_t[]) {(int64_t) ft->ncat + 2}, 1);
+	mark = ow_node_begin(g, "OneHot", "", IN(code, depth, "dlfin_onoff"), IN(hot));
+	ow_attr_int(g, "axis", -1);
+	ow_node_end(g, mark);
+	mark = ow_node_begin(g, "Flatten", "", IN(hot), IN(out));
+	ow_attr_int(g, "axis", 1);
+	ow_node_end(g, mark);
 	return DLF_OK;
 }
 
@@ -425,44 +349,44 @@ write_isotonic(Gb *g, const DlfModel *m, const char *out)
 		/* one point: a constant */
 		init_double1(g, "dlfin_iso_zero", 0.0);
 		init_double1(g, "dlfin_iso_y0", m->iso_y[0]);
-		node(g, "Mul", IN("dlfin_p_raw", "dlfin_iso_zero"), "dlfin_iso_0");
-		node(g, "Add", IN("dlfin_iso_0", "dlfin_iso_y0"), out);
+		ow_node(g, "Mul", IN("dlfin_p_raw", "dlfin_iso_zero"), "dlfin_iso_0");
+		ow_node(g, "Add", IN("dlfin_iso_0", "dlfin_iso_y0"), out);
 		return;
 	}
 	init_doubles(g, "dlfin_iso_thr", dims, 2, n > 2 ? m->iso_x + 1 : &inf,
 				 (size_t) dims[1]);
-	init_int64s(g, "dlfin_iso_axes", (const int64_t[]) {1}, 1, (const int64_t[]) {1}, 1);
-	init_int64s(g, "dlfin_iso_one", (const int64_t[]) {1}, 1, (const int64_t[]) {1}, 1);
+	ow_init_int64s(g, "dlfin_iso_axes", (const int64_t[]) {1}, 1, (const int64_t[]) {1}, 1);
+	ow_init_int64s(g, "dlfin_iso_one", (const int64_t[]) {1}, 1, (const int64_t[]) {1}, 1);
 	init_double1(g, "dlfin_iso_xfirst", m->iso_x[0]);
 	init_double1(g, "dlfin_iso_xlast", m->iso_x[n - 1]);
 	init_double1(g, "dlfin_iso_yfirst", m->iso_y[0]);
 	init_double1(g, "dlfin_iso_ylast", m->iso_y[n - 1]);
 	/* segment: the number of interior points at or below p */
-	node(g, "LessOrEqual", IN("dlfin_iso_thr", "dlfin_p_raw"), "dlfin_iso_le");
-	mark = node_begin(g, "Cast", "", IN("dlfin_iso_le"), IN("dlfin_iso_lei"));
-	attr_int(g, "to", ONNX_INT64);
-	node_end(g, mark);
-	mark = node_begin(g, "ReduceSum", "", IN("dlfin_iso_lei", "dlfin_iso_axes"),
+	ow_node(g, "LessOrEqual", IN("dlfin_iso_thr", "dlfin_p_raw"), "dlfin_iso_le");
+	mark = ow_node_begin(g, "Cast", "", IN("dlfin_iso_le"), IN("dlfin_iso_lei"));
+	ow_attr_int(g, "to", ONNX_INT64);
+	ow_node_end(g, mark);
+	mark = ow_node_begin(g, "ReduceSum", "", IN("dlfin_iso_lei", "dlfin_iso_axes"),
 					  IN("dlfin_iso_lo"));
-	attr_int(g, "keepdims", 1);
-	node_end(g, mark);
-	node(g, "Add", IN("dlfin_iso_lo", "dlfin_iso_one"), "dlfin_iso_hi");
-	node(g, "Gather", IN("dlfin_iso_x", "dlfin_iso_lo"), "dlfin_iso_x0");
-	node(g, "Gather", IN("dlfin_iso_x", "dlfin_iso_hi"), "dlfin_iso_x1");
-	node(g, "Gather", IN("dlfin_iso_y", "dlfin_iso_lo"), "dlfin_iso_y0");
-	node(g, "Gather", IN("dlfin_iso_y", "dlfin_iso_hi"), "dlfin_iso_y1");
+	ow_attr_int(g, "keepdims", 1);
+	ow_node_end(g, mark);
+	ow_node(g, "Add", IN("dlfin_iso_lo", "dlfin_iso_one"), "dlfin_iso_hi");
+	ow_node(g, "Gather", IN("dlfin_iso_x", "dlfin_iso_lo"), "dlfin_iso_x0");
+	ow_node(g, "Gather", IN("dlfin_iso_x", "dlfin_iso_hi"), "dlfin_iso_x1");
+	ow_node(g, "Gather", IN("dlfin_iso_y", "dlfin_iso_lo"), "dlfin_iso_y0");
+	ow_node(g, "Gather", IN("dlfin_iso_y", "dlfin_iso_hi"), "dlfin_iso_y1");
 	/* y0 + (y1 - y0) * (p - x0) / (x1 - x0), in dlf_calibrated's order */
-	node(g, "Sub", IN("dlfin_iso_y1", "dlfin_iso_y0"), "dlfin_iso_dy");
-	node(g, "Sub", IN("dlfin_p_raw", "dlfin_iso_x0"), "dlfin_iso_t");
-	node(g, "Sub", IN("dlfin_iso_x1", "dlfin_iso_x0"), "dlfin_iso_dx");
-	node(g, "Mul", IN("dlfin_iso_dy", "dlfin_iso_t"), "dlfin_iso_num");
-	node(g, "Div", IN("dlfin_iso_num", "dlfin_iso_dx"), "dlfin_iso_frac");
-	node(g, "Add", IN("dlfin_iso_y0", "dlfin_iso_frac"), "dlfin_iso_mid");
+	ow_node(g, "Sub", IN("dlfin_iso_y1", "dlfin_iso_y0"), "dlfin_iso_dy");
+	ow_node(g, "Sub", IN("dlfin_p_raw", "dlfin_iso_x0"), "dlfin_iso_t");
+	ow_node(g, "Sub", IN("dlfin_iso_x1", "dlfin_iso_x0"), "dlfin_iso_dx");
+	ow_node(g, "Mul", IN("dlfin_iso_dy", "dlfin_iso_t"), "dlfin_iso_num");
+	ow_node(g, "Div", IN("dlfin_iso_num", "dlfin_iso_dx"), "dlfin_iso_frac");
+	ow_node(g, "Add", IN("dlfin_iso_y0", "dlfin_iso_frac"), "dlfin_iso_mid");
 	/* the ends, the lower one last as dlf_calibrated tests it first */
-	node(g, "GreaterOrEqual", IN("dlfin_p_raw", "dlfin_iso_xlast"), "dlfin_iso_high");
-	node(g, "Where", IN("dlfin_iso_high", "dlfin_iso_ylast", "dlfin_iso_mid"), "dlfin_iso_clip");
-	node(g, "LessOrEqual", IN("dlfin_p_raw", "dlfin_iso_xfirst"), "dlfin_iso_low");
-	node(g, "Where", IN("dlfin_iso_low", "dlfin_iso_yfirst", "dlfin_iso_clip"), out);
+	ow_node(g, "GreaterOrEqual", IN("dlfin_p_raw", "dlfin_iso_xlast"), "dlfin_iso_high");
+	ow_node(g, "Where", IN("dlfin_iso_high", "dlfin_iso_ylast", "dlfin_iso_mid"), "dlfin_iso_clip");
+	ow_node(g, "LessOrEqual", IN("dlfin_p_raw", "dlfin_iso_xfirst"), "dlfin_iso_low");
+	ow_node(g, "Where", IN("dlfin_iso_low", "dlfin_iso_yfirst", "dlfin_iso_clip"), out);
 }
 
 /* A LabelEncoder from class index (int64) to class name -> "label". */
@@ -479,11 +403,11 @@ write_label(Gb *g, const DlfModel *m, const char *index)
 	}
 	for (int32_t k = 0; k < m->nclasses; k++)
 		keys[k] = k;
-	mark = node_begin(g, "LabelEncoder", ML, IN(index), IN("label"));
+	mark = ow_node_begin(g, "LabelEncoder", ML, IN(index), IN("label"));
 	attr_ints(g, "keys_int64s", keys, m->nclasses);
 	attr_strings(g, "values_strings", m->classes, m->nclasses);
 	attr_str(g, "default_string", "");
-	node_end(g, mark);
+	ow_node_end(g, mark);
 	dlf_free(keys);
 }
 
@@ -498,30 +422,30 @@ write_binary(Gb *g, const DlfModel *m)
 		/* 1 / (1 + exp(a z + b)) = sigmoid(-(a z + b)) */
 		init_double1(g, "dlfin_platt_a", m->platt_a);
 		init_double1(g, "dlfin_platt_b", m->platt_b);
-		node(g, "Mul", IN("dlfin_logits_f64", "dlfin_platt_a"), "dlfin_platt_az");
-		node(g, "Add", IN("dlfin_platt_az", "dlfin_platt_b"), "dlfin_platt_lin");
-		node(g, "Neg", IN("dlfin_platt_lin"), "dlfin_platt_neg");
-		node(g, "Sigmoid", IN("dlfin_platt_neg"), "score");
+		ow_node(g, "Mul", IN("dlfin_logits_f64", "dlfin_platt_a"), "dlfin_platt_az");
+		ow_node(g, "Add", IN("dlfin_platt_az", "dlfin_platt_b"), "dlfin_platt_lin");
+		ow_node(g, "Neg", IN("dlfin_platt_lin"), "dlfin_platt_neg");
+		ow_node(g, "Sigmoid", IN("dlfin_platt_neg"), "score");
 	}
 	else if (m->calibration == DLF_CALIB_ISOTONIC && m->niso > 0)
 	{
-		node(g, "Sigmoid", IN("dlfin_logits_f64"), "dlfin_p_raw");
+		ow_node(g, "Sigmoid", IN("dlfin_logits_f64"), "dlfin_p_raw");
 		write_isotonic(g, m, "score");
 	}
 	else
-		node(g, "Sigmoid", IN("dlfin_logits_f64"), "score");
+		ow_node(g, "Sigmoid", IN("dlfin_logits_f64"), "score");
 	init_double1(g, "dlfin_one", 1.0);
 	init_double1(g, "dlfin_half", 0.5);
-	node(g, "Sub", IN("dlfin_one", "score"), "dlfin_p_negative");
-	mark = node_begin(g, "Concat", "", IN("dlfin_p_negative", "score"),
+	ow_node(g, "Sub", IN("dlfin_one", "score"), "dlfin_p_negative");
+	mark = ow_node_begin(g, "Concat", "", IN("dlfin_p_negative", "score"),
 					  IN("probabilities"));
-	attr_int(g, "axis", 1);
-	node_end(g, mark);
+	ow_attr_int(g, "axis", 1);
+	ow_node_end(g, mark);
 	/* the positive class from 0.5 up, as dlfin_predict_class decides */
-	node(g, "GreaterOrEqual", IN("score", "dlfin_half"), "dlfin_positive");
-	mark = node_begin(g, "Cast", "", IN("dlfin_positive"), IN("dlfin_class"));
-	attr_int(g, "to", ONNX_INT64);
-	node_end(g, mark);
+	ow_node(g, "GreaterOrEqual", IN("score", "dlfin_half"), "dlfin_positive");
+	mark = ow_node_begin(g, "Cast", "", IN("dlfin_positive"), IN("dlfin_class"));
+	ow_attr_int(g, "to", ONNX_INT64);
+	ow_node_end(g, mark);
 	write_label(g, m, "dlfin_class");
 }
 
@@ -532,33 +456,33 @@ write_outputs(Gb *g, const DlfModel *m)
 	size_t		mark;
 
 	/* dlfin computes outputs in double from the float32 logits */
-	mark = node_begin(g, "Cast", "", IN("dlfin_logits"), IN("dlfin_logits_f64"));
-	attr_int(g, "to", ONNX_DOUBLE);
-	node_end(g, mark);
+	mark = ow_node_begin(g, "Cast", "", IN("dlfin_logits"), IN("dlfin_logits_f64"));
+	ow_attr_int(g, "to", ONNX_DOUBLE);
+	ow_node_end(g, mark);
 	if (m->task == DLF_TASK_BINARY)
 		write_binary(g, m);
 	else if (m->task == DLF_TASK_MULTICLASS)
 	{
-		mark = node_begin(g, "Softmax", "", IN("dlfin_logits_f64"), IN("probabilities"));
-		attr_int(g, "axis", 1);
-		node_end(g, mark);
-		mark = node_begin(g, "ReduceMax", "", IN("probabilities"), IN("score"));
+		mark = ow_node_begin(g, "Softmax", "", IN("dlfin_logits_f64"), IN("probabilities"));
+		ow_attr_int(g, "axis", 1);
+		ow_node_end(g, mark);
+		mark = ow_node_begin(g, "ReduceMax", "", IN("probabilities"), IN("score"));
 		attr_ints(g, "axes", (const int64_t[]) {1}, 1);
-		attr_int(g, "keepdims", 1);
-		node_end(g, mark);
+		ow_attr_int(g, "keepdims", 1);
+		ow_node_end(g, mark);
 		/* the first of equal maxima, as dlfin_predict_class */
-		mark = node_begin(g, "ArgMax", "", IN("probabilities"), IN("dlfin_class"));
-		attr_int(g, "axis", 1);
-		attr_int(g, "keepdims", 1);
-		node_end(g, mark);
+		mark = ow_node_begin(g, "ArgMax", "", IN("probabilities"), IN("dlfin_class"));
+		ow_attr_int(g, "axis", 1);
+		ow_attr_int(g, "keepdims", 1);
+		ow_node_end(g, mark);
 		write_label(g, m, "dlfin_class");
 	}
 	else
 	{
 		init_double1(g, "dlfin_target_scale", m->target_scale);
 		init_double1(g, "dlfin_target_mean", m->target_mean);
-		node(g, "Mul", IN("dlfin_logits_f64", "dlfin_target_scale"), "dlfin_scaled");
-		node(g, "Add", IN("dlfin_scaled", "dlfin_target_mean"), "score");
+		ow_node(g, "Mul", IN("dlfin_logits_f64", "dlfin_target_scale"), "dlfin_scaled");
+		ow_node(g, "Add", IN("dlfin_scaled", "dlfin_target_mean"), "score");
 	}
 	value_info(&g->outputs, 12, "score", ONNX_DOUBLE, 1,
 			   "what dlfin_predict returns");
@@ -611,13 +535,13 @@ write_graph(Gb *g, const DlfModel *m, DlfError *err)
 	if (nnum > 0 && write_numeric(g, m, nnum, err) != DLF_OK)
 		return err->code;
 	if (nnum < m->nfeatures)
-		init_floats(g, "dlfin_onoff", (const int64_t[]) {2}, 1,
+		ow_init_floats(g, "dlfin_onoff", (const int64_t[]) {2}, 1,
 					(const float[]) {0.0f, 1.0f}, 2);
 	for (int32_t f = 0; f < m->nfeatures; f++)
 		if (m->features[f].kind == DLF_FEAT_CATEGORICAL &&
 			write_categorical(g, m, f, hot, sizeof(hot), err) != DLF_OK)
 			return err->code;
-	mark = node_begin(g, "Concat", "", IN(NULL), IN("dlfin_encoded"));
+	mark = ow_node_begin(g, "Concat", "", IN(NULL), IN("dlfin_encoded"));
 	if (nnum > 0)
 		pb_str(&g->nodes, 1, "dlfin_num_std");
 	for (int32_t f = 0; f < m->nfeatures; f++)
@@ -626,9 +550,9 @@ write_graph(Gb *g, const DlfModel *m, DlfError *err)
 			snprintf(hot, sizeof(hot), "dlfin_onehot_%d", (int) f);
 			pb_str(&g->nodes, 1, hot);
 		}
-	attr_int(g, "axis", 1);
-	node_end(g, mark);
-	if (write_network(g, m, err) != DLF_OK)
+	ow_attr_int(g, "axis", 1);
+	ow_node_end(g, mark);
+	if (ow_write_network(g, m, err) != DLF_OK)
 		return err->code;
 	write_outputs(g, m);
 	return DLF_OK;

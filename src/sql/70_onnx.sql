@@ -23,3 +23,26 @@ AS 'MODULE_PATHNAME', 'dlfin_from_onnx'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.dlfin_from_onnx(pg_catalog.bytea, pg_catalog.jsonb) IS
 'a dlfin model from an ONNX multilayer perceptron (Gemm or MatMul+Add layers) or a dlfin export; options give feature names and types, task, classes and scaling';
+
+-- Drift reference from rows: for a model without training rows of its own
+-- (imported from ONNX), or to compare against another period.
+CREATE FUNCTION dlfin.dlfin_reference_sfunc(internal, pg_catalog.bytea, VARIADIC "any")
+RETURNS internal
+AS 'MODULE_PATHNAME', 'dlfin_reference_sfunc'
+LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+
+CREATE FUNCTION dlfin.dlfin_reference_final(internal)
+RETURNS pg_catalog.bytea
+AS 'MODULE_PATHNAME', 'dlfin_reference_final'
+LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+
+CREATE AGGREGATE @extschema@.dlfin_with_reference(model pg_catalog.bytea, VARIADIC features "any") (
+    SFUNC = dlfin.dlfin_reference_sfunc,
+    STYPE = internal,
+    FINALFUNC = dlfin.dlfin_reference_final,
+    -- no combine function (the rows are kept, not counted): restricted, so
+    -- a parallel scan can still feed it in the leader
+    PARALLEL = RESTRICTED
+);
+COMMENT ON AGGREGATE @extschema@.dlfin_with_reference(pg_catalog.bytea, "any") IS
+'the model with the rows'' features (in training order) and scores as its drift reference, in place of training distributions; dlfin_drift then compares against them';

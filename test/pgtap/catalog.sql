@@ -127,6 +127,9 @@ INSERT INTO expected_labels VALUES
     ('dlfin_onnx(bytea)', 'i', true, 's'),
     ('dlfin_onnx(text)', 's', true, 's'),
     ('dlfin_from_onnx(bytea,jsonb)', 'i', true, 's'),
+    ('dlfin_with_reference(bytea,"any")', 'i', false, 'r'),
+    ('dlfin_reference_sfunc(internal,bytea,"any")', 'i', false, 's'),
+    ('dlfin_reference_final(internal)', 'i', false, 's'),
     -- model card: chart aggregates over (score, label), charts of a model,
     -- the page renderer (pure) and its wrappers, which read tables
     ('dlfin_svg_roc(double precision,boolean)', 'i', false, 's'),

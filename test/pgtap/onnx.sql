@@ -2,7 +2,7 @@
 -- SQLSTATE, NULL handling, and small round trips.  test/sh/onnx.sh checks
 -- the scores against onnxruntime and PyTorch.
 BEGIN;
-SELECT plan(35);
+SELECT plan(42);
 
 CREATE TEMP TABLE t AS
 SELECT i, (i % 2 = 0) AS y, i::float8 AS x, (i % 3 = 0) AS flag,
@@ -82,6 +82,31 @@ SELECT throws_ok($$SELECT dlfin_from_onnx(logistic, '{"task": "ranking"}') FROM 
 SELECT throws_ok($$SELECT dlfin_from_onnx(logistic, '{"features": [{"name": "a", "type": "text"}, "b"]}') FROM torch$$,
   '22023', NULL, 'a text feature for a plain network');
 SELECT throws_ok($$SELECT dlfin_from_onnx(logistic, '{"mean": ["1", 2]}') FROM torch$$, '22023', NULL, 'a mean that is no number');
+SELECT throws_ok($$SELECT dlfin_from_onnx(decode(replace(encode(dlfin_onnx(m), 'hex'),
+                                                        encode('Relu', 'hex'), encode('Tanh', 'hex')), 'hex'))
+                   FROM mdl WHERE name = 'bin'$$, '22023',
+  'ONNX tensor "dlfin_h1" of a dlfin graph is not computed as dlfin_onnx writes it',
+  'an export whose network was changed');
+
+-- ---- drift of an imported model, given reference rows ----
+CREATE TEMP TABLE rt AS
+SELECT dlfin_from_onnx(dlfin_onnx(m)) AS m FROM mdl WHERE name = 'bin';
+SELECT is(dlfin_drift(rt.m, x, flag, c)->'score'->>'band', 'unknown', 'an import has no drift reference')
+FROM t, rt GROUP BY rt.m;
+CREATE TEMP TABLE rt_ref AS
+SELECT dlfin_with_reference(rt.m, x, flag, c) AS m FROM t, rt GROUP BY rt.m;
+SELECT is(dlfin_drift(r.m, x, flag, c), dlfin_drift(o.m, x, flag, c),
+          'reference rows = training rows: the drift of the model trained on them')
+FROM t, rt_ref r, mdl o WHERE o.name = 'bin' AND t.i % 3 = 0 GROUP BY r.m, o.m;
+SELECT ok((dlfin_drift(dlfin_with_ref.m, x, x)->'features'->'a'->>'band') = 'significant',
+          'a plain import with reference rows reports drift')
+FROM (SELECT dlfin_with_reference(imported.m, x, x) AS m FROM t, (SELECT dlfin_from_onnx(logistic, '{"features": ["a", "b"]}') AS m FROM torch) imported WHERE x <= 100 GROUP BY imported.m) dlfin_with_ref,
+     t WHERE x > 100 GROUP BY dlfin_with_ref.m;
+SELECT is((SELECT dlfin_with_reference(rt.m, x, flag, c) FROM t, rt WHERE false), NULL, 'no reference rows give NULL');
+SELECT throws_ok($$SELECT dlfin_with_reference(rt.m, VARIADIC ARRAY[x, x, x]) FROM t, rt GROUP BY rt.m$$, '0A000',
+  'dlfin_with_reference does not accept a VARIADIC array', 'a VARIADIC array');
+SELECT throws_ok($$SELECT dlfin_with_reference(CASE WHEN i < 100 THEN rt.m ELSE mdl.m END, x, flag, c) FROM t, rt, mdl WHERE mdl.name = 'bin'$$,
+  '22023', 'dlfin_with_reference needs the same model on every row', 'two models');
 
 SELECT * FROM finish();
 ROLLBACK;

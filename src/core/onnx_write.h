@@ -1,0 +1,42 @@
+/*
+ * onnx_write.h
+ *	  What the two halves of ONNX export share: onnx_write.c (inputs,
+ *	  feature encoding, outputs, the model) and onnx_write_net.c (the
+ *	  network as the one-row kernel computes it).
+ */
+#ifndef DLFIN_ONNX_WRITE_H
+#define DLFIN_ONNX_WRITE_H
+
+#include "dlfin_onnx.h"
+#include "protobuf.h"
+
+/* The graph being written: its repeated fields, each in its own buffer. */
+typedef struct Gb
+{
+	DlfBuf		nodes;			/* GraphProto.node (1) */
+	DlfBuf		inits;			/* GraphProto.initializer (5) */
+	DlfBuf		inputs;			/* GraphProto.input (11) */
+	DlfBuf		outputs;		/* GraphProto.output (12) */
+} Gb;
+
+/* A NULL-terminated list of tensor names. */
+#define IN(...)	((const char *[]) {__VA_ARGS__, NULL})
+
+/* Starts a node (NodeProto) of op in domain; lists end with NULL. */
+size_t		ow_node_begin(Gb *g, const char *op, const char *domain,
+						  const char *const *in, const char *const *out);
+void		ow_node_end(Gb *g, size_t mark);
+/* A node without attributes. */
+void		ow_node(Gb *g, const char *op, const char *const *in, const char *out);
+void		ow_attr_int(Gb *g, const char *name, int64_t v);
+void		ow_attr_float(Gb *g, const char *name, float v);
+/* Initializers of a shape (ndims 0: a scalar). */
+void		ow_init_floats(Gb *g, const char *name, const int64_t *dims, int ndims,
+						   const float *v, size_t n);
+void		ow_init_int64s(Gb *g, const char *name, const int64_t *dims, int ndims,
+						   const int64_t *v, size_t n);
+
+/* The layers and hidden activations, "dlfin_encoded" -> "dlfin_logits". */
+DlfStatus	ow_write_network(Gb *g, const DlfModel *m, DlfError *err);
+
+#endif							/* DLFIN_ONNX_WRITE_H */

@@ -20,6 +20,7 @@
 #include "utils/lsyscache.h"
 
 #include "dlfin_pg.h"
+#include "numconv.h"
 #include "rowargs.h"
 #include "scoring.h"
 
@@ -144,6 +145,69 @@ std_one(const DlfScoreCache *c, const NullableDatum *a, int32 f, float *std)
 }
 
 /*
+ * A feature argument of an all-numeric row as a double, read by its
+ * DlfConv (NaN for a NaN or infinite numeric): no call for the built-in
+ * number types and for most numerics.
+ */
+static inline double
+arg_double(const DlfScoreCache *c, int32 f, Datum d)
+{
+	double		v;
+	bool		bad;
+
+	switch ((DlfConv) c->conv[f])
+	{
+		case DLF_CONV_FLOAT8:
+			return DatumGetFloat8(d);
+		case DLF_CONV_INT4:
+			return (double) DatumGetInt32(d);
+		case DLF_CONV_INT8:
+			return (double) DatumGetInt64(d);
+		case DLF_CONV_INT2:
+			return (double) DatumGetInt16(d);
+		case DLF_CONV_FLOAT4:
+			return (double) DatumGetFloat4(d);
+		case DLF_CONV_BOOL:
+			return DatumGetBool(d) ? 1.0 : 0.0;
+		case DLF_CONV_NUMERIC:
+			if (dlfin_numeric_to_double_fast(d, &v))
+				return v;
+			break;
+		case DLF_CONV_OTHER:
+			break;
+	}
+	v = dlfin_datum_to_double(d, &c->types[f], &bad);
+	return bad ? NAN : v;
+}
+
+/*
+ * Standardises the arguments of an all-numeric row whose types are not all
+ * float8 into std, checking each as dlfin_load_row does.
+ */
+static inline void
+std_converted(const DlfScoreCache *c, const NullableDatum *args, int32 nf,
+			  float *std)
+{
+	const double *mean = c->mean;
+	const double *inv_scale = c->inv_scale;
+
+	for (int32 f = 0; f < nf; f++)
+	{
+		double		v;
+
+		if (args[f].isnull)
+		{
+			std[f] = 0.0f;
+			continue;
+		}
+		v = arg_double(c, f, args[f].value);
+		if (unlikely(!(fabs(v) <= DLFIN_FLOAT4_LIMIT)))
+			bad_numeric(c->model, f, v);
+		std[f] = dlf_std_finite((float) v, mean[f], inv_scale[f]);
+	}
+}
+
+/*
  * Scores a row of an all-numeric model: each argument is read, checked
  * with one range test (as dlfin_load_row checks it) and standardised
  * straight into c->std, which the network reads next.  Float8 arguments,
@@ -194,33 +258,7 @@ score_numeric_row(FunctionCallInfo fcinfo, DlfScoreCache *c,
 			std_one(c, args + f, f, std);
 	}
 	else
-	{
-		const DlfArgType *types = c->types;
-
-		for (; f < nf; f++)
-		{
-			double		v;
-
-			if (args[f].isnull)
-			{
-				std[f] = 0.0f;
-				continue;
-			}
-			if (types[f].base == FLOAT8OID)
-				v = DatumGetFloat8(args[f].value);
-			else
-			{
-				bool		bad;
-
-				v = dlfin_datum_to_double(args[f].value, &types[f], &bad);
-				if (bad)
-					v = NAN;
-			}
-			if (unlikely(!(fabs(v) <= DLFIN_FLOAT4_LIMIT)))
-				bad_numeric(c->model, f, v);
-			std[f] = dlf_std_finite((float) v, mean[f], inv_scale[f]);
-		}
-	}
+		std_converted(c, args, nf, std);
 	if (unlikely(dlf_scorer_run_std(c->scorer, std, out)))
 		dlfin_report_overflow();
 }

@@ -45,6 +45,9 @@ cache_reset(DlfScoreCache *c)
 	c->mean = NULL;
 	c->inv_scale = NULL;
 	c->conv = NULL;
+	c->idx = NULL;
+	c->val = NULL;
+	c->offsets = NULL;
 	c->extra = NULL;
 }
 
@@ -88,6 +91,39 @@ arg_conversions(MemoryContext cxt, const DlfArgType *types, int nargs)
 		}
 	}
 	return conv;
+}
+
+/*
+ * Whether every text feature is categorical and every other one numeric,
+ * as dlfin_load_row then sets each feature's input.
+ */
+static bool
+entries_apply(const DlfModel *m)
+{
+	for (int32 f = 0; f < m->nfeatures; f++)
+	{
+		const DlfFeature *ft = &m->features[f];
+
+		if (ft->sqltype == DLF_SQL_TEXT ? ft->kind != DLF_FEAT_CATEGORICAL
+			: ft->kind != DLF_FEAT_NUMERIC)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Sets up the entries path of a model with categorical features: each row
+ * becomes one first-layer entry per feature (dlf_scorer_category_input),
+ * scored without the scorer's input vector.
+ */
+static void
+setup_entries(DlfScoreCache *c, int nargs)
+{
+	c->idx = MemoryContextAlloc(c->cxt, sizeof(int32) * Max(nargs, 1));
+	c->val = MemoryContextAlloc(c->cxt, sizeof(float) * Max(nargs, 1));
+	c->offsets = dlf_scorer_offsets(c->scorer);
+	dlf_scorer_scaling(c->scorer, &c->mean, &c->inv_scale);
+	c->conv = arg_conversions(c->cxt, c->types, nargs);
 }
 
 /* Checks the argument types against the model's features, once per query. */
@@ -134,6 +170,8 @@ check_arg_types(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature)
 			c->all_float8 &= c->types[i].base == FLOAT8OID;
 		c->conv = arg_conversions(c->cxt, c->types, nargs);
 	}
+	else if (entries_apply(m))
+		setup_entries(c, nargs);
 }
 
 

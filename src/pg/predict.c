@@ -263,6 +263,68 @@ score_numeric_row(FunctionCallInfo fcinfo, DlfScoreCache *c,
 		dlfin_report_overflow();
 }
 
+/* The bytes of a text feature argument, as dlfin_datum_text reads them. */
+static inline void
+arg_text(const DlfArgType *t, Datum d, const char **s, int *len)
+{
+	const struct varlena *v = (const struct varlena *) DatumGetPointer(d);
+
+	/* a plain or short text in place, without the call */
+	if (t->kind == DLF_ARG_TEXT && t->base != BPCHAROID &&
+		(!VARATT_IS_EXTENDED(v) || VARATT_IS_SHORT(v)))
+	{
+		*s = VARDATA_ANY(v);
+		*len = VARSIZE_ANY_EXHDR(v);
+		return;
+	}
+	dlfin_datum_text(d, t, s, len);
+}
+
+/*
+ * Scores a row of a model with categorical features as one first-layer
+ * entry per feature: a numeric feature's standardised value at its input,
+ * or the input of a category's one-hot code with 1 (the entries
+ * dlf_scorer_run builds from dlfin_load_row's inputs, so the same bits),
+ * checking each numeric value as dlfin_load_row does.
+ */
+static inline void
+score_entries_row(FunctionCallInfo fcinfo, DlfScoreCache *c,
+				  int first_feature, double *out)
+{
+	const NullableDatum *args = &fcinfo->args[first_feature];
+	const DlfModel *m = c->model;
+	int32		nf = m->nfeatures;
+
+	for (int32 f = 0; f < nf; f++)
+	{
+		if (m->features[f].sqltype == DLF_SQL_TEXT)
+		{
+			const char *s = NULL;
+			int			len = 0;
+
+			if (!args[f].isnull)
+				arg_text(&c->types[f], args[f].value, &s, &len);
+			c->idx[f] = dlf_scorer_category_input(c->scorer, f, s, len,
+												  args[f].isnull);
+			c->val[f] = 1.0f;
+			continue;
+		}
+		c->idx[f] = c->offsets[f];
+		if (args[f].isnull)
+			c->val[f] = 0.0f;
+		else
+		{
+			double		v = arg_double(c, f, args[f].value);
+
+			if (unlikely(!(fabs(v) <= DLFIN_FLOAT4_LIMIT)))
+				bad_numeric(m, f, v);
+			c->val[f] = dlf_std_finite((float) v, c->mean[f], c->inv_scale[f]);
+		}
+	}
+	if (unlikely(dlf_scorer_run_entries(c->scorer, c->idx, c->val, out)))
+		dlfin_report_overflow();
+}
+
 /* Loads the row's features into the scorer and runs the network. */
 static inline void
 score_row(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature,
@@ -271,6 +333,11 @@ score_row(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature,
 	if (c->std != NULL)
 	{
 		score_numeric_row(fcinfo, c, first_feature, out);
+		return;
+	}
+	if (c->idx != NULL)
+	{
+		score_entries_row(fcinfo, c, first_feature, out);
 		return;
 	}
 	dlfin_load_row(fcinfo, c, first_feature, NULL);

@@ -43,8 +43,13 @@ typedef struct DlfScoreCache
 	const double *inv_scale;
 	bool		all_float8;		/* fast path: every feature argument is
 								 * float8 */
-	uint8	   *conv;			/* fast path: each feature argument's
+	uint8	   *conv;			/* fast paths: each feature argument's
 								 * DlfConv, decided once per model */
+	int32	   *idx;			/* entries path (a model with categorical
+								 * features): the row's first-layer entries,
+								 * or NULL when it does not apply */
+	float	   *val;
+	const int32 *offsets;		/* entries path: each feature's first input */
 	void	   *extra;			/* callers' per-model data: lives in cxt and
 								 * is reset when the model changes */
 	void	   *lookup;			/* the registry's name lookup: lives in

@@ -3,7 +3,7 @@
 -- trip where that is provably the same double (src/pg/numconv.h); each
 -- argument type is read by a code decided once per query.
 BEGIN;
-SELECT plan(8);
+SELECT plan(11);
 
 -- ---- numeric to double: exact, probed through a regression label ----
 -- A regression model stores its target's mean and scale as doubles, so two
@@ -63,6 +63,30 @@ SELECT throws_ok($$SELECT dlfin_predict(model, 'NaN'::numeric, 1) FROM s_m$$, '2
                  'a NaN numeric feature is an error');
 SELECT throws_ok($$SELECT dlfin_predict(model, 1e39::numeric, 1) FROM s_m$$, '22003', NULL,
                  'a numeric beyond float4 is out of range');
+
+-- ---- categorical models: one entry per feature, the bits of the inputs ----
+CREATE TEMP TABLE s_t AS
+SELECT g, 'grade_' || (g % 7) AS t1, 'r' || (g % 23) AS t2, (g % 31) / 3.0 AS a,
+       (g % 5)::int AS b, (g % 3 = 0) AS y
+FROM generate_series(1, 3000) AS g;
+CREATE TEMP TABLE s_tm AS
+SELECT dlfin_train('{"epochs": 3, "hidden": [8], "seed": 2}', y, t1, t2, a, b) AS model FROM s_t;
+-- dlfin_explain scores through the scorer's input vector (dlfin_load_row)
+SELECT is((SELECT count(*) FROM s_t, s_tm,
+             LATERAL (SELECT CASE WHEN g % 11 = 0 THEN NULL ELSE t1 END AS t1n,
+                             CASE WHEN g % 13 = 0 THEN 'unseen' WHEN g % 17 = 0 THEN '' ELSE t2 END AS t2n,
+                             CASE WHEN g % 19 = 0 THEN NULL ELSE a END AS an) x
+           WHERE g <= 400
+             AND dlfin_predict(model, t1n, t2n, an, b)
+                 IS DISTINCT FROM (dlfin_explain(model, t1n, t2n, an, b)->>'score')::float8),
+          0::bigint, 'categorical rows score as through the input vector');
+SELECT is((SELECT count(*) FROM s_t, s_tm
+           WHERE dlfin_predict(model, t1::varchar, t2::char(10), a::numeric, b::int8)
+                 IS DISTINCT FROM dlfin_predict(model, t1, t2, a, b)),
+          0::bigint, 'varchar, bpchar, numeric and bigint arguments score as text and float8');
+SELECT is((SELECT dlfin_predict(model, 'grade_3', 'r5', 1.5, 2) FROM s_tm),
+          (SELECT dlfin_predict(model, 'grade_3'::text, 'r5'::text, 1.5::float8, 2::float8) FROM s_tm),
+          'untyped literals score as text');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -3,7 +3,7 @@
 -- trip where that is provably the same double (src/pg/numconv.h); each
 -- argument type is read by a code decided once per query.
 BEGIN;
-SELECT plan(11);
+SELECT plan(13);
 
 -- ---- numeric to double: exact, probed through a regression label ----
 -- A regression model stores its target's mean and scale as doubles, so two
@@ -87,6 +87,31 @@ SELECT is((SELECT count(*) FROM s_t, s_tm
 SELECT is((SELECT dlfin_predict(model, 'grade_3', 'r5', 1.5, 2) FROM s_tm),
           (SELECT dlfin_predict(model, 'grade_3'::text, 'r5'::text, 1.5::float8, 2::float8) FROM s_tm),
           'untyped literals score as text');
+
+-- ---- parallel training: rows read from the serial form, freed as copied ----
+CREATE TABLE s_par AS
+SELECT g, (g % 97) / 7.0 AS a, (g % 13)::int AS b, 'k' || (g % 9) AS t,
+       (g % 11 = 0) AS y, g % 3 AS grp
+FROM generate_series(1, 60000) AS g;
+ANALYZE s_par;
+CREATE TEMP TABLE s_models AS
+SELECT 'serial' AS plan, NULL::int AS grp, dlfin_train('{"epochs": 1, "seed": 4}', y, a, b, t) AS model FROM s_par;
+INSERT INTO s_models
+SELECT 'serial', grp, dlfin_train('{"epochs": 1, "seed": 4}', t, a, b) FROM s_par GROUP BY grp;
+SET LOCAL max_parallel_workers_per_gather = 2;
+SET LOCAL parallel_setup_cost = 0;
+SET LOCAL parallel_tuple_cost = 0;
+SET LOCAL min_parallel_table_scan_size = 0;
+INSERT INTO s_models
+SELECT 'parallel', NULL, m FROM (SELECT dlfin_train('{"epochs": 1, "seed": 4}', y, a, b, t) AS m FROM s_par) s;
+INSERT INTO s_models
+SELECT 'parallel', grp, m FROM (SELECT grp, dlfin_train('{"epochs": 1, "seed": 4}', t, a, b) AS m FROM s_par GROUP BY grp) s;
+SELECT is((SELECT count(DISTINCT model) FROM s_models WHERE grp IS NULL), 1::bigint,
+          'a parallel training gives the serial model');
+SELECT is((SELECT count(*) FROM s_models p JOIN s_models s USING (grp)
+           WHERE p.plan = 'parallel' AND s.plan = 'serial' AND p.model = s.model), 3::bigint,
+          'a grouped parallel training gives the serial models');
+RESET max_parallel_workers_per_gather;
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -666,6 +666,7 @@ dlfin_train_final(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	st = (TrainState *) PG_GETARG_POINTER(0);
+	train_state_check_owned(st);
 	if (st->nrows == 0)
 		PG_RETURN_NULL();
 

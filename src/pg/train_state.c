@@ -285,6 +285,19 @@ check_usable(const TrainState *st)
 }
 
 /*
+ * Errors out unless the state holds its rows: a deserialised state reads
+ * them from a bytea that lives only as long as the combine call it is
+ * made for, so only train_state_merge may take one.
+ */
+void
+train_state_check_owned(const TrainState *st)
+{
+	check_usable(st);
+	if (st->raw_rows != NULL)
+		elog(ERROR, "dlfin_train: a deserialised partial state reached a function other than the combine function");
+}
+
+/*
  * Where src's row array k starts (k = -1: the labels, else column k): its
  * own array, or the place in the serial form of a deserialised state.  The
  * serial form may be unaligned, so it is only ever read with memcpy.
@@ -544,7 +557,7 @@ train_state_serialize(TrainState *st, bool consume)
 	StringInfoData buf;
 	int64		n = st->nrows;
 
-	check_usable(st);
+	train_state_check_owned(st);
 	pq_begintypsend(&buf);
 	pq_sendint32(&buf, STATE_MAGIC);
 	pq_sendint32(&buf, st->nfeat);

@@ -72,6 +72,7 @@ extern void train_state_check_memory(TrainState *st);
 extern void train_state_merge(TrainState *dst, TrainState *src);
 extern bytea *train_state_serialize(TrainState *st, bool consume);
 extern bool train_state_consumable(FunctionCallInfo fcinfo);
+extern void train_state_check_owned(const TrainState *st);
 extern TrainState *train_state_deserialize(bytea *b);
 
 /* ---- the options argument (train_options.c) ---- */

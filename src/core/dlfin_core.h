@@ -567,6 +567,19 @@ void		dlf_scorer_scaling(const DlfScorer *s, const double **mean,
 							   const double **inv_scale);
 int			dlf_scorer_run_std(DlfScorer *s, const float *x, double *out);
 
+/*
+ * A row as one first-layer entry per feature, for a caller that reads each
+ * value itself: feature f's entry is input idx[f] with value val[f]; for a
+ * numeric feature dlf_scorer_offsets(s)[f] and its standardised value (as
+ * above), for a categorical one dlf_scorer_category_input() and 1.
+ * dlf_scorer_run_entries scores it: same bits as set_* + run.
+ */
+int32_t		dlf_scorer_category_input(const DlfScorer *s, int32_t feature,
+									  const char *v, size_t len, int isnull);
+const int32_t *dlf_scorer_offsets(const DlfScorer *s);
+int			dlf_scorer_run_entries(DlfScorer *s, const int32_t *idx,
+								   const float *val, double *out);
+
 /* Category code of a string for a feature (DLF_CAT_OTHER if unseen). */
 int32_t		dlf_category_code(const DlfModel *m, int32_t feature,
 							  const char *v, size_t len);

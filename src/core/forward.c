@@ -17,6 +17,7 @@ typedef struct CatTable
 	uint32_t	mask;			/* size - 1; size a power of two */
 	int32_t    *slot;			/* category code + 1, 0 when empty */
 	uint64_t   *hash;			/* hash of the slot's string */
+	uint32_t   *len;			/* length of the slot's string */
 } CatTable;
 
 struct DlfScorer
@@ -38,11 +39,45 @@ struct DlfScorer
 	int			all_numeric;	/* no categorical feature */
 };
 
-/* Hash of a category string. */
+/*
+ * Hash of a category string for the scorer's tables (in memory only, never
+ * stored): the first and last 8 bytes (overlapping when shorter) and the
+ * length in two multiplications, the middle of a longer string through
+ * dlf_hash64.  Categories are mostly short, and a lookup runs for every
+ * categorical feature of every scored row.
+ */
 static inline uint64_t
 cat_hash(const char *v, size_t len)
 {
-	return dlf_hash64(v, len, CAT_HASH_SEED);
+	uint64_t	a = 0,
+				b = 0,
+				h;
+
+	if (len >= 8)
+	{
+		memcpy(&a, v, 8);
+		memcpy(&b, v + len - 8, 8);
+		if (len > 16)
+			a ^= dlf_hash64(v + 8, len - 16, CAT_HASH_SEED);
+	}
+	else if (len >= 4)
+	{
+		uint32_t	x,
+					y;
+
+		memcpy(&x, v, 4);
+		memcpy(&y, v + len - 4, 4);
+		a = x;
+		b = y;
+	}
+	else if (len > 0)
+		a = (uint64_t) (uint8_t) v[0] | (uint64_t) (uint8_t) v[len / 2] << 8 |
+			(uint64_t) (uint8_t) v[len - 1] << 16;
+	h = (a ^ CAT_HASH_SEED) * UINT64_C(0x9e3779b97f4a7c15);
+	h ^= (b + len) * UINT64_C(0xc2b2ae3d27d4eb4f);
+	h ^= h >> 31;
+	h *= UINT64_C(0xbf58476d1ce4e5b9);
+	return h ^ (h >> 29);
 }
 
 /* Looks a string up in a feature's table; DLF_CAT_OTHER when unknown. */
@@ -59,13 +94,10 @@ table_lookup(const CatTable *t, const DlfFeature *ft, const char *v,
 
 		if (s == 0)
 			return DLF_CAT_OTHER(ft);
-		if (t->hash[i] == h)
-		{
-			const char *c = ft->categories[s - 1];
-
-			if (strncmp(c, v, len) == 0 && c[len] == '\0')
-				return s - 1;
-		}
+		/* a category has no NUL inside: the length and bytes decide */
+		if (t->hash[i] == h && t->len[i] == len &&
+			memcmp(ft->categories[s - 1], v, len) == 0)
+			return s - 1;
 		i = (i + 1) & t->mask;
 	}
 }
@@ -101,6 +133,7 @@ dlf_scorer_free(DlfScorer *s)
 		{
 			dlf_free(s->tables[f].slot);
 			dlf_free(s->tables[f].hash);
+			dlf_free(s->tables[f].len);
 		}
 	dlf_free(s->tables);
 	dlf_free(s->x);
@@ -185,18 +218,21 @@ dlf_scorer_new(const DlfModel *m, DlfError *err)
 			t->mask = size - 1;
 			t->slot = dlf_alloc_array(size, sizeof(int32_t));
 			t->hash = dlf_alloc_array(size, sizeof(uint64_t));
-			if (!t->slot || !t->hash)
+			t->len = dlf_alloc_array(size, sizeof(uint32_t));
+			if (!t->slot || !t->hash || !t->len)
 				goto nomem;
 			for (int32_t c = 0; c < ft->ncat; c++)
 			{
 				const char *str = ft->categories[c];
-				uint64_t	h = cat_hash(str, strlen(str));
+				size_t		slen = strlen(str);
+				uint64_t	h = cat_hash(str, slen);
 				uint32_t	i = (uint32_t) h & t->mask;
 
 				while (t->slot[i] != 0)
 					i = (i + 1) & t->mask;
 				t->slot[i] = c + 1;
 				t->hash[i] = h;
+				t->len[i] = (uint32_t) slen;
 			}
 		}
 	}
@@ -273,6 +309,34 @@ dlf_scorer_set_category(DlfScorer *s, int32_t feature, const char *v,
 		s->x[s->hot[feature]] = 0.0f;
 	s->hot[feature] = ft->input_offset + code;
 	s->x[s->hot[feature]] = 1.0f;
+}
+
+/*
+ * The first-layer input a categorical feature's value sets (the input of
+ * its one-hot code: category, other or missing), as
+ * dlf_scorer_set_category sets it; -1 for a feature that is not
+ * categorical.
+ */
+int32_t
+dlf_scorer_category_input(const DlfScorer *s, int32_t feature,
+						  const char *v, size_t len, int isnull)
+{
+	const DlfFeature *ft = &s->m->features[feature];
+
+	if (ft->kind != DLF_FEAT_CATEGORICAL)
+		return -1;
+	if (isnull || v == NULL)
+		return ft->input_offset + DLF_CAT_MISSING(ft);
+	if (ft->ncat > 0)
+		return ft->input_offset + table_lookup(&s->tables[feature], ft, v, len);
+	return ft->input_offset + DLF_CAT_OTHER(ft);
+}
+
+/* Every feature's first input (the entry of a numeric feature). */
+const int32_t *
+dlf_scorer_offsets(const DlfScorer *s)
+{
+	return s->offset;
 }
 
 /*

@@ -13,6 +13,7 @@
 #include "utils/numeric.h"
 
 #include "dlfin_pg.h"
+#include "numconv.h"
 
 /* Classifies a feature/label argument type; false if unsupported. */
 bool
@@ -77,8 +78,12 @@ dlfin_datum_to_double(Datum d, const DlfArgType *t, bool *is_nan)
 			break;
 		case NUMERICOID:
 			{
-				Numeric		n = DatumGetNumeric(d);
+				Numeric		n;
 
+				/* most stored numerics, without the text round trip */
+				if (dlfin_numeric_to_double_fast(d, &v))
+					break;
+				n = DatumGetNumeric(d);
 				if (numeric_is_nan(n) || numeric_is_inf(n))
 				{
 					*is_nan = true;

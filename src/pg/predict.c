@@ -20,6 +20,7 @@
 #include "utils/lsyscache.h"
 
 #include "dlfin_pg.h"
+#include "numconv.h"
 #include "rowargs.h"
 #include "scoring.h"
 
@@ -144,6 +145,69 @@ std_one(const DlfScoreCache *c, const NullableDatum *a, int32 f, float *std)
 }
 
 /*
+ * A feature argument of an all-numeric row as a double, read by its
+ * DlfConv (NaN for a NaN or infinite numeric): no call for the built-in
+ * number types and for most numerics.
+ */
+static inline double
+arg_double(const DlfScoreCache *c, int32 f, Datum d)
+{
+	double		v;
+	bool		bad;
+
+	switch ((DlfConv) c->conv[f])
+	{
+		case DLF_CONV_FLOAT8:
+			return DatumGetFloat8(d);
+		case DLF_CONV_INT4:
+			return (double) DatumGetInt32(d);
+		case DLF_CONV_INT8:
+			return (double) DatumGetInt64(d);
+		case DLF_CONV_INT2:
+			return (double) DatumGetInt16(d);
+		case DLF_CONV_FLOAT4:
+			return (double) DatumGetFloat4(d);
+		case DLF_CONV_BOOL:
+			return DatumGetBool(d) ? 1.0 : 0.0;
+		case DLF_CONV_NUMERIC:
+			if (dlfin_numeric_to_double_fast(d, &v))
+				return v;
+			break;
+		case DLF_CONV_OTHER:
+			break;
+	}
+	v = dlfin_datum_to_double(d, &c->types[f], &bad);
+	return bad ? NAN : v;
+}
+
+/*
+ * Standardises the arguments of an all-numeric row whose types are not all
+ * float8 into std, checking each as dlfin_load_row does.
+ */
+static inline void
+std_converted(const DlfScoreCache *c, const NullableDatum *args, int32 nf,
+			  float *std)
+{
+	const double *mean = c->mean;
+	const double *inv_scale = c->inv_scale;
+
+	for (int32 f = 0; f < nf; f++)
+	{
+		double		v;
+
+		if (args[f].isnull)
+		{
+			std[f] = 0.0f;
+			continue;
+		}
+		v = arg_double(c, f, args[f].value);
+		if (unlikely(!(fabs(v) <= DLFIN_FLOAT4_LIMIT)))
+			bad_numeric(c->model, f, v);
+		std[f] = dlf_std_finite((float) v, mean[f], inv_scale[f]);
+	}
+}
+
+/*
  * Scores a row of an all-numeric model: each argument is read, checked
  * with one range test (as dlfin_load_row checks it) and standardised
  * straight into c->std, which the network reads next.  Float8 arguments,
@@ -194,34 +258,70 @@ score_numeric_row(FunctionCallInfo fcinfo, DlfScoreCache *c,
 			std_one(c, args + f, f, std);
 	}
 	else
+		std_converted(c, args, nf, std);
+	if (unlikely(dlf_scorer_run_std(c->scorer, std, out)))
+		dlfin_report_overflow();
+}
+
+/* The bytes of a text feature argument, as dlfin_datum_text reads them. */
+static inline void
+arg_text(const DlfArgType *t, Datum d, const char **s, int *len)
+{
+	const struct varlena *v = (const struct varlena *) DatumGetPointer(d);
+
+	/* a plain or short text in place, without the call */
+	if (t->kind == DLF_ARG_TEXT && t->base != BPCHAROID &&
+		(!VARATT_IS_EXTENDED(v) || VARATT_IS_SHORT(v)))
 	{
-		const DlfArgType *types = c->types;
+		*s = VARDATA_ANY(v);
+		*len = VARSIZE_ANY_EXHDR(v);
+		return;
+	}
+	dlfin_datum_text(d, t, s, len);
+}
 
-		for (; f < nf; f++)
+/*
+ * Scores a row of a model with categorical features as one first-layer
+ * entry per feature: a numeric feature's standardised value at its input,
+ * or the input of a category's one-hot code with 1 (the entries
+ * dlf_scorer_run builds from dlfin_load_row's inputs, so the same bits),
+ * checking each numeric value as dlfin_load_row does.
+ */
+static inline void
+score_entries_row(FunctionCallInfo fcinfo, DlfScoreCache *c,
+				  int first_feature, double *out)
+{
+	const NullableDatum *args = &fcinfo->args[first_feature];
+	const DlfModel *m = c->model;
+	int32		nf = m->nfeatures;
+
+	for (int32 f = 0; f < nf; f++)
+	{
+		if (m->features[f].sqltype == DLF_SQL_TEXT)
 		{
-			double		v;
+			const char *s = NULL;
+			int			len = 0;
 
-			if (args[f].isnull)
-			{
-				std[f] = 0.0f;
-				continue;
-			}
-			if (types[f].base == FLOAT8OID)
-				v = DatumGetFloat8(args[f].value);
-			else
-			{
-				bool		bad;
+			if (!args[f].isnull)
+				arg_text(&c->types[f], args[f].value, &s, &len);
+			c->idx[f] = dlf_scorer_category_input(c->scorer, f, s, len,
+												  args[f].isnull);
+			c->val[f] = 1.0f;
+			continue;
+		}
+		c->idx[f] = c->offsets[f];
+		if (args[f].isnull)
+			c->val[f] = 0.0f;
+		else
+		{
+			double		v = arg_double(c, f, args[f].value);
 
-				v = dlfin_datum_to_double(args[f].value, &types[f], &bad);
-				if (bad)
-					v = NAN;
-			}
 			if (unlikely(!(fabs(v) <= DLFIN_FLOAT4_LIMIT)))
-				bad_numeric(c->model, f, v);
-			std[f] = dlf_std_finite((float) v, mean[f], inv_scale[f]);
+				bad_numeric(m, f, v);
+			c->val[f] = dlf_std_finite((float) v, c->mean[f], c->inv_scale[f]);
 		}
 	}
-	if (unlikely(dlf_scorer_run_std(c->scorer, std, out)))
+	if (unlikely(dlf_scorer_run_entries(c->scorer, c->idx, c->val, out)))
 		dlfin_report_overflow();
 }
 
@@ -233,6 +333,11 @@ score_row(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature,
 	if (c->std != NULL)
 	{
 		score_numeric_row(fcinfo, c, first_feature, out);
+		return;
+	}
+	if (c->idx != NULL)
+	{
+		score_entries_row(fcinfo, c, first_feature, out);
 		return;
 	}
 	dlfin_load_row(fcinfo, c, first_feature, NULL);

@@ -73,23 +73,59 @@ keep_plan(SPIPlanPtr *slot, const char *sql)
 	return *slot;
 }
 
-/* True when the cached lookup was made for this name under this snapshot. */
-static bool
-lookup_is_current(RegistryCache *r, text *name)
+/* True when the cached lookup ran under the active snapshot. */
+static inline bool
+snapshot_is_current(const RegistryCache *r)
 {
 	Snapshot	snap;
 
-	if (r->name == NULL || r->model == NULL)
-		return false;
-	if (VARSIZE_ANY_EXHDR(name) != VARSIZE_ANY_EXHDR(r->name) ||
-		memcmp(VARDATA_ANY(name), VARDATA_ANY(r->name), VARSIZE_ANY_EXHDR(name)) != 0)
-		return false;
 	if (!ActiveSnapshotSet())
 		return false;
 	snap = GetActiveSnapshot();
 	return snap->snapXactCompletionCount == r->completions &&
 		snap->xmin == r->xmin && snap->xmax == r->xmax &&
 		snap->curcid == r->curcid;
+}
+
+/* True when the cached lookup was made for this name under this snapshot. */
+static bool
+lookup_is_current(RegistryCache *r, text *name)
+{
+	if (r->name == NULL || r->model == NULL)
+		return false;
+	if (VARSIZE_ANY_EXHDR(name) != VARSIZE_ANY_EXHDR(r->name) ||
+		memcmp(VARDATA_ANY(name), VARDATA_ANY(r->name), VARSIZE_ANY_EXHDR(name)) != 0)
+		return false;
+	return snapshot_is_current(r);
+}
+
+/*
+ * The call site's scorer when this row's name is the cached lookup's, the
+ * snapshot is the same and the scorer was matched to the lookup's bytes
+ * since that lookup (it forgets the address whenever it fetches again, and
+ * its buffer stays in place until then): a row costs what the bytes form's
+ * cache check costs, without the lookup's calls.  NULL otherwise.
+ */
+static inline DlfScoreCache *
+name_cache_hit(FunctionCallInfo fcinfo)
+{
+	DlfScoreCache *c = fcinfo->flinfo->fn_extra;
+	const struct varlena *name = (const struct varlena *) DatumGetPointer(PG_GETARG_DATUM(0));
+	RegistryCache *r;
+	Size		len;
+
+	if (c == NULL || c->model == NULL || (r = c->lookup) == NULL ||
+		r->model == NULL || r->name == NULL ||
+		c->key.last_ptr != (const void *) r->model)
+		return NULL;
+	if (VARATT_IS_EXTENDED(name) && !VARATT_IS_SHORT(name))
+		return NULL;			/* compressed or external: the long way */
+	len = VARSIZE_ANY_EXHDR(name);
+	if (len != VARSIZE_ANY_EXHDR(r->name) ||
+		memcmp(VARDATA_ANY(name), VARDATA_ANY(r->name), len) != 0 ||
+		!snapshot_is_current(r))
+		return NULL;
+	return c;
 }
 
 /*
@@ -220,8 +256,12 @@ score_by_name(FunctionCallInfo fcinfo, DlfScoreCache **cp)
 
 	if (PG_ARGISNULL(0))
 		return false;
-	dlfin_reject_variadic(fcinfo);
-	c = dlfin_score_cache_get(fcinfo, PointerGetDatum(dlfin_registry_model(fcinfo, NULL)), 1);
+	c = name_cache_hit(fcinfo);
+	if (unlikely(c == NULL))
+	{
+		dlfin_reject_variadic(fcinfo);
+		c = dlfin_score_cache_get(fcinfo, PointerGetDatum(dlfin_registry_model(fcinfo, NULL)), 1);
+	}
 	dlfin_score_row_out(fcinfo, c, 1);
 	*cp = c;
 	return true;

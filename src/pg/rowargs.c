@@ -44,7 +44,7 @@ typedef struct RowCall
 	void	   *raw;			/* copy of the model datum as passed */
 	Size		raw_len;
 	void	   *last_ptr;		/* model datum pointer of the previous row */
-	bool		arg_stable;		/* model argument is a Const or extern Param */
+	bool		arg_stable;		/* model argument is a Const of the plan */
 	Oid			typid;
 	int32		typmod;
 	/* the positional call; its fn_extra survives a new model */
@@ -114,11 +114,12 @@ dlfin_row_arg(FunctionCallInfo fcinfo, int row_arg)
 }
 
 /*
- * Whether the model datum is the one the mapping was built for, as the
- * scoring cache decides it (predict.c, same_model): a stable argument by
- * its pointer; a plain varlena at the same address by its length and first
- * 64 bytes, which hold the model's length and the CRC-32 of its body; any
- * other datum byte for byte.
+ * Whether the model datum is the one the mapping was built for, decided as
+ * the scoring cache decides it (model_cache.c): a Const argument by its
+ * address, which the plan keeps in place; any other datum by its bytes as
+ * passed (a TOAST pointer is 18 of them).  A plpgsql variable or another
+ * model read into the freed memory of the previous one may come back at
+ * the same address with the same length, first bytes and CRC.
  */
 static bool
 same_model(RowCall *rc, Datum model)
@@ -131,13 +132,24 @@ same_model(RowCall *rc, Datum model)
 		return false;
 	if ((void *) raw == rc->last_ptr && rc->arg_stable)
 		same = true;
-	else if ((void *) raw == rc->last_ptr && !VARATT_IS_EXTENDED(raw))
-		same = memcmp(raw, rc->raw, Min(len, 64)) == 0;
 	else
-		same = memcmp(raw, rc->raw, len) == 0;
+		same = dlf_same_bytes(raw, rc->raw, len);
 	if (same)
 		rc->last_ptr = raw;
 	return same;
+}
+
+/* Whether argument argnum of the call site is a Const of the plan. */
+static bool
+arg_is_plan_const(FmgrInfo *flinfo, int argnum)
+{
+	Node	   *expr = flinfo->fn_expr;
+	List	   *args;
+
+	if (expr == NULL || !IsA(expr, FuncExpr))
+		return false;
+	args = ((FuncExpr *) expr)->args;
+	return argnum < list_length(args) && IsA(list_nth(args, argnum), Const);
 }
 
 /* Raises the error for a column whose type the feature cannot take. */
@@ -326,7 +338,7 @@ row_call_state(FunctionCallInfo fcinfo, const DlfRowForm *form)
 	rc->flinfo.fn_oid = fcinfo->flinfo->fn_oid;
 	rc->flinfo.fn_mcxt = rc->inner_cxt;
 	rc->arg_stable = !form->by_name &&
-		get_fn_expr_arg_stable(fcinfo->flinfo, form->model_arg);
+		arg_is_plan_const(fcinfo->flinfo, form->model_arg);
 	if (form->by_name)
 	{
 		/* the registry's per-query lookup keeps its cache in this fn_extra */

@@ -11,6 +11,19 @@
 
 #include "dlfin_pg.h"
 
+/* How the all-numeric path reads a feature argument (DlfScoreCache.conv). */
+typedef enum DlfConv
+{
+	DLF_CONV_FLOAT8,
+	DLF_CONV_INT4,
+	DLF_CONV_INT8,
+	DLF_CONV_INT2,
+	DLF_CONV_FLOAT4,
+	DLF_CONV_BOOL,
+	DLF_CONV_NUMERIC,
+	DLF_CONV_OTHER				/* dlfin_datum_to_double */
+} DlfConv;
+
 /* Lives in fn_extra; everything below is allocated in cxt. */
 typedef struct DlfScoreCache
 {
@@ -30,6 +43,13 @@ typedef struct DlfScoreCache
 	const double *inv_scale;
 	bool		all_float8;		/* fast path: every feature argument is
 								 * float8 */
+	uint8	   *conv;			/* fast paths: each feature argument's
+								 * DlfConv, decided once per model */
+	int32	   *idx;			/* entries path (a model with categorical
+								 * features): the row's first-layer entries,
+								 * or NULL when it does not apply */
+	float	   *val;
+	const int32 *offsets;		/* entries path: each feature's first input */
 	void	   *extra;			/* callers' per-model data: lives in cxt and
 								 * is reset when the model changes */
 	void	   *lookup;			/* the registry's name lookup: lives in

@@ -255,7 +255,8 @@ dlfin_train_combine(PG_FUNCTION_ARGS)
 Datum
 dlfin_train_serialize(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BYTEA_P(train_state_serialize((TrainState *) PG_GETARG_POINTER(0)));
+	PG_RETURN_BYTEA_P(train_state_serialize((TrainState *) PG_GETARG_POINTER(0),
+											train_state_consumable(fcinfo)));
 }
 
 /* Deserial function for parallel aggregation. */
@@ -265,11 +266,14 @@ dlfin_train_deserialize(PG_FUNCTION_ARGS)
 	MemoryContext aggcxt;
 	MemoryContext old;
 	TrainState *st;
+	bytea	   *b;
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
 		elog(ERROR, "dlfin_train_deserialize called in non-aggregate context");
+	/* a copy, if one is needed, lives for this input row only, as b does */
+	b = PG_GETARG_BYTEA_PP(0);
 	old = MemoryContextSwitchTo(aggcxt);
-	st = train_state_deserialize(PG_GETARG_BYTEA_PP(0));
+	st = train_state_deserialize(b);
 	MemoryContextSwitchTo(old);
 	PG_RETURN_POINTER(st);
 }
@@ -402,6 +406,7 @@ dlfin_train_final(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	st = (TrainState *) PG_GETARG_POINTER(0);
+	train_state_check_owned(st);
 	if (st->nrows == 0)
 		PG_RETURN_NULL();
 

@@ -10,6 +10,7 @@
 #include <math.h>
 
 #include "libpq/pqformat.h"
+#include "nodes/execnodes.h"
 #include "utils/memutils.h"
 
 #include "train_state.h"
@@ -275,24 +276,64 @@ merge_dict(DlfDict *dst, const DlfDict *src)
 	return map;
 }
 
-/* Appends the rows of src to dst (parallel combine). */
-void
-train_state_merge(TrainState *dst, TrainState *src)
+/* Errors out on a state whose rows were freed by its serialisation. */
+static void
+check_usable(const TrainState *st)
 {
-	int64		base = dst->nrows;
-	int64		n = src->nrows;
+	if (st->consumed)
+		elog(ERROR, "dlfin_train: partial state used after its serialisation");
+}
 
-	check_compatible(dst, src);
-	if (dst->options == NULL && src->options != NULL)
+/*
+ * Errors out unless the state holds its rows: a deserialised state reads
+ * them from a bytea that lives only as long as the combine call it is
+ * made for, so only train_state_merge may take one.
+ */
+void
+train_state_check_owned(const TrainState *st)
+{
+	check_usable(st);
+	if (st->raw_rows != NULL)
+		elog(ERROR, "dlfin_train: a deserialised partial state reached a function other than the combine function");
+}
+
+/*
+ * Where src's row array k starts (k = -1: the labels, else column k): its
+ * own array, or the place in the serial form of a deserialised state.  The
+ * serial form may be unaligned, so it is only ever read with memcpy.
+ */
+static const char *
+src_rows(const TrainState *src, int32 k)
+{
+	const char *p = src->raw_rows;
+
+	if (p == NULL)
 	{
-		dst->options = palloc(VARSIZE(src->options));
-		memcpy(dst->options, src->options, VARSIZE(src->options));
+		if (k < 0)
+			return src->label_val ? (const char *) src->label_val
+				: (const char *) src->label_code;
+		if (src->cols[k].type.sqltype == DLF_SQL_TEXT)
+			return (const char *) src->cols[k].cat;
+		return (const char *) src->cols[k].num;
 	}
-	if (cmp_names(dst, src) < 0)
-		train_state_set_names(dst, src->names);
-	if (n == 0)
-		return;
-	train_state_reserve(dst, base + n);
+	if (k < 0)
+		return p;
+	/* every column takes 4 bytes a row: an int32 code or a float */
+	p += src->nrows * (src->raw_label_values ? sizeof(double) : sizeof(uint16));
+	return p + (Size) k * src->nrows * 4;
+}
+
+/*
+ * Appends src's n labels at row base of dst (room reserved): codes are
+ * copied and then mapped in place, so they are checked as they go (a
+ * deserialised state's codes were never checked).
+ */
+static void
+merge_labels(TrainState *dst, const TrainState *src, int64 base, int64 n)
+{
+	const char *from = src_rows(src, -1);
+	bool		src_values = src->raw_rows ? src->raw_label_values : src->label_val != NULL;
+
 	if (dst->label_type.sqltype == DLF_SQL_TEXT)
 	{
 		int32	   *map = palloc(sizeof(int32) * Max(src->label_dict.n, 1));
@@ -300,15 +341,23 @@ train_state_merge(TrainState *dst, TrainState *src)
 		for (int32 c = 0; c < src->label_dict.n; c++)
 			map[c] = text_code(&dst->label_dict, src->label_dict.str[c],
 							   src->label_dict.len[c], src->label_dict.count[c]);
-		for (int64 i = 0; i < n; i++)
-			dst->label_code[base + i] = (uint16) map[src->label_code[i]];
+		memcpy(dst->label_code + base, from, sizeof(uint16) * n);
+		for (int64 i = base; i < base + n; i++)
+		{
+			if (dst->label_code[i] >= src->label_dict.n)
+				elog(ERROR, "dlfin_train: invalid serialized state");
+			dst->label_code[i] = (uint16) map[dst->label_code[i]];
+		}
 		pfree(map);
 	}
-	else if (src->label_val)
+	else if (src_values)
 	{
 		if (dst->label_val == NULL)
 			labels_to_values(dst);
-		memcpy(dst->label_val + base, src->label_val, sizeof(double) * n);
+		memcpy(dst->label_val + base, from, sizeof(double) * n);
+		for (int64 i = base; i < base + n; i++)
+			if (!isfinite(dst->label_val[i]))
+				elog(ERROR, "dlfin_train: invalid serialized state");
 	}
 	else
 	{
@@ -322,27 +371,79 @@ train_state_merge(TrainState *dst, TrainState *src)
 			labels_to_values(dst);
 		if (dst->label_val)
 			for (int64 i = 0; i < n; i++)
-				dst->label_val[base + i] = src->vals[src->label_code[i]];
+			{
+				uint16		c;
+
+				memcpy(&c, from + i * sizeof(uint16), sizeof(uint16));
+				if (c >= src->nvals)
+					elog(ERROR, "dlfin_train: invalid serialized state");
+				dst->label_val[base + i] = src->vals[c];
+			}
 		else
-			for (int64 i = 0; i < n; i++)
-				dst->label_code[base + i] = (uint16) map[src->label_code[i]];
+		{
+			memcpy(dst->label_code + base, from, sizeof(uint16) * n);
+			for (int64 i = base; i < base + n; i++)
+			{
+				if (dst->label_code[i] >= src->nvals)
+					elog(ERROR, "dlfin_train: invalid serialized state");
+				dst->label_code[i] = (uint16) map[dst->label_code[i]];
+			}
+		}
 	}
+}
+
+/* Appends src's n rows of every feature column at row base of dst. */
+static void
+merge_columns(TrainState *dst, const TrainState *src, int64 base, int64 n)
+{
 	for (int32 f = 0; f < dst->nfeat; f++)
 	{
 		TrainColumn *d = &dst->cols[f];
-		TrainColumn *s = &src->cols[f];
+		const TrainColumn *s = &src->cols[f];
+		const char *from = src_rows(src, f);
 
 		if (d->type.sqltype == DLF_SQL_TEXT)
 		{
 			int32	   *map = merge_dict(&d->dict, &s->dict);
 
-			for (int64 i = 0; i < n; i++)
-				d->cat[base + i] = s->cat[i] < 0 ? -1 : map[s->cat[i]];
+			memcpy(d->cat + base, from, sizeof(int32) * n);
+			for (int64 i = base; i < base + n; i++)
+			{
+				int32		c = d->cat[i];
+
+				if (c < -1 || c >= s->dict.n)
+					elog(ERROR, "dlfin_train: invalid serialized state");
+				d->cat[i] = c < 0 ? -1 : map[c];
+			}
 			pfree(map);
 		}
 		else
-			memcpy(d->num + base, s->num, sizeof(float) * n);
+			memcpy(d->num + base, from, sizeof(float) * n);
 	}
+}
+
+/* Appends the rows of src to dst (parallel combine). */
+void
+train_state_merge(TrainState *dst, TrainState *src)
+{
+	int64		base = dst->nrows;
+	int64		n = src->nrows;
+
+	check_usable(dst);
+	check_usable(src);
+	check_compatible(dst, src);
+	if (dst->options == NULL && src->options != NULL)
+	{
+		dst->options = palloc(VARSIZE(src->options));
+		memcpy(dst->options, src->options, VARSIZE(src->options));
+	}
+	if (cmp_names(dst, src) < 0)
+		train_state_set_names(dst, src->names);
+	if (n == 0)
+		return;
+	train_state_reserve(dst, base + n);
+	merge_labels(dst, src, base, n);
+	merge_columns(dst, src, base, n);
 	dst->nrows = base + n;
 	train_state_check_memory(dst);
 }
@@ -425,13 +526,38 @@ recv_type(StringInfo buf, DlfArgType *t)
 		elog(ERROR, "dlfin_train: invalid serialized state");
 }
 
-/* Serialises the state for a parallel leader or another node. */
+/*
+ * Whether the serial function may free the state's rows as it copies them:
+ * only under a plain or sorted aggregation, which never reads a group's
+ * state again once its partial result is out (a rescan starts from new
+ * states; a hashed one may emit the same states again).  The states are
+ * never shared between aggregates: FINALFUNC_MODIFY = READ_WRITE.
+ */
+bool
+train_state_consumable(FunctionCallInfo fcinfo)
+{
+	AggState   *agg;
+
+	if (AggCheckCallContext(fcinfo, NULL) != AGG_CONTEXT_AGGREGATE ||
+		fcinfo->context == NULL || !IsA(fcinfo->context, AggState))
+		return false;
+	agg = (AggState *) fcinfo->context;
+	return agg->aggstrategy == AGG_PLAIN || agg->aggstrategy == AGG_SORTED;
+}
+
+/*
+ * Serialises the state for a parallel leader or another node.  The row
+ * arrays, nearly all of it, are appended into room reserved once (no
+ * doubling copies); with consume, each is freed once copied, so the state
+ * and its serial form do not both live whole.
+ */
 bytea *
-train_state_serialize(TrainState *st)
+train_state_serialize(TrainState *st, bool consume)
 {
 	StringInfoData buf;
 	int64		n = st->nrows;
 
+	train_state_check_owned(st);
 	pq_begintypsend(&buf);
 	pq_sendint32(&buf, STATE_MAGIC);
 	pq_sendint32(&buf, st->nfeat);
@@ -468,23 +594,48 @@ train_state_serialize(TrainState *st)
 		}
 	}
 	/* arrays in host order: states only travel between identical builds */
+	enlargeStringInfo(&buf, (int) Min((Size) n * row_bytes(st), (Size) MaxAllocSize));
 	if (st->label_val)
 		pq_sendbytes(&buf, (char *) st->label_val, sizeof(double) * n);
 	else
 		pq_sendbytes(&buf, (char *) st->label_code, sizeof(uint16) * n);
+	if (consume && st->cap > 0)
+	{
+		if (st->label_val)
+			pfree(st->label_val);
+		else
+			pfree(st->label_code);
+		st->label_val = NULL;
+		st->label_code = NULL;
+	}
 	for (int32 f = 0; f < st->nfeat; f++)
 	{
 		TrainColumn *c = &st->cols[f];
+		void	   *col = c->type.sqltype == DLF_SQL_TEXT ? (void *) c->cat : (void *) c->num;
 
-		if (c->type.sqltype == DLF_SQL_TEXT)
-			pq_sendbytes(&buf, (char *) c->cat, sizeof(int32) * n);
-		else
-			pq_sendbytes(&buf, (char *) c->num, sizeof(float) * n);
+		pq_sendbytes(&buf, (char *) col, 4 * n);
+		if (consume && st->cap > 0)
+		{
+			pfree(col);
+			c->cat = NULL;
+			c->num = NULL;
+		}
+	}
+	if (consume)
+	{
+		st->consumed = true;
+		st->nrows = 0;
+		st->cap = 0;
+		st->array_bytes = 0;
 	}
 	return pq_endtypsend(&buf);
 }
 
-/* Reads a serialised state, validating every count and code. */
+/*
+ * Reads a serialised state, validating every count; its rows are not
+ * copied but read from b by train_state_merge (codes checked there), so b
+ * must outlive the state, as the combine function's argument does.
+ */
 TrainState *
 train_state_deserialize(bytea *b)
 {
@@ -565,40 +716,17 @@ train_state_deserialize(bytea *b)
 	}
 	if (n > 0)
 	{
-		train_state_reserve(st, n);
+		/* the rows stay in b, checked when train_state_merge copies them */
+		Size		need = (Size) n * 4 * nfeat +
+			(Size) n * (st->label_val ? sizeof(double) : sizeof(uint16));
+
+		if (need != (Size) (buf.len - buf.cursor))
+			elog(ERROR, "dlfin_train: invalid serialized state");
+		st->raw_label_values = st->label_val != NULL;
 		if (st->label_val)
-		{
-			memcpy(st->label_val, pq_getmsgbytes(&buf, sizeof(double) * n),
-				   sizeof(double) * n);
-			for (int64 i = 0; i < n; i++)
-				if (!isfinite(st->label_val[i]))
-					elog(ERROR, "dlfin_train: invalid serialized state");
-		}
-		else
-		{
-			int32		ncodes = label_type.sqltype == DLF_SQL_TEXT ?
-				st->label_dict.n : st->nvals;
-
-			memcpy(st->label_code, pq_getmsgbytes(&buf, sizeof(uint16) * n),
-				   sizeof(uint16) * n);
-			for (int64 i = 0; i < n; i++)
-				if (st->label_code[i] >= ncodes)
-					elog(ERROR, "dlfin_train: invalid serialized state");
-		}
-		for (int32 f = 0; f < nfeat; f++)
-		{
-			TrainColumn *c = &st->cols[f];
-
-			if (c->type.sqltype == DLF_SQL_TEXT)
-			{
-				memcpy(c->cat, pq_getmsgbytes(&buf, sizeof(int32) * n), sizeof(int32) * n);
-				for (int64 i = 0; i < n; i++)
-					if (c->cat[i] < -1 || c->cat[i] >= c->dict.n)
-						elog(ERROR, "dlfin_train: invalid serialized state");
-			}
-			else
-				memcpy(c->num, pq_getmsgbytes(&buf, sizeof(float) * n), sizeof(float) * n);
-		}
+			pfree(st->label_val);
+		st->label_val = NULL;
+		st->raw_rows = pq_getmsgbytes(&buf, (int) need);
 		st->nrows = n;
 	}
 	pq_getmsgend(&buf);

@@ -53,6 +53,14 @@ typedef struct TrainState
 	int16	   *vslots;			/* open addressing over vals: code + 1 */
 	TrainColumn *cols;
 	Size		array_bytes;	/* row arrays, for the memory limit */
+	/*
+	 * A deserialised partial state does not copy its rows: they stay in the
+	 * serial form it was read from (the bytea the combine function receives
+	 * with it), labels then each column, read once by train_state_merge.
+	 */
+	const char *raw_rows;		/* that serial form's row arrays, or NULL */
+	bool		raw_label_values;	/* raw labels are doubles, not codes */
+	bool		consumed;		/* serialised with its rows freed */
 } TrainState;
 
 extern TrainState *train_state_new(int32 nfeat, const DlfArgType *label_type,
@@ -64,7 +72,9 @@ extern void train_state_set_text_label(TrainState *st, int64 row,
 									   const char *s, int len);
 extern void train_state_check_memory(TrainState *st);
 extern void train_state_merge(TrainState *dst, TrainState *src);
-extern bytea *train_state_serialize(TrainState *st);
+extern bytea *train_state_serialize(TrainState *st, bool consume);
+extern bool train_state_consumable(FunctionCallInfo fcinfo);
+extern void train_state_check_owned(const TrainState *st);
 extern TrainState *train_state_deserialize(bytea *b);
 
 /* ---- the options argument (train_options.c) ---- */

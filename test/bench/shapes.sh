@@ -1,0 +1,113 @@
+# test/bench/shapes.sh: the scoring query shapes users write, and the
+# parallel training memory (sourced by test/bench/run --shapes).
+#
+# Expects q, ms, median, ratio from test/bench/run, a running cluster with
+# dlfin created, ROWS and REPS.  Tables of ROWS rows, 8 features each:
+#   mix  - 4 integer and 4 double precision columns
+#   num  - 8 numeric columns (the same values)
+#   txt  - 4 text columns of 5 to 50 categories and 4 numbers
+# Every query is timed alternately with a plain scan of the same columns in
+# the same session order, serial, REPS >= 9 times; the medians' ratio is
+# printed next to its target.  Models are trained on 20,000 rows: scoring
+# time does not depend on their quality.
+
+shapes_tables() {
+  q <<SQL
+SELECT setseed(0.42);
+CREATE TABLE mix AS
+SELECT i AS id,
+       (random() * 100)::int AS c1, (random() * 10)::int AS c2,
+       (random() * 50000)::int AS c3, (random() * 5)::int AS c4,
+       random() * 2 - 1 AS c5, random() * 1000 AS c6,
+       random() AS c7, random() * 10 AS c8
+FROM generate_series(1, $ROWS) AS i;
+ALTER TABLE mix ADD COLUMN y boolean;
+UPDATE mix SET y = c5 + c7 + c2 / 10.0 + random() > 1.6;
+CREATE TABLE num AS
+SELECT id, c1::numeric AS n1, c2::numeric AS n2, c3::numeric AS n3,
+       c4::numeric AS n4, round(c5::numeric, 6) AS n5, round(c6::numeric, 6) AS n6,
+       round(c7::numeric, 6) AS n7, round(c8::numeric, 6) AS n8, y
+FROM mix;
+CREATE TABLE txt AS
+SELECT id, 'grade_' || (c1 % 7) AS t1, 'region_' || (c3 % 50) AS t2,
+       'purpose_' || c4 AS t3, 'channel_' || (c1 % 13) AS t4, c2, c3, c5, c6, y
+FROM mix;
+VACUUM ANALYZE mix; VACUUM ANALYZE num; VACUUM ANALYZE txt;
+CREATE TABLE models (name text PRIMARY KEY, model bytea);
+INSERT INTO models
+SELECT 'mix', dlfin_train('{"hidden": [32, 16], "epochs": 1, "seed": 3}', y, c1, c2, c3, c4, c5, c6, c7, c8)
+FROM (SELECT * FROM mix ORDER BY id LIMIT 20000) s;
+INSERT INTO models
+SELECT 'num', dlfin_train('{"hidden": [32, 16], "epochs": 1, "seed": 3}', y, n1, n2, n3, n4, n5, n6, n7, n8)
+FROM (SELECT * FROM num ORDER BY id LIMIT 20000) s;
+INSERT INTO models
+SELECT 'txt', dlfin_train('{"hidden": [32, 16], "epochs": 1, "seed": 3}', y, t1, t2, t3, t4, c2, c3, c5, c6)
+FROM (SELECT * FROM txt ORDER BY id LIMIT 20000) s;
+SELECT dlfin.train('mix_reg', 'SELECT y, c1, c2, c3, c4, c5, c6, c7, c8 FROM mix WHERE id <= 20000',
+                   'y', '{"hidden": [32, 16], "epochs": 1, "seed": 3}');
+SQL
+}
+
+# Times each "label~baseline query~query~target" line alternately.
+shapes_time() {
+  local pre="SET max_parallel_workers_per_gather = 0; SET jit = off"
+  local SREPS=$(( REPS > 9 ? REPS : 9 ))
+  local i=0 label base query target
+  while IFS='~' read -r label base query target; do
+    [ -n "$label" ] || continue
+    i=$((i + 1))
+    : > "$work/sb$i"; : > "$work/sq$i"
+    ms "$pre" "$base" > /dev/null		# warm the cache and the plan
+    for r in $(seq 1 "$SREPS"); do
+      ms "$pre" "$base" >> "$work/sb$i"
+      ms "$pre" "$query" >> "$work/sq$i"
+    done
+    local b; b=$(median < "$work/sb$i")
+    local t; t=$(median < "$work/sq$i")
+    printf '  %-46s %6sx  [%s]  (%.0f ms vs %.0f ms)\n' "$label" "$(ratio "$t" "$b")" "$target" "$t" "$b"
+  done
+}
+
+shapes_scoring() {
+  local M="c1, c2, c3, c4, c5, c6, c7, c8"
+  local MS="sum(c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8)"
+  local N="n1, n2, n3, n4, n5, n6, n7, n8"
+  local NS="sum(n1 + n2 + n3 + n4 + n5 + n6 + n7 + n8)"
+  local T="t1, t2, t3, t4, c2, c3, c5, c6"
+  local TS="sum(length(t1) + length(t2) + length(t3) + length(t4) + c2 + c3 + c5 + c6)"
+  local hex; hex=$(q -c "SELECT encode(model, 'hex') FROM models WHERE name = 'mix'")
+  local JW="FROM mix, models m WHERE m.name = 'mix'"
+  echo "== scoring shapes vs a plain scan of the same columns, serial, medians of $(( REPS > 9 ? REPS : 9 )) alternate runs"
+  shapes_time <<EOF
+bytes, constant (mixed int/double)~SELECT $MS FROM mix~SELECT sum(dlfin_predict('\\x$hex'::bytea, $M)) FROM mix~<= 1.2
+bytes, scalar subquery (mixed)~SELECT $MS FROM mix~SELECT sum(dlfin_predict((SELECT model FROM models WHERE name = 'mix'), $M)) FROM mix~<= 1.2
+bytes, in-memory subquery (mixed)~SELECT $MS FROM mix~SELECT sum(dlfin_predict((SELECT model || ''::bytea FROM models WHERE name = 'mix'), $M)) FROM mix~<= 1.2
+by name (mixed)~SELECT $MS FROM mix~SELECT sum(dlfin_predict('mix_reg', $M)) FROM mix~<= 1.2
+join form (mixed)~SELECT sum(c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + length(m.name)) $JW~SELECT sum(dlfin_predict(m.model, $M)) $JW~<= 1.2 (scan join + 0.2x)
+join form, row argument (README)~SELECT sum(c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + length(m.name)) $JW~SELECT sum(dlfin_predict(m.model, mix)) $JW~<= 1.2 (scan join + 0.2x)
+subquery, row argument~SELECT $MS FROM mix~SELECT sum(dlfin_predict((SELECT model FROM models WHERE name = 'mix'), mix)) FROM mix~<= 1.2
+all numeric columns, subquery~SELECT $NS FROM num~SELECT sum(dlfin_predict((SELECT model FROM models WHERE name = 'num'), $N)) FROM num~<= 1.2
+4 text + 4 numbers, subquery~SELECT $TS FROM txt~SELECT sum(dlfin_predict((SELECT model FROM models WHERE name = 'txt'), $T)) FROM txt~<= 1.5
+EOF
+}
+
+# Peak RSS growth of a training with one parallel worker, against the raw
+# float32 matrix of the mix table (rows x 8 x 4 bytes).
+shapes_memory() {
+  local raw_kb=$(( ROWS * 8 * 4 / 1024 ))
+  local opts='{"hidden": [32, 16], "epochs": 1, "seed": 3}'
+  local w kb
+  echo "== peak memory of a training backend (1 epoch), vs the raw float32 matrix ($((raw_kb / 1024)) MB)"
+  for w in 0 1; do
+    kb=$(q <<SQL | tail -1
+SET max_parallel_workers_per_gather = $w; SET parallel_setup_cost = 0; SET min_parallel_table_scan_size = 0;
+SELECT pg_backend_pid() AS pid \gset
+SELECT sum(c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8) FROM mix;
+SELECT (regexp_match(pg_read_file('/proc/' || :pid || '/status'), 'VmHWM:\s+(\d+)'))[1]::bigint AS before \gset
+SELECT length(dlfin_train('$opts', y, c1, c2, c3, c4, c5, c6, c7, c8)) FROM mix;
+SELECT (regexp_match(pg_read_file('/proc/' || :pid || '/status'), 'VmHWM:\s+(\d+)'))[1]::bigint - :before;
+SQL
+)
+    printf '  max_parallel_workers_per_gather = %d: %6sx  [<= 1.5]  (%d MB)\n' "$w" "$(ratio "$kb" "$raw_kb")" $((kb / 1024))
+  done
+}

@@ -20,7 +20,7 @@ static const char *const valid_keys[] = {
 	"activation", "adverse", "batch_size", "calibrate", "class_weight",
 	"cv_folds", "dropout", "epochs", "features", "hidden", "init", "l2",
 	"learning_rate",
-	"max_categories", "monotone", "optimizer", "patience", "positive",
+	"max_categories", "monotone", "optimizer", "patience", "points", "positive",
 	"reasons", "seed", "task", "threads", "validation_fraction", "verbose",
 	NULL
 };
@@ -394,6 +394,8 @@ parse_option(const char *key, JsonbValue *v, DlfTrainSpec *spec)
 			spec->reason_name = names;
 		}
 	}
+	else if (strcmp(key, "points") == 0)
+		spec->points = dlfin_parse_points(v);
 	else if (strcmp(key, "init") == 0)
 	{
 		const char *detail = "Option \"init\" must be a dlfin model as a bytea hex string (\\x...), for example jsonb_build_object('init', model).";
@@ -512,6 +514,8 @@ dlfin_options_json(const DlfTrainSpec *spec, const DlfModel *m)
 		}
 		appendStringInfoChar(&s, '}');
 	}
+	if (spec->points)
+		dlfin_points_json(&s, spec->points);
 	if (spec->init)
 		appendStringInfoString(&s, ", \"init\": true");
 	if (o->optimizer == DLF_OPTIM_AUTO)
@@ -573,4 +577,5 @@ dlfin_apply_governance(const DlfTrainSpec *spec, DlfModel *m)
 		if (ft->reason == NULL)
 			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	}
+	dlfin_check_points(spec->points, m);
 }

@@ -113,6 +113,7 @@ INSERT INTO expected_labels VALUES
     ('dlfin_binning_deserial(bytea,internal)', 'i', true, 's'),
     ('dlfin_binning_final(internal)', 'i', false, 's'),
     ('dlfin_bins(jsonb)', 'i', true, 's'),
+    ('dlfin_iv(text,text,jsonb)', 'v', false, 'u'),
     -- score points and points-based explanations
     ('dlfin_points(bytea,"any")', 'i', false, 's'),
     ('dlfin_points(text,"any")', 's', false, 's'),

@@ -129,4 +129,7 @@ extern void card_fairness(DlfBuf *b, const DlfModel *m, JsonbContainer *facts,
 extern void card_drift(DlfBuf *b, const DlfModel *m, JsonbContainer *facts);
 extern void card_deployments(DlfBuf *b, JsonbContainer *facts);
 
+/* card_chars.c */
+extern void card_characteristics(DlfBuf *b, const DlfModel *m, JsonbContainer *facts);
+
 #endif							/* DLFIN_CARD_H */

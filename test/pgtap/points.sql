@@ -3,7 +3,7 @@
 -- within 1e-6 points on every row of the test data, reasons by points
 -- lost, and the SQLSTATE of every refusal.
 BEGIN;
-SELECT plan(20);
+SELECT plan(23);
 
 CREATE TABLE p_loans (status text, seniority int, home text, time int, age int, marital text,
                       records text, job text, expenses int, income int, assets int, debt int,
@@ -78,6 +78,21 @@ SELECT is((SELECT count(*) FROM p_test
                         / (1 - dlfin_predict('points_demo', seniority, home, income, amount, records)) / 50))) > 1e-9
               OR dlfin_explain_points('points_demo', seniority, home, income, amount, records) IS NULL),
           0::bigint, 'dlfin_points and dlfin_explain_points by registry name');
+
+-- the model card: points scale and characteristics of the training rows
+CREATE TEMP TABLE p_card AS SELECT dlfin.model_card('points_demo') AS html;
+SELECT ok((SELECT html LIKE '%<h2 id="characteristics">Characteristics</h2><h3>Points scale</h3>%'
+                  AND html LIKE '%Points to double the odds</th><td>20<%' FROM p_card),
+          'the card shows the points scale');
+SELECT cmp_ok((SELECT abs(substring(html FROM '<tr><td>seniority</td><td class="num">([0-9.]+)<')::float8
+                          - (SELECT (dlfin_binning(q.seniority, q.good) ->> 'iv')::float8
+                             FROM (SELECT status = 'good' AS good, seniority, home, income, amount, records
+                                   FROM p_loans WHERE id % 5 <> 0) q
+                             WHERE dlfin.split(q::text, 0.2, 0) <> 'test'))
+                FROM p_card), '<', 1e-3::float8,
+              'the card''s IV of a characteristic is dlfin_binning of the training part (event: the positive class)');
+SELECT ok((SELECT dlfin_model_card(m) LIKE '%Not available: they are binned from the training rows%' FROM pm),
+          'a card of model bytes says where characteristics come from');
 
 -- refusals
 SELECT throws_ok($$SELECT dlfin_train('{"points": {"base_score": 600, "base_odds": 0, "pdo": 20}}', status = 'good', income) FROM p_loans$$,

@@ -188,7 +188,15 @@ points_cache(FunctionCallInfo fcinfo, bool by_name, const char *fname)
 	Datum		model;
 	DlfScoreCache *c;
 
-	if (get_fn_expr_variadic(fcinfo->flinfo))
+	/* a row of the cached model goes straight to scoring */
+	if (!by_name)
+	{
+		c = dlfin_score_cache_hit(fcinfo, PG_GETARG_DATUM(0));
+		if (likely(c != NULL && c->extra != NULL))
+			return c;
+	}
+	/* the call site does not change within a query: check its first call */
+	if (fcinfo->flinfo->fn_extra == NULL && get_fn_expr_variadic(fcinfo->flinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("%s does not accept a VARIADIC array", fname),

@@ -3,7 +3,7 @@
 -- within 1e-6 points on every row of the test data, reasons by points
 -- lost, and the SQLSTATE of every refusal.
 BEGIN;
-SELECT plan(23);
+SELECT plan(24);
 
 CREATE TABLE p_loans (status text, seniority int, home text, time int, age int, marital text,
                       records text, job text, expenses int, income int, assets int, debt int,
@@ -109,6 +109,8 @@ SELECT throws_ok($$SELECT dlfin_points(dlfin_train('{"epochs": 1}', status = 'go
                  '22023', 'model has no points scale', 'a model without a points scale');
 SELECT throws_ok($$SELECT dlfin_explain_points(m, 1000) FROM (SELECT dlfin_train('{"epochs": 1}', income::float8, amount) m FROM p_loans) x$$,
                  '22023', 'dlfin_explain_points needs a binary classification model', 'points of a regression model');
+SELECT throws_ok($$SELECT dlfin_points(m, VARIADIC ARRAY[1.0, 2.0]) FROM pm$$,
+                 '0A000', 'dlfin_points does not accept a VARIADIC array', 'a VARIADIC array');
 
 SELECT * FROM finish();
 ROLLBACK;

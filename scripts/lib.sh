@@ -24,7 +24,9 @@ dlfin_packages() {
 DLFIN_PACKAGES="$(dlfin_packages "$PGVER")"
 DLFIN_EXTRA_PACKAGES=${DLFIN_EXTRA_PACKAGES-libclang-rt-14-dev debootstrap python3-torch python3-sklearn python3-onnx nodejs}
 DLFIN_PACKAGES="$DLFIN_PACKAGES $DLFIN_EXTRA_PACKAGES"
-DLFIN_BENCH_PACKAGES="python3-torch python3-sklearn python3-numpy libopenblas0-pthread"
+# The benchmark's packages also run the reference generators of test/ref/
+# (scikit-learn for the metrics, SciPy's fisher_exact for the fairness tests).
+DLFIN_BENCH_PACKAGES="python3-torch python3-sklearn python3-scipy python3-numpy libopenblas0-pthread"
 
 # Installs the missing Debian packages given as arguments (needs root).
 dlfin_apt() {

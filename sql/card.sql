@@ -89,6 +89,14 @@ SELECT bool_and(strpos(c.html, format('<tr><td>%s</td><td class="num">%s</td><td
 FROM ccard c,
      (SELECT dlfin_fairness(score, region, label, 0.3) AS f FROM cheld) f,
      jsonb_each(f.f->'groups') g;
+-- each group's significance against the reference group, as dlfin_fairness
+SELECT bool_and(strpos(c.html, format('</td><td>%s</td><td%s>%s</td></tr>', g.value->>'test',
+                                      CASE WHEN (g.value->>'practically_significant')::boolean THEN ' class="bad"' ELSE '' END,
+                                      CASE WHEN (g.value->>'practically_significant')::boolean
+                                           THEN 'yes (ratio &lt; 0.8, p &lt; 0.05)' ELSE 'no' END)) > 0) AS significance_matches
+FROM ccard c,
+     (SELECT dlfin_fairness(score, region, label, 0.3) AS f FROM cheld) f,
+     jsonb_each(f.f->'groups') g;
 -- drift against a table found on the caller's search_path, as dlfin_drift
 CREATE SCHEMA cdrift;
 CREATE TABLE cdrift.today AS SELECT x + 4 AS x, region FROM ctrain WHERE i % 4 = 0;

@@ -132,4 +132,7 @@ extern void card_deployments(DlfBuf *b, JsonbContainer *facts);
 /* The page's style sheet (card_style.c). */
 extern const char *const dlfin_card_css;
 
+/* card_chars.c */
+extern void card_characteristics(DlfBuf *b, const DlfModel *m, JsonbContainer *facts);
+
 #endif							/* DLFIN_CARD_H */

@@ -237,7 +237,8 @@ card_fairness(DlfBuf *b, const DlfModel *m, JsonbContainer *facts,
 	put(b, "&#8221;; FPR: approved among the others. Adverse impact ratio: the group's approval rate over that "
 		"of the most-approved group; below 0.8 fails the four-fifths rule.</p>"
 		"<table><tr><th>Group</th><th>Rows</th><th>Approved</th><th>Approval rate</th><th>TPR</th>"
-		"<th>FPR</th><th>Adverse impact ratio</th><th>Four-fifths rule</th></tr>");
+		"<th>FPR</th><th>Adverse impact ratio</th><th>Four-fifths rule</th><th>p-value</th><th>Test</th>"
+		"<th>Practically significant</th></tr>");
 	/* jsonb orders keys by length first: list the groups in byte order */
 	names = palloc(sizeof(char *) * JsonContainerSize(gc));
 	it = JsonbIteratorInit(gc);
@@ -253,7 +254,7 @@ card_fairness(DlfBuf *b, const DlfModel *m, JsonbContainer *facts,
 
 		if (++shown > MAX_GROUPS)
 		{
-			dlf_buf_printf(b, "<tr><td colspan=\"8\" class=\"na\">more than %d groups: the rest are not shown</td></tr>",
+			dlf_buf_printf(b, "<tr><td colspan=\"11\" class=\"na\">more than %d groups: the rest are not shown</td></tr>",
 						   MAX_GROUPS);
 			break;
 		}
@@ -273,6 +274,15 @@ card_fairness(DlfBuf *b, const DlfModel *m, JsonbContainer *facts,
 			put(b, "<td class=\"bad\">fails (ratio &lt; 0.8)</td>");
 		else
 			put(b, "<td class=\"good\">passes</td>");
+		jnum_cell(b, card_jget(g, "p_value"), 3);
+		put(b, "<td>");
+		esc(b, card_jstr(card_jget(g, "test")));
+		put(b, "</td>");
+		flag = card_jget(g, "practically_significant");
+		if (flag && flag->type == jbvBool && flag->val.boolean)
+			put(b, "<td class=\"bad\">yes (ratio &lt; 0.8, p &lt; 0.05)</td>");
+		else
+			put(b, "<td>no</td>");
 		put(b, "</tr>");
 	}
 	put(b, "</table><table class=\"kv\">");
@@ -291,7 +301,9 @@ card_fairness(DlfBuf *b, const DlfModel *m, JsonbContainer *facts,
 		dlf_buf_printf(b, "<p class=\"na\">%.0f held-out row%s without a group %s not counted.</p>",
 					   ignored, ignored == 1 ? "" : "s", ignored == 1 ? "is" : "are");
 	put(b, "<p class=\"sub\">Demographic parity difference: highest minus lowest approval rate; "
-		"equal-opportunity difference: highest minus lowest TPR over the groups.</p>");
+		"equal-opportunity difference: highest minus lowest TPR over the groups. p-value: two-sided, of the "
+		"group's approval rate against the reference group's (Fisher's exact test when an expected count of "
+		"the approvals table is below 5, else the two-proportion z-test).</p>");
 }
 
 /* CSS class of a PSI band. */

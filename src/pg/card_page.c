@@ -772,13 +772,15 @@ dlfin_card_html(PG_FUNCTION_ARGS)
 	key_figures(&b, m, &h, thr);
 	put(&b, "<p class=\"sub\">Sections: <a href=\"#identity\">identity</a> &#183; <a href=\"#data\">data</a> &#183; "
 		"<a href=\"#performance\">performance</a> &#183; <a href=\"#training\">training</a> &#183; "
-		"<a href=\"#explanation\">explanation</a> &#183; <a href=\"#deployments\">deployment history</a></p>");
+		"<a href=\"#explanation\">explanation</a> &#183; <a href=\"#characteristics\">characteristics</a> &#183; "
+		"<a href=\"#deployments\">deployment history</a></p>");
 
 	section_identity(&b, m, facts, raw);
 	section_data(&b, m, facts, &h);
 	section_performance(&b, m, facts, &h, thr, &all);
 	section_training(&b, m);
 	section_explanation(&b, m, facts, &h, thr);
+	card_characteristics(&b, m, facts);
 	card_deployments(&b, facts);
 
 	put(&b, "<footer>Drawn by dlfin " DLF_VERSION " from the model bytes");

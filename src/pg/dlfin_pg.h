@@ -110,6 +110,7 @@ typedef struct DlfTrainSpec
 	int			nreasons;		/* "reasons" entries */
 	char	  **reason_name;
 	char	  **reason_text;
+	struct DlfPointsScale *points;	/* "points" scale, or NULL */
 } DlfTrainSpec;
 
 /* Validates the options jsonb (NULL for defaults) into spec. */
@@ -121,6 +122,17 @@ extern char *dlfin_options_json(const DlfTrainSpec *spec, const DlfModel *m);
 /* That JSON with the choices training made for "auto" options added. */
 extern char *dlfin_options_json_trained(const char *json, const DlfTrainSpec *spec,
 										const DlfModel *m);
+
+/* ---- score points (points_fn.c) ---- */
+
+/* Parses the "points" training option. */
+extern struct DlfPointsScale *dlfin_parse_points(JsonbValue *v);
+/* Refuses a points scale the model's task or calibration cannot carry. */
+extern void dlfin_check_points(const struct DlfPointsScale *s, const DlfModel *m);
+/* Appends the value of the "points" option to the options JSON being written. */
+extern void dlfin_points_json(StringInfo s, const struct DlfPointsScale *p);
+/* The points scale stored in a model's options, or NULL. */
+extern struct DlfPointsScale *dlfin_model_points(const DlfModel *m);
 
 /* ---- evaluation states (metrics.c) ---- */
 

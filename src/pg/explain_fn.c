@@ -24,6 +24,7 @@
 #include "utils/tuplestore.h"
 
 #include "dlfin_pg.h"
+#include "points.h"
 #include "rowargs.h"
 #include "scoring.h"
 
@@ -40,6 +41,7 @@ typedef struct ExplainExtra
 	DlfExplainer *explainer;
 	double	   *contrib;		/* [nfeatures] */
 	int32	   *idx;			/* [nfeatures] */
+	DlfPointsScale *points;		/* dlfin_reasons by points lost, or NULL */
 } ExplainExtra;
 
 /* Raises an error for the VARIADIC-array call form of an explaining function. */
@@ -62,10 +64,14 @@ model_arg(FunctionCallInfo fcinfo, bool by_name)
 	return PG_GETARG_DATUM(0);
 }
 
-/* Loads the row and explains it; returns the cache (contributions in ex). */
+/*
+ * Loads the row and explains it; returns the cache (contributions in ex).
+ * With by_points, a model whose points scale ranks reasons is explained in
+ * points (ExplainExtra.points set).
+ */
 static DlfScoreCache *
 explain_row(FunctionCallInfo fcinfo, Datum model, int first_feature,
-			DlfExplanation *ex)
+			DlfExplanation *ex, bool by_points)
 {
 	DlfScoreCache *c;
 	ExplainExtra *x;
@@ -86,6 +92,15 @@ explain_row(FunctionCallInfo fcinfo, Datum model, int first_feature,
 			dlfin_report_core_error(&err);
 		/* the path integral answers cancel and statement_timeout */
 		dlf_explainer_set_interrupt(x->explainer, dlfin_interrupt_pending, NULL);
+		if (by_points)
+		{
+			old = MemoryContextSwitchTo(c->cxt);
+			x->points = dlfin_model_points(c->model);
+			MemoryContextSwitchTo(old);
+			if (x->points && !x->points->rank_reasons)
+				x->points = NULL;
+			dlf_explainer_set_points(x->explainer, x->points);
+		}
 		c->extra = x;
 	}
 	dlfin_load_row(fcinfo, c, first_feature, NULL);
@@ -106,7 +121,7 @@ explain_common(FunctionCallInfo fcinfo, bool by_name)
 	Datum		result;
 
 	reject_variadic(fcinfo, "dlfin_explain");
-	c = explain_row(fcinfo, model_arg(fcinfo, by_name), 1, &ex);
+	c = explain_row(fcinfo, model_arg(fcinfo, by_name), 1, &ex, false);
 	m = c->model;
 	dlf_buf_init(&b);
 	dlf_buf_append(&b, "{\"score\": ", 10);
@@ -189,12 +204,15 @@ reasons_common(FunctionCallInfo fcinfo, bool by_name)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("dlfin_reasons needs a binary classification or regression model"),
 				 errhint("Use dlfin_explain for a multiclass model.")));
-	c = explain_row(fcinfo, model, 2, &ex);
+	c = explain_row(fcinfo, model, 2, &ex, true);
 	m = c->model;
 	x = c->extra;
 	if (k > m->nfeatures)
 		k = m->nfeatures;
-	n = dlf_reason_features(m, ex.contrib, k, x->idx);
+	if (x->points)
+		n = dlf_points_reasons(ex.contrib, m->nfeatures, k, x->idx);
+	else
+		n = dlf_reason_features(m, ex.contrib, k, x->idx);
 	d = palloc(sizeof(Datum) * Max(n, 1));
 	for (int32 i = 0; i < n; i++)
 	{

@@ -620,6 +620,11 @@ dlfin_fairness_serial(PG_FUNCTION_ARGS)
 		pq_sendint64(&buf, g->c.pos);
 		pq_sendint64(&buf, g->c.tp);
 		pq_sendint64(&buf, g->c.fp);
+		for (int i = 0; i < 2; i++)
+		{
+			pq_sendfloat8(&buf, g->c.score_sum[i]);
+			pq_sendfloat8(&buf, g->c.score_sq[i]);
+		}
 	}
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
@@ -655,7 +660,7 @@ dlfin_fairness_deserial(PG_FUNCTION_ARGS)
 
 		dlfin_state_need_bytes(&buf, 4, "dlfin_fairness");
 		len = pq_getmsgint(&buf, 4);
-		dlfin_state_need_bytes(&buf, (int64) len + 40, "dlfin_fairness");
+		dlfin_state_need_bytes(&buf, (int64) len + 72, "dlfin_fairness");
 		g = fair_group(st, pq_getmsgbytes(&buf, len), len);
 		if (g->c.n != 0)
 			dlfin_corrupt_state("dlfin_fairness");	/* duplicate group */
@@ -664,6 +669,11 @@ dlfin_fairness_deserial(PG_FUNCTION_ARGS)
 		g->c.pos = pq_getmsgint64(&buf);
 		g->c.tp = pq_getmsgint64(&buf);
 		g->c.fp = pq_getmsgint64(&buf);
+		for (int i = 0; i < 2; i++)
+		{
+			g->c.score_sum[i] = pq_getmsgfloat8(&buf);
+			g->c.score_sq[i] = pq_getmsgfloat8(&buf);
+		}
 		if (!dlf_fair_counts_valid(&g->c))
 			dlfin_corrupt_state("dlfin_fairness");
 	}
@@ -686,11 +696,37 @@ cmp_group(const void *a, const void *b)
 	return x->len < y->len ? -1 : x->len > y->len;
 }
 
+/* Writes a group's significance against the reference and closes it. */
+static void
+fair_test_json(DlfBuf *b, const DlfFairCounts *g, const DlfFairCounts *ref)
+{
+	DlfFairTest t;
+	double		mean,
+				m2;
+
+	dlf_fair_test(g, ref, &t);
+	dlf_fair_moments(g, &mean, &m2);
+	dlfin_json_num(b, "mean_score", mean, true);
+	dlf_buf_printf(b, ", \"test\": \"%s\"", t.exact ? "fisher" : "z");
+	if (!t.exact)
+		dlfin_json_num(b, "z", t.z, true);
+	dlfin_json_num(b, "p_value", t.p_value, true);
+	dlfin_json_num(b, "marginal_effect", t.marginal_effect, true);
+	dlfin_json_num(b, "standardized_mean_difference", t.smd, true);
+	dlf_buf_printf(b, ", \"practically_significant\": %s}",
+				   t.practically_significant ? "true" : "false");
+}
+
 PG_FUNCTION_INFO_V1(dlfin_fairness_final);
 /*
  * Final: per group n, approved, approval_rate, tpr, fpr,
  * adverse_impact_ratio (approval rate over the most-approved group's) and
- * four_fifths_violation (ratio below 0.8); overall the reference group,
+ * four_fifths_violation (ratio below 0.8); against the reference group
+ * the test of the approvals (Fisher's exact test when an expected count is
+ * below 5, else the two-proportion z-test), its p_value, the
+ * marginal_effect (difference of approval rates), the standardised mean
+ * difference of the scores and practically_significant (ratio below 0.8
+ * and p below 0.05); overall the reference group,
  * demographic_parity_difference (max - min approval rate) and
  * equal_opportunity_difference (max - min TPR over groups with positives).
  */
@@ -732,9 +768,10 @@ dlfin_fairness_final(PG_FUNCTION_ARGS)
 		dlfin_json_num(&b, "tpr", r.tpr, true);
 		dlfin_json_num(&b, "fpr", r.fpr, true);
 		dlfin_json_num(&b, "adverse_impact_ratio", r.adverse_impact_ratio, true);
-		dlf_buf_printf(&b, ", \"four_fifths_violation\": %s}",
+		dlf_buf_printf(&b, ", \"four_fifths_violation\": %s",
 					   isnan(r.adverse_impact_ratio) ? "null" :
 					   r.four_fifths_violation ? "true" : "false");
+		fair_test_json(&b, &g->c, &gs[ref].c);
 	}
 	dlf_buf_append(&b, "}, \"reference_group\": ", 22);
 	if (ref >= 0)

@@ -82,6 +82,7 @@ static void parse_monotone(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);
 static void parse_reasons(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);
 static void parse_init(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);
 static void parse_features(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);
+static void parse_points(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);
 static void write_task(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
 static void write_hidden(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
 static void write_l2(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
@@ -89,6 +90,7 @@ static void write_cv_folds(StringInfo s, const OptDef *d, const DlfTrainSpec *sp
 static void write_class_weight(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
 static void write_positive(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
 static void write_monotone(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
+static void write_points(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
 static void write_init(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
 
 #define F(member)	offsetof(DlfTrainSpec, member)
@@ -126,6 +128,7 @@ static const OptDef option_defs[] = {
 	{"monotone", OPT_OTHER, .parse = parse_monotone,
 	.detail = "Option \"monotone\" must be an object mapping feature names to 1 (non-decreasing), -1 (non-increasing) or 0.",
 	.json = JSON_WRITE, .write = write_monotone},
+	{"points", OPT_OTHER, .parse = parse_points, .json = JSON_WRITE, .write = write_points},
 	{"init", OPT_OTHER, .parse = parse_init,
 	.detail = "Option \"init\" must be a dlfin model as a bytea hex string (\\x...), for example jsonb_build_object('init', model).",
 	.json = JSON_WRITE, .write = write_init},
@@ -469,6 +472,13 @@ parse_reasons(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec)
 	spec->nreasons = n;
 }
 
+/* "points": the score scale (points_fn.c checks and parses it). */
+static void
+parse_points(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec)
+{
+	spec->points = dlfin_parse_points(v);
+}
+
 /* "init": a model to start from, as a bytea hex string. */
 static void
 parse_init(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec)
@@ -597,6 +607,7 @@ dlfin_apply_governance(const DlfTrainSpec *spec, DlfModel *m)
 		if (ft->reason == NULL)
 			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	}
+	dlfin_check_points(spec->points, m);
 }
 
 /* ---- the options JSON of the model ------------------------------------ */
@@ -738,6 +749,16 @@ write_init(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfMod
 		return;
 	json_key(s, d->key);
 	appendStringInfoString(s, "true");
+}
+
+/* Writes "points" (the score scale), if set. */
+static void
+write_points(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m)
+{
+	if (spec->points == NULL)
+		return;
+	json_key(s, d->key);
+	dlfin_points_json(s, spec->points);
 }
 
 /* Writes the effective options as a JSON object (stored in the model). */

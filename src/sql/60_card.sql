@@ -308,6 +308,8 @@ DECLARE
     v_notes jsonb := '[]';
     v_hist jsonb;
     v_drift record;
+    v_chars jsonb;
+    v_bins text;
 BEGIN
     IF card_of_name.name IS NULL THEN
         RAISE EXCEPTION 'dlfin.model_card needs a model name'
@@ -392,6 +394,34 @@ $q$, v_feats, v_y,
                 'Warning: the rows of the training query changed since version %s was trained (data fingerprint %s now, %s then); the held-out rows below are today''s test part (%s rows, %s at training).',
                 v.version, v_fp, v.data_fingerprint, v_ntest, v.test_rows));
         END IF;
+        -- characteristics: every feature's WoE binning over the training
+        -- part (event: the positive class), in one scan, as the owner
+        SELECT pg_catalog.string_agg(pg_catalog.format('pg_catalog.jsonb_build_object(%s)', o), ' || ' ORDER BY g)
+          INTO v_bins
+        FROM (SELECT (u.o - 1) / 40 AS g,
+                     pg_catalog.string_agg(pg_catalog.format(
+                         '%L, @extschema@.dlfin_binning((q.%I)::pg_catalog.%s, %s) FILTER (WHERE NOT k.test)',
+                         u.f, u.f, CASE WHEN t.typcategory = 'N' THEN 'float8' ELSE 'text' END, v_y),
+                         ', ' ORDER BY u.o) AS o
+              FROM pg_catalog.unnest(v.features) WITH ORDINALITY u(f, o)
+              JOIN dlfin.query_columns_as(v.owner, v.search_path,
+                                          pg_catalog.regexp_replace(v.query, '[[:space:];]+$', '')) c ON c.name = u.f
+              JOIN pg_catalog.pg_type t ON t.oid = c.type
+              GROUP BY 1) chunks;
+        BEGIN
+            SELECT r.chars INTO v_chars
+            FROM dlfin.run_as(v.owner, v.search_path, pg_catalog.format($q$
+WITH dlfin_src AS %4$s (%1$s%2$s)
+SELECT %3$s
+FROM dlfin_src q
+CROSS JOIN LATERAL (SELECT dlfin.split(q::pg_catalog.text, $3, 0) OPERATOR(pg_catalog.=) 'test' AS test) k
+$q$, pg_catalog.regexp_replace(v.query, '[[:space:];]+$', ''), E'\n', v_bins,
+                  CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_extension e WHERE e.extname = 'citus')
+                       THEN 'MATERIALIZED' ELSE 'NOT MATERIALIZED' END),
+                v.model, v_pos, v_frac) AS r(chars jsonb);
+        EXCEPTION WHEN invalid_parameter_value OR data_exception THEN
+            v_chars := pg_catalog.jsonb_build_object('note', SQLERRM);
+        END;
     END IF;
 
     SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
@@ -432,7 +462,8 @@ $q$, v_feats, v_y,
             'deployments', coalesce(v_hist, '[]'),
             'drift', v_drift.drift,
             'drift_table', v_drift.drift ->> 'table',
-            'drift_note', v_drift.note));
+            'drift_note', v_drift.note,
+            'characteristics', v_chars));
 END
 $$;
 COMMENT ON FUNCTION dlfin.card_of_name(pg_catalog.text, pg_catalog.int4, pg_catalog.jsonb, pg_catalog.text) IS

@@ -113,6 +113,12 @@ INSERT INTO expected_labels VALUES
     ('dlfin_binning_deserial(bytea,internal)', 'i', true, 's'),
     ('dlfin_binning_final(internal)', 'i', false, 's'),
     ('dlfin_bins(jsonb)', 'i', true, 's'),
+    ('dlfin_iv(text,text,jsonb)', 'v', false, 'u'),
+    -- score points and points-based explanations
+    ('dlfin_points(bytea,"any")', 'i', false, 's'),
+    ('dlfin_points(text,"any")', 's', false, 's'),
+    ('dlfin_explain_points(bytea,"any")', 'i', false, 's'),
+    ('dlfin_explain_points(text,"any")', 's', false, 's'),
     -- internal copies for generated statements, and running stored code
     ('split("any",double precision,integer)', 'i', true, 's'),
     ('train_agg("any","any")', 'i', false, 's'),

@@ -11,7 +11,7 @@
  * on the fold; the candidate with the best mean metric (AUC, accuracy or
  * minus RMSE; ties to the stronger penalty) is refitted on all rows.
  */
-#include "nn_internal.h"
+#include "ensemble.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,8 +108,8 @@ cv_cmp(const void *pa, const void *pb)
 }
 
 /* A copy of the schema of m (features, classes, governance requests). */
-static DlfModel *
-cv_schema(const DlfModel *m)
+DlfModel *
+dlf_model_schema_copy(const DlfModel *m)
 {
 	DlfModel   *c = dlf_model_new();
 
@@ -380,7 +380,7 @@ dlf_train_auto(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 		return dlf_fail(err, DLF_ERR_INVALID, "missing training argument");
 	o.optimizer = dlf_auto_optimizer(opt, data->nrows);
 	if (!opt->l2_auto)
-		return dlf_train(m, data, &o, hooks, err);
+		return dlf_train_ensemble(m, data, &o, hooks, err);
 	if (k < 2 || k > 64)
 		return dlf_fail(err, DLF_ERR_INVALID,
 						"cv_folds must be between 2 and 64");
@@ -429,7 +429,8 @@ dlf_train_auto(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 			fo.l2 = cv_alpha[c] / (double) tr.nrows;
 			fo.validation_fraction = 0.0;
 			fo.optimizer = dlf_auto_optimizer(opt, tr.nrows);
-			fm = cv_schema(m);
+			fo.ensemble = 1;	/* the penalty is chosen for one network */
+			fm = dlf_model_schema_copy(m);
 			if (!fm)
 				st = dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
 			else
@@ -463,7 +464,7 @@ dlf_train_auto(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 	/* all rows train; a validation split only for a calibration to fit */
 	if (m->calibration == DLF_CALIB_NONE)
 		o.validation_fraction = 0.0;
-	st = dlf_train(m, data, &o, hooks, err);
+	st = dlf_train_ensemble(m, data, &o, hooks, err);
 	if (st != DLF_OK)
 		goto done;
 	{

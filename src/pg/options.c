@@ -18,7 +18,8 @@
 /* Every option dlfin_train accepts, in the order the hint lists them. */
 static const char *const valid_keys[] = {
 	"activation", "adverse", "batch_size", "calibrate", "class_weight",
-	"cv_folds", "dropout", "epochs", "features", "hidden", "init", "l2",
+	"cv_folds", "dropout", "ensemble", "ensemble_sample", "epochs",
+	"features", "hidden", "init", "l2",
 	"learning_rate",
 	"max_categories", "monotone", "optimizer", "patience", "positive",
 	"reasons", "seed", "task", "threads", "validation_fraction", "verbose",
@@ -221,6 +222,18 @@ parse_option(const char *key, JsonbValue *v, DlfTrainSpec *spec)
 	}
 	else if (strcmp(key, "cv_folds") == 0)
 		o->cv_folds = int_value(key, v, 2, 64);
+	else if (strcmp(key, "ensemble") == 0)
+		o->ensemble = int_value(key, v, 1, DLF_MAX_ENSEMBLE);
+	else if (strcmp(key, "ensemble_sample") == 0)
+	{
+		static const char *const names[] = {"seeds", "bootstrap", "folds", NULL};
+		const char *detail = "Option \"ensemble_sample\" must be one of seeds, bootstrap, folds.";
+		int			i = pick(str_value(key, v, detail), names);
+
+		if (i < 0)
+			bad_value(key, detail);
+		o->ens_sample = i;
+	}
 	else if (strcmp(key, "dropout") == 0)
 		o->dropout = real_value(key, v, 0, 0.9, false);
 	else if (strcmp(key, "validation_fraction") == 0)
@@ -514,6 +527,13 @@ dlfin_options_json(const DlfTrainSpec *spec, const DlfModel *m)
 	}
 	if (spec->init)
 		appendStringInfoString(&s, ", \"init\": true");
+	if (o->ensemble > 1)
+	{
+		static const char *const samples[] = {"seeds", "bootstrap", "folds"};
+
+		appendStringInfo(&s, ", \"ensemble\": %d, \"ensemble_sample\": \"%s\"",
+						 o->ensemble, samples[o->ens_sample]);
+	}
 	if (o->optimizer == DLF_OPTIM_AUTO)
 		appendStringInfo(&s, ", \"optimizer_chosen\": \"%s\"",
 						 opts[dlf_auto_optimizer(o, m->rows_train + m->rows_valid)]);

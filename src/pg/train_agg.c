@@ -638,8 +638,7 @@ zero_unused_inputs(DlfModel *m, TrainState *st)
 			used[st->cols[f].cat[r]]++;
 		for (int32 c = 0; c < ft->ncat + 2; c++)
 			if (used[c] == 0)
-				memset(m->weights[0] + (size_t) (ft->input_offset + c) * m->units[1],
-					   0, sizeof(float) * m->units[1]);
+				dlf_model_zero_input(m, ft->input_offset + c);
 		pfree(used);
 	}
 }

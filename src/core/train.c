@@ -294,9 +294,6 @@ setup_net(TrainCtx *c)
 			same = im->units[l] == net->units[l];
 		for (int32_t l = 0; same && l < net->nlayers; l++)
 			same = im->weights[l] != NULL && im->biases[l] != NULL;
-		if (!same || im->task != c->task || im->nfeatures != c->nf)
-			return dlf_fail(c->err, DLF_ERR_INVALID,
-							"init model architecture does not match");
 		if (im->nmembers > 1)
 		{
 			dlf_fail(c->err, DLF_ERR_INVALID,
@@ -305,6 +302,9 @@ setup_net(TrainCtx *c)
 					   (int) im->nmembers);
 			return DLF_ERR_INVALID;
 		}
+		if (!same || im->task != c->task || im->nfeatures != c->nf)
+			return dlf_fail(c->err, DLF_ERR_INVALID,
+							"init model architecture does not match");
 	}
 	return DLF_OK;
 }

@@ -407,7 +407,9 @@ typedef struct DlfTrainOptions
 	const DlfModel *init;		/* warm start, schema already checked */
 	int32_t		ensemble;		/* networks to train, 1..DLF_MAX_ENSEMBLE */
 	int			ens_sample;		/* DlfEnsSample: rows each member sees */
-	/* set by ensemble.c only: */
+	/* set by ensemble.c and cv.c only: */
+	int			bare;			/* the network only: no metrics, importance,
+								 * calibration or distributions */
 	int32_t		member;			/* 1..ensemble while training a member */
 	int32_t		nextra;			/* member 1: the other members, trained */
 	const DlfModel *const *extra;

@@ -380,6 +380,7 @@ dlf_train_ensemble(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 		}
 		mo = *opt;
 		mo.member = e;
+		mo.bare = 1;			/* member 1 measures the ensemble */
 		st = dlf_train(extra[e - 2], data, &mo, &fh, err);
 	}
 	if (st == DLF_OK)

@@ -612,9 +612,9 @@ dlf_train(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 	/* an ensemble's metrics and governance are the whole ensemble's */
 	if (opt->nextra > 0 && (st = train_ens_attach(&c)) != DLF_OK)
 		goto done;
-	if (opt->member > 1)
+	if (opt->bare)
 	{
-		/* a member of an ensemble: member 1 measures them all */
+		/* a CV fit or an ensemble's member: its caller measures */
 		st = finish_model(&c);
 		goto done;
 	}

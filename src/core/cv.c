@@ -404,10 +404,11 @@ dlf_train_auto(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 	if ((st = cv_folds(m, data, k, fold, err)) != DLF_OK)
 		goto done;
 	/*
-	 * Per fold, the penalties from the strongest down (the regularisation
+	 * Per fold, the penalties from the weakest up (the regularisation
 	 * path): each fit but the first starts from the previous one's
 	 * weights, which is close to its optimum, and runs half the
-	 * iterations.
+	 * iterations.  Upwards, because a strong penalty can kill a ReLU
+	 * network on few rows, and a dead network is no start for the next.
 	 */
 	for (int c = 0; c < CV_NCAND; c++)
 		s1[c] = s2[c] = 0.0;
@@ -424,7 +425,7 @@ dlf_train_auto(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 			cv_subset_free(&tr);
 			goto done;
 		}
-		for (int c = CV_NCAND - 1; c >= 0 && st == DLF_OK; c--)
+		for (int c = 0; c < CV_NCAND && st == DLF_OK; c++)
 		{
 			DlfModel   *fm = NULL;
 			DlfTrainOptions fo = o;

@@ -5,7 +5,8 @@
  *
  * The layout is documented in doc/format.md.  In short: a 20-byte header
  * (magic, format version, flags, total length, CRC-32 of the rest), then
- * ten tagged sections in a fixed order, every integer and float written
+ * ten tagged sections in a fixed order (eleven in format version 2, which
+ * only ensembles are written in: see codec_ensemble.c), every integer and float written
  * little-endian byte by byte.  Each section has an encoder, a decoder and a
  * checker; the checker holds the semantic rules and is run both before
  * encoding (so dlfin never writes bytes it would refuse to read) and after
@@ -24,9 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const section_names[SEC_COUNT + 1] = {
+static const char *const section_names[SEC_COUNT_V2 + 1] = {
 	"?", "META", "FEATURES", "CLASSES", "TARGET", "NETWORK", "TRAINING",
-	"METRICS", "EXPLAIN", "CALIBRATION", "DISTRIBUTIONS"
+	"METRICS", "EXPLAIN", "CALIBRATION", "DISTRIBUTIONS", "ENSEMBLE"
 };
 
 /* Records a failure with the context's code and message and a detail. */
@@ -500,6 +501,9 @@ enc_section(DlfBuf *b, uint16_t tag, const DlfModel *m)
 		case SEC_DISTRIBUTIONS:
 			enc_distributions(b, m);
 			break;
+		case SEC_ENSEMBLE:
+			codec_enc_ensemble(b, m);
+			break;
 	}
 	if (!b->failed && b->len - at - 4 <= UINT32_MAX)
 		codec_put_u32(b->data + at, (uint32_t) (b->len - at - 4));
@@ -531,6 +535,8 @@ dec_section(Rd *r, uint16_t tag, DlfModel *m)
 			return dec_calibration(r, m);
 		case SEC_DISTRIBUTIONS:
 			return dec_distributions(r, m);
+		case SEC_ENSEMBLE:
+			return codec_dec_ensemble(r, m);
 	}
 	return codec_bad(r->c, "Unknown section tag %u.", tag);
 }
@@ -542,6 +548,7 @@ dlf_model_encode(const DlfModel *m, uint8_t **out, size_t *outlen,
 {
 	Ctx			c;
 	DlfBuf		b;
+	uint16_t	nsec;
 
 	c.err = err;
 	c.code = DLF_ERR_INVALID;
@@ -551,14 +558,17 @@ dlf_model_encode(const DlfModel *m, uint8_t **out, size_t *outlen,
 	if (m == NULL)
 		return codec_bad(&c, "No model was given.");
 	TRY(codec_check_model(&c, m));
+	TRY(codec_check_ensemble(&c, m));
 
+	/* one network: version 1, the bytes every dlfin reads */
+	nsec = m->nmembers > 1 ? SEC_COUNT_V2 : SEC_COUNT;
 	dlf_buf_init(&b);
 	dlf_buf_append(&b, DLF_MODEL_MAGIC, 8);
-	codec_wr_u16(&b, DLF_FORMAT_VERSION);
+	codec_wr_u16(&b, m->nmembers > 1 ? 2 : DLF_FORMAT_VERSION_SINGLE);
 	codec_wr_u16(&b, 0);
 	codec_wr_u32(&b, 0);
 	codec_wr_u32(&b, 0);
-	for (uint16_t tag = 1; tag <= SEC_COUNT; tag++)
+	for (uint16_t tag = 1; tag <= nsec; tag++)
 	{
 		enc_section(&b, tag, m);
 		if (b.len > DLF_MAX_MODEL_BYTES)
@@ -629,8 +639,9 @@ static DlfStatus
 decode_sections(Ctx *c, const uint8_t *buf, size_t len, DlfModel *m)
 {
 	size_t		pos = DLF_HEADER_SIZE;
+	uint16_t	nsec = codec_get_u16(buf + 8) >= 2 ? SEC_COUNT_V2 : SEC_COUNT;
 
-	for (uint16_t tag = 1; tag <= SEC_COUNT; tag++)
+	for (uint16_t tag = 1; tag <= nsec; tag++)
 	{
 		uint16_t	t;
 		uint32_t	slen;
@@ -643,7 +654,7 @@ decode_sections(Ctx *c, const uint8_t *buf, size_t len, DlfModel *m)
 		slen = codec_get_u32(buf + pos + 2);
 		if (t != tag)
 		{
-			if (t == 0 || t > SEC_COUNT)
+			if (t == 0 || t > nsec)
 				return codec_bad(c, "Unknown section tag %u at offset %zu.", t, pos);
 			if (t < tag)
 				return codec_bad(c, "Section %s appears twice or out of order.",

@@ -20,7 +20,9 @@ enum
 	SEC_EXPLAIN = 8,
 	SEC_CALIBRATION = 9,
 	SEC_DISTRIBUTIONS = 10,
-	SEC_COUNT = 10
+	SEC_COUNT = 10,				/* sections of format version 1 */
+	SEC_ENSEMBLE = 11,			/* format version 2: only ensembles */
+	SEC_COUNT_V2 = 11
 };
 
 /* Where failures are reported, and with which code and primary message. */
@@ -53,6 +55,11 @@ typedef struct Rd
 DlfStatus	codec_bad(Ctx *c, const char *fmt,...)
 			__attribute__((format(printf, 2, 3)));
 DlfStatus	codec_nomem(Ctx *c);
+
+/* codec_ensemble.c */
+DlfStatus	codec_check_ensemble(Ctx *c, const DlfModel *m);
+void		codec_enc_ensemble(DlfBuf *b, const DlfModel *m);
+DlfStatus	codec_dec_ensemble(Rd *r, DlfModel *m);
 
 /* codec_io.c */
 uint16_t	codec_get_u16(const uint8_t *p);

@@ -11,7 +11,7 @@
  * on the fold; the candidate with the best mean metric (AUC, accuracy or
  * minus RMSE; ties to the stronger penalty) is refitted on all rows.
  */
-#include "nn_internal.h"
+#include "ensemble.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,8 +108,8 @@ cv_cmp(const void *pa, const void *pb)
 }
 
 /* A copy of the schema of m (features, classes, governance requests). */
-static DlfModel *
-cv_schema(const DlfModel *m)
+DlfModel *
+dlf_model_schema_copy(const DlfModel *m)
 {
 	DlfModel   *c = dlf_model_new();
 
@@ -370,7 +370,9 @@ dlf_train_auto(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 	DlfTrainOptions o = *opt;
 	uint8_t    *fold = NULL;
 	double		mean[CV_NCAND],
-				sd[CV_NCAND];
+				sd[CV_NCAND],
+				s1[CV_NCAND],
+				s2[CV_NCAND];
 	int			best = 0,
 				k = opt->cv_folds;
 	DlfStatus	st = DLF_OK;
@@ -380,7 +382,7 @@ dlf_train_auto(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 		return dlf_fail(err, DLF_ERR_INVALID, "missing training argument");
 	o.optimizer = dlf_auto_optimizer(opt, data->nrows);
 	if (!opt->l2_auto)
-		return dlf_train(m, data, &o, hooks, err);
+		return dlf_train_ensemble(m, data, &o, hooks, err);
 	if (k < 2 || k > 64)
 		return dlf_fail(err, DLF_ERR_INVALID,
 						"cv_folds must be between 2 and 64");
@@ -401,15 +403,30 @@ dlf_train_auto(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 		return dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
 	if ((st = cv_folds(m, data, k, fold, err)) != DLF_OK)
 		goto done;
+	/*
+	 * Per fold, the penalties from the weakest up (the regularisation
+	 * path): each fit but the first starts from the previous one's
+	 * weights, which is close to its optimum, and runs half the
+	 * iterations.  Upwards, because a strong penalty can kill a ReLU
+	 * network on few rows, and a dead network is no start for the next.
+	 */
 	for (int c = 0; c < CV_NCAND; c++)
+		s1[c] = s2[c] = 0.0;
+	for (int j = 0; j < k; j++)
 	{
-		double		s1 = 0.0,
-					s2 = 0.0;
+		DlfDataset	tr,
+					te;
+		DlfModel   *prev = NULL;
 
-		for (int j = 0; j < k; j++)
+		if ((st = cv_subset(m, data, fold, j, 0, &tr, err)) != DLF_OK)
+			goto done;
+		if ((st = cv_subset(m, data, fold, j, 1, &te, err)) != DLF_OK)
 		{
-			DlfDataset	tr,
-						te;
+			cv_subset_free(&tr);
+			goto done;
+		}
+		for (int c = 0; c < CV_NCAND && st == DLF_OK; c++)
+		{
 			DlfModel   *fm = NULL;
 			DlfTrainOptions fo = o;
 			double		met = 0.0;
@@ -417,19 +434,19 @@ dlf_train_auto(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 			if (hooks && hooks->interrupted && hooks->interrupted(hooks->arg))
 			{
 				st = dlf_fail(err, DLF_ERR_INTERRUPTED, "training interrupted");
-				goto done;
-			}
-			if ((st = cv_subset(m, data, fold, j, 0, &tr, err)) != DLF_OK)
-				goto done;
-			if ((st = cv_subset(m, data, fold, j, 1, &te, err)) != DLF_OK)
-			{
-				cv_subset_free(&tr);
-				goto done;
+				break;
 			}
 			fo.l2 = cv_alpha[c] / (double) tr.nrows;
 			fo.validation_fraction = 0.0;
 			fo.optimizer = dlf_auto_optimizer(opt, tr.nrows);
-			fm = cv_schema(m);
+			fo.ensemble = 1;	/* the penalty is chosen for one network */
+			fo.bare = 1;		/* scored here, on its fold */
+			if (prev && fo.optimizer == DLF_OPTIM_LBFGS)
+			{
+				fo.init = prev;
+				fo.epochs = (opt->epochs + 1) / 2;
+			}
+			fm = dlf_model_schema_copy(m);
 			if (!fm)
 				st = dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
 			else
@@ -445,16 +462,21 @@ dlf_train_auto(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 			}
 			if (st == DLF_OK)
 				st = cv_score(fm, &te, &met, err);
-			dlf_model_free(fm);
-			cv_subset_free(&tr);
-			cv_subset_free(&te);
-			if (st != DLF_OK)
-				goto done;
-			s1 += met;
-			s2 += met * met;
+			dlf_model_free(prev);
+			prev = fm;
+			s1[c] += met;
+			s2[c] += met * met;
 		}
-		mean[c] = s1 / k;
-		sd[c] = sqrt(fmax(0.0, (s2 - s1 * s1 / k) / (k - 1)));
+		dlf_model_free(prev);
+		cv_subset_free(&tr);
+		cv_subset_free(&te);
+		if (st != DLF_OK)
+			goto done;
+	}
+	for (int c = 0; c < CV_NCAND; c++)
+	{
+		mean[c] = s1[c] / k;
+		sd[c] = sqrt(fmax(0.0, (s2[c] - s1[c] * s1[c] / k) / (k - 1)));
 		/* ties (within 1e-4) go to the stronger penalty */
 		if (c == 0 || mean[c] >= mean[best] - 1e-4)
 			best = c;
@@ -463,7 +485,7 @@ dlf_train_auto(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 	/* all rows train; a validation split only for a calibration to fit */
 	if (m->calibration == DLF_CALIB_NONE)
 		o.validation_fraction = 0.0;
-	st = dlf_train(m, data, &o, hooks, err);
+	st = dlf_train_ensemble(m, data, &o, hooks, err);
 	if (st != DLF_OK)
 		goto done;
 	{

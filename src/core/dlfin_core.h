@@ -19,7 +19,8 @@
 #include <string.h>
 
 #define DLF_VERSION			"0.2.0"
-#define DLF_FORMAT_VERSION	1
+#define DLF_FORMAT_VERSION	2	/* newest readable; 1 unless an ensemble */
+#define DLF_FORMAT_VERSION_SINGLE	1	/* what a one-network model is written as */
 
 /*
  * Hard limits.  They bound every allocation made from model bytes or options,
@@ -37,6 +38,7 @@
 #define DLF_MAX_EPOCHS		100000
 #define DLF_MAX_HISTORY		DLF_MAX_EPOCHS
 #define DLF_MAX_METRICS		64
+#define DLF_MAX_ENSEMBLE	64		/* networks of one model ("ensemble") */
 #define DLF_MAX_MODEL_BYTES	((size_t) 512 * 1024 * 1024)
 
 /* Result of every fallible core function. */
@@ -254,6 +256,16 @@ typedef struct DlfModel
 	float	  **weights;
 	float	  **biases;
 
+	/*
+	 * Ensemble ("ensemble": k, ensemble.c): nmembers networks of the shape
+	 * above, 0 or 1 meaning the one network.  Member 0 is weights/biases;
+	 * member e >= 1 is mweights/mbiases[(e - 1) * nlayers + l].  The
+	 * model's output is the mean probability (regression: mean output).
+	 */
+	int32_t		nmembers;
+	float	  **mweights;
+	float	  **mbiases;
+
 	/* training metadata */
 	char	   *options_json;	/* effective options, JSON text */
 	int64_t		rows_train;
@@ -403,7 +415,23 @@ typedef struct DlfTrainOptions
 	uint64_t	seed;
 	int			nthreads;		/* 0: the caller's default */
 	const DlfModel *init;		/* warm start, schema already checked */
+	int32_t		ensemble;		/* networks to train, 1..DLF_MAX_ENSEMBLE */
+	int			ens_sample;		/* DlfEnsSample: rows each member sees */
+	/* set by ensemble.c and cv.c only: */
+	int			bare;			/* the network only: no metrics, importance,
+								 * calibration or distributions */
+	int32_t		member;			/* 1..ensemble while training a member */
+	int32_t		nextra;			/* member 1: the other members, trained */
+	const DlfModel *const *extra;
 } DlfTrainOptions;
+
+/* Which training rows each member of an ensemble sees. */
+typedef enum DlfEnsSample
+{
+	DLF_ENS_SEEDS = 0,			/* all of them; only the seed differs */
+	DLF_ENS_BOOTSTRAP = 1,		/* a Poisson(1) bootstrap of them */
+	DLF_ENS_FOLDS = 2			/* all but a 1/k fold of them */
+} DlfEnsSample;
 
 /* Fills opt with the defaults documented in the README. */
 void		dlf_train_options_default(DlfTrainOptions *opt);
@@ -452,6 +480,34 @@ DlfStatus	dlf_train(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 DlfStatus	dlf_train_auto(DlfModel *m, DlfDataset *data,
 						   const DlfTrainOptions *opt,
 						   const DlfTrainHooks *hooks, DlfError *err);
+/*
+ * Trains opt->ensemble networks into m (ensemble.c): dlf_train when it is
+ * 1; otherwise members 2..k on schema copies, then member 1 into m, whose
+ * metrics and governance are the ensemble's.  Called by dlf_train_auto.
+ */
+DlfStatus	dlf_train_ensemble(DlfModel *m, DlfDataset *data,
+							   const DlfTrainOptions *opt,
+							   const DlfTrainHooks *hooks, DlfError *err);
+/* Weights of layer l of member e (0 = m->weights). */
+static inline float *
+dlf_member_weights(const DlfModel *m, int32_t e, int32_t l)
+{
+	return e == 0 ? m->weights[l] : m->mweights[(size_t) (e - 1) * m->nlayers + l];
+}
+static inline float *
+dlf_member_biases(const DlfModel *m, int32_t e, int32_t l)
+{
+	return e == 0 ? m->biases[l] : m->mbiases[(size_t) (e - 1) * m->nlayers + l];
+}
+/* Networks in m: 1 unless an ensemble. */
+static inline int32_t
+dlf_model_members(const DlfModel *m)
+{
+	return m->nmembers > 1 ? m->nmembers : 1;
+}
+/* Zeroes first-layer input `input' in every member (unused one-hot inputs). */
+void		dlf_model_zero_input(DlfModel *m, int32_t input);
+
 /* The optimiser opt's "auto" stands for on n rows (others unchanged). */
 int			dlf_auto_optimizer(const DlfTrainOptions *opt, int64_t n);
 

@@ -6,6 +6,7 @@
  *	  score here has the bits of the one training computed for that row.
  */
 #include "nn_internal.h"
+#include "ensemble.h"
 
 #include <string.h>
 
@@ -37,6 +38,7 @@ struct DlfScorer
 								 * f (the usual all-numeric layout) */
 	CatTable   *tables;			/* [nfeatures], empty for numeric */
 	int			all_numeric;	/* no categorical feature */
+	DlfEnsNets *ens;			/* an ensemble's members, or NULL */
 };
 
 /*
@@ -143,6 +145,8 @@ dlf_scorer_free(DlfScorer *s)
 	dlf_free(s->offset);
 	nn_batch_free(&s->bt);
 	nn_work_free(&s->work);
+	dlf_ens_nets_free(s->ens);
+	dlf_free(s->ens);
 	dlf_free(s);
 }
 
@@ -190,6 +194,10 @@ dlf_scorer_new(const DlfModel *m, DlfError *err)
 		!s->tables ||
 		nn_batch_alloc(&s->bt, 1, m->nfeatures, err) != DLF_OK ||
 		nn_work_alloc(&s->work, &s->net, 1, 0, err) != DLF_OK)
+		goto nomem;
+	if (m->nmembers > 1 &&
+		(!(s->ens = dlf_alloc0(sizeof(DlfEnsNets))) ||
+		 dlf_ens_nets_init(s->ens, m, 1, err) != DLF_OK))
 		goto nomem;
 	for (int32_t f = 0; f < m->nfeatures; f++)
 	{
@@ -350,8 +358,9 @@ run_encoded(DlfScorer *s, const int32_t *idx, const float *val, double *out)
 {
 	const DlfModel *m = s->m;
 	int32_t		nout = m->units[m->nlayers];
-	float		z0 = nn_forward_row(&s->net, idx, val, m->nfeatures,
-									s->work.act);
+	float		z0 = s->ens ?
+		dlf_ens_forward_row(s->ens, idx, val, m->nfeatures, s->work.act) :
+		nn_forward_row(&s->net, idx, val, m->nfeatures, s->work.act);
 	const float *z = s->work.act[m->nlayers - 1];
 
 	if (m->task == DLF_TASK_MULTICLASS)

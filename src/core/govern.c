@@ -4,6 +4,7 @@
  *	  scorer that importance, calibration and the distributions share.
  */
 #include "govern_internal.h"
+#include "ensemble.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -64,7 +65,10 @@ gov_logits(Gov *g, const uint32_t *rows, int64_t n, int32_t pf,
 		}
 		g->bt.rows = cnt;
 		/* the scorer's kernel, so these are dlfin_predict's bits */
-		nn_forward_rows(&g->net, &g->bt, &g->work);
+		if (g->ens)
+			dlf_ens_forward_rows(g->ens, &g->bt, &g->work);
+		else
+			nn_forward_rows(&g->net, &g->bt, &g->work);
 		memcpy(z + (size_t) s * nout, g->work.act[m->nlayers - 1],
 			   sizeof(float) * (size_t) cnt * nout);
 	}
@@ -95,14 +99,31 @@ gov_score_of(const DlfModel *m, const float *z)
 }
 
 
+/* Frees a Gov's ensemble view. */
+static void
+gov_ens_free(Gov *g)
+{
+	dlf_ens_nets_free(g->ens);
+	dlf_free(g->ens);
+	g->ens = NULL;
+}
+
 /* Allocates a Gov's batch scratch for gov_logits. */
 static DlfStatus
 gov_scratch(Gov *g)
 {
 	DlfStatus	st;
 
+	g->ens = NULL;
 	if ((st = nn_batch_alloc(&g->bt, GOV_BATCH, g->m->nfeatures, g->err)) != DLF_OK)
 		return st;
+	if (g->m->nmembers > 1)
+	{
+		if (!(g->ens = dlf_alloc0(sizeof(DlfEnsNets))))
+			return dlf_fail(g->err, DLF_ERR_NOMEM, "out of memory");
+		if ((st = dlf_ens_nets_init(g->ens, g->m, GOV_BATCH, g->err)) != DLF_OK)
+			return st;
+	}
 	return nn_work_alloc(&g->work, &g->net, GOV_BATCH, 0, g->err);
 }
 
@@ -169,11 +190,13 @@ gov_close(Gov *g)
 	{
 		nn_batch_free(&g->threads[t].bt);
 		nn_work_free(&g->threads[t].work);
+		gov_ens_free(&g->threads[t]);
 	}
 	dlf_free(g->threads);
 	dlf_free(g->inv_scale);
 	nn_batch_free(&g->bt);
 	nn_work_free(&g->work);
+	gov_ens_free(g);
 }
 
 /* Importance, calibration and distributions after training (see nn_internal.h). */

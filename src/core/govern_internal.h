@@ -23,6 +23,7 @@ typedef struct Gov
 	NnBatch		bt;
 	NnWork		work;
 	double	   *inv_scale;
+	struct DlfEnsNets *ens;		/* an ensemble's members, or NULL */
 	DlfPool    *pool;			/* threads for the passes over all rows */
 	struct Gov *threads;		/* a Gov per pool thread ([0]: a copy) */
 } Gov;

@@ -217,7 +217,14 @@ layers_json(DlfBuf *b, const DlfModel *m)
 	dlf_buf_json_string(b, dlf_activation_name(m->activation));
 	key(b, 1, "parameters");
 	dlf_buf_printf(b, "%lld",
-				   (long long) (m->units ? dlf_model_nparams(m) : 0));
+				   (long long) (m->units ? dlf_model_nparams(m) *
+								dlf_model_members(m) : 0));
+	if (m->nmembers > 1)
+	{
+		/* only ensembles: the description of other models is unchanged */
+		key(b, 1, "ensemble");
+		dlf_buf_printf(b, "%d", (int) m->nmembers);
+	}
 }
 
 /* Writes the training metadata: options, rows, epochs, metrics, history. */
@@ -273,7 +280,8 @@ dlf_model_info_json(const DlfModel *m, const uint8_t *bytes, size_t nbytes,
 	if (have_bytes)
 		dlf_buf_printf(out, "%u", (unsigned) format_version);
 	else
-		dlf_buf_printf(out, "%d", DLF_FORMAT_VERSION);
+		dlf_buf_printf(out, "%d", m->nmembers > 1 ? DLF_FORMAT_VERSION :
+					   DLF_FORMAT_VERSION_SINGLE);
 	key(out, 1, "dlfin_version");
 	dlf_buf_json_string(out, have_bytes ? version : DLF_VERSION);
 	key(out, 1, "task");

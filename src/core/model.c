@@ -58,6 +58,13 @@ dlf_model_free(DlfModel *m)
 			dlf_free(m->biases[l]);
 	dlf_free(m->weights);
 	dlf_free(m->biases);
+	for (int64_t i = 0; i < (int64_t) (m->nmembers - 1) * m->nlayers; i++)
+	{
+		dlf_free(m->mweights ? m->mweights[i] : NULL);
+		dlf_free(m->mbiases ? m->mbiases[i] : NULL);
+	}
+	dlf_free(m->mweights);
+	dlf_free(m->mbiases);
 	dlf_free(m->units);
 	dlf_free(m->options_json);
 	dlf_free(m->cv_json);
@@ -146,4 +153,13 @@ dlf_model_set_metric(DlfModel *m, const char *name, double value,
 	m->metric_values = values;
 	m->nmetrics++;
 	return DLF_OK;
+}
+
+/* Zeroes the first-layer weights of one input in every member. */
+void
+dlf_model_zero_input(DlfModel *m, int32_t input)
+{
+	for (int32_t e = 0; e < dlf_model_members(m); e++)
+		memset(dlf_member_weights(m, e, 0) + (size_t) input * m->units[1], 0,
+			   sizeof(float) * m->units[1]);
 }

@@ -622,6 +622,13 @@ dlf_onnx_export(const DlfModel *m, const char *model_sha256, uint8_t **out,
 	*outlen = 0;
 	if (m->nlayers < 1 || m->units == NULL || m->weights == NULL)
 		return dlf_fail(err, DLF_ERR_INVALID, "model has no trained network");
+	if (m->nmembers > 1)
+	{
+		dlf_fail(err, DLF_ERR_INVALID, "cannot export an ensemble to ONNX");
+		dlf_detail(err, "The model holds %d networks; train it without \"ensemble\" to export it.",
+				   (int) m->nmembers);
+		return DLF_ERR_INVALID;
+	}
 	if (check_names(m, err) != DLF_OK)
 		return err->code;
 	dlf_buf_init(&g.nodes);

@@ -472,8 +472,7 @@ dlf_zero_unused_inputs(DlfModel *m, int32_t *const *cat, int64_t nrows,
 			used[cat[f][r]]++;
 		for (int32_t c = 0; c < ft->ncat + 2; c++)
 			if (used[c] == 0)
-				memset(m->weights[0] + (size_t) (ft->input_offset + c) * m->units[1],
-					   0, sizeof(float) * m->units[1]);
+				dlf_model_zero_input(m, ft->input_offset + c);
 		dlf_free(used);
 	}
 	return DLF_OK;

@@ -44,6 +44,8 @@ dlf_train_options_default(DlfTrainOptions *opt)
 	opt->seed = 42;
 	opt->nthreads = 0;
 	opt->init = NULL;
+	opt->ensemble = 1;
+	opt->ens_sample = DLF_ENS_SEEDS;
 }
 
 /* Seconds since training started. */
@@ -123,6 +125,7 @@ ctx_free(TrainCtx *c)
 	dlf_free(c->vact);
 	dlf_free(c->hist_train);
 	dlf_free(c->hist_valid);
+	train_ens_free(c);
 }
 
 /* ---- checks ------------------------------------------------------------ */
@@ -291,6 +294,14 @@ setup_net(TrainCtx *c)
 			same = im->units[l] == net->units[l];
 		for (int32_t l = 0; same && l < net->nlayers; l++)
 			same = im->weights[l] != NULL && im->biases[l] != NULL;
+		if (im->nmembers > 1)
+		{
+			dlf_fail(c->err, DLF_ERR_INVALID,
+					 "cannot warm-start from an ensemble");
+			dlf_detail(c->err, "The init model holds %d networks; warm starts take one.",
+					   (int) im->nmembers);
+			return DLF_ERR_INVALID;
+		}
 		if (!same || im->task != c->task || im->nfeatures != c->nf)
 			return dlf_fail(c->err, DLF_ERR_INVALID,
 							"init model architecture does not match");
@@ -445,6 +456,8 @@ write_options_json(TrainCtx *c)
 		}
 		dlf_buf_append(&b, "]", 1);
 	}
+	if (o->ensemble > 1)
+		dlf_buf_printf(&b, ", \"ensemble\": %d", o->ensemble);
 	dlf_buf_printf(&b, ", \"warm_start\": %s}", o->init ? "true" : "false");
 	if (!b.failed)
 		c->m->options_json = (char *) b.data;
@@ -564,6 +577,7 @@ dlf_train(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 
 	dlf_rng_seed(&c.rng, opt->seed);
 	if ((st = train_split_rows(&c)) != DLF_OK ||
+		(opt->member > 0 && (st = train_member_rows(&c)) != DLF_OK) ||
 		(st = train_init_params(&c)) != DLF_OK)
 		goto done;
 	dlf_monotone_project(m, &c.net, opt->init == NULL);
@@ -594,9 +608,20 @@ dlf_train(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 	st = opt->optimizer == DLF_OPTIM_LBFGS ? train_lbfgs_loop(&c) : train_loop(&c);
 	if (st != DLF_OK)
 		goto done;
+	/* an ensemble's metrics and governance are the whole ensemble's */
+	if (opt->nextra > 0 && (st = train_ens_attach(&c)) != DLF_OK)
+		goto done;
+	if (opt->bare)
+	{
+		/* a CV fit or an ensemble's member: its caller measures */
+		st = finish_model(&c);
+		goto done;
+	}
 	if (c.nvalid > 0 && (st = train_store_metrics(&c)) != DLF_OK)
 		goto done;
 	if ((st = finish_model(&c)) != DLF_OK)
+		goto done;
+	if (opt->nextra > 0 && (st = train_ens_store(&c)) != DLF_OK)
 		goto done;
 	/* the training order is done with: its memory serves the statistics */
 	dlf_free(c.train_idx);

@@ -4,6 +4,7 @@
  *	  metrics stored in the model.
  */
 #include "train_internal.h"
+#include "ensemble.h"
 
 #include <math.h>
 #include <string.h>
@@ -30,7 +31,10 @@ train_evaluate(TrainCtx *c, double *loss, int want_out)
 			return train_fail_interrupted(c);
 		train_gather(c, &c->bt, c->valid_idx + s, rows, c->nvalid - s);
 		/* the scorer's kernel: dlfin_predict gives these rows these bits */
-		nn_forward_rows(&c->net, &c->bt, &c->work);
+		if (c->ens)
+			dlf_ens_forward_rows(c->ens, &c->bt, &c->work);
+		else
+			nn_forward_rows(&c->net, &c->bt, &c->work);
 		z = c->work.act[c->net.nlayers - 1];
 		for (int32_t r = 0; r < rows; r++)
 		{

@@ -149,6 +149,10 @@ typedef struct TrainCtx
 	float	   *hist_valid;
 
 	DlfRng		rng;
+
+	/* ensemble.c: the members' view, and the rows before a member's sample */
+	struct DlfEnsNets *ens;
+	int64_t		ntrain_all;
 } TrainCtx;
 
 /* First row of chunk k of a batch of `rows' rows (rows of chunk k: next - this). */
@@ -199,6 +203,12 @@ void		train_job_shuffle(void *arg, int self, int nthreads);
 /* train_lbfgs.c: full-batch L-BFGS instead of train_loop */
 #define LBFGS_BLOCK_ROWS	256	/* rows per block of a chunk's gradient */
 DlfStatus	train_lbfgs_loop(TrainCtx *c);
+
+/* ensemble.c */
+DlfStatus	train_member_rows(TrainCtx *c);
+DlfStatus	train_ens_attach(TrainCtx *c);
+void		train_ens_free(TrainCtx *c);
+DlfStatus	train_ens_store(TrainCtx *c);
 
 /* train_eval.c */
 DlfStatus	train_evaluate(TrainCtx *c, double *loss, int want_out);

@@ -73,6 +73,7 @@ struct OptDef
 static const char *const task_names[] = {"binary", "multiclass", "regression", NULL};
 static const char *const adverse_names[] = {"negative", "positive", NULL};
 static const char *const calibrate_names[] = {"none", "platt", "isotonic", NULL};
+static const char *const ens_sample_names[] = {"seeds", "bootstrap", "folds", NULL};
 
 static void parse_hidden(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);
 static void parse_l2(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);
@@ -92,6 +93,7 @@ static void write_positive(StringInfo s, const OptDef *d, const DlfTrainSpec *sp
 static void write_monotone(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
 static void write_points(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
 static void write_init(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
+static void write_ensemble(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
 
 #define F(member)	offsetof(DlfTrainSpec, member)
 
@@ -132,6 +134,10 @@ static const OptDef option_defs[] = {
 	{"init", OPT_OTHER, .parse = parse_init,
 	.detail = "Option \"init\" must be a dlfin model as a bytea hex string (\\x...), for example jsonb_build_object('init', model).",
 	.json = JSON_WRITE, .write = write_init},
+	{"ensemble", OPT_INT, F(opt.ensemble), 1, DLF_MAX_ENSEMBLE,
+	.json = JSON_WRITE, .write = write_ensemble},
+	{"ensemble_sample", OPT_CHOICE, F(opt.ens_sample), .names = ens_sample_names, .base = 0,
+	.json = JSON_WRITE, .write = write_ensemble},
 	{"features", OPT_OTHER, .parse = parse_features,
 	.detail = "Option \"features\" must be an array of distinct, non-empty feature names."},
 	{"reasons", OPT_OTHER, .parse = parse_reasons,
@@ -759,6 +765,16 @@ write_points(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfM
 		return;
 	json_key(s, d->key);
 	dlfin_points_json(s, spec->points);
+}
+
+/* Writes "ensemble" or "ensemble_sample" when more than one network is trained. */
+static void
+write_ensemble(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m)
+{
+	if (spec->opt.ensemble <= 1)
+		return;
+	json_key(s, d->key);
+	write_plain(s, d, spec);
 }
 
 /* Writes the effective options as a JSON object (stored in the model). */

@@ -37,6 +37,31 @@ write_seed(const char *dir, const char *name, DlfModel *m)
 	return 0;
 }
 
+/* Makes m an ensemble of k members (copies of its network, scaled). */
+static DlfModel *
+with_members(DlfModel *m, int32_t k)
+{
+	size_t		n = (size_t) (k - 1) * m->nlayers;
+
+	m->mweights = dlf_alloc0(n * sizeof(float *));
+	m->mbiases = dlf_alloc0(n * sizeof(float *));
+	m->nmembers = k;
+	for (int32_t e = 1; e < k; e++)
+		for (int32_t l = 0; l < m->nlayers; l++)
+		{
+			size_t		nw = (size_t) m->units[l] * m->units[l + 1];
+			size_t		i = (size_t) (e - 1) * m->nlayers + l;
+
+			m->mweights[i] = dlf_alloc_array(nw, sizeof(float));
+			m->mbiases[i] = dlf_alloc_array(m->units[l + 1], sizeof(float));
+			for (size_t j = 0; j < nw; j++)
+				m->mweights[i][j] = m->weights[l][j] * (1.0f + 0.1f * e);
+			for (int32_t j = 0; j < m->units[l + 1]; j++)
+				m->mbiases[i][j] = m->biases[l][j] - 0.05f * e;
+		}
+	return m;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -54,5 +79,7 @@ main(int argc, char **argv)
 	rc |= write_seed(argv[1], "multiclass_linear", fx_model(DLF_TASK_MULTICLASS, 0, 0, 0));
 	rc |= write_seed(argv[1], "regression_full", fx_model(DLF_TASK_REGRESSION, 1, 0, 3));
 	rc |= write_seed(argv[1], "regression_minimal", fx_model(DLF_TASK_REGRESSION, 0, 0, 1));
+	rc |= write_seed(argv[1], "binary_ensemble", with_members(fx_model(DLF_TASK_BINARY, 1, DLF_CALIB_PLATT, 4), 3));
+	rc |= write_seed(argv[1], "multiclass_ensemble", with_members(fx_model(DLF_TASK_MULTICLASS, 0, 0, 0), 2));
 	return rc;
 }

@@ -659,8 +659,9 @@ test_semantic(const uint8_t *buf, size_t len)
 	   "task 9 rejected: %s", err.detail);
 
 	memcpy(c, buf, len);
-	wr32(c + 8, 2 | (0 << 16));
-	c[8] = 2;
+	/* version 2 is the ensembles' (test_ensemble.c); the next one is newer */
+	wr32(c + 8, (DLF_FORMAT_VERSION + 1) | (0 << 16));
+	c[8] = DLF_FORMAT_VERSION + 1;
 	c[9] = 0;
 	ok(rejected(c, len, &err) && strstr(err.detail, "newer"),
 	   "newer version rejected: %s", err.detail);

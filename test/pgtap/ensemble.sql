@@ -1,0 +1,75 @@
+-- Ensembles (issue 16): "ensemble": k networks in one model.  The option's
+-- errors with their SQLSTATE, determinism, the format version, and every
+-- scoring and explaining function on an ensemble.
+BEGIN;
+SELECT plan(27);
+
+CREATE TEMP TABLE t AS
+SELECT i, (sin(i * 1.7) + (i % 5) * 0.3 > 0.4) AS y, sin(i * 1.7)::float8 AS x,
+       (i % 5)::float8 AS z, (ARRAY['a', 'b', 'c'])[1 + i % 3] AS c
+FROM generate_series(1, 400) AS i;
+
+-- errors (22023)
+SELECT throws_ok($$SELECT dlfin_train('{"ensemble": 0}', y, x) FROM t$$, '22023',
+    'invalid value for dlfin_train option "ensemble"', 'ensemble 0');
+SELECT throws_ok($$SELECT dlfin_train('{"ensemble": 65}', y, x) FROM t$$, '22023',
+    'invalid value for dlfin_train option "ensemble"', 'ensemble 65');
+SELECT throws_ok($$SELECT dlfin_train('{"ensemble": 2.5}', y, x) FROM t$$, '22023', NULL, 'fractional ensemble');
+SELECT throws_ok($$SELECT dlfin_train('{"ensemble": "five"}', y, x) FROM t$$, '22023', NULL, 'ensemble a string');
+SELECT throws_ok($$SELECT dlfin_train('{"ensemble": 3, "ensemble_sample": "bagging"}', y, x) FROM t$$, '22023',
+    'invalid value for dlfin_train option "ensemble_sample"', 'unknown ensemble_sample');
+
+-- determinism: row order and threads do not matter
+CREATE TEMP TABLE m AS
+SELECT 'ens' AS k, dlfin_train('{"ensemble": 3, "hidden": [8], "epochs": 20, "threads": 1}', y, x, z, c) AS model FROM t;
+INSERT INTO m SELECT 'ens shuffled', dlfin_train('{"ensemble": 3, "hidden": [8], "epochs": 20, "threads": 2}', y, x, z, c ORDER BY md5(i::text)) FROM t;
+INSERT INTO m SELECT 'boot', dlfin_train('{"ensemble": 3, "ensemble_sample": "bootstrap", "hidden": [8], "epochs": 20}', y, x, z, c) FROM t;
+INSERT INTO m SELECT 'boot shuffled', dlfin_train('{"ensemble": 3, "ensemble_sample": "bootstrap", "hidden": [8], "epochs": 20}', y, x, z, c ORDER BY md5(i::text)) FROM t;
+INSERT INTO m SELECT 'one', dlfin_train('{"hidden": [8], "epochs": 20}', y, x, z, c) FROM t;
+INSERT INTO m SELECT 'ensemble 1', dlfin_train('{"ensemble": 1, "hidden": [8], "epochs": 20}', y, x, z, c) FROM t;
+INSERT INTO m SELECT 'platt', dlfin_train('{"ensemble": 3, "calibrate": "platt", "hidden": [8], "epochs": 20}', y, x, z, c) FROM t;
+INSERT INTO m SELECT 'auto', dlfin_train('{"ensemble": 3, "optimizer": "auto", "l2": "auto", "cv_folds": 3, "hidden": [8], "epochs": 30}', y, x, z, c) FROM t;
+SELECT is((SELECT model FROM m WHERE k = 'ens'), (SELECT model FROM m WHERE k = 'ens shuffled'),
+    'same bytes for shuffled rows and threads 1 vs 2');
+SELECT is((SELECT model FROM m WHERE k = 'boot'), (SELECT model FROM m WHERE k = 'boot shuffled'),
+    'bootstrap: same bytes for shuffled rows');
+SELECT is((SELECT model FROM m WHERE k = 'one'), (SELECT model FROM m WHERE k = 'ensemble 1'),
+    'ensemble 1 is the one-network model');
+
+-- the model
+SELECT is((dlfin_model_info(model)->>'format_version')::int, 2, 'an ensemble is format version 2') FROM m WHERE k = 'ens';
+SELECT is((dlfin_model_info(model)->>'format_version')::int, 1, 'one network stays format version 1') FROM m WHERE k = 'one';
+SELECT is((dlfin_model_info(model)->>'ensemble')::int, 3, 'model_info: three members') FROM m WHERE k = 'ens';
+SELECT is(dlfin_model_info(model)->'options'->>'ensemble', '3', 'the options record the ensemble') FROM m WHERE k = 'ens';
+SELECT ok(NOT dlfin_model_info(model) ? 'ensemble', 'no ensemble key for one network') FROM m WHERE k = 'one';
+SELECT is((dlfin_model_info(m.model)->>'parameters')::int, 3 * (dlfin_model_info(o.model)->>'parameters')::int,
+    'parameters count every member') FROM m, m o WHERE m.k = 'ens' AND o.k = 'one';
+SELECT ok((dlfin_model_info(model)->'validation_metrics'->>'auc')::float8 > 0.7, 'the ensemble learns') FROM m WHERE k = 'ens';
+SELECT is(dlfin_model_info(model)->'options'->>'optimizer_chosen', 'lbfgs', 'ensemble with auto options') FROM m WHERE k = 'auto';
+
+-- scoring and explaining
+SELECT ok((SELECT count(*) FROM t, m WHERE m.k = 'ens' AND dlfin_predict(model, x, z, c) BETWEEN 0 AND 1) = 400,
+    'every row scores in [0, 1]');
+SELECT ok((SELECT count(*) FROM t, m WHERE m.k = 'platt' AND dlfin_predict(model, x, z, c) BETWEEN 0 AND 1) = 400,
+    'a calibrated ensemble scores');
+SELECT ok((SELECT bool_and(abs((SELECT sum(value::float8) FROM jsonb_each_text(e->'contributions'))
+                              - ((e->>'score')::float8 - (e->>'baseline')::float8)) < 1e-4)
+           FROM (SELECT dlfin_explain(model, x, z, c) AS e FROM t, m WHERE m.k = 'ens' AND t.i <= 40) s),
+    'attributions are complete');
+SELECT ok((SELECT bool_and(abs((e->>'score')::float8 - dlfin_predict(model, x, z, c)) < 1e-12)
+           FROM (SELECT model, x, z, c, dlfin_explain(model, x, z, c) AS e FROM t, m WHERE m.k = 'platt' AND t.i <= 40) s),
+    'explained score is the predicted score');
+SELECT ok((SELECT count(*) FROM t, m WHERE m.k = 'ens' AND t.i <= 40
+           AND cardinality(dlfin_reasons(model, 2, x, z, c)) <= 2) = 40, 'reasons');
+SELECT is((SELECT count(*) FROM m, dlfin_importance(model) WHERE m.k = 'ens'), 3::bigint, 'importance of every feature');
+SELECT ok((SELECT dlfin_drift(model, x, z, c) FROM t, m WHERE m.k = 'ens' GROUP BY model) ? 'score', 'drift');
+SELECT ok((SELECT strpos(dlfin_model_card(model), '<svg') > 0 FROM m WHERE k = 'ens'), 'model card');
+SELECT is((SELECT count(DISTINCT round(dlfin_predict(model, x, z, c)::numeric, 9)) FROM t, m WHERE m.k IN ('ens', 'ens shuffled') AND t.i = 7),
+    1::bigint, 'the same score from either copy');
+SELECT throws_ok($$SELECT dlfin_onnx(model) FROM m WHERE k = 'ens'$$, '22023', 'cannot export an ensemble to ONNX',
+    'no ONNX export of an ensemble');
+SELECT throws_ok($$SELECT dlfin_train(jsonb_build_object('init', (SELECT model FROM m WHERE k = 'ens'), 'hidden', jsonb_build_array(8)), y, x, z, c) FROM t$$,
+    '22023', 'cannot warm-start from an ensemble', 'no warm start from an ensemble');
+
+SELECT * FROM finish();
+ROLLBACK;

@@ -2,7 +2,7 @@
 -- errors with their SQLSTATE, determinism, the format version, and every
 -- scoring and explaining function on an ensemble.
 BEGIN;
-SELECT plan(27);
+SELECT plan(29);
 
 CREATE TEMP TABLE t AS
 SELECT i, (sin(i * 1.7) + (i % 5) * 0.3 > 0.4) AS y, sin(i * 1.7)::float8 AS x,
@@ -28,6 +28,7 @@ INSERT INTO m SELECT 'boot shuffled', dlfin_train('{"ensemble": 3, "ensemble_sam
 INSERT INTO m SELECT 'one', dlfin_train('{"hidden": [8], "epochs": 20}', y, x, z, c) FROM t;
 INSERT INTO m SELECT 'ensemble 1', dlfin_train('{"ensemble": 1, "hidden": [8], "epochs": 20}', y, x, z, c) FROM t;
 INSERT INTO m SELECT 'platt', dlfin_train('{"ensemble": 3, "calibrate": "platt", "hidden": [8], "epochs": 20}', y, x, z, c) FROM t;
+INSERT INTO m SELECT 'points', dlfin_train('{"ensemble": 3, "points": {"base_score": 600, "base_odds": 50, "pdo": 20}, "hidden": [8], "epochs": 20}', y, x, z, c) FROM t;
 INSERT INTO m SELECT 'auto', dlfin_train('{"ensemble": 3, "optimizer": "auto", "l2": "auto", "cv_folds": 3, "hidden": [8], "epochs": 30}', y, x, z, c) FROM t;
 SELECT is((SELECT model FROM m WHERE k = 'ens'), (SELECT model FROM m WHERE k = 'ens shuffled'),
     'same bytes for shuffled rows and threads 1 vs 2');
@@ -59,6 +60,13 @@ SELECT ok((SELECT bool_and(abs((SELECT sum(value::float8) FROM jsonb_each_text(e
 SELECT ok((SELECT bool_and(abs((e->>'score')::float8 - dlfin_predict(model, x, z, c)) < 1e-12)
            FROM (SELECT model, x, z, c, dlfin_explain(model, x, z, c) AS e FROM t, m WHERE m.k = 'platt' AND t.i <= 40) s),
     'explained score is the predicted score');
+SELECT ok((SELECT bool_and(abs((SELECT sum(value::float8) FROM jsonb_each_text(e->'contributions'))
+                              - ((e->>'score')::float8 - (e->>'baseline')::float8)) < 1e-4)
+           FROM (SELECT dlfin_explain_points(model, x, z, c) AS e FROM t, m WHERE m.k = 'points' AND t.i <= 40) s),
+    'points of an ensemble: attributions are complete');
+SELECT ok((SELECT bool_and(abs((e->>'score')::float8 - dlfin_points(model, x, z, c)) < 1e-4)
+           FROM (SELECT model, x, z, c, dlfin_explain_points(model, x, z, c) AS e FROM t, m WHERE m.k = 'points' AND t.i <= 40) s),
+    'points of an ensemble: the explained score is dlfin_points (float32 scoring)');
 SELECT ok((SELECT count(*) FROM t, m WHERE m.k = 'ens' AND t.i <= 40
            AND cardinality(dlfin_reasons(model, 2, x, z, c)) <= 2) = 40, 'reasons');
 SELECT is((SELECT count(*) FROM m, dlfin_importance(model) WHERE m.k = 'ens'), 3::bigint, 'importance of every feature');

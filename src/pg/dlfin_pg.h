@@ -123,6 +123,12 @@ extern char *dlfin_options_json(const DlfTrainSpec *spec, const DlfModel *m);
 extern char *dlfin_options_json_trained(const char *json, const DlfTrainSpec *spec,
 										const DlfModel *m);
 
+/* ---- explanations (explain_fn.c) ---- */
+
+/* The jsonb {"score", "baseline", "scale", ["class",] "contributions"} of ex. */
+extern Datum dlfin_explanation_jsonb(const DlfModel *m, const DlfExplanation *ex,
+									 const char *scale, bool with_class);
+
 /* ---- score points (points_fn.c) ---- */
 
 /* Parses the "points" training option. */

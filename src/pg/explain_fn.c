@@ -110,33 +110,28 @@ explain_row(FunctionCallInfo fcinfo, Datum model, int first_feature,
 	return c;
 }
 
-/* The jsonb explanation of the row, with the model of argument 0 or a name. */
-static Datum
-explain_common(FunctionCallInfo fcinfo, bool by_name)
+/*
+ * The jsonb {"score", "baseline", "scale", "class" (if with_class),
+ * "contributions"} of explanation ex of model m.
+ */
+Datum
+dlfin_explanation_jsonb(const DlfModel *m, const DlfExplanation *ex,
+						const char *scale, bool with_class)
 {
-	DlfExplanation ex;
-	DlfScoreCache *c;
-	const DlfModel *m;
 	DlfBuf		b;
 	Datum		result;
 
-	reject_variadic(fcinfo, "dlfin_explain");
-	c = explain_row(fcinfo, model_arg(fcinfo, by_name), 1, &ex, false);
-	m = c->model;
 	dlf_buf_init(&b);
 	dlf_buf_append(&b, "{\"score\": ", 10);
-	dlf_buf_json_double(&b, ex.score);
+	dlf_buf_json_double(&b, ex->score);
 	dlf_buf_append(&b, ", \"baseline\": ", 14);
-	dlf_buf_json_double(&b, ex.baseline);
-	dlf_buf_printf(&b, ", \"scale\": \"%s\"",
-				   m->task == DLF_TASK_REGRESSION ? "label" :
-				   m->task == DLF_TASK_MULTICLASS ? "class probability" :
-				   m->calibration != DLF_CALIB_NONE ? "calibrated probability" :
-				   "probability");
-	if (m->task == DLF_TASK_MULTICLASS)
+	dlf_buf_json_double(&b, ex->baseline);
+	dlf_buf_append(&b, ", \"scale\": ", 11);
+	dlf_buf_json_string(&b, scale);
+	if (with_class)
 	{
 		dlf_buf_append(&b, ", \"class\": ", 11);
-		dlf_buf_json_string(&b, m->classes[ex.klass]);
+		dlf_buf_json_string(&b, m->classes[ex->klass]);
 	}
 	dlf_buf_append(&b, ", \"contributions\": {", 20);
 	for (int32 f = 0; f < m->nfeatures; f++)
@@ -145,7 +140,7 @@ explain_common(FunctionCallInfo fcinfo, bool by_name)
 			dlf_buf_append(&b, ", ", 2);
 		dlf_buf_json_string(&b, m->features[f].name);
 		dlf_buf_append(&b, ": ", 2);
-		dlf_buf_json_double(&b, ex.contrib[f]);
+		dlf_buf_json_double(&b, ex->contrib[f]);
 	}
 	dlf_buf_append(&b, "}}", 2);
 	if (b.failed)
@@ -153,6 +148,25 @@ explain_common(FunctionCallInfo fcinfo, bool by_name)
 	result = DirectFunctionCall1(jsonb_in, CStringGetDatum((char *) b.data));
 	dlf_buf_free(&b);
 	return result;
+}
+
+/* The jsonb explanation of the row, with the model of argument 0 or a name. */
+static Datum
+explain_common(FunctionCallInfo fcinfo, bool by_name)
+{
+	DlfExplanation ex;
+	DlfScoreCache *c;
+	const DlfModel *m;
+
+	reject_variadic(fcinfo, "dlfin_explain");
+	c = explain_row(fcinfo, model_arg(fcinfo, by_name), 1, &ex, false);
+	m = c->model;
+	return dlfin_explanation_jsonb(m, &ex,
+								   m->task == DLF_TASK_REGRESSION ? "label" :
+								   m->task == DLF_TASK_MULTICLASS ? "class probability" :
+								   m->calibration != DLF_CALIB_NONE ? "calibrated probability" :
+								   "probability",
+								   m->task == DLF_TASK_MULTICLASS);
 }
 
 /*

@@ -257,8 +257,6 @@ explain_points_common(FunctionCallInfo fcinfo, bool by_name)
 	const DlfModel *m = c->model;
 	DlfExplanation ex;
 	DlfError	err;
-	DlfBuf		b;
-	Datum		result;
 
 	if (x->explainer == NULL)
 	{
@@ -276,30 +274,7 @@ explain_points_common(FunctionCallInfo fcinfo, bool by_name)
 	ex.contrib = x->contrib;
 	if (dlf_explain(x->explainer, c->scorer, &ex, &err) != DLF_OK)
 		dlfin_report_core_error(&err);
-	dlf_buf_init(&b);
-	dlf_buf_append(&b, "{\"score\": ", 10);
-	dlf_buf_json_double(&b, ex.score);
-	dlf_buf_append(&b, ", \"baseline\": ", 14);
-	dlf_buf_json_double(&b, ex.baseline);
-	{
-		static const char mid[] = ", \"scale\": \"points\", \"contributions\": {";
-
-		dlf_buf_append(&b, mid, sizeof(mid) - 1);
-	}
-	for (int32 f = 0; f < m->nfeatures; f++)
-	{
-		if (f)
-			dlf_buf_append(&b, ", ", 2);
-		dlf_buf_json_string(&b, m->features[f].name);
-		dlf_buf_append(&b, ": ", 2);
-		dlf_buf_json_double(&b, ex.contrib[f]);
-	}
-	dlf_buf_append(&b, "}}", 2);
-	if (b.failed)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-	result = DirectFunctionCall1(jsonb_in, CStringGetDatum((char *) b.data));
-	dlf_buf_free(&b);
-	return result;
+	return dlfin_explanation_jsonb(m, &ex, "points", false);
 }
 
 static const DlfRowForm row_explain_points = {dlfin_explain_points, 0, 1, false, false};

@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -408,7 +409,11 @@ bin_json(StringInfo s, const DlfWoeBin *b, const char *label, int num, bool is_t
 					 b->n ? (double) b->events / (double) b->n : 0, b->woe, b->iv);
 }
 
-/* Orders text rows by their bytes (the categories' fixed order). */
+/* At most this many categories; the hash table below has room for them. */
+#define MAX_CATEGORIES	10000
+#define CAT_SLOTS		32768	/* a power of two over 3 x MAX_CATEGORIES */
+
+/* Orders category rows by their bytes (the categories' fixed order). */
 static BinState *sort_state;
 
 /* qsort comparator of row indexes by text. */
@@ -419,34 +424,74 @@ text_cmp(const void *a, const void *b)
 				  sort_state->buf.data + sort_state->off[*(const int64 *) b]);
 }
 
-/* Categories of a text state: counts, events and a row of each (first). */
+/*
+ * The category of row i: its index in first[] (a row of each category
+ * seen so far, *ncat of them), found or added through the open-addressing
+ * table slot[] (-1 for empty).
+ */
+static int
+category_of(BinState *st, int64 i, int *slot, int64 *first, int *ncat)
+{
+	const char *v = st->buf.data + st->off[i];
+	uint32		h = hash_bytes((const unsigned char *) v, (int) strlen(v));
+	int			p = h & (CAT_SLOTS - 1);
+
+	while (slot[p] >= 0)
+	{
+		if (strcmp(st->buf.data + st->off[first[slot[p]]], v) == 0)
+			return slot[p];
+		p = (p + 1) & (CAT_SLOTS - 1);
+	}
+	if (*ncat == MAX_CATEGORIES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("dlfin_binning feature has more than 10000 categories")));
+	first[*ncat] = i;
+	slot[p] = *ncat;
+	return (*ncat)++;
+}
+
+/*
+ * Categories of a text state in the byte order of their values: counts,
+ * events and a row of each (first).  Rows are counted through a hash
+ * table, then only the distinct values are sorted.
+ */
 static int
 categories(BinState *st, int64 **n, int64 **ev, int64 **first)
 {
-	int64	   *idx = palloc_extended(sizeof(int64) * Max(st->n, 1), MCXT_ALLOC_HUGE);
+	int		   *slot = palloc(sizeof(int) * CAT_SLOTS);
+	int64	   *row = palloc(sizeof(int64) * MAX_CATEGORIES);
+	int64	   *cn = palloc0(sizeof(int64) * MAX_CATEGORIES);
+	int64	   *ce = palloc0(sizeof(int64) * MAX_CATEGORIES);
+	int64	   *sorted;
+	int		   *rank;
 	int			ncat = 0;
 
-	for (int64 i = 0; i < st->n; i++)
-		idx[i] = i;
-	sort_state = st;
-	qsort(idx, st->n, sizeof(int64), text_cmp);
-	*n = palloc0(sizeof(int64) * Max(st->n, 1));
-	*ev = palloc0(sizeof(int64) * Max(st->n, 1));
-	*first = palloc0(sizeof(int64) * Max(st->n, 1));
+	memset(slot, -1, sizeof(int) * CAT_SLOTS);
 	for (int64 i = 0; i < st->n; i++)
 	{
-		if (i == 0 || text_cmp(&idx[i - 1], &idx[i]) != 0)
-		{
-			if (ncat == 10000)
-				ereport(ERROR,
-						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-						 errmsg("dlfin_binning feature has more than 10000 categories")));
-			(*first)[ncat++] = idx[i];
-		}
-		(*n)[ncat - 1]++;
-		(*ev)[ncat - 1] += st->y[idx[i]];
+		int			c = category_of(st, i, slot, row, &ncat);
+
+		cn[c]++;
+		ce[c] += st->y[i];
 		if ((i & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
+	}
+	sorted = palloc(sizeof(int64) * Max(ncat, 1));
+	memcpy(sorted, row, sizeof(int64) * ncat);
+	sort_state = st;
+	qsort(sorted, ncat, sizeof(int64), text_cmp);
+	/* rank[c]: the sorted position of category c, found by its row */
+	rank = palloc(sizeof(int) * Max(ncat, 1));
+	for (int k = 0; k < ncat; k++)
+		rank[category_of(st, sorted[k], slot, row, &ncat)] = k;
+	*n = palloc(sizeof(int64) * Max(ncat, 1));
+	*ev = palloc(sizeof(int64) * Max(ncat, 1));
+	*first = sorted;
+	for (int c = 0; c < ncat; c++)
+	{
+		(*n)[rank[c]] = cn[c];
+		(*ev)[rank[c]] = ce[c];
 	}
 	return ncat;
 }

@@ -91,6 +91,19 @@ all numeric columns, subquery~SELECT $NS FROM num~SELECT sum(dlfin_predict((SELE
 EOF
 }
 
+# dlfin_binning (a double, an integer and a text column) and dlfin_iv over
+# eight columns, each against a plain scan of the same columns (issue 20:
+# 1M rows binned in under 3x a plain scan).
+shapes_binning() {
+  echo "== binning vs a plain scan of the same columns, serial, medians of $(( REPS > 9 ? REPS : 9 )) alternate runs"
+  shapes_time <<EOF
+dlfin_binning, double precision column~SELECT count(c6), count(y) FROM mix~SELECT dlfin_binning(c6, y) IS NOT NULL FROM mix~<= 3.0
+dlfin_binning, integer column~SELECT count(c3), count(y) FROM mix~SELECT dlfin_binning(c3, y) IS NOT NULL FROM mix~<= 3.0
+dlfin_binning, text column (50 categories)~SELECT count(t2), count(y) FROM txt~SELECT dlfin_binning(t2, y) IS NOT NULL FROM txt~<= 3.0
+dlfin_iv, 8 columns (4 text, 4 numbers)~SELECT count(t1), count(t2), count(t3), count(t4), count(c2), count(c3), count(c5), count(c6), count(y) FROM txt~SELECT count(*) FROM dlfin_iv('SELECT y, t1, t2, t3, t4, c2, c3, c5, c6 FROM txt', 'y')~<= 3.0
+EOF
+}
+
 # Peak RSS growth of a training with one parallel worker, against the raw
 # float32 matrix of the mix table (rows x 8 x 4 bytes).
 shapes_memory() {

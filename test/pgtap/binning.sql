@@ -3,7 +3,7 @@
 -- bins do not depend on row order or on a parallel plan, and every user
 -- error has its SQLSTATE.
 BEGIN;
-SELECT plan(16);
+SELECT plan(17);
 
 CREATE TABLE b_loans (status text, seniority int, home text, time int, age int, marital text,
                       records text, job text, expenses int, income int, assets int, debt int,
@@ -65,6 +65,9 @@ SELECT throws_ok($$SELECT dlfin_binning(income, status = 'bad', '{"max_bins": 1}
                  'max_bins below 2');
 SELECT throws_ok($$SELECT dlfin_binning(income, status = 'bad', '{"monotone": "auto"}') FROM b_loans$$, '22023',
                  'unknown dlfin_binning option "monotone"', 'an unknown option');
+
+SELECT throws_ok($$SELECT dlfin_binning('c' || i, i % 2 = 0) FROM generate_series(1, 10001) i$$,
+                 '54000', 'dlfin_binning feature has more than 10000 categories', 'at most 10000 categories');
 
 SELECT * FROM finish();
 ROLLBACK;

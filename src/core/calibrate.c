@@ -1,9 +1,12 @@
 /*
  * calibrate.c
  *	  Probability calibration: the calibrated probability scoring uses,
- *	  and the Platt and isotonic fits on the validation rows.
+ *	  the Platt and isotonic fits on the validation rows, and the
+ *	  equal-width bins of the model card's reliability diagram (declared
+ *	  in svg.h, next to the diagram).
  */
 #include "govern_internal.h"
+#include "svg.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -344,4 +347,54 @@ done:
 	dlf_free(p);
 	dlf_free(y);
 	return st;
+}
+
+/* ---- reliability diagram bins (the model card) ---------------------------- */
+
+/* Adds the scores of one class to equal-width calibration bins. */
+static void
+bin_scores(const double *v, int64_t n, int label, int nbins,
+		   double *sum, double *pos, int64_t *count)
+{
+	for (int64_t i = 0; i < n; i++)
+	{
+		double		s = v[i];
+		int			k;
+
+		if (isnan(s))
+			continue;
+		k = (int) floor(s * nbins);
+		if (k < 0)
+			k = 0;
+		if (k >= nbins)
+			k = nbins - 1;
+		sum[k] += s;
+		pos[k] += label;
+		count[k]++;
+	}
+}
+
+/* Equal-width calibration bins: mean score, observed rate and count. */
+void
+dlf_calibration_bins(const double *pos, int64_t npos,
+					 const double *neg, int64_t nneg, int nbins,
+					 double *mean_pred, double *observed, int64_t *count)
+{
+	double		sum[64],
+				hits[64];
+
+	if (nbins > 64)
+		nbins = 64;
+	for (int i = 0; i < nbins; i++)
+	{
+		sum[i] = hits[i] = 0;
+		count[i] = 0;
+	}
+	bin_scores(pos, npos, 1, nbins, sum, hits, count);
+	bin_scores(neg, nneg, 0, nbins, sum, hits, count);
+	for (int i = 0; i < nbins; i++)
+	{
+		mean_pred[i] = count[i] ? sum[i] / count[i] : NAN;
+		observed[i] = count[i] ? hits[i] / count[i] : NAN;
+	}
 }

@@ -563,6 +563,13 @@ DlfStatus	dlf_main_metric(int task, int32_t nclasses, const double *score,
 /* ---- scoring (forward.c) --------------------------------------------- */
 
 /*
+ * Largest magnitude a numeric feature may have: features are stored as
+ * float4 (FLT_MAX is about 3.4e38), and a value beyond this one would
+ * silently become infinite.
+ */
+#define DLF_FLOAT4_LIMIT	3.0e38
+
+/*
  * Standardised network input of a raw numeric value.  Training and scoring
  * both go through here (with the value first rounded to float32, as the
  * training columns store it) so that identical inputs give identical bits.

@@ -1,8 +1,8 @@
 /*
  * svg.c
  *	  SVG charts of the model card: axes, ticks, legend, line and bar
- *	  charts, reliability diagram.  Every string goes through the XML
- *	  escaping of xmltext.c.
+ *	  charts, reliability diagram (its bins are computed in calibrate.c).
+ *	  Every string goes through the XML escaping of xmltext.c.
  *
  * Coordinates are written with one decimal ("%.1f"); the C library's
  * numeric locale is "C" in the server and in the unit tests, so the output
@@ -226,12 +226,49 @@ svg_open(DlfBuf *b, const DlfSvgChart *c, int w, int h)
 	}
 }
 
+/* Draws the vertical grid lines at the x ticks (inside the caller's group). */
+static void
+x_grid_lines(DlfBuf *b, const Frame *f, const double *xt, int nx)
+{
+	for (int i = 0; i < nx; i++)
+		dlf_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>",
+					   px(f, xt[i]), f->top, px(f, xt[i]), f->top + f->height);
+}
+
+/* Draws the x tick labels below a frame. */
+static void
+x_tick_labels(DlfBuf *b, const Frame *f, const double *xt, int nx)
+{
+	int			dec = tick_decimals(xt, nx);
+
+	dlf_buf_append(b, "<g fill=\"#333333\" text-anchor=\"middle\">", 39);
+	for (int i = 0; i < nx; i++)
+	{
+		dlf_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\">", px(f, xt[i]),
+					   f->top + f->height + 16);
+		tick_label(b, xt[i], dec);
+		dlf_buf_append(b, "</text>", 7);
+	}
+	dlf_buf_append(b, "</g>", 4);
+}
+
+/* Draws the chart's x axis title, if it has one, below the tick labels. */
+static void
+x_title(DlfBuf *b, const DlfSvgChart *c, const Frame *f)
+{
+	if (!c->xlabel)
+		return;
+	dlf_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#222222\">",
+				   f->left + f->width / 2, f->top + f->height + 38);
+	label_text(b, c->xlabel, 60);
+	dlf_buf_append(b, "</text>", 7);
+}
+
 /* Draws the grid, axes, tick labels and axis titles of a frame. */
 static void
 draw_axes(DlfBuf *b, const DlfSvgChart *c, const Frame *f,
 		  const double *xt, int nx, const double *yt, int ny, int draw_x)
 {
-	int			xdec = tick_decimals(xt, nx);
 	int			ydec = tick_decimals(yt, ny);
 
 	dlf_buf_append(b, "<g stroke=\"#e3e3e3\" stroke-width=\"1\">", 37);
@@ -239,9 +276,7 @@ draw_axes(DlfBuf *b, const DlfSvgChart *c, const Frame *f,
 		dlf_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>",
 					   f->left, py(f, yt[i]), f->left + f->width, py(f, yt[i]));
 	if (draw_x)
-		for (int i = 0; i < nx; i++)
-			dlf_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>",
-						   px(f, xt[i]), f->top, px(f, xt[i]), f->top + f->height);
+		x_grid_lines(b, f, xt, nx);
 	dlf_buf_append(b, "</g>", 4);
 	dlf_buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
 				   "stroke=\"#555555\" stroke-width=\"1\"/>",
@@ -256,24 +291,8 @@ draw_axes(DlfBuf *b, const DlfSvgChart *c, const Frame *f,
 	}
 	dlf_buf_append(b, "</g>", 4);
 	if (draw_x)
-	{
-		dlf_buf_append(b, "<g fill=\"#333333\" text-anchor=\"middle\">", 39);
-		for (int i = 0; i < nx; i++)
-		{
-			dlf_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\">", px(f, xt[i]),
-						   f->top + f->height + 16);
-			tick_label(b, xt[i], xdec);
-			dlf_buf_append(b, "</text>", 7);
-		}
-		dlf_buf_append(b, "</g>", 4);
-	}
-	if (c->xlabel)
-	{
-		dlf_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#222222\">",
-					   f->left + f->width / 2, f->top + f->height + 38);
-		label_text(b, c->xlabel, 60);
-		dlf_buf_append(b, "</text>", 7);
-	}
+		x_tick_labels(b, f, xt, nx);
+	x_title(b, c, f);
 	if (c->ylabel)
 	{
 		double		x = 16,
@@ -567,23 +586,24 @@ dlf_svg_bar_chart(DlfBuf *b, const DlfSvgChart *c,
 	dlf_buf_append(b, "</svg>", 6);
 }
 
-/* Appends a horizontal bar chart, one row per label in the given order. */
-void
-dlf_svg_hbar_chart(DlfBuf *b, const DlfSvgChart *c,
-				   const char *const *labels, const double *values,
-				   int n, const char *color)
+/*
+ * Lays out a horizontal bar chart: the label column wide enough for the
+ * longest label (up to half the width), the x range from 0 to the values'
+ * extremes plus 12%, its ticks into xt (returns their count); sets *w, *h
+ * and the bar row height *row.
+ */
+static int
+hbar_layout(const DlfSvgChart *c, const char *const *labels,
+			const double *values, int n, Frame *f, int *w, int *h,
+			double *row, double *xt)
 {
-	int			w = c->width > 0 ? c->width : 480;
 	int			maxc = 4;
 	int			left;
-	int			h;
-	double		xt[32];
 	int			nx;
 	double		vmin = 0,
-				vmax = 0,
-				row;
-	Frame		f;
+				vmax = 0;
 
+	*w = c->width > 0 ? c->width : 480;
 	for (int i = 0; i < n; i++)
 	{
 		int			ch = label_chars(labels ? labels[i] : "", MAX_LABEL_CHARS);
@@ -597,45 +617,39 @@ dlf_svg_hbar_chart(DlfBuf *b, const DlfSvgChart *c,
 		}
 	}
 	left = 16 + (int) (maxc * 7.0);
-	if (left > w / 2)
-		left = w / 2;
-	row = 22;
-	h = c->height > 0 ? c->height : (int) (MARGIN_TOP + MARGIN_BOTTOM + row * (n > 0 ? n : 1));
-	f.xmin = vmin;
-	f.xmax = vmax * 1.12;
+	if (left > *w / 2)
+		left = *w / 2;
+	*row = 22;
+	*h = c->height > 0 ? c->height : (int) (MARGIN_TOP + MARGIN_BOTTOM + *row * (n > 0 ? n : 1));
+	f->xmin = vmin;
+	f->xmax = vmax * 1.12;
 	if (vmin < 0)
-		f.xmin = vmin * 1.12;
-	nx = dlf_svg_ticks(&f.xmin, &f.xmax, 5, 1, xt);
-	f.ymin = 0;
-	f.ymax = 1;
-	frame_init(&f, w, h, left);
-	row = f.height / (n > 0 ? n : 1);
-	svg_open(b, c, w, h);
-	/* vertical grid and x ticks */
-	dlf_buf_append(b, "<g stroke=\"#e3e3e3\" stroke-width=\"1\">", 37);
-	for (int i = 0; i < nx; i++)
-		dlf_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>",
-					   px(&f, xt[i]), f.top, px(&f, xt[i]), f.top + f.height);
-	dlf_buf_append(b, "</g>", 4);
-	{
-		int			dec = tick_decimals(xt, nx);
+		f->xmin = vmin * 1.12;
+	nx = dlf_svg_ticks(&f->xmin, &f->xmax, 5, 1, xt);
+	f->ymin = 0;
+	f->ymax = 1;
+	frame_init(f, *w, *h, left);
+	*row = f->height / (n > 0 ? n : 1);
+	return nx;
+}
 
-		dlf_buf_append(b, "<g fill=\"#333333\" text-anchor=\"middle\">", 39);
-		for (int i = 0; i < nx; i++)
-		{
-			dlf_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\">", px(&f, xt[i]), f.top + f.height + 16);
-			tick_label(b, xt[i], dec);
-			dlf_buf_append(b, "</text>", 7);
-		}
-		dlf_buf_append(b, "</g>", 4);
-	}
-	if (c->xlabel)
-	{
-		dlf_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#222222\">",
-					   f.left + f.width / 2, f.top + f.height + 38);
-		label_text(b, c->xlabel, 60);
-		dlf_buf_append(b, "</text>", 7);
-	}
+/* Draws a horizontal bar chart's vertical grid, x tick labels and x title. */
+static void
+hbar_x_axis(DlfBuf *b, const DlfSvgChart *c, const Frame *f,
+			const double *xt, int nx)
+{
+	dlf_buf_append(b, "<g stroke=\"#e3e3e3\" stroke-width=\"1\">", 37);
+	x_grid_lines(b, f, xt, nx);
+	dlf_buf_append(b, "</g>", 4);
+	x_tick_labels(b, f, xt, nx);
+	x_title(b, c, f);
+}
+
+/* Draws the bars (from 0 to each finite value) and the zero line. */
+static void
+hbar_bars(DlfBuf *b, const Frame *f, const double *values, int n,
+		  double row, const char *color)
+{
 	dlf_buf_printf(b, "<g fill=\"%s\">", color ? color : DLF_SVG_BLUE);
 	for (int i = 0; i < n; i++)
 	{
@@ -644,21 +658,28 @@ dlf_svg_hbar_chart(DlfBuf *b, const DlfSvgChart *c,
 
 		if (!isfinite(values[i]))
 			continue;
-		x0 = px(&f, 0);
-		x1 = px(&f, values[i]);
+		x0 = px(f, 0);
+		x1 = px(f, values[i]);
 		dlf_buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>",
-					   fmin(x0, x1), f.top + row * (i + 0.15), fabs(x1 - x0), row * 0.7);
+					   fmin(x0, x1), f->top + row * (i + 0.15), fabs(x1 - x0), row * 0.7);
 	}
 	dlf_buf_append(b, "</g>", 4);
 	dlf_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#555555\"/>",
-				   px(&f, 0), f.top, px(&f, 0), f.top + f.height);
+				   px(f, 0), f->top, px(f, 0), f->top + f->height);
+}
+
+/* Draws each bar's label on the left and its value at the bar's end. */
+static void
+hbar_labels(DlfBuf *b, const Frame *f, const char *const *labels,
+			const double *values, int n, double row)
+{
 	dlf_buf_append(b, "<g fill=\"#222222\" font-size=\"11\">", 33);
 	for (int i = 0; i < n; i++)
 	{
-		double		cy = f.top + row * (i + 0.5) + 4;
+		double		cy = f->top + row * (i + 0.5) + 4;
 
 		dlf_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"12\">",
-					   f.left - 6, cy);
+					   f->left - 6, cy);
 		label_text(b, labels ? labels[i] : "", MAX_LABEL_CHARS);
 		dlf_buf_append(b, "</text>", 7);
 		if (isfinite(values[i]))
@@ -666,12 +687,33 @@ dlf_svg_hbar_chart(DlfBuf *b, const DlfSvgChart *c,
 			int			neg = values[i] < 0;
 
 			dlf_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">",
-						   px(&f, values[i]) + (neg ? -4 : 4), cy, neg ? "end" : "start");
+						   px(f, values[i]) + (neg ? -4 : 4), cy, neg ? "end" : "start");
 			dlf_buf_num(b, values[i], 3);
 			dlf_buf_append(b, "</text>", 7);
 		}
 	}
-	dlf_buf_append(b, "</g></svg>", 10);
+	dlf_buf_append(b, "</g>", 4);
+}
+
+/* Appends a horizontal bar chart, one row per label in the given order. */
+void
+dlf_svg_hbar_chart(DlfBuf *b, const DlfSvgChart *c,
+				   const char *const *labels, const double *values,
+				   int n, const char *color)
+{
+	int			w,
+				h,
+				nx;
+	double		xt[32];
+	double		row;
+	Frame		f;
+
+	nx = hbar_layout(c, labels, values, n, &f, &w, &h, &row, xt);
+	svg_open(b, c, w, h);
+	hbar_x_axis(b, c, &f, xt, nx);
+	hbar_bars(b, &f, values, n, row, color);
+	hbar_labels(b, &f, labels, values, n, row);
+	dlf_buf_append(b, "</svg>", 6);
 }
 
 /* Appends a reliability diagram with the diagonal and a count histogram. */
@@ -741,52 +783,4 @@ dlf_svg_reliability(DlfBuf *b, const DlfSvgChart *c,
 	}
 	draw_legend(b, &f, names, colors, dashed, kind, 3, 2);
 	dlf_buf_append(b, "</svg>", 6);
-}
-
-/* Adds the scores of one class to equal-width calibration bins. */
-static void
-bin_scores(const double *v, int64_t n, int label, int nbins,
-		   double *sum, double *pos, int64_t *count)
-{
-	for (int64_t i = 0; i < n; i++)
-	{
-		double		s = v[i];
-		int			k;
-
-		if (isnan(s))
-			continue;
-		k = (int) floor(s * nbins);
-		if (k < 0)
-			k = 0;
-		if (k >= nbins)
-			k = nbins - 1;
-		sum[k] += s;
-		pos[k] += label;
-		count[k]++;
-	}
-}
-
-/* Equal-width calibration bins: mean score, observed rate and count. */
-void
-dlf_calibration_bins(const double *pos, int64_t npos,
-					 const double *neg, int64_t nneg, int nbins,
-					 double *mean_pred, double *observed, int64_t *count)
-{
-	double		sum[64],
-				hits[64];
-
-	if (nbins > 64)
-		nbins = 64;
-	for (int i = 0; i < nbins; i++)
-	{
-		sum[i] = hits[i] = 0;
-		count[i] = 0;
-	}
-	bin_scores(pos, npos, 1, nbins, sum, hits, count);
-	bin_scores(neg, nneg, 0, nbins, sum, hits, count);
-	for (int i = 0; i < nbins; i++)
-	{
-		mean_pred[i] = count[i] ? sum[i] / count[i] : NAN;
-		observed[i] = count[i] ? hits[i] / count[i] : NAN;
-	}
 }

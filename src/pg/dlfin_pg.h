@@ -24,12 +24,8 @@ extern bool dlfin_on_citus_worker(void);
 /* Raises the core error as an ereport(ERROR) with the matching SQLSTATE. */
 extern void dlfin_report_core_error(const DlfError *err) pg_attribute_noreturn();
 
-/*
- * Largest magnitude a numeric feature may have: features are stored as
- * float4 (FLT_MAX is about 3.4e38), and a value beyond this one would
- * silently become infinite.
- */
-#define DLFIN_FLOAT4_LIMIT	3.0e38
+/* Largest magnitude of a numeric feature (the core's, dlfin_core.h). */
+#define DLFIN_FLOAT4_LIMIT	DLF_FLOAT4_LIMIT
 
 /* Core interrupt callback: nonzero when a cancel or termination is pending. */
 extern int	dlfin_interrupt_pending(void *arg);

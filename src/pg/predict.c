@@ -23,6 +23,7 @@
 #include "numconv.h"
 #include "rowargs.h"
 #include "scoring.h"
+#include "std_row.h"
 
 PG_FUNCTION_INFO_V1(dlfin_predict);
 PG_FUNCTION_INFO_V1(dlfin_predict_class);
@@ -111,40 +112,6 @@ bad_numeric(const DlfModel *m, int32 f, double v)
 }
 
 /*
- * Two doubles, two floats and two 64-bit masks side by side (SSE2, which
- * every x86-64 has), for standardising two features at once; the double
- * pairs of mean and inv_scale may be unaligned.
- */
-typedef double vd2 __attribute__((vector_size(16)));
-typedef double vd2u __attribute__((vector_size(16), aligned(8), may_alias));
-typedef float vf2 __attribute__((vector_size(8)));
-typedef float vf2u __attribute__((vector_size(8), aligned(4), may_alias));
-typedef int64 vl2 __attribute__((vector_size(16)));
-
-/*
- * Standardises feature f of an all-numeric row (arguments a), checking it
- * as dlfin_load_row does: NULL is the mean, NaN or a value beyond float4
- * is an error.
- */
-static inline void
-std_one(const DlfScoreCache *c, const NullableDatum *a, int32 f, float *std)
-{
-	double		v = DatumGetFloat8(a->value);
-
-	if (a->isnull)
-	{
-		/* the mean, as dlf_std_value imputes NaN */
-		std[f] = 0.0f;
-		return;
-	}
-	/* NaN fails too; beyond float4 it would silently become NULL */
-	if (unlikely(!(fabs(v) <= DLFIN_FLOAT4_LIMIT)))
-		bad_numeric(c->model, f, v);
-	/* round to float32 first: training saw float32 columns */
-	std[f] = dlf_std_finite((float) v, c->mean[f], c->inv_scale[f]);
-}
-
-/*
  * A feature argument of an all-numeric row as a double, read by its
  * DlfConv (NaN for a NaN or infinite numeric): no call for the built-in
  * number types and for most numerics.
@@ -211,55 +178,31 @@ std_converted(const DlfScoreCache *c, const NullableDatum *args, int32 nf,
  * Scores a row of an all-numeric model: each argument is read, checked
  * with one range test (as dlfin_load_row checks it) and standardised
  * straight into c->std, which the network reads next.  Float8 arguments,
- * the usual case, go two at a time: the row's latency starts with them.
+ * the usual case, are standardised where they lie by the core's
+ * dlf_std_row (two at a time): the row's latency starts with them.
  */
 static inline void
 score_numeric_row(FunctionCallInfo fcinfo, DlfScoreCache *c,
 				  int first_feature, double *out)
 {
 	const NullableDatum *args = &fcinfo->args[first_feature];
-	const double *mean = c->mean;
-	const double *inv_scale = c->inv_scale;
-	float	   *std = c->std;
 	int32		nf = c->model->nfeatures;
-	int32		f = 0;
 
+#ifdef USE_FLOAT8_BYVAL
 	if (likely(c->all_float8))
 	{
-		const NullableDatum *a = args;
-		const double *mp = mean;
-		const double *ip = inv_scale;
-		float	   *sp = std;
+		/* a by-value float8 Datum holds the double's bits */
+		int32		bad = dlf_std_row(&args[0].value, &args[0].isnull,
+									  sizeof(NullableDatum), c->mean,
+									  c->inv_scale, c->std, nf);
 
-		/* pointers that advance, not an index: fewer instructions */
-		for (; f + 2 <= nf; f += 2, a += 2)
-		{
-			vd2			v = {DatumGetFloat8(a[0].value),
-							 DatumGetFloat8(a[1].value)};
-			vl2			ok;
-			vd2			d;
-
-			/* a NULL or a bad value: that pair one by one, below */
-			if (a[0].isnull | a[1].isnull)
-				break;
-			ok = (vd2) ((vl2) v & (vl2) {INT64_MAX, INT64_MAX}) <=
-				(vd2) {DLFIN_FLOAT4_LIMIT, DLFIN_FLOAT4_LIMIT};
-			if (unlikely(!(ok[0] & ok[1])))
-				break;
-			/* dlf_std_finite of both, the same operations in each lane */
-			d = __builtin_convertvector(__builtin_convertvector(v, vf2), vd2);
-			d = (d - *(const vd2u *) mp) * *(const vd2u *) ip;
-			*(vf2u *) sp = __builtin_convertvector(d, vf2);
-			mp += 2;
-			ip += 2;
-			sp += 2;
-		}
-		for (; f < nf; f++)
-			std_one(c, args + f, f, std);
+		if (unlikely(bad < nf))
+			bad_numeric(c->model, bad, DatumGetFloat8(args[bad].value));
 	}
 	else
-		std_converted(c, args, nf, std);
-	if (unlikely(dlf_scorer_run_std(c->scorer, std, out)))
+#endif
+		std_converted(c, args, nf, c->std);
+	if (unlikely(dlf_scorer_run_std(c->scorer, c->std, out)))
 		dlfin_report_overflow();
 }
 

@@ -6,9 +6,11 @@
 -- runs through dlfin.run_as: as the caller for dlfin.train (it is the
 -- caller's query), as the model's owner for dlfin.retrain (a superuser or a
 -- pg_cron job that retrains another role's model gets exactly the owner's
--- rights).  Training is split into steps: check the arguments, describe the
--- query, build the statement, run it (fingerprint, training, evaluation in
--- one snapshot), decide the deployment, record the version.
+-- rights).  dlfin.registry_train runs the steps, each its own function:
+-- check the arguments and claim the name, describe the query, fingerprint
+-- its rows (registry_fingerprint), evaluate (registry_evaluate: training and
+-- held-out scores in one snapshot), decide the deployment (registry_decide),
+-- record the version (registry_record).
 
 -- Validates the arguments of dlfin.train; returns the test fraction and
 -- whether to warm-start.
@@ -439,8 +441,144 @@ BEGIN
 END
 $$;
 
+-- Fingerprint step: screens the query's rows as runner (their count,
+-- fingerprint, distinct counts and ranges for the identifier screen) and
+-- returns the latest version trained on the same rows with the same query
+-- and options, with a NOTICE, unless option "force" is set (then NULL).
+CREATE OR REPLACE FUNCTION dlfin.registry_fingerprint(runner pg_catalog.regrole, query_search_path text,
+                                           name text, query text, label text, options jsonb,
+                                           force boolean, features text[], types pg_catalog.regtype[],
+                                           OUT same_version integer, OUT nrows bigint, OUT fp text,
+                                           OUT distincts bigint[], OUT ranges numeric[])
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_same integer;
+BEGIN
+    SELECT r.nrows, r.fp, r.distincts, r.ranges INTO nrows, fp, distincts, ranges
+    FROM dlfin.run_as(runner, query_search_path,
+                      dlfin.registry_screen_statement(registry_fingerprint.query, features, types), 0)
+         AS r(nrows bigint, fp text, distincts bigint[], ranges numeric[]);
+    v_same := dlfin.registry_same_version(registry_fingerprint.name, registry_fingerprint.query,
+                                          registry_fingerprint.label, options, query_search_path, fp);
+    IF v_same IS NOT NULL AND NOT coalesce(force, false) THEN
+        RAISE NOTICE 'dlfin model "%" version % was trained on the same rows with the same query and options; no new version',
+                     registry_fingerprint.name, v_same
+            USING HINT = 'Set option "force": true to train a new version anyway.';
+        same_version := v_same;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION dlfin.registry_fingerprint(pg_catalog.regrole, text, text, text, text, jsonb, boolean,
+                                               text[], pg_catalog.regtype[]) IS
+'dlfin.train step: screens the query''s rows as the runner and finds a version trained on the same rows';
+
+-- Evaluate step: picks the champion (the deployed version), builds the
+-- training options, trains on the training part and scores the test part
+-- with the new model and the champion in one statement run as runner, and
+-- screens the features for leakage.  champion_metrics is set only when the
+-- champion is comparable: same features, label, task and classes.
+CREATE OR REPLACE FUNCTION dlfin.registry_evaluate(runner pg_catalog.regrole, query_search_path text,
+                                        name text, query text, label text, options jsonb,
+                                        test_fraction float8, warm_start boolean,
+                                        features text[], types pg_catalog.regtype[], numeric_label boolean,
+                                        OUT model bytea, OUT nrows bigint, OUT ntrain bigint, OUT ntest bigint,
+                                        OUT fp text, OUT task text, OUT metrics jsonb, OUT aucs float8[],
+                                        OUT leaks text[], OUT champion_version integer,
+                                        OUT champion_comparable boolean, OUT champion_metrics jsonb,
+                                        OUT warm_started boolean)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_champ record;
+    v_champ_model bytea;
+    v_train_opts jsonb;
+    v_run record;
+BEGIN
+    -- the champion: the deployed version, comparable when it has the same inputs
+    SELECT m.version, m.model, m.task, m.features, m.label INTO v_champ
+    FROM dlfin.models m WHERE m.name = registry_evaluate.name AND m.status = 'deployed';
+    IF FOUND AND v_champ.features = registry_evaluate.features AND v_champ.label = registry_evaluate.label THEN
+        v_champ_model := v_champ.model;
+    END IF;
+    v_train_opts := (options - 'test_fraction' - 'warm_start' - 'exclude' - 'identifiers')
+                    || pg_catalog.jsonb_build_object('features', pg_catalog.to_jsonb(registry_evaluate.features));
+    IF warm_start AND v_champ.model IS NOT NULL THEN
+        v_train_opts := v_train_opts || pg_catalog.jsonb_build_object('init', v_champ.model);
+    END IF;
+
+    SELECT * INTO v_run
+    FROM dlfin.run_as(runner, query_search_path,
+                      dlfin.registry_statement(registry_evaluate.query, registry_evaluate.label,
+                                               registry_evaluate.features, types, numeric_label),
+                      v_train_opts, test_fraction, v_champ_model)
+         AS r(model bytea, nrows bigint, ntrain bigint, ntest bigint, fp text, task text,
+              metrics jsonb, champ_metrics jsonb, aucs float8[]);
+    IF v_run.model IS NULL THEN
+        RAISE EXCEPTION 'dlfin.train query returned no training rows with a label'
+            USING ERRCODE = 'data_exception',
+                  DETAIL = pg_catalog.format('The query returned %s rows, %s of them with a non-NULL label in the training part.',
+                                             v_run.nrows, v_run.ntrain);
+    END IF;
+    leaks := dlfin.registry_leaks(registry_evaluate.features, v_run.aucs);
+    -- the champion must have the challenger's task and classes to be compared
+    champion_comparable := v_champ_model IS NOT NULL AND v_champ.task = v_run.task AND
+        @extschema@.dlfin_model_info(v_champ_model) -> 'classes' IS NOT DISTINCT FROM
+        @extschema@.dlfin_model_info(v_run.model) -> 'classes';
+    model := v_run.model;
+    nrows := v_run.nrows;
+    ntrain := v_run.ntrain;
+    ntest := v_run.ntest;
+    fp := v_run.fp;
+    task := v_run.task;
+    metrics := v_run.metrics;
+    aucs := v_run.aucs;
+    champion_version := v_champ.version;
+    champion_metrics := CASE WHEN champion_comparable THEN v_run.champ_metrics END;
+    warm_started := warm_start AND v_champ.model IS NOT NULL;
+END
+$$;
+COMMENT ON FUNCTION dlfin.registry_evaluate(pg_catalog.regrole, text, text, text, text, jsonb, float8, boolean,
+                                            text[], pg_catalog.regtype[], boolean) IS
+'dlfin.train step: trains and scores the held-out rows, the champion''s too, in one statement run as the runner';
+
+-- Record step: inserts the version as a candidate and advances the name's
+-- last version.  Deploying it is the caller's (registry_train's) step.
+CREATE OR REPLACE FUNCTION dlfin.registry_record(caller pg_catalog.regrole, owner pg_catalog.regrole,
+                                      name text, version integer, query text, label text,
+                                      features text[], options jsonb, query_search_path text,
+                                      model bytea, task text, nrows bigint, ntrain bigint, ntest bigint,
+                                      fingerprint text, metrics jsonb, decision jsonb)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    INSERT INTO dlfin.models (name, version, status, task, model, model_sha256, owner,
+                              created_at, created_by, query, label, features, options,
+                              rows, train_rows, test_rows, data_fingerprint, search_path,
+                              metrics, decision)
+    VALUES (registry_record.name, registry_record.version, 'candidate', registry_record.task, registry_record.model,
+            pg_catalog.encode(pg_catalog.sha256(registry_record.model), 'hex'), registry_record.owner,
+            pg_catalog.clock_timestamp(), pg_catalog.pg_get_userbyid(caller::pg_catalog.oid),
+            registry_record.query, registry_record.label, registry_record.features, registry_record.options,
+            nrows, ntrain, ntest, fingerprint, query_search_path,
+            registry_record.metrics, registry_record.decision);
+    UPDATE dlfin.names n SET owner = registry_record.owner, last_version = registry_record.version
+    WHERE n.name = registry_record.name;
+END
+$$;
+COMMENT ON FUNCTION dlfin.registry_record(pg_catalog.regrole, pg_catalog.regrole, text, integer, text, text,
+                                          text[], jsonb, text, bytea, text, bigint, bigint, bigint,
+                                          text, jsonb, jsonb) IS
+'dlfin.train step: records a trained version as a candidate and advances the name''s last version';
+
 -- Trains a version of a named model: the query runs as runner with the
--- given search_path; the caller is recorded as its creator.
+-- given search_path; the caller is recorded as its creator.  The steps:
+-- describe the query, fingerprint its rows, evaluate (train and score in
+-- one snapshot), decide the deployment, record the version.
 CREATE OR REPLACE FUNCTION dlfin.registry_train(caller pg_catalog.regrole, runner pg_catalog.regrole,
                                      name text, query text, label text, options jsonb,
                                      deploy text, query_search_path text)
@@ -462,15 +600,10 @@ DECLARE
     v_desc record;
     v_scr record;
     v_feat record;
-    v_same integer;
-    v_champ record;
-    v_champ_model bytea;
-    v_train_opts jsonb;
     v_run record;
-    v_leaks text[];
     v_dec record;
-    v_comparable boolean;
 BEGIN
+    -- describe: the arguments, the name, the query's columns
     SELECT * INTO v_args FROM dlfin.registry_check_args(registry_train.name, registry_train.query,
                                                         registry_train.label, coalesce(registry_train.options, '{}'),
                                                         v_policy);
@@ -479,79 +612,42 @@ BEGIN
         pg_catalog.regexp_replace(registry_train.query, '[[:space:];]+$', ''), registry_train.label,
         ARRAY(SELECT pg_catalog.jsonb_array_elements_text(v_opts -> 'exclude')));
 
-    -- screen the rows: unchanged since the latest version? identifiers?
-    SELECT * INTO v_scr
-    FROM dlfin.run_as(runner, v_path,
-                      dlfin.registry_screen_statement(registry_train.query, v_desc.features, v_desc.types), 0)
-         AS r(nrows bigint, fp text, distincts bigint[], ranges numeric[]);
-    v_same := dlfin.registry_same_version(registry_train.name, registry_train.query, registry_train.label,
-                                          v_opts, v_path, v_scr.fp);
-    IF v_same IS NOT NULL AND NOT coalesce((registry_train.options ->> 'force')::boolean, false) THEN
-        RAISE NOTICE 'dlfin model "%" version % was trained on the same rows with the same query and options; no new version',
-                     registry_train.name, v_same
-            USING HINT = 'Set option "force": true to train a new version anyway.';
-        RETURN v_same;
+    -- fingerprint: unchanged since the latest version? identifiers?
+    SELECT * INTO v_scr FROM dlfin.registry_fingerprint(runner, v_path, registry_train.name, registry_train.query,
+                                                        registry_train.label, v_opts,
+                                                        (registry_train.options ->> 'force')::boolean,
+                                                        v_desc.features, v_desc.types);
+    IF v_scr.same_version IS NOT NULL THEN
+        RETURN v_scr.same_version;
     END IF;
     SELECT * INTO v_feat FROM dlfin.registry_drop_identifiers(v_desc.features, v_desc.types, v_scr.nrows,
                                                               v_scr.distincts, v_scr.ranges,
                                                               coalesce(v_opts ->> 'identifiers' = 'keep', false));
 
-    -- the champion: the deployed version, comparable when it has the same inputs
-    SELECT m.version, m.model, m.task, m.features, m.label INTO v_champ
-    FROM dlfin.models m WHERE m.name = registry_train.name AND m.status = 'deployed';
-    IF FOUND AND v_champ.features = v_feat.features AND v_champ.label = registry_train.label THEN
-        v_champ_model := v_champ.model;
-    END IF;
-    v_train_opts := (v_opts - 'test_fraction' - 'warm_start' - 'exclude' - 'identifiers')
-                    || pg_catalog.jsonb_build_object('features', pg_catalog.to_jsonb(v_feat.features));
-    IF v_args.warm_start AND v_champ.model IS NOT NULL THEN
-        v_train_opts := v_train_opts || pg_catalog.jsonb_build_object('init', v_champ.model);
-    END IF;
+    -- evaluate: train, and score the held-out rows against the champion
+    SELECT * INTO v_run FROM dlfin.registry_evaluate(runner, v_path, registry_train.name, registry_train.query,
+                                                     registry_train.label, v_opts, v_args.test_fraction,
+                                                     v_args.warm_start, v_feat.features, v_feat.types,
+                                                     v_desc.numeric_label);
 
-    SELECT * INTO v_run
-    FROM dlfin.run_as(runner, v_path,
-                      dlfin.registry_statement(registry_train.query, registry_train.label,
-                                               v_feat.features, v_feat.types, v_desc.numeric_label),
-                      v_train_opts, v_args.test_fraction, v_champ_model)
-         AS r(model bytea, nrows bigint, ntrain bigint, ntest bigint, fp text, task text,
-              metrics jsonb, champ_metrics jsonb, aucs float8[]);
-    IF v_run.model IS NULL THEN
-        RAISE EXCEPTION 'dlfin.train query returned no training rows with a label'
-            USING ERRCODE = 'data_exception',
-                  DETAIL = pg_catalog.format('The query returned %s rows, %s of them with a non-NULL label in the training part.',
-                                             v_run.nrows, v_run.ntrain);
-    END IF;
-    v_leaks := dlfin.registry_leaks(v_feat.features, v_run.aucs);
-    -- the champion must have the challenger's task and classes to be compared
-    v_comparable := v_champ_model IS NOT NULL AND v_champ.task = v_run.task AND
-        @extschema@.dlfin_model_info(v_champ_model) -> 'classes' IS NOT DISTINCT FROM
-        @extschema@.dlfin_model_info(v_run.model) -> 'classes';
-    SELECT * INTO v_dec FROM dlfin.registry_decide(v_policy, v_run.task, v_run.metrics, v_champ.version,
-                                                   v_comparable,
-                                                   CASE WHEN v_comparable THEN v_run.champ_metrics END, v_leaks);
+    -- decide: by policy and the task's main held-out metric
+    SELECT * INTO v_dec FROM dlfin.registry_decide(v_policy, v_run.task, v_run.metrics, v_run.champion_version,
+                                                   v_run.champion_comparable, v_run.champion_metrics, v_run.leaks);
 
-    INSERT INTO dlfin.models (name, version, status, task, model, model_sha256, owner,
-                              created_at, created_by, query, label, features, options,
-                              rows, train_rows, test_rows, data_fingerprint, search_path,
-                              metrics, decision)
-    VALUES (registry_train.name, v_claim.version, 'candidate', v_run.task, v_run.model,
-            pg_catalog.encode(pg_catalog.sha256(v_run.model), 'hex'), v_claim.owner,
-            pg_catalog.clock_timestamp(), pg_catalog.pg_get_userbyid(caller::pg_catalog.oid),
-            registry_train.query, registry_train.label, v_feat.features, v_opts,
-            v_run.nrows, v_run.ntrain, v_run.ntest, v_run.fp, v_path,
-            v_run.metrics,
-            pg_catalog.jsonb_build_object(
-                'policy', v_policy, 'deployed', v_dec.deploy, 'reason', v_dec.reason, 'metric', v_dec.metric,
-                'challenger', v_dec.challenger, 'champion', v_dec.champion,
-                'champion_version', v_champ.version,
-                'champion_metrics', CASE WHEN v_comparable THEN v_run.champ_metrics END,
-                'test_fraction', v_args.test_fraction,
-                'warm_start', v_args.warm_start AND v_champ.model IS NOT NULL,
-                'leakage', (SELECT pg_catalog.jsonb_object_agg(f, a)
-                            FROM ROWS FROM (pg_catalog.unnest(v_feat.features), pg_catalog.unnest(v_run.aucs)) u(f, a)
-                            WHERE f = ANY (v_leaks))));
-    UPDATE dlfin.names n SET owner = v_claim.owner, last_version = v_claim.version
-    WHERE n.name = registry_train.name;
+    -- record: the version as a candidate, then deploy it if decided
+    PERFORM dlfin.registry_record(caller, v_claim.owner, registry_train.name, v_claim.version,
+        registry_train.query, registry_train.label, v_feat.features, v_opts, v_path,
+        v_run.model, v_run.task, v_run.nrows, v_run.ntrain, v_run.ntest, v_run.fp, v_run.metrics,
+        pg_catalog.jsonb_build_object(
+            'policy', v_policy, 'deployed', v_dec.deploy, 'reason', v_dec.reason, 'metric', v_dec.metric,
+            'challenger', v_dec.challenger, 'champion', v_dec.champion,
+            'champion_version', v_run.champion_version,
+            'champion_metrics', v_run.champion_metrics,
+            'test_fraction', v_args.test_fraction,
+            'warm_start', v_run.warm_started,
+            'leakage', (SELECT pg_catalog.jsonb_object_agg(f, a)
+                        FROM ROWS FROM (pg_catalog.unnest(v_feat.features), pg_catalog.unnest(v_run.aucs)) u(f, a)
+                        WHERE f = ANY (v_run.leaks))));
     IF v_dec.deploy THEN
         PERFORM dlfin.registry_deploy(caller, registry_train.name, v_claim.version, v_dec.reason);
     END IF;

@@ -492,6 +492,19 @@ DlfStatus	dlf_train_auto(DlfModel *m, DlfDataset *data,
 						   const DlfTrainOptions *opt,
 						   const DlfTrainHooks *hooks, DlfError *err);
 /*
+ * Cross-validation for users (dlfin_cv; cv_eval.c): opt->cv_folds
+ * stratified folds by content (cv.c's), each fold's complement trained
+ * with dlf_train_auto on a copy of m's schema and the fold scored; *out
+ * receives JSON (dlf_alloc'd): task, folds, rows, the main metric's name,
+ * per_fold (train_rows, test_rows, the task's metrics) and their mean and
+ * sd.  m and data are not changed; no model is kept.  DLF_ERR_INVALID
+ * when a class has fewer rows than folds.
+ */
+DlfStatus	dlf_cv_evaluate(const DlfModel *m, const DlfDataset *data,
+							const DlfTrainOptions *opt,
+							const DlfTrainHooks *hooks, char **out,
+							DlfError *err);
+/*
  * Trains opt->ensemble networks into m (ensemble.c): dlf_train when it is
  * 1; otherwise members 2..k on schema copies, then member 1 into m, whose
  * metrics and governance are the ensemble's.  Called by dlf_train_auto.

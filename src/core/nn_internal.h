@@ -157,9 +157,20 @@ int			dlf_scorer_run_entries(DlfScorer *s, const int32_t *idx,
 								   const float *val, double *out);
 
 /*
+ * The skip path's weights are penalised with l2 times this (doc/quality.md):
+ * the penalties that suit a network's hidden weights (alpha 3..30 in
+ * scikit-learn's scaling) are stronger than what suits a linear model
+ * (logistic regression's default is alpha 1).
+ */
+#ifndef DLF_SKIP_L2_SCALE
+#define DLF_SKIP_L2_SCALE	0.1f
+#endif
+
+/*
  * The linear skip path (nn_skip.c): the inputs feed the logits directly
  * through net->S.  nn_skip_forward adds it to a batch's logits (gradient
- * only); nn_skip_backward writes dS = sum_r x_r G_r + l2 * S (overwrites);
+ * only); nn_skip_backward writes dS = sum_r x_r G_r + DLF_SKIP_L2_SCALE *
+ * l2 * S (overwrites);
  * nn_skip_row adds it to one row's logits in the one-row kernel's fixed
  * order (idx NULL: entry k is input k): for each output j, a sum from +0
  * over the entries in order, then logit_j + sum.

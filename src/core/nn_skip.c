@@ -36,7 +36,7 @@ nn_skip_forward(const NnNet *net, const NnBatch *bt, float *logits)
 	}
 }
 
-/* dS = sum over rows of x_r (sparse) times G_r, rows in order, + l2 * S. */
+/* dS = sum over rows of x_r (sparse) times G_r, rows in order, + scaled l2 * S. */
 void
 nn_skip_backward(const NnNet *net, const NnBatch *bt, const float *G,
 				 float l2, float *dS)
@@ -60,8 +60,12 @@ nn_skip_backward(const NnNet *net, const NnBatch *bt, const float *G,
 		}
 	}
 	if (l2 != 0.0f)
+	{
+		float		ls = l2 * DLF_SKIP_L2_SCALE;
+
 		for (size_t i = 0; i < (size_t) nin * nout; i++)
-			dS[i] += l2 * net->S[i];
+			dS[i] += ls * net->S[i];
+	}
 }
 
 /* Adds the skip path to one row's logits in the fixed scoring order. */

@@ -97,7 +97,8 @@ lbfgs_eval(void *arg, const float *x, float *g, double *f, DlfError *err)
 	LbfgsTrain *lt = arg;
 	TrainCtx   *c = lt->c;
 	double		loss = 0.0,
-				reg = 0.0;
+				reg = 0.0,
+				sreg = 0.0;
 	float		l2 = (float) c->opt->l2;
 
 	memcpy(c->P, x, c->nparams * sizeof(float));
@@ -117,12 +118,13 @@ lbfgs_eval(void *arg, const float *x, float *g, double *f, DlfError *err)
 	for (int32_t l = 0; l < c->net.nlayers; l++)
 		add_penalty(x, g, c->net.W[l] - c->P,
 					(int64_t) c->net.units[l] * c->net.units[l + 1], l2, &reg);
-	/* and the skip path's weights, which follow the layers' */
+	/* and the skip path's weights, which follow the layers', less */
 	if (c->net.S)
 		add_penalty(x, g, c->net.S - c->P,
 					(int64_t) c->net.units[0] * c->net.units[c->net.nlayers],
-					l2, &reg);
-	*f = loss + 0.5 * c->opt->l2 * reg;
+					l2 * DLF_SKIP_L2_SCALE, &sreg);
+	*f = loss + 0.5 * c->opt->l2 * reg +
+		0.5 * (double) (l2 * DLF_SKIP_L2_SCALE) * sreg;
 	lt->data_loss = loss;
 	return DLF_OK;
 }

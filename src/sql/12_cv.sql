@@ -23,3 +23,17 @@ CREATE OR REPLACE AGGREGATE @extschema@.dlfin_cv(options_or_label "any", VARIADI
 
 COMMENT ON AGGREGATE @extschema@.dlfin_cv("any", VARIADIC "any") IS
 'k-fold cross-validation of dlfin_train on ([options jsonb,] label, feature, ...) rows; returns per-fold and mean/sd metrics as jsonb, keeps no model';
+
+-- The copy generated statements call (see part 55): the registry's "cv".
+CREATE OR REPLACE AGGREGATE dlfin.cv_agg("any", VARIADIC "any") (
+    SFUNC = dlfin.dlfin_train_sfunc,
+    STYPE = internal,
+    FINALFUNC = dlfin.dlfin_cv_final,
+    FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = dlfin.dlfin_train_combine,
+    SERIALFUNC = dlfin.dlfin_train_serialize,
+    DESERIALFUNC = dlfin.dlfin_train_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE dlfin.cv_agg("any", "any") IS
+'internal: dlfin_cv for generated statements';

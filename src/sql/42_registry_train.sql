@@ -68,6 +68,12 @@ BEGIN
         RAISE EXCEPTION 'dlfin.train option "force" must be a boolean'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    IF options ? 'cv' AND NOT coalesce(CASE WHEN pg_catalog.jsonb_typeof(options -> 'cv') = 'number'
+           THEN (options ->> 'cv')::numeric BETWEEN 2 AND 64 AND (options ->> 'cv')::numeric % 1 = 0 END, false) THEN
+        RAISE EXCEPTION 'dlfin.train option "cv" must be an integer between 2 and 64'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'It is the number of folds of the cross-validation stored on the version.';
+    END IF;
     IF options ?| ARRAY['features', 'init'] THEN
         RAISE EXCEPTION 'dlfin.train sets the option "%" itself',
                         CASE WHEN options ? 'features' THEN 'features' ELSE 'init' END
@@ -470,6 +476,7 @@ DECLARE
     v_leaks text[];
     v_dec record;
     v_comparable boolean;
+    v_cv jsonb;
 BEGIN
     SELECT * INTO v_args FROM dlfin.registry_check_args(registry_train.name, registry_train.query,
                                                         registry_train.label, coalesce(registry_train.options, '{}'),
@@ -502,7 +509,7 @@ BEGIN
     IF FOUND AND v_champ.features = v_feat.features AND v_champ.label = registry_train.label THEN
         v_champ_model := v_champ.model;
     END IF;
-    v_train_opts := (v_opts - 'test_fraction' - 'warm_start' - 'exclude' - 'identifiers')
+    v_train_opts := (v_opts - 'test_fraction' - 'warm_start' - 'exclude' - 'identifiers' - 'cv')
                     || pg_catalog.jsonb_build_object('features', pg_catalog.to_jsonb(v_feat.features));
     IF v_args.warm_start AND v_champ.model IS NOT NULL THEN
         v_train_opts := v_train_opts || pg_catalog.jsonb_build_object('init', v_champ.model);
@@ -521,6 +528,8 @@ BEGIN
                   DETAIL = pg_catalog.format('The query returned %s rows, %s of them with a non-NULL label in the training part.',
                                              v_run.nrows, v_run.ntrain);
     END IF;
+    v_cv := dlfin.registry_cv(runner, v_path, registry_train.query, registry_train.label, v_feat.features,
+                              v_train_opts, v_args.test_fraction, v_opts -> 'cv');
     v_leaks := dlfin.registry_leaks(v_feat.features, v_run.aucs);
     -- the champion must have the challenger's task and classes to be compared
     v_comparable := v_champ_model IS NOT NULL AND v_champ.task = v_run.task AND
@@ -539,7 +548,8 @@ BEGIN
             pg_catalog.clock_timestamp(), pg_catalog.pg_get_userbyid(caller::pg_catalog.oid),
             registry_train.query, registry_train.label, v_feat.features, v_opts,
             v_run.nrows, v_run.ntrain, v_run.ntest, v_run.fp, v_path,
-            v_run.metrics,
+            CASE WHEN v_cv IS NULL THEN v_run.metrics
+                 ELSE coalesce(v_run.metrics, '{}') || pg_catalog.jsonb_build_object('cv', v_cv) END,
             pg_catalog.jsonb_build_object(
                 'policy', v_policy, 'deployed', v_dec.deploy, 'reason', v_dec.reason, 'metric', v_dec.metric,
                 'challenger', v_dec.challenger, 'champion', v_dec.champion,

@@ -1,8 +1,9 @@
--- dlfin_cv (issue 16): k-fold cross-validation of a training for users.
--- Its errors with their SQLSTATEs, the figures' shape for every task,
+-- dlfin_cv (issue 16): k-fold cross-validation of a training for users,
+-- and the registry's "cv": k that stores the same figures on a version.
+-- Their errors with their SQLSTATEs, the figures' shape for every task,
 -- and determinism (interrupts: test/sh/cancel_phases.sh).
 BEGIN;
-SELECT plan(16);
+SELECT plan(26);
 
 CREATE TEMP TABLE t AS
 SELECT i, (sin(i * 1.7) + (i % 5) * 0.3 > 0.4) AS y, sin(i * 1.7)::float8 AS x,
@@ -47,6 +48,30 @@ SELECT is(array(SELECT jsonb_object_keys(cv->'mean') ORDER BY 1), ARRAY['mae', '
     'regression: RMSE, MAE, R2') FROM r WHERE k = 'reg';
 SELECT is(cv->>'metric' || ' ' || (cv->>'folds'), 'accuracy 5', 'multiclass: accuracy, 5 folds by default') FROM r WHERE k = 'mc';
 SELECT ok((cv->'mean'->>'auc')::float8 > 0.7, 'auto options with a skip path cross-validate') FROM r WHERE k = 'auto';
+
+-- the registry: "cv": k stores dlfin_cv's figures on the version
+CREATE TABLE cv_t AS SELECT * FROM t;
+SET LOCAL extra_float_digits = 1;	-- as dlfin.train makes the rows' text
+SELECT throws_ok($$SELECT dlfin.train('cvm', 'SELECT y, x, z, c FROM cv_t', 'y', '{"cv": 1}')$$, '22023',
+    'dlfin.train option "cv" must be an integer between 2 and 64', 'registry cv 1');
+SELECT throws_ok($$SELECT dlfin.train('cvm', 'SELECT y, x, z, c FROM cv_t', 'y', '{"cv": 2.5}')$$, '22023',
+    'dlfin.train option "cv" must be an integer between 2 and 64', 'registry cv fractional');
+SELECT throws_ok($$SELECT dlfin.train('cvm', 'SELECT y, x, z, c FROM cv_t', 'y', '{"cv": "five"}')$$, '22023',
+    'dlfin.train option "cv" must be an integer between 2 and 64', 'registry cv a string');
+SELECT throws_ok($$SELECT dlfin.train('cvm', 'SELECT y, x FROM cv_t WHERE y OR i <= 12', 'y', '{"cv": 10}')$$, '22023',
+    'too few rows for 10 cross-validation folds', 'registry cv with too few rows of a class');
+SELECT is(dlfin.train('cvm', 'SELECT y, x, z, c FROM cv_t', 'y', '{"cv": 3, "hidden": [8], "epochs": 20}', 'always'), 1,
+    'a version with "cv": 3');
+SELECT is(metrics->'cv'->>'folds', '3', 'the version stores the CV figures') FROM dlfin.models WHERE name = 'cvm';
+SELECT is((metrics->'cv'->'per_fold'->0->>'train_rows')::int + (metrics->'cv'->'per_fold'->0->>'test_rows')::int,
+    train_rows::int, 'CV runs on the version''s training rows') FROM dlfin.models WHERE name = 'cvm';
+SELECT is(metrics->'cv',
+    (SELECT dlfin_cv('{"cv_folds": 3, "hidden": [8], "epochs": 20, "features": ["x", "z", "c"]}', y, x, z, c)
+     FROM (SELECT y, x, z, c FROM cv_t) q WHERE dlfin_split(q::text, 0.2, 0) = 'train'),
+    'the same figures as dlfin_cv on those rows') FROM dlfin.models WHERE name = 'cvm';
+SELECT is(dlfin.train('cvm2', 'SELECT y, x, z, c FROM cv_t', 'y', '{"hidden": [8], "epochs": 20}', 'never'), 1,
+    'a version without "cv"');
+SELECT ok(NOT metrics ? 'cv' AND metrics ? 'auc', 'without "cv", the held-out metrics only') FROM dlfin.models WHERE name = 'cvm2';
 
 SELECT * FROM finish();
 ROLLBACK;

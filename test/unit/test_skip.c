@@ -173,7 +173,7 @@ test_gradient(int task, int nout, const char *t)
 		nn_forward(&net, &bt, &w, 0);
 		lm = nn_loss(task, &net, &bt, &w, 0, 1.0f);
 		net.S[i] = s0;
-		reg = 0.25 * s0;
+		reg = 0.25 * DLF_SKIP_L2_SCALE * s0;
 		if (fabs((lp - lm) / (2 * h) + reg - grad.S[i]) > worst)
 			worst = fabs((lp - lm) / (2 * h) + reg - grad.S[i]);
 	}

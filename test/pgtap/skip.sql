@@ -3,7 +3,7 @@
 -- determinism, the format version, model_info, scoring and explaining,
 -- ensembles and auto options with it, and what refuses it.
 BEGIN;
-SELECT plan(24);
+SELECT plan(25);
 
 CREATE TEMP TABLE t AS
 SELECT i, (sin(i * 1.7) + (i % 5) * 0.3 > 0.4) AS y, sin(i * 1.7)::float8 AS x,
@@ -24,6 +24,7 @@ INSERT INTO m SELECT 'skip false', dlfin_train('{"skip": false, "hidden": [8], "
 INSERT INTO m SELECT 'lbfgs', dlfin_train('{"skip": true, "optimizer": "lbfgs", "hidden": [8], "epochs": 50, "calibrate": "platt"}', y, x, z, c) FROM t;
 INSERT INTO m SELECT 'auto ens', dlfin_train('{"skip": true, "optimizer": "auto", "l2": "auto", "cv_folds": 3, "ensemble": 2, "hidden": [8], "epochs": 30}', y, x, z, c) FROM t;
 INSERT INTO m SELECT 'regression', dlfin_train('{"skip": true, "hidden": [8], "epochs": 20}', r, x, z, c) FROM t;
+INSERT INTO m SELECT 'weighted', dlfin_train('{"skip": true, "hidden": [8], "epochs": 20, "class_weight": "balanced", "optimizer": "lbfgs", "l2": 0.01}', y, x, z, c) FROM t;
 INSERT INTO m SELECT 'monotone', dlfin_train('{"skip": true, "hidden": [8], "epochs": 20, "monotone": {"z": 1}}', y, x, z, c) FROM t;
 
 SELECT is((SELECT model FROM m WHERE k = 'skip'), (SELECT model FROM m WHERE k = 'skip shuffled'),
@@ -43,6 +44,8 @@ SELECT is((dlfin_model_info(m.model)->>'parameters')::int, (dlfin_model_info(o.m
     'parameters count the skip weights') FROM m, m o WHERE m.k = 'skip' AND o.k = 'one';
 SELECT ok((dlfin_model_info(model)->'validation_metrics'->>'auc')::float8 > 0.7, 'the skip model learns') FROM m WHERE k = 'skip';
 SELECT is((dlfin_model_info(model)->>'ensemble')::int, 2, 'an ensemble of skip networks') FROM m WHERE k = 'auto ens';
+SELECT ok((dlfin_model_info(model)->'validation_metrics'->>'auc')::float8 > 0.7, 'class weights and L-BFGS with a skip path')
+FROM m WHERE k = 'weighted';
 
 -- scoring and explaining
 SELECT ok((SELECT count(*) FROM t, m WHERE m.k = 'skip' AND dlfin_predict(model, x, z, c) BETWEEN 0 AND 1) = 400,

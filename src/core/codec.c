@@ -25,10 +25,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const section_names[SEC_COUNT_V2 + 1] = {
+static const char *const section_names[SEC_COUNT_V3 + 1] = {
 	"?", "META", "FEATURES", "CLASSES", "TARGET", "NETWORK", "TRAINING",
-	"METRICS", "EXPLAIN", "CALIBRATION", "DISTRIBUTIONS", "ENSEMBLE"
+	"METRICS", "EXPLAIN", "CALIBRATION", "DISTRIBUTIONS", "ENSEMBLE", "SKIP"
 };
+
+/* Sections of a format version: 10, 11 (ensembles) or 12 (skip path). */
+static uint16_t
+version_sections(uint16_t version)
+{
+	return version >= 3 ? SEC_COUNT_V3 : version == 2 ? SEC_COUNT_V2 : SEC_COUNT;
+}
 
 /* Records a failure with the context's code and message and a detail. */
 DlfStatus
@@ -501,6 +508,9 @@ enc_section(DlfBuf *b, uint16_t tag, const DlfModel *m)
 		case SEC_DISTRIBUTIONS:
 			enc_distributions(b, m);
 			break;
+		case SEC_SKIP:
+			codec_enc_skip(b, m);
+			break;
 		case SEC_ENSEMBLE:
 			codec_enc_ensemble(b, m);
 			break;
@@ -535,6 +545,8 @@ dec_section(Rd *r, uint16_t tag, DlfModel *m)
 			return dec_calibration(r, m);
 		case SEC_DISTRIBUTIONS:
 			return dec_distributions(r, m);
+		case SEC_SKIP:
+			return codec_dec_skip(r, m);
 		case SEC_ENSEMBLE:
 			return codec_dec_ensemble(r, m);
 	}
@@ -553,18 +565,20 @@ dlf_model_encode(const DlfModel *m, uint8_t **out, size_t *outlen,
 	c.err = err;
 	c.code = DLF_ERR_INVALID;
 	c.message = "cannot encode an invalid dlfin model";
+	c.version = 0;
 	*out = NULL;
 	*outlen = 0;
 	if (m == NULL)
 		return codec_bad(&c, "No model was given.");
 	TRY(codec_check_model(&c, m));
 	TRY(codec_check_ensemble(&c, m));
+	TRY(codec_check_skip(&c, m));
 
 	/* one network: version 1, the bytes every dlfin reads */
-	nsec = m->nmembers > 1 ? SEC_COUNT_V2 : SEC_COUNT;
+	nsec = version_sections(codec_format_version(m));
 	dlf_buf_init(&b);
 	dlf_buf_append(&b, DLF_MODEL_MAGIC, 8);
-	codec_wr_u16(&b, m->nmembers > 1 ? 2 : DLF_FORMAT_VERSION_SINGLE);
+	codec_wr_u16(&b, codec_format_version(m));
 	codec_wr_u16(&b, 0);
 	codec_wr_u32(&b, 0);
 	codec_wr_u32(&b, 0);
@@ -639,7 +653,7 @@ static DlfStatus
 decode_sections(Ctx *c, const uint8_t *buf, size_t len, DlfModel *m)
 {
 	size_t		pos = DLF_HEADER_SIZE;
-	uint16_t	nsec = codec_get_u16(buf + 8) >= 2 ? SEC_COUNT_V2 : SEC_COUNT;
+	uint16_t	nsec = version_sections(codec_get_u16(buf + 8));
 
 	for (uint16_t tag = 1; tag <= nsec; tag++)
 	{
@@ -698,6 +712,7 @@ dlf_model_decode(const uint8_t *buf, size_t len, DlfModel **out,
 	if (buf == NULL)
 		len = 0;
 	TRY(check_header(&c, buf, len));
+	c.version = codec_get_u16(buf + 8);
 	m = dlf_model_new();
 	if (m == NULL)
 		return codec_nomem(&c);

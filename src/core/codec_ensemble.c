@@ -1,12 +1,17 @@
 /*
  * codec_ensemble.c
  *	  Section ENSEMBLE (11, format version 2): the parameters of an
- *	  ensemble's members after the first, which is NETWORK.
+ *	  ensemble's members after the first, which is NETWORK; and section
+ *	  SKIP (12, format version 3): the skip path's weights.
  *
- * Payload: u32 count of further members (1..DLF_MAX_ENSEMBLE - 1), then
+ * ENSEMBLE's payload: u32 count of further members (1..DLF_MAX_ENSEMBLE -
+ * 1; 0 too in version 3, where a single network has the section), then
  * per member the weights and biases of every layer in NETWORK's layout.
  * The decoder checks that the payload is exactly that many members of
  * NETWORK's parameter count before it allocates anything.
+ *
+ * SKIP's payload: for each member in order, units[0] x outputs f32 (row
+ * major by input), exactly that many; every one finite.
  */
 #include "codec_internal.h"
 
@@ -50,7 +55,7 @@ codec_check_ensemble(Ctx *c, const DlfModel *m)
 void
 codec_enc_ensemble(DlfBuf *b, const DlfModel *m)
 {
-	codec_wr_u32(b, (uint32_t) (m->nmembers - 1));
+	codec_wr_u32(b, (uint32_t) (dlf_model_members(m) - 1));
 	for (int32_t e = 1; e < m->nmembers; e++)
 		for (int32_t l = 0; l < m->nlayers; l++)
 		{
@@ -70,8 +75,12 @@ codec_dec_ensemble(Rd *r, DlfModel *m)
 	size_t		slots;
 
 	TRY(codec_rd_count(r, &n, DLF_MAX_ENSEMBLE - 1, 4, "further members"));
-	if (n < 1)
+	if (n < 1 && r->c->version < 3)
 		return codec_bad(r->c, "Section ENSEMBLE has no members.");
+	if (n < 1)
+		return r->pos == r->len ? DLF_OK :
+			codec_bad(r->c, "Section ENSEMBLE has no members but %zu bytes of them.",
+					  r->len - r->pos);
 	if ((uint64_t) params * 4 * (uint64_t) n != (uint64_t) (r->len - r->pos))
 		return codec_bad(r->c, "Section ENSEMBLE needs %lld bytes for %d members of %lld parameters but has %zu.",
 						 (long long) params * 4 * n, (int) n,
@@ -92,4 +101,49 @@ codec_dec_ensemble(Rd *r, DlfModel *m)
 		TRY(codec_rd_f32_array(r, &m->mbiases[i], (size_t) m->units[l + 1]));
 	}
 	return codec_check_ensemble(r->c, m);
+}
+
+/* The format version a model is written in: 3 with a skip path, 2 for an
+ * ensemble, else 1 (so a one-network model keeps the bytes of every dlfin). */
+uint16_t
+codec_format_version(const DlfModel *m)
+{
+	if (m->skip)
+		return 3;
+	return m->nmembers > 1 ? 2 : DLF_FORMAT_VERSION_SINGLE;
+}
+
+/* The rules of the skip path: every member's weights are finite. */
+DlfStatus
+codec_check_skip(Ctx *c, const DlfModel *m)
+{
+	int64_t		n = dlf_model_nskip(m) * dlf_model_members(m);
+
+	for (int64_t i = 0; i < n; i++)
+		if (!isfinite(m->skip[i]))
+			return codec_bad(c, "Skip-path weight %lld is not finite.",
+							 (long long) i + 1);
+	return DLF_OK;
+}
+
+/* SKIP: every member's skip-path weights. */
+void
+codec_enc_skip(DlfBuf *b, const DlfModel *m)
+{
+	codec_wr_f32_array(b, m->skip,
+					   (size_t) (dlf_model_nskip(m) * dlf_model_members(m)));
+}
+
+/* Decodes SKIP after ENSEMBLE: exactly the members' matrices. */
+DlfStatus
+codec_dec_skip(Rd *r, DlfModel *m)
+{
+	uint64_t	n = (uint64_t) m->units[0] * (uint64_t) m->units[m->nlayers] *
+		(uint64_t) dlf_model_members(m);
+
+	if (n * 4 != (uint64_t) (r->len - r->pos))
+		return codec_bad(r->c, "Section SKIP needs %llu bytes but has %zu.",
+						 (unsigned long long) n * 4, r->len - r->pos);
+	TRY(codec_rd_f32_array(r, &m->skip, (size_t) n));
+	return codec_check_skip(r->c, m);
 }

@@ -22,7 +22,9 @@ enum
 	SEC_DISTRIBUTIONS = 10,
 	SEC_COUNT = 10,				/* sections of format version 1 */
 	SEC_ENSEMBLE = 11,			/* format version 2: only ensembles */
-	SEC_COUNT_V2 = 11
+	SEC_COUNT_V2 = 11,
+	SEC_SKIP = 12,				/* format version 3: a skip path */
+	SEC_COUNT_V3 = 12
 };
 
 /* Where failures are reported, and with which code and primary message. */
@@ -31,6 +33,7 @@ typedef struct Ctx
 	DlfError   *err;
 	DlfStatus	code;
 	const char *message;
+	uint16_t	version;		/* decoding: the value's format version */
 } Ctx;
 
 /* A bounded reader over one section's payload. */
@@ -60,6 +63,10 @@ DlfStatus	codec_nomem(Ctx *c);
 DlfStatus	codec_check_ensemble(Ctx *c, const DlfModel *m);
 void		codec_enc_ensemble(DlfBuf *b, const DlfModel *m);
 DlfStatus	codec_dec_ensemble(Rd *r, DlfModel *m);
+uint16_t	codec_format_version(const DlfModel *m);
+DlfStatus	codec_check_skip(Ctx *c, const DlfModel *m);
+void		codec_enc_skip(DlfBuf *b, const DlfModel *m);
+DlfStatus	codec_dec_skip(Rd *r, DlfModel *m);
 
 /* codec_io.c */
 uint16_t	codec_get_u16(const uint8_t *p);

@@ -11,6 +11,7 @@
  * on the fold; the candidate with the best mean metric (AUC, accuracy or
  * minus RMSE; ties to the stronger penalty) is refitted on all rows.
  */
+#include "cv_internal.h"
 #include "ensemble.h"
 
 #include <stdio.h>
@@ -161,7 +162,7 @@ fail:
 }
 
 /* Frees a dataset made by cv_subset. */
-static void
+void
 cv_subset_free(DlfDataset *d)
 {
 	for (int32_t f = 0; d->num && f < d->nfeatures; f++)
@@ -176,7 +177,7 @@ cv_subset_free(DlfDataset *d)
 }
 
 /* Copies the rows whose fold is (or, with !in, is not) k. */
-static DlfStatus
+DlfStatus
 cv_subset(const DlfModel *m, const DlfDataset *src, const uint8_t *fold,
 		  int k, int in, DlfDataset *out, DlfError *err)
 {
@@ -311,7 +312,7 @@ done:
  * Stratified folds of the rows, fold[i] in [0, k): by content, see the
  * file's opening comment.  Fails when a class has fewer rows than folds.
  */
-static DlfStatus
+DlfStatus
 cv_folds(const DlfModel *m, const DlfDataset *d, int k, uint8_t *fold,
 		 DlfError *err)
 {

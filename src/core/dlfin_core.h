@@ -19,7 +19,8 @@
 #include <string.h>
 
 #define DLF_VERSION			"0.2.0"
-#define DLF_FORMAT_VERSION	2	/* newest readable; 1 unless an ensemble */
+#define DLF_FORMAT_VERSION	3	/* newest readable: 1 unless an ensemble (2)
+								 * or a skip path (3) */
 #define DLF_FORMAT_VERSION_SINGLE	1	/* what a one-network model is written as */
 
 /*
@@ -266,6 +267,13 @@ typedef struct DlfModel
 	float	  **mweights;
 	float	  **mbiases;
 
+	/*
+	 * Linear skip path ("skip": true, nn_skip.c), or NULL: per member a
+	 * units[0] x units[nlayers] matrix (row-major by input) whose product
+	 * with the inputs is added to the logits; member e's at e * that size.
+	 */
+	float	   *skip;
+
 	/* training metadata */
 	char	   *options_json;	/* effective options, JSON text */
 	int64_t		rows_train;
@@ -315,8 +323,10 @@ DlfModel   *dlf_model_new(void);
 void		dlf_model_free(DlfModel *m);
 /* Fills input_offset/ninputs of every feature; returns total inputs. */
 int32_t		dlf_model_layout(DlfModel *m);
-/* Number of weights and biases. */
+/* Number of weights and biases of one network's layers. */
 int64_t		dlf_model_nparams(const DlfModel *m);
+/* Number of skip-path weights of one network (0 without a skip path). */
+int64_t		dlf_model_nskip(const DlfModel *m);
 /* Adds or replaces a metric. */
 DlfStatus	dlf_model_set_metric(DlfModel *m, const char *name, double value,
 								 DlfError *err);
@@ -417,6 +427,7 @@ typedef struct DlfTrainOptions
 	const DlfModel *init;		/* warm start, schema already checked */
 	int32_t		ensemble;		/* networks to train, 1..DLF_MAX_ENSEMBLE */
 	int			ens_sample;		/* DlfEnsSample: rows each member sees */
+	_Bool		skip;			/* a linear skip path, inputs to outputs */
 	/* set by ensemble.c and cv.c only: */
 	int			bare;			/* the network only: no metrics, importance,
 								 * calibration or distributions */
@@ -481,6 +492,19 @@ DlfStatus	dlf_train_auto(DlfModel *m, DlfDataset *data,
 						   const DlfTrainOptions *opt,
 						   const DlfTrainHooks *hooks, DlfError *err);
 /*
+ * Cross-validation for users (dlfin_cv; cv_eval.c): opt->cv_folds
+ * stratified folds by content (cv.c's), each fold's complement trained
+ * with dlf_train_auto on a copy of m's schema and the fold scored; *out
+ * receives JSON (dlf_alloc'd): task, folds, rows, the main metric's name,
+ * per_fold (train_rows, test_rows, the task's metrics) and their mean and
+ * sd.  m and data are not changed; no model is kept.  DLF_ERR_INVALID
+ * when a class has fewer rows than folds.
+ */
+DlfStatus	dlf_cv_evaluate(const DlfModel *m, const DlfDataset *data,
+							const DlfTrainOptions *opt,
+							const DlfTrainHooks *hooks, char **out,
+							DlfError *err);
+/*
  * Trains opt->ensemble networks into m (ensemble.c): dlf_train when it is
  * 1; otherwise members 2..k on schema copies, then member 1 into m, whose
  * metrics and governance are the ensemble's.  Called by dlf_train_auto.
@@ -498,6 +522,12 @@ static inline float *
 dlf_member_biases(const DlfModel *m, int32_t e, int32_t l)
 {
 	return e == 0 ? m->biases[l] : m->mbiases[(size_t) (e - 1) * m->nlayers + l];
+}
+/* Skip-path weights of member e, or NULL without a skip path. */
+static inline float *
+dlf_member_skip(const DlfModel *m, int32_t e)
+{
+	return m->skip ? m->skip + (size_t) e * m->units[0] * m->units[m->nlayers] : NULL;
 }
 /* Networks in m: 1 unless an ensemble. */
 static inline int32_t

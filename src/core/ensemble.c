@@ -131,6 +131,7 @@ ens_view(NnNet *net, const DlfModel *m, int32_t e)
 		net->W[l] = dlf_member_weights(m, e, l);
 		net->b[l] = dlf_member_biases(m, e, l);
 	}
+	net->S = dlf_member_skip(m, e);
 	nn_row_plan(net);
 }
 
@@ -308,6 +309,31 @@ train_ens_free(TrainCtx *c)
 	c->ens = NULL;
 }
 
+/*
+ * Puts every member's skip-path weights into the finished model, member
+ * 1's (stored by dlf_train) first; nothing without a skip path.
+ */
+static DlfStatus
+ens_store_skip(TrainCtx *c)
+{
+	DlfModel   *m = c->m;
+	int64_t		ns = dlf_model_nskip(m);
+	float	   *S;
+
+	if (ns == 0)
+		return DLF_OK;
+	S = dlf_alloc_array((size_t) ns * m->nmembers, sizeof(float));
+	if (!S)
+		return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
+	memcpy(S, m->skip, sizeof(float) * ns);
+	for (int32_t e = 1; e < m->nmembers; e++)
+		memcpy(S + (size_t) e * ns, c->opt->extra[e - 1]->skip,
+			   sizeof(float) * ns);
+	dlf_free(m->skip);
+	m->skip = S;
+	return DLF_OK;
+}
+
 /* Copies the other members' parameters into the finished model. */
 DlfStatus
 train_ens_store(TrainCtx *c)
@@ -338,7 +364,7 @@ train_ens_store(TrainCtx *c)
 		}
 	/* the rows the ensemble learned from, not one member's sample */
 	m->rows_train = c->ntrain_all;
-	return DLF_OK;
+	return ens_store_skip(c);
 }
 
 /* Trains opt->ensemble networks into m; see dlfin_core.h. */

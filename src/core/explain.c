@@ -29,45 +29,12 @@
  * refining it to the bottom; an interrupt callback is asked before every
  * network evaluation.
  */
-#include "nn_internal.h"
+#include "explain_internal.h"
 #include "points.h"
 
 #include <string.h>
 
-#define IG_MIN_STEPS	16		/* equal intervals before refinement */
-#define IG_MAX_DEPTH	24		/* halvings of one interval */
-#define IG_TARGET		1e-7	/* total completeness gap aimed at */
 
-struct DlfExplainer
-{
-	const DlfModel *m;
-	int32_t		maxu;			/* widest layer */
-	double	   *pre[DLF_MAX_HIDDEN + 1];	/* pre-activations, units[l+1] */
-	double	   *post[DLF_MAX_HIDDEN + 1];	/* activations of hidden layers */
-	double	   *g;				/* backward buffer, maxu */
-	double	   *g2;				/* backward buffer, maxu */
-	/* active inputs of the current row */
-	int32_t		nact;
-	int32_t    *idx;			/* input index */
-	int32_t    *feat;			/* feature of the input */
-	double	   *xv;				/* row value */
-	double	   *bv;				/* baseline value */
-	double	   *gsum;			/* integral of the gradients over alpha */
-	int32_t		cap;			/* room for active inputs */
-	double	   *gbuf;			/* gradients: (IG_MAX_DEPTH + 2) x cap */
-	int32_t		nint;			/* intervals accepted */
-	double	   *probs;			/* the scorer's outputs, nclasses (or 1) */
-	int32_t    *bidx;			/* the baseline row's entries, one per */
-	float	   *bval;			/* feature */
-	DlfInterruptFn intr;		/* interrupt callback, or NULL */
-	void	   *intr_arg;
-	DlfStatus	stop;			/* why the integral stopped, or DLF_OK */
-	const DlfPointsScale *points;	/* explain points (binary), or NULL */
-	double	   *eout;			/* ensemble: members' probabilities */
-};
-
-static double ens_eval_point(DlfExplainer *e, double alpha, int32_t klass,
-							 int32_t *klass_out, double *grad);
 
 /* Installs the interrupt callback asked before each network evaluation. */
 void
@@ -112,6 +79,7 @@ dlf_explainer_free(DlfExplainer *e)
 	dlf_free(e->bidx);
 	dlf_free(e->bval);
 	dlf_free(e->eout);
+	dlf_free(e->gsk);
 	dlf_free(e);
 }
 
@@ -162,6 +130,8 @@ dlf_explainer_new(const DlfModel *m, DlfError *err)
 	if (m->nmembers > 1)
 		bad |= !(e->eout = dlf_alloc_array((size_t) m->nmembers * e->maxu,
 										   sizeof(double)));
+	if (m->nmembers > 1 && m->skip)
+		bad |= !(e->gsk = dlf_alloc_array(cap, sizeof(double)));
 	if (bad || !e->g || !e->g2 || !e->idx || !e->feat || !e->xv || !e->bv ||
 		!e->gsum || !e->gbuf || !e->probs || !e->bidx || !e->bval)
 	{
@@ -206,45 +176,9 @@ scorer_output(const DlfExplainer *e, int32_t *klass)
 	return e->probs[*klass];
 }
 
-/* Hidden activation of a pre-activation value (as nn.c, in double). */
-static inline double
-act_f(int act, double v)
-{
-	switch (act)
-	{
-		case DLF_ACT_RELU:
-			return v > 0.0 ? v : 0.0;
-		case DLF_ACT_LEAKY_RELU:
-			return v > 0.0 ? v : DLF_LEAKY_SLOPE * v;
-		case DLF_ACT_TANH:
-			return tanh(v);
-		case DLF_ACT_SIGMOID:
-			return 1.0 / (1.0 + exp(-v));
-	}
-	return v;
-}
-
-/* Derivative of the hidden activation from pre-activation v and output a. */
-static inline double
-act_d(int act, double v, double a)
-{
-	switch (act)
-	{
-		case DLF_ACT_RELU:
-			return v > 0.0 ? 1.0 : 0.0;
-		case DLF_ACT_LEAKY_RELU:
-			return v > 0.0 ? 1.0 : DLF_LEAKY_SLOPE;
-		case DLF_ACT_TANH:
-			return 1.0 - a * a;
-		case DLF_ACT_SIGMOID:
-			return a * (1.0 - a);
-	}
-	return 1.0;
-}
-
 /* Slope of the isotonic calibration map at probability p. */
-static double
-iso_slope(const DlfModel *m, double p)
+double
+explain_iso_slope(const DlfModel *m, double p)
 {
 	const double *xs = m->iso_x;
 	const double *ys = m->iso_y;
@@ -313,6 +247,8 @@ eval_point(DlfExplainer *e, double alpha, int32_t klass, int32_t *klass_out,
 					e->pre[l][j] += h * w[j];
 		}
 	}
+	if (m->skip)
+		explain_skip_forward(e, m->skip, alpha, e->pre[L - 1]);
 	zin = e->pre[L - 1];
 
 	/* output on the explained scale and dF/dlogits into gz */
@@ -331,7 +267,7 @@ eval_point(DlfExplainer *e, double alpha, int32_t klass, int32_t *klass_out,
 		if (m->calibration == DLF_CALIB_PLATT)
 			gz[0] = -m->platt_a * F * (1.0 - F);
 		else if (m->calibration == DLF_CALIB_ISOTONIC && m->niso > 0)
-			gz[0] = iso_slope(m, p) * p * (1.0 - p);
+			gz[0] = explain_iso_slope(m, p) * p * (1.0 - p);
 		else
 			gz[0] = p * (1.0 - p);
 	}
@@ -364,6 +300,9 @@ eval_point(DlfExplainer *e, double alpha, int32_t klass, int32_t *klass_out,
 	if (!grad)
 		return F;
 
+	/* the skip path's share first, while gz holds dF/dlogits */
+	if (m->skip)
+		explain_skip_grad(e, m->skip, gz, grad);
 	/* backward through the hidden layers: g holds dF/dpre[l] */
 	for (int32_t l = L - 1; l >= 1; l--)
 	{
@@ -390,9 +329,54 @@ eval_point(DlfExplainer *e, double alpha, int32_t klass, int32_t *klass_out,
 
 		for (int32_t j = 0; j < u1; j++)
 			s += w[j] * gz[j];
-		grad[k] = s;
+		if (m->skip)
+			grad[k] += s;
+		else
+			grad[k] = s;
 	}
 	return F;
+}
+
+/*
+ * Adds the skip path S (units[0] x outputs) at alpha to the logits z: the
+ * path's inputs times their rows of S, sparse over the active inputs.
+ */
+void
+explain_skip_forward(const DlfExplainer *e, const float *S, double alpha,
+					 double *z)
+{
+	int32_t		nout = e->m->units[e->m->nlayers];
+
+	for (int32_t k = 0; k < e->nact; k++)
+	{
+		double		v = e->bv[k] + alpha * (e->xv[k] - e->bv[k]);
+		const float *w = S + (size_t) e->idx[k] * nout;
+
+		if (v != 0.0)
+			for (int32_t j = 0; j < nout; j++)
+				z[j] += v * w[j];
+	}
+}
+
+/*
+ * The skip path's share of dF/dinput: grad[k] = S[input k] . gz, gz being
+ * dF/dlogits (overwrites; the hidden path's share is added after).
+ */
+void
+explain_skip_grad(const DlfExplainer *e, const float *S, const double *gz,
+				  double *grad)
+{
+	int32_t		nout = e->m->units[e->m->nlayers];
+
+	for (int32_t k = 0; k < e->nact; k++)
+	{
+		const float *w = S + (size_t) e->idx[k] * nout;
+		double		s = 0.0;
+
+		for (int32_t j = 0; j < nout; j++)
+			s += w[j] * gz[j];
+		grad[k] = s;
+	}
 }
 
 /* Adds one active input (row value xv, baseline value bv) of feature f. */
@@ -604,219 +588,4 @@ dlf_reason_features(const DlfModel *m, const double *contrib, int32_t k,
 			n++;
 	}
 	return n;
-}
-
-/* ---- ensembles ------------------------------------------------------------ */
-
-/*
- * Forward pass of member mem at alpha, in double: fills pre/post and
- * returns the member's logits (pre[nlayers - 1]).
- */
-static const double *
-member_forward(DlfExplainer *e, int32_t mem, double alpha)
-{
-	const DlfModel *m = e->m;
-	int32_t		L = m->nlayers;
-	int32_t		u1 = m->units[1];
-	const float *b0 = dlf_member_biases(m, mem, 0);
-	const float *W0 = dlf_member_weights(m, mem, 0);
-
-	for (int32_t j = 0; j < u1; j++)
-		e->pre[0][j] = b0[j];
-	for (int32_t k = 0; k < e->nact; k++)
-	{
-		double		v = e->bv[k] + alpha * (e->xv[k] - e->bv[k]);
-		const float *w = W0 + (size_t) e->idx[k] * u1;
-
-		if (v != 0.0)
-			for (int32_t j = 0; j < u1; j++)
-				e->pre[0][j] += v * w[j];
-	}
-	for (int32_t l = 1; l < L; l++)
-	{
-		int32_t		ui = m->units[l],
-					uo = m->units[l + 1];
-		const float *W = dlf_member_weights(m, mem, l);
-		const float *B = dlf_member_biases(m, mem, l);
-
-		for (int32_t i = 0; i < ui; i++)
-			e->post[l - 1][i] = act_f(m->activation, e->pre[l - 1][i]);
-		for (int32_t j = 0; j < uo; j++)
-			e->pre[l][j] = B[j];
-		for (int32_t i = 0; i < ui; i++)
-		{
-			double		h = e->post[l - 1][i];
-			const float *w = W + (size_t) i * uo;
-
-			if (h != 0.0)
-				for (int32_t j = 0; j < uo; j++)
-					e->pre[l][j] += h * w[j];
-		}
-	}
-	return e->pre[L - 1];
-}
-
-/*
- * Backward pass of member mem after member_forward, from dF/dlogits in
- * e->g: adds dF/dinput of every active input to grad.
- */
-static void
-member_backward(DlfExplainer *e, int32_t mem, double *grad)
-{
-	const DlfModel *m = e->m;
-	int32_t		L = m->nlayers;
-	int32_t		u1 = m->units[1];
-	double	   *gz = e->g;
-
-	for (int32_t l = L - 1; l >= 1; l--)
-	{
-		int32_t		ui = m->units[l],
-					uo = m->units[l + 1];
-		const float *W = dlf_member_weights(m, mem, l);
-		double	   *gin = (gz == e->g) ? e->g2 : e->g;
-
-		for (int32_t i = 0; i < ui; i++)
-		{
-			const float *w = W + (size_t) i * uo;
-			double		s = 0.0;
-
-			for (int32_t j = 0; j < uo; j++)
-				s += w[j] * gz[j];
-			gin[i] = s * act_d(m->activation, e->pre[l - 1][i], e->post[l - 1][i]);
-		}
-		gz = gin;
-	}
-	for (int32_t k = 0; k < e->nact; k++)
-	{
-		const float *w = dlf_member_weights(m, mem, 0) + (size_t) e->idx[k] * u1;
-		double		s = 0.0;
-
-		for (int32_t j = 0; j < u1; j++)
-			s += w[j] * gz[j];
-		grad[k] += s;
-	}
-}
-
-/*
- * eval_point of an ensemble: F is the explained output of the mean
- * probability (mean output), and dF/dinput the sum over members of F's
- * derivative through each member's logits.  Without calibration F is the
- * mean of the members' outputs, so the attributions are the mean of the
- * members' attributions.
- */
-static double
-ens_eval_point(DlfExplainer *e, double alpha, int32_t klass,
-			   int32_t *klass_out, double *grad)
-{
-	const DlfModel *m = e->m;
-	int32_t		K = m->nmembers;
-	int32_t		nout = m->units[m->nlayers];
-	double		F,
-				pbar = 0.0,
-				qbar = 0.0,
-				dFdp = 1.0;
-
-	/* pass 1: every member's output on the probability scale */
-	for (int32_t mem = 0; mem < K; mem++)
-	{
-		const double *z = member_forward(e, mem, alpha);
-		double	   *o = e->eout + (size_t) mem * nout;
-
-		if (m->task == DLF_TASK_REGRESSION)
-			o[0] = z[0];
-		else if (m->task == DLF_TASK_BINARY)
-		{
-			o[0] = 1.0 / (1.0 + exp(-z[0]));
-			pbar += o[0];
-			qbar += 1.0 / (1.0 + exp(z[0]));
-		}
-		else
-		{
-			double		mx = z[0],
-						sum = 0.0;
-
-			for (int32_t j = 1; j < nout; j++)
-				if (z[j] > mx)
-					mx = z[j];
-			for (int32_t j = 0; j < nout; j++)
-				sum += (o[j] = exp(z[j] - mx));
-			for (int32_t j = 0; j < nout; j++)
-				o[j] /= sum;
-		}
-	}
-	if (m->task == DLF_TASK_REGRESSION)
-	{
-		double		zbar = 0.0;
-
-		for (int32_t mem = 0; mem < K; mem++)
-			zbar += e->eout[(size_t) mem * nout];
-		F = zbar / K * m->target_scale + m->target_mean;
-	}
-	else if (m->task == DLF_TASK_BINARY)
-	{
-		double		pq;
-
-		pbar /= K;
-		qbar /= K;
-		pq = pbar * qbar;
-		if (e->points)
-		{
-			double		dz;
-
-			/* points of the mean's log-odds z; dz/dpbar = 1 / (pbar qbar) */
-			F = dlf_points_of_logit(m, e->points, log(pbar) - log(qbar), &dz);
-			dFdp = pq > 0.0 ? dz / pq : 0.0;
-		}
-		else
-		{
-			F = dlf_calibrated(m, log(pbar) - log(qbar));
-			if (m->calibration == DLF_CALIB_PLATT)
-				dFdp = pq > 0.0 ? -m->platt_a * F * (1.0 - F) / pq : 0.0;
-			else if (m->calibration == DLF_CALIB_ISOTONIC && m->niso > 0)
-				dFdp = iso_slope(m, pbar);
-		}
-	}
-	else
-	{
-		double	   *p = e->g2;
-
-		for (int32_t j = 0; j < nout; j++)
-		{
-			p[j] = 0.0;
-			for (int32_t mem = 0; mem < K; mem++)
-				p[j] += e->eout[(size_t) mem * nout + j];
-			p[j] /= K;
-		}
-		if (klass < 0)
-		{
-			klass = 0;
-			for (int32_t j = 1; j < nout; j++)
-				if (p[j] > p[klass])
-					klass = j;
-		}
-		F = p[klass];
-	}
-	if (klass_out)
-		*klass_out = klass;
-	if (!grad)
-		return F;
-
-	/* pass 2: each member's share of dF, backward through it */
-	for (int32_t k = 0; k < e->nact; k++)
-		grad[k] = 0.0;
-	for (int32_t mem = 0; mem < K; mem++)
-	{
-		const double *o = e->eout + (size_t) mem * nout;
-
-		member_forward(e, mem, alpha);
-		if (m->task == DLF_TASK_REGRESSION)
-			e->g[0] = m->target_scale / K;
-		else if (m->task == DLF_TASK_BINARY)
-			e->g[0] = dFdp * o[0] * (1.0 - o[0]) / K;
-		else
-			for (int32_t j = 0; j < nout; j++)
-				e->g[j] = o[klass] * ((j == klass) - o[j]) / K;
-		member_backward(e, mem, grad);
-	}
-	return F;
 }

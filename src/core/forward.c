@@ -181,6 +181,7 @@ dlf_scorer_new(const DlfModel *m, DlfError *err)
 		s->net.W[l] = (float *) m->weights[l];
 		s->net.b[l] = (float *) m->biases[l];
 	}
+	s->net.S = m->skip;
 	nn_row_plan(&s->net);
 	ninputs = m->units[0];
 	s->all_numeric = 1;

@@ -152,6 +152,7 @@ gov_open(Gov *g, DlfModel *m, const DlfDataset *data,
 		g->net.W[l] = m->weights[l];
 		g->net.b[l] = m->biases[l];
 	}
+	g->net.S = m->skip;
 	g->inv_scale = dlf_alloc_array(m->nfeatures, sizeof(double));
 	if (g->inv_scale == NULL)
 		return dlf_fail(err, DLF_ERR_NOMEM, "out of memory");

@@ -217,13 +217,21 @@ layers_json(DlfBuf *b, const DlfModel *m)
 	dlf_buf_json_string(b, dlf_activation_name(m->activation));
 	key(b, 1, "parameters");
 	dlf_buf_printf(b, "%lld",
-				   (long long) (m->units ? dlf_model_nparams(m) *
+				   (long long) (m->units ? (dlf_model_nparams(m) +
+											dlf_model_nskip(m)) *
 								dlf_model_members(m) : 0));
 	if (m->nmembers > 1)
 	{
 		/* only ensembles: the description of other models is unchanged */
 		key(b, 1, "ensemble");
 		dlf_buf_printf(b, "%d", (int) m->nmembers);
+	}
+	if (m->skip)
+	{
+		/* only with a skip path: the inputs' weights into the outputs */
+		key(b, 1, "skip");
+		dlf_buf_printf(b, "{\"inputs\":%d,\"outputs\":%d}",
+					   (int) m->units[0], (int) m->units[m->nlayers]);
 	}
 }
 

@@ -65,6 +65,7 @@ dlf_model_free(DlfModel *m)
 	}
 	dlf_free(m->mweights);
 	dlf_free(m->mbiases);
+	dlf_free(m->skip);
 	dlf_free(m->units);
 	dlf_free(m->options_json);
 	dlf_free(m->cv_json);
@@ -99,7 +100,7 @@ dlf_model_layout(DlfModel *m)
 	return off;
 }
 
-/* Counts weights and biases of all layers. */
+/* Counts weights and biases of all layers (one network, no skip path). */
 int64_t
 dlf_model_nparams(const DlfModel *m)
 {
@@ -160,6 +161,18 @@ void
 dlf_model_zero_input(DlfModel *m, int32_t input)
 {
 	for (int32_t e = 0; e < dlf_model_members(m); e++)
+	{
 		memset(dlf_member_weights(m, e, 0) + (size_t) input * m->units[1], 0,
 			   sizeof(float) * m->units[1]);
+		if (m->skip)
+			memset(dlf_member_skip(m, e) + (size_t) input * m->units[m->nlayers],
+				   0, sizeof(float) * m->units[m->nlayers]);
+	}
+}
+
+/* Skip-path weights of one member: units[0] x outputs, 0 without. */
+int64_t
+dlf_model_nskip(const DlfModel *m)
+{
+	return m->skip ? (int64_t) m->units[0] * m->units[m->nlayers] : 0;
 }

@@ -114,6 +114,28 @@ project_layer(const DlfModel *m, NnNet *net, int32_t l, int64_t lo,
 }
 
 /*
+ * Projects the skip path's weights with index in [lo, hi) of S: those of a
+ * constrained input take its sign, as its first-layer weights do (the
+ * path reaches the output without an activation).
+ */
+static void
+project_skip(const DlfModel *m, NnNet *net, int64_t lo, int64_t hi, int init)
+{
+	int64_t		nout = net->units[net->nlayers];
+
+	for (int32_t f = 0; f < m->nfeatures; f++)
+	{
+		const DlfFeature *ft = &m->features[f];
+		int64_t		off = (int64_t) ft->input_offset * nout;
+
+		if (ft->monotone == 0 || ft->kind != DLF_FEAT_NUMERIC)
+			continue;
+		project_span(net->S, lo > off ? lo : off,
+					 hi < off + nout ? hi : off + nout, ft->monotone, init);
+	}
+}
+
+/*
  * Projects the weights lying in [lo, hi) of the flat parameter array
  * `base' that holds every layer's weights; a training thread projects the
  * slice of the parameters it has just updated.
@@ -134,6 +156,16 @@ dlf_monotone_project_range(const DlfModel *m, NnNet *net, const float *base,
 		if (a < b)
 			project_layer(m, net, l, a, b, 0);
 	}
+	if (net->S)
+	{
+		int64_t		off = net->S - base;
+		int64_t		nw = (int64_t) net->units[0] * net->units[net->nlayers];
+		int64_t		a = lo > off ? lo - off : 0;
+		int64_t		b = hi < off + nw ? hi - off : nw;
+
+		if (a < b)
+			project_skip(m, net, a, b, 0);
+	}
 }
 
 /* Projects all weights onto the monotone-constrained set. */
@@ -145,4 +177,7 @@ dlf_monotone_project(const DlfModel *m, NnNet *net, int init)
 	for (int32_t l = 0; l < net->nlayers; l++)
 		project_layer(m, net, l, 0,
 					  (int64_t) net->units[l] * net->units[l + 1], init);
+	if (net->S)
+		project_skip(m, net, 0,
+					 (int64_t) net->units[0] * net->units[net->nlayers], init);
 }

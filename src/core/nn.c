@@ -660,6 +660,8 @@ nn_forward(const NnNet *net, const NnBatch *bt, NnWork *w, int use_mask)
 				memcpy(dst, a, n * sizeof(float));
 		}
 	}
+	if (net->S)
+		nn_skip_forward(net, bt, w->act[L - 1]);
 }
 
 
@@ -771,6 +773,9 @@ nn_backward_wt(const NnNet *net, const NnBatch *bt, NnWork *w, int use_mask,
 	float	   *G = w->delta;
 	float	   *D = w->delta2;
 
+	/* the skip path's gradient, while G still holds the logits' */
+	if (net->S)
+		nn_skip_backward(net, bt, G, l2, grad->S);
 	for (int32_t l = net->nlayers - 1; l >= 0; l--)
 	{
 		int32_t		nin = net->units[l];

@@ -47,6 +47,9 @@ typedef struct NnNet
 	int			row_small;		/* set by nn_row_plan: nn_forward_row may
 								 * take its path for small networks (same
 								 * bits either way) */
+	int			skip;			/* has a linear skip path ("skip": true) */
+	float	   *S;				/* its weights, units[0] x units[nlayers],
+								 * added to the logits; NULL without */
 } NnNet;
 
 /*
@@ -152,6 +155,31 @@ void		nn_backward_wt(const NnNet *net, const NnBatch *bt, NnWork *w,
  */
 int			dlf_scorer_run_entries(DlfScorer *s, const int32_t *idx,
 								   const float *val, double *out);
+
+/*
+ * The skip path's weights are penalised with l2 times this (doc/quality.md):
+ * the penalties that suit a network's hidden weights (alpha 3..30 in
+ * scikit-learn's scaling) are stronger than what suits a linear model
+ * (logistic regression's default is alpha 1).
+ */
+#ifndef DLF_SKIP_L2_SCALE
+#define DLF_SKIP_L2_SCALE	0.1f
+#endif
+
+/*
+ * The linear skip path (nn_skip.c): the inputs feed the logits directly
+ * through net->S.  nn_skip_forward adds it to a batch's logits (gradient
+ * only); nn_skip_backward writes dS = sum_r x_r G_r + DLF_SKIP_L2_SCALE *
+ * l2 * S (overwrites);
+ * nn_skip_row adds it to one row's logits in the one-row kernel's fixed
+ * order (idx NULL: entry k is input k): for each output j, a sum from +0
+ * over the entries in order, then logit_j + sum.
+ */
+void		nn_skip_forward(const NnNet *net, const NnBatch *bt, float *logits);
+void		nn_skip_backward(const NnNet *net, const NnBatch *bt,
+							 const float *G, float l2, float *dS);
+void		nn_skip_row(const NnNet *net, const int32_t *idx, const float *val,
+						int32_t nnz, float *logits);
 
 /* Unweighted per-row loss of one row's logits (double precision). */
 double		nn_row_loss(int task, const float *z, int32_t nout, float target);

@@ -370,12 +370,13 @@ row_layer(int mode, const int32_t *restrict idx, const float *restrict x,
 /*
  * Whether the network is small enough for row_small: two or more layers,
  * every hidden layer of 16 or 32 units with ReLU or leaky ReLU, and at most
- * 32 outputs (the default [32, 16] and its neighbours).
+ * 32 outputs (the default [32, 16] and its neighbours), and no skip path
+ * (row_general adds it after the output layer).
  */
 static inline int
 row_small_ok(const NnNet *net)
 {
-	if (net->nlayers < 2 || net->units[net->nlayers] > 32 ||
+	if (net->nlayers < 2 || net->units[net->nlayers] > 32 || net->S ||
 		(net->activation != DLF_ACT_RELU &&
 		 net->activation != DLF_ACT_LEAKY_RELU))
 		return 0;
@@ -493,6 +494,8 @@ row_general(const NnNet *net, const int32_t *restrict idx,
 		if (hidden && !fused)
 			activate(act[l], nout, a);
 	}
+	if (net->S)
+		nn_skip_row(net, idx, val, nnz, act[L - 1]);
 }
 
 /*
@@ -673,6 +676,8 @@ rows_general(const NnNet *net, const NnBatch *bt, NnWork *w)
 		if (hidden && !fused)
 			activate(out, (int32_t) ((size_t) rows * nout), a);
 	}
+	if (net->S)
+		nn_skip_forward(net, bt, w->act[L - 1]);
 }
 
 /*

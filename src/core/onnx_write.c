@@ -629,6 +629,12 @@ dlf_onnx_export(const DlfModel *m, const char *model_sha256, uint8_t **out,
 				   (int) m->nmembers);
 		return DLF_ERR_INVALID;
 	}
+	if (m->skip)
+	{
+		dlf_fail(err, DLF_ERR_INVALID, "cannot export a model with a skip path to ONNX");
+		dlf_detail(err, "The exported graph has no node for the inputs' direct weights into the output; train it without \"skip\" to export it.");
+		return DLF_ERR_INVALID;
+	}
 	if (check_names(m, err) != DLF_OK)
 		return err->code;
 	dlf_buf_init(&g.nodes);

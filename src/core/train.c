@@ -276,6 +276,10 @@ setup_net(TrainCtx *c)
 	net->units[net->nlayers] = c->nout;
 	for (int32_t l = 0; l < net->nlayers; l++)
 		np += (int64_t) net->units[l] * net->units[l + 1] + net->units[l + 1];
+	/* the skip path's weights follow the layers' in the parameters */
+	net->skip = opt->skip;
+	if (opt->skip)
+		np += (int64_t) net->units[0] * net->units[net->nlayers];
 	if (np > DLF_MAX_PARAMS)
 	{
 		dlf_fail(c->err, DLF_ERR_LIMIT, "network has too many parameters");
@@ -302,6 +306,7 @@ setup_net(TrainCtx *c)
 					   (int) im->nmembers);
 			return DLF_ERR_INVALID;
 		}
+		same = same && (im->skip != NULL) == (opt->skip != 0);
 		if (!same || im->task != c->task || im->nfeatures != c->nf)
 			return dlf_fail(c->err, DLF_ERR_INVALID,
 							"init model architecture does not match");
@@ -309,6 +314,28 @@ setup_net(TrainCtx *c)
 	return DLF_OK;
 }
 
+
+/*
+ * Replaces the model's skip-path weights with the trained ones (none
+ * without a skip path); nonzero when out of memory.
+ */
+static int
+store_skip(TrainCtx *c)
+{
+	size_t		n = (size_t) c->net.units[0] * c->net.units[c->net.nlayers];
+	float	   *S = NULL;
+
+	if (c->net.S)
+	{
+		S = dlf_alloc_array(n, sizeof(float));
+		if (S == NULL)
+			return 1;
+		memcpy(S, c->net.S, n * sizeof(float));
+	}
+	dlf_free(c->m->skip);
+	c->m->skip = S;
+	return 0;
+}
 
 /* Fails with "training diverged". */
 static DlfStatus
@@ -481,6 +508,13 @@ finish_model(TrainCtx *c)
 	W = dlf_alloc_array(L, sizeof(float *));
 	b = dlf_alloc_array(L, sizeof(float *));
 	failed = !units || !W || !b;
+	if (!failed && (failed = store_skip(c)) != 0)
+	{
+		dlf_free(units);
+		dlf_free(W);
+		dlf_free(b);
+		return dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
+	}
 	for (int32_t l = 0; !failed && l < L; l++)
 	{
 		size_t		nw = (size_t) net->units[l] * net->units[l + 1];

@@ -76,6 +76,20 @@ job_full_gradient(void *arg, int self, int nthreads)
 	}
 }
 
+/* Adds l2 * w to the gradient of nw weights at off, and w^2 to *reg. */
+static void
+add_penalty(const float *x, float *g, int64_t off, int64_t nw, float l2,
+			double *reg)
+{
+	for (int64_t i = 0; i < nw; i++)
+	{
+		float		w = x[off + i];
+
+		*reg += (double) w * w;
+		g[off + i] += l2 * w;
+	}
+}
+
 /* The objective at x: loads x into the network, runs the gradient job. */
 static DlfStatus
 lbfgs_eval(void *arg, const float *x, float *g, double *f, DlfError *err)
@@ -83,7 +97,8 @@ lbfgs_eval(void *arg, const float *x, float *g, double *f, DlfError *err)
 	LbfgsTrain *lt = arg;
 	TrainCtx   *c = lt->c;
 	double		loss = 0.0,
-				reg = 0.0;
+				reg = 0.0,
+				sreg = 0.0;
 	float		l2 = (float) c->opt->l2;
 
 	memcpy(c->P, x, c->nparams * sizeof(float));
@@ -101,19 +116,15 @@ lbfgs_eval(void *arg, const float *x, float *g, double *f, DlfError *err)
 	loss /= (double) c->ntrain;
 	/* the weights' penalty (not the biases'), at the weights' offsets */
 	for (int32_t l = 0; l < c->net.nlayers; l++)
-	{
-		int64_t		off = c->net.W[l] - c->P;
-		int64_t		nw = (int64_t) c->net.units[l] * c->net.units[l + 1];
-
-		for (int64_t i = 0; i < nw; i++)
-		{
-			float		w = x[off + i];
-
-			reg += (double) w * w;
-			g[off + i] += l2 * w;
-		}
-	}
-	*f = loss + 0.5 * c->opt->l2 * reg;
+		add_penalty(x, g, c->net.W[l] - c->P,
+					(int64_t) c->net.units[l] * c->net.units[l + 1], l2, &reg);
+	/* and the skip path's weights, which follow the layers', less */
+	if (c->net.S)
+		add_penalty(x, g, c->net.S - c->P,
+					(int64_t) c->net.units[0] * c->net.units[c->net.nlayers],
+					l2 * DLF_SKIP_L2_SCALE, &sreg);
+	*f = loss + 0.5 * c->opt->l2 * reg +
+		0.5 * (double) (l2 * DLF_SKIP_L2_SCALE) * sreg;
 	lt->data_loss = loss;
 	return DLF_OK;
 }

@@ -334,7 +334,7 @@ train_split_rows(TrainCtx *c)
 
 /* ---- parameters ---------------------------------------------------------- */
 
-/* Points net's W/b at a flat buffer laid out W0, b0, W1, b1, ... */
+/* Points net's W/b at a flat buffer laid out W0, b0, W1, b1, ..., S. */
 void
 train_bind_params(const NnNet *shape, NnNet *view, float *buf)
 {
@@ -346,6 +346,7 @@ train_bind_params(const NnNet *shape, NnNet *view, float *buf)
 		view->b[l] = buf;
 		buf += shape->units[l + 1];
 	}
+	view->S = shape->skip ? buf : NULL;
 }
 
 /* Allocates parameters and optimiser state and initialises the weights. */
@@ -414,6 +415,10 @@ train_init_params(TrainCtx *c)
 		if (wall > 0.0 && wpos > 0.0 && wpos < wall)
 			net->b[net->nlayers - 1][0] = (float) log(wpos / (wall - wpos));
 	}
+	/* the skip path starts at 0 (the buffer is zeroed), or the init's */
+	if (im && net->S)
+		memcpy(net->S, im->skip,
+			   sizeof(float) * net->units[0] * net->units[net->nlayers]);
 	memcpy(c->best, c->P, c->nparams * sizeof(float));
 	return DLF_OK;
 }

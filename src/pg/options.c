@@ -94,6 +94,7 @@ static void write_monotone(StringInfo s, const OptDef *d, const DlfTrainSpec *sp
 static void write_points(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
 static void write_init(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
 static void write_ensemble(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
+static void write_skip(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
 
 #define F(member)	offsetof(DlfTrainSpec, member)
 
@@ -138,6 +139,7 @@ static const OptDef option_defs[] = {
 	.json = JSON_WRITE, .write = write_ensemble},
 	{"ensemble_sample", OPT_CHOICE, F(opt.ens_sample), .names = ens_sample_names, .base = 0,
 	.json = JSON_WRITE, .write = write_ensemble},
+	{"skip", OPT_BOOL, F(opt.skip), .json = JSON_WRITE, .write = write_skip},
 	{"features", OPT_OTHER, .parse = parse_features,
 	.detail = "Option \"features\" must be an array of distinct, non-empty feature names."},
 	{"reasons", OPT_OTHER, .parse = parse_reasons,
@@ -772,6 +774,16 @@ static void
 write_ensemble(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m)
 {
 	if (spec->opt.ensemble <= 1)
+		return;
+	json_key(s, d->key);
+	write_plain(s, d, spec);
+}
+
+/* Writes "skip" when the network has a skip path (new key: old JSON kept). */
+static void
+write_skip(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m)
+{
+	if (!spec->opt.skip)
 		return;
 	json_key(s, d->key);
 	write_plain(s, d, spec);

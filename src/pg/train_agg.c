@@ -388,6 +388,63 @@ report_epoch(void *arg, const DlfEpochReport *r)
 					r->valid_metric, r->seconds)));
 }
 
+/*
+ * The model schema, dataset, options and hooks of a training from the
+ * buffered rows of st (shared by dlfin_train and dlfin_cv); the dataset's
+ * columns are the state's.
+ */
+DlfModel *
+dlfin_train_prepare(TrainState *st, DlfTrainSpec *spec, DlfDataset *data,
+					DlfTrainHooks *hooks)
+{
+	DlfModel   *m;
+	DlfModel   *init = NULL;
+
+	/* parsed on the first row, unless the state came from parallel workers */
+	if (st->spec)
+		*spec = *st->spec;
+	else
+		dlfin_parse_options(st->options, spec);
+	if (spec->init)
+		init = dlfin_decode_model(spec->init);
+
+	m = dlf_model_new();
+	if (m == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	setup_labels(st, spec, m);
+	m->nfeatures = st->nfeat;
+	m->features = core_alloc0(st->nfeat, sizeof(DlfFeature));
+	if (init && init->nfeatures != st->nfeat)
+		check_init_schema(init, m);
+	for (int32 f = 0; f < st->nfeat; f++)
+		setup_feature(st, spec, m, init, f);
+	if (init)
+	{
+		check_init_schema(init, m);
+		spec->opt.init = init;
+	}
+	dlfin_apply_governance(spec, m);
+
+	data->nrows = st->nrows;
+	data->nfeatures = st->nfeat;
+	data->num = palloc0(sizeof(float *) * st->nfeat);
+	data->cat = palloc0(sizeof(int32 *) * st->nfeat);
+	for (int32 f = 0; f < st->nfeat; f++)
+	{
+		data->num[f] = st->cols[f].num;
+		data->cat[f] = st->cols[f].cat;
+	}
+	/* classification: 2-byte class indexes; regression: the values */
+	data->label = st->label_val;
+	data->cls = m->task == DLF_TASK_REGRESSION ? NULL : st->label_code;
+
+	spec->opt.nthreads = spec->threads ? spec->threads : dlfin_threads;
+	hooks->interrupted = dlfin_interrupt_pending;
+	hooks->epoch_done = spec->verbose ? report_epoch : NULL;
+	hooks->arg = NULL;
+	return m;
+}
+
 /* Final function: trains the model on the buffered rows, returns bytea. */
 Datum
 dlfin_train_final(PG_FUNCTION_ARGS)
@@ -395,7 +452,6 @@ dlfin_train_final(PG_FUNCTION_ARGS)
 	TrainState *st;
 	DlfTrainSpec spec;
 	DlfModel   *m;
-	DlfModel   *init = NULL;
 	DlfDataset	data;
 	DlfTrainHooks hooks;
 	DlfError	err;
@@ -409,49 +465,7 @@ dlfin_train_final(PG_FUNCTION_ARGS)
 	train_state_check_owned(st);
 	if (st->nrows == 0)
 		PG_RETURN_NULL();
-
-	/* parsed on the first row, unless the state came from parallel workers */
-	if (st->spec)
-		spec = *st->spec;
-	else
-		dlfin_parse_options(st->options, &spec);
-	if (spec.init)
-		init = dlfin_decode_model(spec.init);
-
-	m = dlf_model_new();
-	if (m == NULL)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-	setup_labels(st, &spec, m);
-	m->nfeatures = st->nfeat;
-	m->features = core_alloc0(st->nfeat, sizeof(DlfFeature));
-	if (init && init->nfeatures != st->nfeat)
-		check_init_schema(init, m);
-	for (int32 f = 0; f < st->nfeat; f++)
-		setup_feature(st, &spec, m, init, f);
-	if (init)
-	{
-		check_init_schema(init, m);
-		spec.opt.init = init;
-	}
-	dlfin_apply_governance(&spec, m);
-
-	data.nrows = st->nrows;
-	data.nfeatures = st->nfeat;
-	data.num = palloc0(sizeof(float *) * st->nfeat);
-	data.cat = palloc0(sizeof(int32 *) * st->nfeat);
-	for (int32 f = 0; f < st->nfeat; f++)
-	{
-		data.num[f] = st->cols[f].num;
-		data.cat[f] = st->cols[f].cat;
-	}
-	/* classification: 2-byte class indexes; regression: the values */
-	data.label = st->label_val;
-	data.cls = m->task == DLF_TASK_REGRESSION ? NULL : st->label_code;
-
-	spec.opt.nthreads = spec.threads ? spec.threads : dlfin_threads;
-	hooks.interrupted = dlfin_interrupt_pending;
-	hooks.epoch_done = spec.verbose ? report_epoch : NULL;
-	hooks.arg = NULL;
+	m = dlfin_train_prepare(st, &spec, &data, &hooks);
 
 	/* set before training, so the trainer does not write its own */
 	json = dlfin_options_json(&spec, m);

@@ -98,4 +98,10 @@ extern void dlfin_train_remember_options(FunctionCallInfo fcinfo, TrainState *st
 /* Errors out (22023) unless this row's options equal the first row's. */
 extern void dlfin_train_check_options(FunctionCallInfo fcinfo, TrainState *st);
 
+/* ---- a training's inputs from the buffered rows (train_agg.c) ---- */
+
+/* Model schema, dataset, options and hooks; dlfin_train and dlfin_cv. */
+extern DlfModel *dlfin_train_prepare(TrainState *st, DlfTrainSpec *spec,
+									 DlfDataset *data, DlfTrainHooks *hooks);
+
 #endif

@@ -70,6 +70,12 @@ BEGIN
         RAISE EXCEPTION 'dlfin.train option "force" must be a boolean'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    IF options ? 'cv' AND NOT coalesce(CASE WHEN pg_catalog.jsonb_typeof(options -> 'cv') = 'number'
+           THEN (options ->> 'cv')::numeric BETWEEN 2 AND 64 AND (options ->> 'cv')::numeric % 1 = 0 END, false) THEN
+        RAISE EXCEPTION 'dlfin.train option "cv" must be an integer between 2 and 64'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'It is the number of folds of the cross-validation stored on the version.';
+    END IF;
     IF options ?| ARRAY['features', 'init'] THEN
         RAISE EXCEPTION 'dlfin.train sets the option "%" itself',
                         CASE WHEN options ? 'features' THEN 'features' ELSE 'init' END
@@ -503,7 +509,7 @@ BEGIN
     IF FOUND AND v_champ.features = registry_evaluate.features AND v_champ.label = registry_evaluate.label THEN
         v_champ_model := v_champ.model;
     END IF;
-    v_train_opts := (options - 'test_fraction' - 'warm_start' - 'exclude' - 'identifiers')
+    v_train_opts := (options - 'test_fraction' - 'warm_start' - 'exclude' - 'identifiers' - 'cv')
                     || pg_catalog.jsonb_build_object('features', pg_catalog.to_jsonb(registry_evaluate.features));
     IF warm_start AND v_champ.model IS NOT NULL THEN
         v_train_opts := v_train_opts || pg_catalog.jsonb_build_object('init', v_champ.model);
@@ -602,6 +608,7 @@ DECLARE
     v_feat record;
     v_run record;
     v_dec record;
+    v_cv jsonb;
 BEGIN
     -- describe: the arguments, the name, the query's columns
     SELECT * INTO v_args FROM dlfin.registry_check_args(registry_train.name, registry_train.query,
@@ -629,6 +636,11 @@ BEGIN
                                                      registry_train.label, v_opts, v_args.test_fraction,
                                                      v_args.warm_start, v_feat.features, v_feat.types,
                                                      v_desc.numeric_label);
+    -- cross-validation figures of the version's training rows ("cv": k)
+    v_cv := dlfin.registry_cv(runner, v_path, registry_train.query, registry_train.label, v_feat.features,
+                              (v_opts - 'test_fraction' - 'warm_start' - 'exclude' - 'identifiers' - 'cv')
+                              || pg_catalog.jsonb_build_object('features', pg_catalog.to_jsonb(v_feat.features)),
+                              v_args.test_fraction, v_opts -> 'cv');
 
     -- decide: by policy and the task's main held-out metric
     SELECT * INTO v_dec FROM dlfin.registry_decide(v_policy, v_run.task, v_run.metrics, v_run.champion_version,
@@ -637,7 +649,9 @@ BEGIN
     -- record: the version as a candidate, then deploy it if decided
     PERFORM dlfin.registry_record(caller, v_claim.owner, registry_train.name, v_claim.version,
         registry_train.query, registry_train.label, v_feat.features, v_opts, v_path,
-        v_run.model, v_run.task, v_run.nrows, v_run.ntrain, v_run.ntest, v_run.fp, v_run.metrics,
+        v_run.model, v_run.task, v_run.nrows, v_run.ntrain, v_run.ntest, v_run.fp,
+        CASE WHEN v_cv IS NULL THEN v_run.metrics
+             ELSE coalesce(v_run.metrics, '{}') || pg_catalog.jsonb_build_object('cv', v_cv) END,
         pg_catalog.jsonb_build_object(
             'policy', v_policy, 'deployed', v_dec.deploy, 'reason', v_dec.reason, 'metric', v_dec.metric,
             'challenger', v_dec.challenger, 'champion', v_dec.champion,

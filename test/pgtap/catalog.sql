@@ -13,6 +13,11 @@ INSERT INTO expected_labels VALUES
     ('dlfin_train_serialize(internal)', 'i', true, 's'),
     ('dlfin_train_deserialize(bytea,internal)', 'i', true, 's'),
     ('dlfin_train_final(internal)', 'i', false, 's'),
+    -- cross-validation for users: dlfin_train's state, its own final function
+    ('dlfin_cv("any","any")', 'i', false, 's'),
+    ('dlfin_cv_final(internal)', 'i', false, 's'),
+    ('cv_agg("any","any")', 'i', false, 's'),
+    ('registry_cv(regrole,text,text,text,text[],jsonb,double precision,jsonb)', 'v', false, 'u'),
     -- scoring by model bytes
     ('dlfin_predict(bytea,"any")', 'i', false, 's'),
     ('dlfin_predict_class(bytea,"any")', 'i', false, 's'),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Cancellation in every phase, not only in the epochs (test/sh/cancel.sh):
 # the row buffering and final canonical sort of dlfin_train, the members
-# of an ensemble (the timeouts fall in different members), scoring a big
+# of an ensemble (the timeouts fall in different members), the folds of
+# dlfin_cv, scoring a big
 # table with dlfin_predict, and the final sort of the exact metric
 # aggregates.  Each query is first timed uncancelled (T), then run with
 # statement_timeout at 30%, 60% and 90% of T: it must stop within a second
@@ -28,6 +29,7 @@ SQL
 queries=(
   "train|SELECT dlfin_train('{\"epochs\": 1, \"hidden\": [4], \"validation_fraction\": 0}', y, x, z, c) IS NOT NULL FROM big"
   "ensemble|SELECT dlfin_train('{\"ensemble\": 6, \"epochs\": 2, \"hidden\": [8], \"validation_fraction\": 0}', y, x, z, c) IS NOT NULL FROM big WHERE i <= 200000"
+  "cv|SELECT dlfin_cv('{\"cv_folds\": 4, \"epochs\": 2, \"hidden\": [8], \"validation_fraction\": 0}', y, x, z, c) IS NOT NULL FROM big WHERE i <= 200000"
   "score|SELECT sum(dlfin_predict(m.m, x, z, c)) FROM big, m"
   "auc|SELECT dlfin_auc(s, y) FROM big"
   "roc|SELECT dlfin_roc(s, y) IS NOT NULL FROM big"

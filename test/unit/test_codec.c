@@ -659,7 +659,7 @@ test_semantic(const uint8_t *buf, size_t len)
 	   "task 9 rejected: %s", err.detail);
 
 	memcpy(c, buf, len);
-	/* version 2 is the ensembles' (test_ensemble.c); the next one is newer */
+	/* versions 2 and 3 are the ensembles' and the skip path's; the next is newer */
 	wr32(c + 8, (DLF_FORMAT_VERSION + 1) | (0 << 16));
 	c[8] = DLF_FORMAT_VERSION + 1;
 	c[9] = 0;

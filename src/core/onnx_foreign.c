@@ -210,9 +210,10 @@ rd_foreign_features(Rd *r, const DlfOnnxOptions *o, const OValue *v)
 }
 
 /*
- * Refuses the nodes that compute the network's input: names the first
- * ai.onnx.ml operator among them (skl2onnx's Scaler, OneHotEncoder, ...),
- * else the operator right before the network.
+ * Refuses the nodes that compute the network's input: names a one-hot
+ * encoder among them (what option "features" replaces), else the
+ * ai.onnx.ml operator nearest the network (skl2onnx's Scaler, Imputer,
+ * ...), else the operator right before the network.
  */
 DlfStatus
 rd_foreign_preprocessing(Rd *r, const char *input)
@@ -222,8 +223,10 @@ rd_foreign_preprocessing(Rd *r, const char *input)
 	int32_t    *queue;
 	uint8_t    *seen;
 	int32_t		head = 0,
-				tail = 0;
-	const ONode *ml = NULL;
+				tail = 0,
+				lookups = 0;
+	const ONode *ml = NULL,
+			   *hot = NULL;
 
 	queue = dlf_alloc_array(g->nnodes ? g->nnodes : 1, sizeof(int32_t));
 	seen = dlf_alloc_array(g->nnodes ? g->nnodes : 1, 1);
@@ -239,14 +242,20 @@ rd_foreign_preprocessing(Rd *r, const char *input)
 		queue[tail++] = (int32_t) (top - g->nodes);
 		seen[top - g->nodes] = 1;
 	}
-	/* breadth first, so the operator nearest the network is named */
-	while (head < tail && ml == NULL)
+	/*
+	 * breadth first, so the operator nearest the network is named; a few
+	 * producer lookups (each scans the graph) reach any converter's
+	 * preprocessing, and keep a forged graph from costing more
+	 */
+	while (head < tail && hot == NULL && lookups < 64)
 	{
 		const ONode *n = &g->nodes[queue[head++]];
 
-		if (n->domain && strcmp(n->domain, "ai.onnx.ml") == 0)
+		if (ml == NULL && strcmp(n->domain, "ai.onnx.ml") == 0)
 			ml = n;
-		for (int64_t i = 0; i < n->nin && ml == NULL; i++)
+		if (og_is_ml(n, "OneHotEncoder") || og_is_op(n, "OneHot"))
+			hot = n;
+		for (int64_t i = 0; i < n->nin && lookups < 64; i++, lookups++)
 		{
 			const ONode *p = og_producer(g, n->in[i]);
 
@@ -259,8 +268,9 @@ rd_foreign_preprocessing(Rd *r, const char *input)
 	}
 	dlf_free(queue);
 	dlf_free(seen);
-	if (ml)
-		return rd_unsupported(r, "unsupported ONNX operator \"%s\" before the network", ml->op,
+	if (hot || ml)
+		return rd_unsupported(r, "unsupported ONNX operator \"%s\" before the network",
+							  hot ? hot->op : ml->op,
 							  FOREIGN_DETAIL);
 	return rd_unsupported(r, "unsupported ONNX operator \"%s\" before the network",
 						  top ? top->op : "(none)", SUPPORTED_DETAIL);

@@ -52,12 +52,19 @@ typedef struct DlfOnnxOptions
 {
 	int32_t		nfeatures;		/* names given, 0 for x1..xn */
 	char	  **names;
-	uint8_t    *sqltypes;		/* [nfeatures] DlfSqlType number/boolean,
-								 * or NULL for number */
+	uint8_t    *sqltypes;		/* [nfeatures] DlfSqlType number, boolean or
+								 * text, or NULL for number */
+	/* text features (sqltype DLF_SQL_TEXT), NULL when there are none: */
+	int32_t    *ncat;			/* [nfeatures] categories = network inputs */
+	char	 ***categories;		/* [nfeatures] in network input order */
+	int32_t    *other;			/* [nfeatures] category an unseen value
+								 * takes, -1: none (all-zero one-hot) */
+	int32_t    *missing;		/* [nfeatures] category NULL takes, -1: none */
 	int			task;			/* DlfTask, 0 = from the graph's output */
 	int32_t		nclasses;		/* class names given, 0 for 0..k-1 */
 	char	  **classes;
-	int32_t		nmean;			/* scaling outside the graph, or 0 */
+	int32_t		nmean;			/* scaling outside the graph, one per number
+								 * or boolean feature, or 0 */
 	double	   *mean;
 	int32_t		nscale;
 	double	   *scale;

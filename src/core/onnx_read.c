@@ -9,9 +9,9 @@
  * ending in Sigmoid (binary), Softmax (multiclass) or nothing (regression,
  * unless the options say otherwise).  Identity, Dropout and Flatten of a
  * 2-D tensor pass through.  What feeds the first layer is either a graph
- * input (the columns, scaled as the options say) or dlfin's own encoding
- * (Imputer and LabelEncoder/OneHot blocks, see onnx_write.c), whose
- * parameters are read from the graph.  Anything else is refused with an
+ * input (the columns as the options declare them, onnx_foreign.c) or
+ * dlfin's own encoding (Imputer and LabelEncoder/OneHot blocks, see
+ * onnx_write.c), whose parameters are read from the graph.  Anything else is refused with an
  * error that names the operator: never a model that scores differently.
  */
 #include "onnx_read.h"
@@ -315,47 +315,6 @@ rd_alloc_features(Rd *r, int32_t n)
 	return DLF_OK;
 }
 
-/* The columns feed the network directly: one numeric feature per input. */
-static DlfStatus
-plain_features(Rd *r, const DlfOnnxOptions *o, const OValue *v)
-{
-	int32_t		k = r->net.units[0];
-	DlfModel   *m = r->m;
-	DlfStatus	st;
-
-	if (v->type != ONNX_FLOAT && v->type != ONNX_DOUBLE)
-		return rd_unsupported(r, "ONNX graph input \"%s\" is not a float tensor", v->name,
-						   "dlfin imports networks over float or double columns.");
-	if ((o->nfeatures && o->nfeatures != k) || (o->nmean && o->nmean != k) ||
-		(o->nscale && o->nscale != k))
-	{
-		dlf_fail(r->err, DLF_ERR_INVALID,
-				 "options of dlfin_from_onnx do not match the network's %d inputs", (int) k);
-		dlf_detail(r->err, "Options \"features\", \"mean\" and \"scale\" need one entry per input.");
-		return DLF_ERR_INVALID;
-	}
-	if ((st = rd_alloc_features(r, k)) != DLF_OK)
-		return st;
-	for (int32_t f = 0; f < k; f++)
-	{
-		DlfFeature *ft = &m->features[f];
-		char		name[32];
-
-		snprintf(name, sizeof(name), "f%d", (int) f + 1);
-		ft->name = rd_dup(o->nfeatures ? o->names[f] : name);
-		ft->kind = DLF_FEAT_NUMERIC;
-		ft->sqltype = o->sqltypes && o->nfeatures ? o->sqltypes[f] : DLF_SQL_NUMBER;
-		ft->mean = o->nmean ? o->mean[f] : 0.0;
-		ft->scale = o->nscale ? o->scale[f] : 1.0;
-		if (ft->name == NULL)
-			return dlf_fail(r->err, DLF_ERR_NOMEM, "out of memory");
-		if (!(ft->scale > 0))
-			return dlf_fail(r->err, DLF_ERR_INVALID,
-							"option \"scale\" of dlfin_from_onnx must be positive");
-	}
-	return DLF_OK;
-}
-
 /* ---- the outputs ---- */
 
 /* Class names: given, or from a dlfin export's label encoder, or 0..k-1. */
@@ -479,12 +438,11 @@ read_model(Rd *r, const DlfOnnxOptions *o)
 	int32_t		k = r->net.units[r->net.nlayers];
 
 	if (in)
-		st = plain_features(r, o, in);
+		st = rd_foreign_features(r, o, in);
 	else if (og_is_op(top, "Concat") && task)
 		st = rd_dlfin_features(r, top);
 	else
-		return rd_unsupported(r, "unsupported ONNX operator \"%s\" before the network",
-						   top ? top->op : "(none)", SUPPORTED_DETAIL);
+		return rd_foreign_preprocessing(r, r->net.input);
 	if (st != DLF_OK)
 		return st;
 	if (in)

@@ -38,6 +38,10 @@ DlfStatus	rd_unsupported(Rd *r, const char *fmt, const char *arg, const char *de
 char	   *rd_dup(const char *s);	/* dlf_alloc'ed copy, or NULL */
 /* Allocates the model's n features (zeroed, importance unknown). */
 DlfStatus	rd_alloc_features(Rd *r, int32_t n);
+/* A foreign network's features, as the options declare (onnx_foreign.c). */
+DlfStatus	rd_foreign_features(Rd *r, const DlfOnnxOptions *o, const OValue *v);
+/* Refuses a foreign graph's own preprocessing, naming its operator. */
+DlfStatus	rd_foreign_preprocessing(Rd *r, const char *input);
 /* skl2onnx's nodes around an MLP (onnx_sklearn.c). */
 DlfStatus	rd_sklearn_tail(Rd *r, const char *p, int32_t k);
 const OValue *rd_input_behind(const OGraph *g, const char *t);

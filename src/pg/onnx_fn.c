@@ -134,39 +134,95 @@ string_of(const char *key, JsonbValue *v, const char *detail)
 	return pnstrdup(v->val.string.val, v->val.string.len);
 }
 
+#define FEATURES_DETAIL "Option \"features\" must be an array of feature names or of objects with a \"name\", a \"type\" (\"number\", \"boolean\" or \"text\") and, for a text feature, its \"categories\" and optionally the category NULL (\"missing\") and an unseen value (\"other\") stand for."
+
+/* The index of category name v among a text feature's categories. */
+static int32_t
+category_index(const char *key, JsonbValue *v, char **cats, int32_t n)
+{
+	char	   *c = string_of("features", v, FEATURES_DETAIL);
+
+	for (int32_t i = 0; i < n; i++)
+		if (strcmp(cats[i], c) == 0)
+			return i;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid value for dlfin_from_onnx option \"features\""),
+			 errdetail("\"%s\": \"%s\" is not one of the feature's categories.", key, c),
+			 errhint("\"missing\" and \"other\" name the category NULL and an unseen value stand for; without them, they set none of the feature's inputs.")));
+}
+
+/* A feature object: {"name", "type", "categories", "missing", "other"}. */
+static void
+parse_feature_object(JsonbContainer *obj, int i, DlfOnnxOptions *o)
+{
+	static const char *const keys[] = {"name", "type", "categories", "missing", "other"};
+	JsonbValue *v[5];
+	char	   *t;
+
+	for (int k = 0; k < 5; k++)
+		v[k] = getKeyJsonValueFromContainer(obj, keys[k], strlen(keys[k]), NULL);
+	/* every key is one of these: a misspelt "missing" must not pass */
+	if (v[0] == NULL || JsonContainerSize(obj) != (v[0] != NULL) + (v[1] != NULL) +
+		(v[2] != NULL) + (v[3] != NULL) + (v[4] != NULL))
+		bad_option("features", FEATURES_DETAIL);
+	o->names[i] = string_of("features", v[0], FEATURES_DETAIL);
+	t = v[1] ? string_of("features", v[1], FEATURES_DETAIL) : "number";
+	if (strcmp(t, "boolean") == 0)
+		o->sqltypes[i] = DLF_SQL_BOOL;
+	else if (strcmp(t, "text") == 0)
+		o->sqltypes[i] = DLF_SQL_TEXT;
+	else if (strcmp(t, "number") != 0)
+		bad_option("features", FEATURES_DETAIL);
+	if (o->sqltypes[i] != DLF_SQL_TEXT)
+	{
+		if (v[2] || v[3] || v[4])
+			bad_option("features", FEATURES_DETAIL);
+		return;
+	}
+	if (v[2] == NULL)
+		bad_option("features", FEATURES_DETAIL);
+	{
+		JsonbValue *e;
+		int			n = elements("features", v[2], &e, FEATURES_DETAIL);
+
+		if (n < 1)
+			bad_option("features", FEATURES_DETAIL);
+		o->ncat[i] = n;
+		o->categories[i] = palloc(sizeof(char *) * n);
+		for (int c = 0; c < n; c++)
+			o->categories[i][c] = string_of("features", &e[c], FEATURES_DETAIL);
+	}
+	if (v[3])
+		o->missing[i] = category_index("missing", v[3], o->categories[i], o->ncat[i]);
+	if (v[4])
+		o->other[i] = category_index("other", v[4], o->categories[i], o->ncat[i]);
+}
+
 /* Option "features": names, or objects {"name": ..., "type": ...}. */
 static void
 parse_features(JsonbValue *v, DlfOnnxOptions *o)
 {
-	const char *detail = "Option \"features\" must be an array of feature names or of objects with a \"name\" and a \"type\" (\"number\" or \"boolean\").";
 	JsonbValue *e;
-	int			n = elements("features", v, &e, detail);
+	int			n = elements("features", v, &e, FEATURES_DETAIL);
 
 	o->nfeatures = n;
 	o->names = palloc(sizeof(char *) * Max(n, 1));
 	o->sqltypes = palloc(sizeof(uint8_t) * Max(n, 1));
+	o->ncat = palloc0(sizeof(int32_t) * Max(n, 1));
+	o->categories = palloc0(sizeof(char **) * Max(n, 1));
+	o->other = palloc(sizeof(int32_t) * Max(n, 1));
+	o->missing = palloc(sizeof(int32_t) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 	{
 		o->sqltypes[i] = DLF_SQL_NUMBER;
+		o->other[i] = o->missing[i] = -1;
 		if (e[i].type == jbvString)
-			o->names[i] = string_of("features", &e[i], detail);
+			o->names[i] = string_of("features", &e[i], FEATURES_DETAIL);
 		else if (e[i].type == jbvBinary && JsonContainerIsObject(e[i].val.binary.data))
-		{
-			JsonbValue *name = getKeyJsonValueFromContainer(e[i].val.binary.data, "name", 4, NULL);
-			JsonbValue *type = getKeyJsonValueFromContainer(e[i].val.binary.data, "type", 4, NULL);
-			char	   *t;
-
-			if (name == NULL)
-				bad_option("features", detail);
-			o->names[i] = string_of("features", name, detail);
-			t = type ? string_of("features", type, detail) : "number";
-			if (strcmp(t, "boolean") == 0)
-				o->sqltypes[i] = DLF_SQL_BOOL;
-			else if (strcmp(t, "number") != 0)
-				bad_option("features", detail);
-		}
+			parse_feature_object(e[i].val.binary.data, i, o);
 		else
-			bad_option("features", detail);
+			bad_option("features", FEATURES_DETAIL);
 	}
 }
 
@@ -179,7 +235,7 @@ parse_numbers(const char *key, JsonbValue *v, double **out)
 	int			n;
 
 	snprintf(detail, sizeof(detail),
-			 "Option \"%s\" must be an array of finite numbers, one per feature.", key);
+			 "Option \"%s\" must be an array of finite numbers, one per number or boolean feature.", key);
 	n = elements(key, v, &e, detail);
 	*out = palloc(sizeof(double) * Max(n, 1));
 	for (int i = 0; i < n; i++)

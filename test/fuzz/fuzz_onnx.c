@@ -3,8 +3,10 @@
  *	  libFuzzer harness for ONNX import (the protobuf decoder and the graph
  *	  reader).
  *
- * Each input is imported with no options and with options naming the
- * features.  An accepted model must encode as dlfin model bytes, score a
+ * Each input is imported with no options, with options naming the
+ * features, and with options declaring number, text (its one-hot outside
+ * the graph, "other" and "missing" naming categories) and boolean features
+ * over seven network inputs.  An accepted model must encode as dlfin model bytes, score a
  * row and export back to ONNX; a refusal must be a corrupt, invalid or
  * limit error with a message.  Every allocation is capped, the live total
  * must stay within a multiple of the input size plus a fixed amount (the
@@ -122,8 +124,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int	ready = 0;
 	static char *names[] = {"a", "b", "c", "d", "e", "f"};
+	static char *cats[] = {"own", "rent", "parents", "other"};
+	static char **catv[] = {NULL, NULL, cats, NULL};
+	static uint8_t types[] = {DLF_SQL_NUMBER, DLF_SQL_NUMBER, DLF_SQL_TEXT, DLF_SQL_BOOL};
+	static int32_t ncat[] = {0, 0, 4, 0};
+	static int32_t other[] = {-1, -1, 3, -1};
+	static int32_t missing[] = {-1, -1, 2, -1};
+	static double mean[] = {1.0, 2.0, 0.0};
+	static double scale[] = {2.0, 4.0, 1.0};
 	DlfOnnxOptions none;
 	DlfOnnxOptions some;
+	DlfOnnxOptions text;
 	size_t		before;
 
 	if (!ready)
@@ -136,9 +147,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	some.nfeatures = 2;
 	some.names = names;
 	some.task = DLF_TASK_BINARY;
+	memset(&text, 0, sizeof(text));
+	text.nfeatures = 4;
+	text.names = names;
+	text.sqltypes = types;
+	text.ncat = ncat;
+	text.categories = catv;
+	text.other = other;
+	text.missing = missing;
+	text.nmean = text.nscale = 3;
+	text.mean = mean;
+	text.scale = scale;
 	before = live_bytes;
 	check_one(data, size, &none);
 	check_one(data, size, &some);
+	check_one(data, size, &text);
 	if (live_bytes != before)
 		__builtin_trap();		/* leak */
 	return 0;

@@ -102,9 +102,9 @@ def regressor_graph(mlp):
     return nodes, inits, [helper.make_tensor_value_info("variable", TensorProto.FLOAT, [None, 1])]
 
 
-def model_bytes(name, parts):
+def model_bytes(name, parts, nf=NF):
     nodes, inits, outputs = parts
-    graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, NF])],
+    graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, nf])],
                               outputs, inits)
     model = helper.make_model(graph, producer_name="skl2onnx", opset_imports=[
         helper.make_opsetid("", 15), helper.make_opsetid("ai.onnx.ml", 1)])

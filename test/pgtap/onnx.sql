@@ -2,7 +2,7 @@
 -- SQLSTATE, NULL handling, and small round trips.  test/sh/onnx.sh checks
 -- the scores against onnxruntime and PyTorch.
 BEGIN;
-SELECT plan(42);
+SELECT plan(59);
 
 CREATE TEMP TABLE t AS
 SELECT i, (i % 2 = 0) AS y, i::float8 AS x, (i % 3 = 0) AS flag,
@@ -107,6 +107,93 @@ SELECT throws_ok($$SELECT dlfin_with_reference(rt.m, VARIADIC ARRAY[x, x, x]) FR
   'dlfin_with_reference does not accept a VARIADIC array', 'a VARIADIC array');
 SELECT throws_ok($$SELECT dlfin_with_reference(CASE WHEN i < 100 THEN rt.m ELSE mdl.m END, x, flag, c) FROM t, rt, mdl WHERE mdl.name = 'bin'$$,
   '22023', 'dlfin_with_reference needs the same model on every row', 'two models');
+
+-- ---- text and boolean features of a foreign network (one-hot done outside) ----
+-- Small ONNX graphs written here: protobuf varints and length-delimited fields.
+CREATE FUNCTION pb_varint(v bigint) RETURNS bytea LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE r bytea := '';
+BEGIN
+  LOOP
+    IF v < 128 THEN RETURN r || set_byte('\x00'::bytea, 0, v::int); END IF;
+    r := r || set_byte('\x00'::bytea, 0, (v % 128 + 128)::int);
+    v := v / 128;
+  END LOOP;
+END $$;
+CREATE FUNCTION pb(field int, body bytea) RETURNS bytea LANGUAGE sql IMMUTABLE AS
+$$ SELECT pb_varint(field * 8 + 2) || pb_varint(length(body)) || body $$;
+CREATE FUNCTION pb(field int, v bigint) RETURNS bytea LANGUAGE sql IMMUTABLE AS
+$$ SELECT pb_varint(field * 8) || pb_varint(v) $$;
+CREATE FUNCTION pbs(field int, s text) RETURNS bytea LANGUAGE sql IMMUTABLE AS
+$$ SELECT pb(field, convert_to(s, 'UTF8')) $$;
+-- A model: ir 7, opsets ai.onnx 13 and ai.onnx.ml 2, the graph's parts.
+CREATE FUNCTION onnx_model(graph bytea) RETURNS bytea LANGUAGE sql IMMUTABLE AS
+$$ SELECT pb(1, 7) || pb(8, pbs(1, '') || pb(2, 13)) || pb(8, pbs(1, 'ai.onnx.ml') || pb(2, 2)) || pb(7, graph) $$;
+-- A graph input or output of element type t and width w.
+CREATE FUNCTION onnx_value(field int, name text, t int, w int) RETURNS bytea LANGUAGE sql IMMUTABLE AS
+$$ SELECT pb(field, pbs(1, name) || pb(2, pb(1, pb(1, t) || pb(2, pb(1, pbs(2, 'N')) || pb(1, pb(1, w)))))) $$;
+-- Gemm(x, W') of an [n] -> [1] layer with zero weights, W [1, n] float.
+CREATE FUNCTION onnx_gemm(x text, n int) RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
+SELECT pb(1, pbs(1, x) || pbs(1, 'W') || pbs(2, 'y') || pbs(4, 'Gemm') || pb(5, pbs(1, 'transB') || pb(3, 1) || pb(20, 2)))
+    || pb(5, pb(1, 1) || pb(1, n) || pb(2, 1) || pbs(8, 'W') || pb(9, decode(repeat('00', 4 * n), 'hex')))
+    || onnx_value(12, 'y', 1, 1) $$;
+CREATE TEMP TABLE forged AS SELECT
+  onnx_model(onnx_gemm('x', 65535) || onnx_value(11, 'x', 1, 65535)) AS wide,
+  onnx_model(onnx_gemm('x', 65534) || onnx_value(11, 'x', 1, 65534)) AS edge,
+  onnx_model(pb(1, pbs(1, 's') || pbs(2, 'h') || pbs(4, 'OneHotEncoder') || pbs(7, 'ai.onnx.ml'))
+             || onnx_gemm('h', 2) || onnx_value(11, 's', 8, 1)) AS in_graph_onehot;
+CREATE TEMP TABLE txt AS SELECT
+  dlfin_from_onnx(logistic, '{"features": [{"name": "home", "type": "text", "categories": ["own", "rent"]}]}') AS m,
+  dlfin_from_onnx(logistic, '{"features": [{"name": "home", "type": "text", "categories": ["own", "rent"],
+                                            "missing": "rent", "other": "own"}]}') AS named,
+  dlfin_from_onnx(logistic, '{"features": [{"name": "income"}, {"name": "home", "type": "text", "categories": ["own"]}],
+                              "mean": [50000], "scale": [20000]}') AS mixed,
+  dlfin_from_onnx(logistic, '{"features": [{"name": "income"}, {"name": "guarantor", "type": "boolean"}],
+                              "mean": [50000, 0], "scale": [20000, 1]}') AS bool,
+  dlfin_from_onnx(logistic) AS plain
+FROM torch;
+SELECT is(array[dlfin_predict(m, 'own'), dlfin_predict(m, 'rent'), dlfin_predict(m, 'castle'), dlfin_predict(m, NULL::text)],
+          array[dlfin_predict(plain, 1.0, 0.0), dlfin_predict(plain, 0.0, 1.0), dlfin_predict(plain, 0.0, 0.0), dlfin_predict(plain, 0.0, 0.0)],
+          'a text feature takes one input per category; unseen and NULL set none') FROM txt;
+SELECT is(array[dlfin_predict(named, 'castle'), dlfin_predict(named, NULL::text)],
+          array[dlfin_predict(plain, 1.0, 0.0), dlfin_predict(plain, 0.0, 1.0)],
+          '"other" and "missing" name the category an unseen value and NULL stand for') FROM txt;
+SELECT is(array[dlfin_predict(mixed, 70000, 'own'), dlfin_predict(mixed, NULL::int, 'x')],
+          array[dlfin_predict(plain, 1.0, 1.0), dlfin_predict(plain, 0.0, 0.0)],
+          'mean and scale: one per number or boolean feature') FROM txt;
+SELECT is(array[dlfin_predict(bool, 70000, true), dlfin_predict(bool, 70000, NULL::boolean)],
+          array[dlfin_predict(plain, 1.0, 1.0), dlfin_predict(plain, 1.0, 0.0)],
+          'a boolean feature is 0/1, NULL its mean') FROM txt;
+SELECT is(dlfin_model_info(m)->'features'->0 @> '{"type": "text", "categories": ["own", "rent"]}', true,
+          'the import has a text feature with its categories') FROM txt;
+SELECT is(array[dlfin_predict(dlfin_from_onnx(dlfin_onnx(named)), 'castle'), dlfin_predict(dlfin_from_onnx(dlfin_onnx(named)), NULL::text),
+                dlfin_predict(dlfin_from_onnx(dlfin_onnx(mixed)), 70000, 'own')],
+          array[dlfin_predict(named, 'castle'), dlfin_predict(named, NULL::text), dlfin_predict(mixed, 70000, 'own')],
+          'export -> import of an import with text features: the same scores') FROM txt;
+SELECT ok((dlfin_explain(mixed, 70000, 'x')->'contributions') ?& array['income', 'home'],
+          'dlfin_explain of an import with a text feature') FROM txt;
+SELECT throws_ok($$SELECT dlfin_from_onnx(logistic, '{"features": [{"name": "home", "type": "text", "categories": ["own", "own"]}]}') FROM torch$$,
+  '22023', 'text feature "home" of dlfin_from_onnx lists category "own" twice', 'a category listed twice');
+SELECT throws_ok($$SELECT dlfin_from_onnx(logistic, '{"features": [{"name": "home", "type": "text", "categories": ["own", "rent"], "mising": "own"}]}') FROM torch$$,
+  '22023', 'invalid value for dlfin_from_onnx option "features"', 'an unknown key in a feature');
+SELECT throws_ok($$SELECT dlfin_from_onnx(logistic, '{"features": [{"name": "home", "type": "text", "categories": ["own", "rent"], "missing": "n/a"}]}') FROM torch$$,
+  '22023', 'invalid value for dlfin_from_onnx option "features"', '"missing" that is not a category');
+SELECT throws_ok($$SELECT dlfin_from_onnx(logistic, '{"features": [{"name": "home", "type": "text", "categories": []}, "b"]}') FROM torch$$,
+  '22023', 'invalid value for dlfin_from_onnx option "features"', 'a text feature without categories');
+SELECT throws_ok($$SELECT dlfin_from_onnx(logistic, '{"features": [{"name": "a", "categories": ["x"]}, "b"]}') FROM torch$$,
+  '22023', 'invalid value for dlfin_from_onnx option "features"', 'categories of a number feature');
+SELECT throws_ok($$SELECT dlfin_from_onnx(logistic, '{"features": ["a", {"name": "home", "type": "text", "categories": ["own", "rent"]}]}') FROM torch$$,
+  '22023', 'options of dlfin_from_onnx do not match the network''s 2 inputs', 'categories beyond the network''s inputs');
+SELECT throws_ok($$SELECT dlfin_from_onnx(logistic, '{"features": ["a", {"name": "home", "type": "text", "categories": ["own"]}], "mean": [0, 0]}') FROM torch$$,
+  '22023', 'options of dlfin_from_onnx do not match the network''s 2 inputs', 'a mean for a text feature');
+SELECT throws_ok($$SELECT dlfin_from_onnx(wide, jsonb_build_object('features', jsonb_build_array(jsonb_build_object(
+                     'name', 'c', 'type', 'text', 'categories', (SELECT jsonb_agg(i::text) FROM generate_series(1, 65535) i)))))
+                   FROM forged$$,
+  '54000', 'imported model would have 65537 network inputs; at most 65536 are allowed', 'other and missing inputs beyond the limit');
+SELECT throws_ok($$SELECT dlfin_from_onnx(in_graph_onehot) FROM forged$$,
+  '22023', 'unsupported ONNX operator "OneHotEncoder" before the network', 'a one-hot encoder inside the graph');
+SELECT lives_ok($$SELECT dlfin_from_onnx(edge, jsonb_build_object('features', jsonb_build_array(jsonb_build_object(
+                     'name', 'c', 'type', 'text', 'categories', (SELECT jsonb_agg(i::text) FROM generate_series(1, 65534) i)))))
+                 FROM forged$$, 'other and missing inputs up to the limit');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -11,6 +11,11 @@
 #  - import: scikit-learn MLPClassifier/MLPRegressor graphs of skl2onnx's
 #    shape (built with python3-onnx, checked in onnxruntime) score within
 #    1e-5 of scikit-learn in dlfin_predict, with its labels;
+#  - import: networks over number, text and boolean columns whose one-hot
+#    is done outside the graph (PyTorch; a scikit-learn pipeline with its
+#    MLP converted alone) score within 1e-5 of their source with NULLs and
+#    unseen categories, and export as any dlfin model; skl2onnx's in-graph
+#    OneHotEncoder is refused naming it;
 #  - export -> import round-trips to the same scores and labels;
 #  - by registry name, dlfin_onnx gives the deployed version's export.
 # Installs onnxruntime-node into test/onnx/node_modules (git-ignored) with
@@ -67,8 +72,11 @@ multi|{\"epochs\": 15, \"seed\": 5}|home|seniority, time, age, has_records, job,
 reg|{\"epochs\": 15, \"seed\": 6, \"hidden\": [16, 8]}|(amount / 1000.0)::float8|seniority, home, time, age, job, income, price"
 
 fail=0
-while IFS='|' read -r name opts label cols; do
-  psql -c "INSERT INTO m SELECT '$name', dlfin_train('$opts'::jsonb, $label, $cols) FROM credit WHERE NOT test"
+# Exports model $1 of table m, scores the rows of table $3 where $4 holds
+# with feature columns $2 in onnxruntime against dlfin, and imports the
+# export back: the same scores and labels over all rows of $3.
+check_export() {
+  local name=$1 cols=$2 tab=$3 where=$4
   psql -At -c "SELECT encode(dlfin_onnx(model), 'base64') FROM m WHERE name = '$name'" | base64 -d > "$dir/$name.onnx"
   # the held-out rows, with what dlfin computes for them
   psql -At -v name="$name" > "$dir/$name.json" <<SQL
@@ -81,7 +89,7 @@ SELECT json_build_object(
                          THEN dlfin_predict_proba(m.model, $cols) END ORDER BY id),
   'label', json_agg(CASE WHEN dlfin_model_info(m.model)->>'task' <> 'regression'
                          THEN dlfin_predict_class(m.model, $cols) END ORDER BY id))
-FROM credit, m WHERE m.name = :'name' AND test GROUP BY m.model
+FROM $tab, m WHERE m.name = :'name' AND $where GROUP BY m.model
 SQL
   # the graph spells out dlfin's float32 operations: the logits have the
   # same bits, so even an isotonic map's steep segments stay within 1e-5
@@ -93,13 +101,18 @@ SELECT max(abs(dlfin_predict(r.a, $cols) - dlfin_predict(r.b, $cols))) <= 1e-5
    AND bool_and(CASE WHEN dlfin_model_info(r.a)->>'task' = 'regression' THEN true
                      ELSE dlfin_predict_class(r.a, $cols) = dlfin_predict_class(r.b, $cols) END),
        max(abs(dlfin_predict(r.a, $cols) - dlfin_predict(r.b, $cols)))
-FROM credit, r
+FROM $tab, r
 SQL
   if [ "$(cut -d'|' -f1 "$dir/rt.out")" = t ]; then
     echo "ok round trip $name: max |score diff| $(cut -d'|' -f2 "$dir/rt.out")"
   else
     echo "FAIL round trip $name: $(cat "$dir/rt.out")"; fail=1
   fi
+}
+
+while IFS='|' read -r name opts label cols; do
+  psql -c "INSERT INTO m SELECT '$name', dlfin_train('$opts'::jsonb, $label, $cols) FROM credit WHERE NOT test"
+  check_export "$name" "$cols" credit test
 done <<< "$models"
 
 # ---- import: PyTorch MLPs score as in PyTorch ----
@@ -167,6 +180,40 @@ ORDER BY name
 SQL
 cat "$dir/sk_refused.out"
 [ "$(grep -c '|t$' "$dir/sk_refused.out")" -eq 2 ] || { echo "FAIL: a scikit-learn graph was not refused as it should"; fail=1; }
+
+# ---- import: text and boolean features, the one-hot done outside ----
+# (PyTorch with its own one-hot, a scikit-learn pipeline whose MLP is
+# converted alone; the test rows have NULLs in every column and an unseen
+# category)
+$python "$top/test/onnx/text_models.py" "$dir" 2> "$dir/text.err" || { cat "$dir/text.err"; exit 1; }
+psql -f "$dir/text.sql"
+psql -At > "$dir/text.out" <<'SQL'
+WITH imp AS (SELECT name, dlfin_from_onnx(onnx, options) AS model FROM text_models WHERE expect IS NULL),
+d AS (
+  SELECT i.name, abs(CASE WHEN e.k >= 0 THEN (dlfin_predict_proba(i.model, income, age, home, guarantor))[e.k + 1]
+                          ELSE dlfin_predict(i.model, income, age, home, guarantor) END - e.value) AS diff
+  FROM imp i JOIN text_expected e USING (name) JOIN text_rows r USING (id)),
+l AS (
+  SELECT i.name, bool_and(dlfin_predict_class(i.model, income, age, home, guarantor) = l.label) AS same
+  FROM imp i JOIN text_labels l USING (name) JOIN text_rows r USING (id) GROUP BY i.name)
+SELECT name, count(*), max(diff), max(diff) <= 1e-5 AND coalesce(l.same, true)
+FROM d LEFT JOIN l USING (name) GROUP BY name, l.same ORDER BY name
+SQL
+cat "$dir/text.out"
+[ "$(grep -c '|t$' "$dir/text.out")" -eq 3 ] || { echo "FAIL: an imported model with text features scores differently"; fail=1; }
+psql -At > "$dir/text_refused.out" <<'SQL'
+SELECT name, r, r LIKE '22023 %' AND strpos(r, expect) > 0
+FROM (SELECT name, expect, try_import(onnx, options) AS r FROM text_models WHERE expect IS NOT NULL) s
+ORDER BY name
+SQL
+cat "$dir/text_refused.out"
+[ "$(grep -c '|t$' "$dir/text_refused.out")" -eq 1 ] || { echo "FAIL: in-graph one-hot was not refused as it should"; fail=1; }
+# the imports export as dlfin models do: onnxruntime scores them as
+# dlfin_predict does, and the export imports back to the same scores
+for name in torch_onehot torch_buckets sk_pipeline; do
+  psql -c "INSERT INTO m SELECT 'imp_$name', dlfin_from_onnx(onnx, options) FROM text_models WHERE name = '$name'"
+  check_export "imp_$name" "income, age, home, guarantor" text_rows true
+done
 
 # ---- by registry name ----
 psql -At > "$dir/named.out" <<'SQL'

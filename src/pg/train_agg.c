@@ -396,6 +396,7 @@ dlfin_train_final(PG_FUNCTION_ARGS)
 	DlfTrainSpec spec;
 	DlfModel   *m;
 	DlfModel   *init = NULL;
+	DlfModel   *enc = NULL;
 	DlfDataset	data;
 	DlfTrainHooks hooks;
 	DlfError	err;
@@ -417,6 +418,8 @@ dlfin_train_final(PG_FUNCTION_ARGS)
 		dlfin_parse_options(st->options, &spec);
 	if (spec.init)
 		init = dlfin_decode_model(spec.init);
+	else if (spec.encoding)
+		enc = dlfin_encoding_model(spec.encoding, st->nfeat);
 
 	m = dlf_model_new();
 	if (m == NULL)
@@ -427,7 +430,12 @@ dlfin_train_final(PG_FUNCTION_ARGS)
 	if (init && init->nfeatures != st->nfeat)
 		check_init_schema(init, m);
 	for (int32 f = 0; f < st->nfeat; f++)
-		setup_feature(st, &spec, m, init, f);
+		setup_feature(st, &spec, m, init ? init : enc, f);
+	if (enc)
+	{
+		dlfin_check_encoding(enc, m);
+		spec.opt.encoding = enc;
+	}
 	if (init)
 	{
 		check_init_schema(init, m);

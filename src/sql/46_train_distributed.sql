@@ -35,10 +35,15 @@ DECLARE
     ports int[];
     commands text[];
     r record;
+    distributed boolean := false;
 BEGIN
-    IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL
-       OR NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p
-                      WHERE p.logicalrelid = source AND p.partmethod = 'h') THEN
+    -- dynamic: without Citus the catalog table does not exist
+    IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p
+                                WHERE p.logicalrelid = $1 AND p.partmethod = ''h'')'
+            INTO distributed USING source;
+    END IF;
+    IF NOT distributed THEN
         member := 0;
         EXECUTE pg_catalog.format('SELECT (' || command || ')::text', source) INTO result;
         RETURN NEXT;

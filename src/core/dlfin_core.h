@@ -425,6 +425,8 @@ typedef struct DlfTrainOptions
 	uint64_t	seed;
 	int			nthreads;		/* 0: the caller's default */
 	const DlfModel *init;		/* warm start, schema already checked */
+	/* without init: scaling and target scaling to use (data-parallel) */
+	const DlfModel *encoding;
 	int32_t		ensemble;		/* networks to train, 1..DLF_MAX_ENSEMBLE */
 	int			ens_sample;		/* DlfEnsSample: rows each member sees */
 	_Bool		skip;			/* a linear skip path, inputs to outputs */

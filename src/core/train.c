@@ -44,6 +44,7 @@ dlf_train_options_default(DlfTrainOptions *opt)
 	opt->seed = 42;
 	opt->nthreads = 0;
 	opt->init = NULL;
+	opt->encoding = NULL;
 	opt->ensemble = 1;
 	opt->ens_sample = DLF_ENS_SEEDS;
 }

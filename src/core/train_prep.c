@@ -22,7 +22,7 @@ feature_stats(TrainCtx *c, int32_t f)
 {
 	const DlfDataset *d = c->data;
 	const DlfFeature *ft = &c->m->features[f];
-	const DlfModel *im = c->opt->init;
+	const DlfModel *im = c->opt->init ? c->opt->init : c->opt->encoding;
 	const uint32_t *order = c->train_idx;
 	int64_t		n = c->n;
 	const float *col = d->num[f];
@@ -77,7 +77,7 @@ feature_stats(TrainCtx *c, int32_t f)
 	c->mean[f] = mu;
 	c->scale[f] = (sd < 1e-12 || !isfinite(sd)) ? 1.0 : sd;
 	c->missing[f] = (double) (n - k) / n;
-	/* warm start keeps the encoding the weights were trained on */
+	/* warm start keeps the encoding the weights were trained on (or the given one) */
 	if (im && im->features[f].kind == DLF_FEAT_NUMERIC)
 	{
 		c->mean[f] = im->features[f].mean;
@@ -107,7 +107,7 @@ train_compute_stats(TrainCtx *c)
 	DlfDataset *d = c->data;
 	int64_t		n = c->n;
 	const uint32_t *order = c->train_idx;
-	const DlfModel *im = c->opt->init;
+	const DlfModel *im = c->opt->init ? c->opt->init : c->opt->encoding;
 
 	c->mean = dlf_alloc_array(c->nf, sizeof(double));
 	c->scale = dlf_alloc_array(c->nf, sizeof(double));

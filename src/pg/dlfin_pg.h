@@ -78,6 +78,13 @@ extern char **dlfin_call_feature_names(FunctionCallInfo fcinfo,
 extern DlfModel *dlfin_decode_model(bytea *b);
 /* Encodes a model into a new bytea. */
 extern bytea *dlfin_encode_model(const DlfModel *m);
+
+/* ---- data-parallel training (average_fn.c) ---- */
+
+/* A skeleton model (features, target scaling) from the "encoding" option. */
+extern DlfModel *dlfin_encoding_model(Jsonb *enc, int32 nfeat);
+/* Errors out unless the encoding's feature kinds are those of m. */
+extern void dlfin_check_encoding(const DlfModel *enc, const DlfModel *m);
 /* Encodes a model just trained; an invalid one is "training diverged". */
 extern bytea *dlfin_encode_trained_model(const DlfModel *m);
 
@@ -93,6 +100,7 @@ typedef struct DlfTrainSpec
 	char	  **names;
 	int			max_categories;
 	bytea	   *init;			/* warm-start model, or NULL */
+	Jsonb	   *encoding;		/* "encoding" (average_fn.c), or NULL */
 	bool		verbose;
 	int			nweights;		/* class_weight map entries */
 	char	  **weight_class;

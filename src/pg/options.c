@@ -84,6 +84,7 @@ static void parse_reasons(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);
 static void parse_init(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);
 static void parse_features(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);
 static void parse_points(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);
+static void parse_encoding(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);
 static void write_task(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
 static void write_hidden(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
 static void write_l2(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
@@ -144,6 +145,8 @@ static const OptDef option_defs[] = {
 	.detail = "Option \"features\" must be an array of distinct, non-empty feature names."},
 	{"reasons", OPT_OTHER, .parse = parse_reasons,
 	.detail = "Option \"reasons\" must be an object mapping feature names to non-empty reason texts."},
+	{"encoding", OPT_OTHER, .parse = parse_encoding,
+	.detail = "Option \"encoding\" must be an object with an array \"features\" (dlfin.train_distributed builds it)."},
 	{"threads", OPT_INT, F(threads), 0, 64},
 	{"verbose", OPT_BOOL, F(verbose)},
 };
@@ -496,6 +499,15 @@ parse_init(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec)
 	if (strncmp(s, "\\x", 2) != 0)
 		bad_value(d->key, d->detail);
 	spec->init = DatumGetByteaPP(DirectFunctionCall1(byteain, CStringGetDatum(s)));
+}
+
+/* "encoding": the scaling to train with; checked against the rows later. */
+static void
+parse_encoding(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec)
+{
+	if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
+		bad_value(d->key, d->detail);
+	spec->encoding = JsonbValueToJsonb(v);
 }
 
 /* "features": the features' names, distinct and non-empty. */

@@ -399,6 +399,7 @@ dlfin_train_prepare(TrainState *st, DlfTrainSpec *spec, DlfDataset *data,
 {
 	DlfModel   *m;
 	DlfModel   *init = NULL;
+	DlfModel   *enc = NULL;
 
 	/* parsed on the first row, unless the state came from parallel workers */
 	if (st->spec)
@@ -407,6 +408,8 @@ dlfin_train_prepare(TrainState *st, DlfTrainSpec *spec, DlfDataset *data,
 		dlfin_parse_options(st->options, spec);
 	if (spec->init)
 		init = dlfin_decode_model(spec->init);
+	else if (spec->encoding)
+		enc = dlfin_encoding_model(spec->encoding, st->nfeat);
 
 	m = dlf_model_new();
 	if (m == NULL)
@@ -417,7 +420,12 @@ dlfin_train_prepare(TrainState *st, DlfTrainSpec *spec, DlfDataset *data,
 	if (init && init->nfeatures != st->nfeat)
 		check_init_schema(init, m);
 	for (int32 f = 0; f < st->nfeat; f++)
-		setup_feature(st, spec, m, init, f);
+		setup_feature(st, spec, m, init ? init : enc, f);
+	if (enc)
+	{
+		dlfin_check_encoding(enc, m);
+		spec->opt.encoding = enc;
+	}
 	if (init)
 	{
 		check_init_schema(init, m);

@@ -4,7 +4,7 @@
 -- (the command comes from test/citus/run.sh as :stop_worker2).
 SET client_min_messages = warning;
 SET dlfin.threads = 1;
-SELECT plan(6);
+SELECT plan(7);
 
 SELECT is(dlfin.train('cit_down', 'SELECT approved, income, age, edu FROM loans', 'approved',
                       '{"hidden": [4], "epochs": 2, "seed": 5}', 'always'), 1, 'version 1 while both workers run');
@@ -17,6 +17,8 @@ COPY (SELECT 1) TO PROGRAM :'stop_worker2';
 SELECT throws_ok($$SELECT dlfin.train('cit_down', 'SELECT approved, income, age, edu FROM loans', 'approved',
                                       '{"hidden": [4], "epochs": 2, "seed": 6, "force": true}', 'always')$$,
                    '08006', NULL, 'dlfin.train with a worker down: 08006 connection failure');
+SELECT throws_ok($$SELECT dlfin.train_distributed('loans', 'approved', ARRAY['income', 'age', 'edu'], '{"hidden": [4]}', 2)$$,
+                 '08006', NULL, 'dlfin.train_distributed with a worker down: 08006 connection failure');
 -- Citus raises this one outside the statement's exception handling, so
 -- psql sees it: its SQLSTATE is checked from psql's LAST_ERROR_SQLSTATE
 \set ON_ERROR_STOP 0

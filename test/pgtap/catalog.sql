@@ -137,6 +137,13 @@ INSERT INTO expected_labels VALUES
     ('query_columns_as(regrole,text,text)', 's', false, 'r'),
     -- the deployed bytes of a name (by-name scoring on Citus workers)
     ('deployed_model(text)', 's', true, 's'),
+    -- data-parallel training (46_train_distributed.sql)
+    ('dlfin_average_models(bytea[],double precision[])', 'i', true, 's'),
+    ('dp_run(regclass,text,bigint)', 'v', false, 'u'),
+    ('dp_encoding(regclass,text,text[],integer)', 'v', false, 'u'),
+    ('dp_options(regclass,text,text[],jsonb,integer)', 's', false, 'u'),
+    ('dp_train_command(text,text[],jsonb)', 'i', false, 'u'),
+    ('train_distributed(regclass,text,text[],jsonb,integer)', 'v', false, 'u'),
     -- ONNX export (by bytes, and by name: STABLE) and import
     ('dlfin_onnx(bytea)', 'i', true, 's'),
     ('dlfin_onnx(text)', 's', true, 's'),

@@ -155,6 +155,8 @@ extern void dlfin_parse_woe_binning(JsonbValue *v, DlfTrainSpec *spec);
 extern void dlfin_woe_json(StringInfo s, const DlfTrainSpec *spec, bool is_binning);
 /* Bins and encodes the "woe" features of the schema m on the rows of data. */
 extern void dlfin_apply_woe(const DlfTrainSpec *spec, DlfModel *m, DlfDataset *data);
+/* Refuses (22023) the ONNX export of a model with WoE features. */
+extern void dlfin_refuse_woe_export(const DlfModel *m);
 /* Index of the feature an option names (22023 when none). */
 extern int32 dlfin_option_feature(const DlfModel *m, const DlfTrainSpec *spec,
 								  const char *option, const char *name);

@@ -187,3 +187,20 @@ dlfin_apply_woe(const DlfTrainSpec *spec, DlfModel *m, DlfDataset *data)
 		dlfin_report_core_error(&err);
 	pfree(which);
 }
+
+/*
+ * Refuses the ONNX export of a model with WoE features: the exported graph
+ * has no nodes for the bin lookup (see doc/scorecards.md).
+ */
+void
+dlfin_refuse_woe_export(const DlfModel *m)
+{
+	for (int32 f = 0; f < m->nfeatures; f++)
+		if (m->features[f].woe)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("cannot export a model with WoE-encoded features to ONNX"),
+					 errdetail("Feature \"%s\" is encoded by the WoE of its bin, which the exported graph has no nodes for.",
+							   m->features[f].name),
+					 errhint("Train the model without \"woe\" to export it, or export the WoE columns' scorecard from dlfin_model_info().")));
+}

@@ -6,7 +6,7 @@
 -- name, explains, drifts and shows on the card, and every user error has
 -- its SQLSTATE.
 BEGIN;
-SELECT plan(25);
+SELECT plan(27);
 
 CREATE TABLE w_loans (status text, seniority int, home text, time int, age int, marital text,
                       records text, job text, expenses int, income int, assets int, debt int,
@@ -94,6 +94,12 @@ SELECT ok((SELECT max(abs(dlfin_predict('w_card', seniority, home, income)
            FROM w_loans) = 0, 'and scores by name as by bytes');
 SELECT ok(position('WoE encoding (stored in the model)' IN dlfin.model_card('w_card')) > 0,
           'the card''s characteristics show the stored WoE tables');
+SELECT is((SELECT dlfin_model_info(dlfin_train('{"hidden": [4], "epochs": 3, "woe": ["job"], "monotone": {"job": 1}}',
+                                                status = 'bad', job, income)) -> 'features' -> 0 ->> 'monotone' FROM w_loans),
+          '1', 'a text feature encoded by WoE can be monotone (in its WoE)');
+SELECT ok((SELECT bool_and((f ->> 'importance')::float8 IS NOT NULL)
+           FROM w_net, jsonb_array_elements(dlfin_model_info(m) -> 'features') f),
+          'every feature, WoE ones included, has a permutation importance');
 SELECT throws_ok($$SELECT dlfin_onnx(m) FROM w_net$$, '22023',
                  'cannot export a model with WoE-encoded features to ONNX', 'ONNX export is refused');
 

@@ -3,6 +3,7 @@
  *	  Construction, layout and destruction of DlfModel.
  */
 #include "dlfin_core.h"
+#include "woe.h"
 
 #include <math.h>
 #include <string.h>
@@ -43,6 +44,7 @@ dlf_model_free(DlfModel *m)
 			dlf_free(ft->reason);
 			dlf_free(ft->dist.edges);
 			dlf_free(ft->dist.share);
+			dlf_woe_free(ft->woe);
 		}
 		dlf_free(m->features);
 	}

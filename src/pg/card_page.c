@@ -227,7 +227,7 @@ section_data(DlfBuf *b, const DlfModel *m, JsonbContainer *facts, const Heldout 
 		dlf_buf_printf(b, "<tr><td class=\"num\">%d</td><td>", f + 1);
 		esc(b, ft->name);
 		put(b, "</td><td>");
-		put(b, cat ? "categorical (text)" :
+		put(b, cat ? "categorical (text)" : ft->woe ? "WoE of its bin" :
 			ft->sqltype == DLF_SQL_BOOL ? "numeric (boolean)" : "numeric");
 		put(b, "</td><td class=\"num\">");
 		pct(b, ft->missing_share);

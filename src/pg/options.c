@@ -85,6 +85,8 @@ static void parse_init(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);
 static void parse_features(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);
 static void parse_points(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);
 static void parse_encoding(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);
+static void parse_woe(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);
+static void write_woe(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
 static void write_task(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
 static void write_hidden(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
 static void write_l2(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
@@ -141,6 +143,10 @@ static const OptDef option_defs[] = {
 	{"ensemble_sample", OPT_CHOICE, F(opt.ens_sample), .names = ens_sample_names, .base = 0,
 	.json = JSON_WRITE, .write = write_ensemble},
 	{"skip", OPT_BOOL, F(opt.skip), .json = JSON_WRITE, .write = write_skip},
+	{"woe", OPT_OTHER, .parse = parse_woe,
+	.detail = "Option \"woe\" must be true, false or an array of distinct feature names.",
+	.json = JSON_WRITE, .write = write_woe},
+	{"woe_binning", OPT_OTHER, .parse = parse_woe, .json = JSON_WRITE, .write = write_woe},
 	{"features", OPT_OTHER, .parse = parse_features,
 	.detail = "Option \"features\" must be an array of distinct, non-empty feature names."},
 	{"reasons", OPT_OTHER, .parse = parse_reasons,
@@ -490,6 +496,16 @@ parse_points(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec)
 	spec->points = dlfin_parse_points(v);
 }
 
+/* "woe" and "woe_binning": the WoE encoding (woe_fn.c parses them). */
+static void
+parse_woe(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec)
+{
+	if (strcmp(d->key, "woe") == 0)
+		dlfin_parse_woe(v, spec);
+	else
+		dlfin_parse_woe_binning(v, spec);
+}
+
 /* "init": a model to start from, as a bytea hex string. */
 static void
 parse_init(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec)
@@ -602,6 +618,14 @@ feature_index(const DlfModel *m, const DlfTrainSpec *spec, const char *option,
 			 errhint("Feature names come from the \"features\" option.") :
 			 errhint("Features are named after their argument expressions (a column by its name), or f1, f2, ... by position.")));
 	return -1;
+}
+
+/* feature_index for the options other files parse (woe_fn.c). */
+int32
+dlfin_option_feature(const DlfModel *m, const DlfTrainSpec *spec,
+					 const char *option, const char *name)
+{
+	return feature_index(m, spec, option, name);
 }
 
 /*
@@ -789,6 +813,13 @@ write_ensemble(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const Dl
 		return;
 	json_key(s, d->key);
 	write_plain(s, d, spec);
+}
+
+/* Writes "woe" or "woe_binning" when features are WoE-encoded. */
+static void
+write_woe(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m)
+{
+	dlfin_woe_json(s, spec, strcmp(d->key, "woe_binning") == 0);
 }
 
 /* Writes "skip" when the network has a skip path (new key: old JSON kept). */

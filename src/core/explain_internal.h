@@ -40,8 +40,6 @@ struct DlfExplainer
 	DlfStatus	stop;			/* why the integral stopped, or DLF_OK */
 	const DlfPointsScale *points;	/* explain points (binary), or NULL */
 	double	   *eout;			/* ensemble: members' probabilities */
-	double	   *gsk;			/* ensemble with a skip path: one member's
-								 * skip share of the gradient, cap */
 };
 
 /* Hidden activation of a pre-activation value (as nn.c, in double). */
@@ -82,10 +80,8 @@ act_d(int act, double v, double a)
 
 /* explain.c */
 double		explain_iso_slope(const DlfModel *m, double p);
-void		explain_skip_forward(const DlfExplainer *e, const float *S,
-								 double alpha, double *z);
-void		explain_skip_grad(const DlfExplainer *e, const float *S,
-							  const double *gz, double *grad);
+const double *explain_forward(DlfExplainer *e, int32_t mem, double alpha);
+void		explain_backward(DlfExplainer *e, int32_t mem, double *grad);
 
 /* explain_ens.c */
 double		ens_eval_point(DlfExplainer *e, double alpha, int32_t klass,

@@ -8,6 +8,77 @@
 #include "explain_internal.h"
 
 /*
+ * Pass 1 at alpha: every member's output on the probability scale (its
+ * output for regression) into e->eout; for a binary model, the members'
+ * p and 1 - p added to *psum and *qsum.
+ */
+static void
+ens_outputs(DlfExplainer *e, double alpha, double *psum, double *qsum)
+{
+	const DlfModel *m = e->m;
+	int32_t		K = m->nmembers;
+	int32_t		nout = m->units[m->nlayers];
+
+	for (int32_t mem = 0; mem < K; mem++)
+	{
+		const double *z = explain_forward(e, mem, alpha);
+		double	   *o = e->eout + (size_t) mem * nout;
+
+		if (m->task == DLF_TASK_REGRESSION)
+			o[0] = z[0];
+		else if (m->task == DLF_TASK_BINARY)
+		{
+			o[0] = 1.0 / (1.0 + exp(-z[0]));
+			*psum += o[0];
+			*qsum += 1.0 / (1.0 + exp(z[0]));
+		}
+		else
+		{
+			double		mx = z[0],
+						sum = 0.0;
+
+			for (int32_t j = 1; j < nout; j++)
+				if (z[j] > mx)
+					mx = z[j];
+			for (int32_t j = 0; j < nout; j++)
+				sum += (o[j] = exp(z[j] - mx));
+			for (int32_t j = 0; j < nout; j++)
+				o[j] /= sum;
+		}
+	}
+}
+
+/*
+ * Pass 2 at alpha: each member's share of dF (dFdp: dF/dpbar of a binary
+ * model), backward through it; grad gets dF/dinput of every active input.
+ */
+static void
+ens_backward(DlfExplainer *e, double alpha, int32_t klass, double dFdp,
+			 double *grad)
+{
+	const DlfModel *m = e->m;
+	int32_t		K = m->nmembers;
+	int32_t		nout = m->units[m->nlayers];
+
+	for (int32_t k = 0; k < e->nact; k++)
+		grad[k] = 0.0;
+	for (int32_t mem = 0; mem < K; mem++)
+	{
+		const double *o = e->eout + (size_t) mem * nout;
+
+		explain_forward(e, mem, alpha);
+		if (m->task == DLF_TASK_REGRESSION)
+			e->g[0] = m->target_scale / K;
+		else if (m->task == DLF_TASK_BINARY)
+			e->g[0] = dFdp * o[0] * (1.0 - o[0]) / K;
+		else
+			for (int32_t j = 0; j < nout; j++)
+				e->g[j] = o[klass] * ((j == klass) - o[j]) / K;
+		explain_backward(e, mem, grad);
+	}
+}
+
+/*
  * eval_point of an ensemble: F is the explained output of the mean
  * probability (mean output), and dF/dinput the sum over members of F's
  * derivative through each member's logits.  Without calibration F is the
@@ -26,34 +97,7 @@ ens_eval_point(DlfExplainer *e, double alpha, int32_t klass,
 				qbar = 0.0,
 				dFdp = 1.0;
 
-	/* pass 1: every member's output on the probability scale */
-	for (int32_t mem = 0; mem < K; mem++)
-	{
-		const double *z = explain_forward(e, mem, alpha);
-		double	   *o = e->eout + (size_t) mem * nout;
-
-		if (m->task == DLF_TASK_REGRESSION)
-			o[0] = z[0];
-		else if (m->task == DLF_TASK_BINARY)
-		{
-			o[0] = 1.0 / (1.0 + exp(-z[0]));
-			pbar += o[0];
-			qbar += 1.0 / (1.0 + exp(z[0]));
-		}
-		else
-		{
-			double		mx = z[0],
-						sum = 0.0;
-
-			for (int32_t j = 1; j < nout; j++)
-				if (z[j] > mx)
-					mx = z[j];
-			for (int32_t j = 0; j < nout; j++)
-				sum += (o[j] = exp(z[j] - mx));
-			for (int32_t j = 0; j < nout; j++)
-				o[j] /= sum;
-		}
-	}
+	ens_outputs(e, alpha, &pbar, &qbar);
 	if (m->task == DLF_TASK_REGRESSION)
 	{
 		double		zbar = 0.0;
@@ -111,22 +155,6 @@ ens_eval_point(DlfExplainer *e, double alpha, int32_t klass,
 	if (!grad)
 		return F;
 
-	/* pass 2: each member's share of dF, backward through it */
-	for (int32_t k = 0; k < e->nact; k++)
-		grad[k] = 0.0;
-	for (int32_t mem = 0; mem < K; mem++)
-	{
-		const double *o = e->eout + (size_t) mem * nout;
-
-		explain_forward(e, mem, alpha);
-		if (m->task == DLF_TASK_REGRESSION)
-			e->g[0] = m->target_scale / K;
-		else if (m->task == DLF_TASK_BINARY)
-			e->g[0] = dFdp * o[0] * (1.0 - o[0]) / K;
-		else
-			for (int32_t j = 0; j < nout; j++)
-				e->g[j] = o[klass] * ((j == klass) - o[j]) / K;
-		explain_backward(e, mem, grad);
-	}
+	ens_backward(e, alpha, klass, dFdp, grad);
 	return F;
 }

@@ -371,17 +371,9 @@ eval_point(DlfExplainer *e, double alpha, int32_t klass, int32_t *klass_out,
 	}
 	else
 	{
-		double		mx = zin[0],
-					sum = 0.0;
 		double	   *p = e->g2;
 
-		for (int32_t j = 1; j < nout; j++)
-			if (zin[j] > mx)
-				mx = zin[j];
-		for (int32_t j = 0; j < nout; j++)
-			sum += (p[j] = exp(zin[j] - mx));
-		for (int32_t j = 0; j < nout; j++)
-			p[j] /= sum;
+		explain_softmax(zin, p, nout);
 		if (klass < 0)
 		{
 			klass = 0;

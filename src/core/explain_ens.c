@@ -33,18 +33,7 @@ ens_outputs(DlfExplainer *e, double alpha, double *psum, double *qsum)
 			*qsum += 1.0 / (1.0 + exp(z[0]));
 		}
 		else
-		{
-			double		mx = z[0],
-						sum = 0.0;
-
-			for (int32_t j = 1; j < nout; j++)
-				if (z[j] > mx)
-					mx = z[j];
-			for (int32_t j = 0; j < nout; j++)
-				sum += (o[j] = exp(z[j] - mx));
-			for (int32_t j = 0; j < nout; j++)
-				o[j] /= sum;
-		}
+			explain_softmax(z, o, nout);
 	}
 }
 

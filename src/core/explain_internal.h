@@ -78,6 +78,22 @@ act_d(int act, double v, double a)
 	return 1.0;
 }
 
+/* Softmax of the n logits z into p, in double, the largest subtracted first. */
+static inline void
+explain_softmax(const double *z, double *p, int32_t n)
+{
+	double		mx = z[0],
+				sum = 0.0;
+
+	for (int32_t j = 1; j < n; j++)
+		if (z[j] > mx)
+			mx = z[j];
+	for (int32_t j = 0; j < n; j++)
+		sum += (p[j] = exp(z[j] - mx));
+	for (int32_t j = 0; j < n; j++)
+		p[j] /= sum;
+}
+
 /* explain.c */
 double		explain_iso_slope(const DlfModel *m, double p);
 const double *explain_forward(DlfExplainer *e, int32_t mem, double alpha);

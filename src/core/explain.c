@@ -22,10 +22,8 @@
  * pass and its exact backward pass through one network (a single model's,
  * or one member of an ensemble, explain_ens.c); eval_point turns the logits
  * into the explained output F and its derivative at one point of the path.
- * dlf_explain (the adaptive quadrature with its completeness check) is a
- * little over 100 lines: it is one numeric procedure over the explainer's
- * scratch buffers, and cutting it would pass those buffers around without
- * making it easier to read.
+ * dlf_explain loads the active inputs (load_active), runs the adaptive
+ * quadrature (integrate) and checks completeness.
  *
  * A row that overflows the network (a non-finite logit, output or
  * gradient on the path) stops the integral with DLF_ERR_RANGE instead of
@@ -36,8 +34,6 @@
 #include "points.h"
 
 #include <string.h>
-
-
 
 /* Installs the interrupt callback asked before each network evaluation. */
 void
@@ -409,6 +405,47 @@ add_active(DlfExplainer *e, int32_t input, int32_t f, double xv, double bv)
 }
 
 /*
+ * The active inputs of the row loaded in the scorer and of the baseline:
+ * a numeric feature's input when the row's value is not 0 (the baseline's
+ * is 0), a categorical feature's row and baseline categories.
+ */
+static void
+load_active(DlfExplainer *e, DlfScorer *s)
+{
+	const DlfModel *m = e->m;
+
+	e->nact = 0;
+	for (int32_t f = 0; f < m->nfeatures; f++)
+	{
+		const DlfFeature *ft = &m->features[f];
+
+		if (ft->kind == DLF_FEAT_NUMERIC)
+		{
+			double		v = dlf_scorer_input(s, f);
+
+			if (v != 0.0)
+				add_active(e, ft->input_offset, f, v, 0.0);
+		}
+		else
+		{
+			int32_t		code = (int32_t) dlf_scorer_input(s, f);
+			int32_t		base = ft->ncat > 0 ? 0 : DLF_CAT_OTHER(ft);
+
+			if (code < 0)
+				code = DLF_CAT_MISSING(ft);
+			if (code == base)
+			{
+				/* on in both rows: in the forward pass, no contribution */
+				add_active(e, ft->input_offset + code, f, 1.0, 1.0);
+				continue;
+			}
+			add_active(e, ft->input_offset + code, f, 1.0, 0.0);
+			add_active(e, ft->input_offset + base, f, 0.0, 1.0);
+		}
+	}
+}
+
+/*
  * Adaptive trapezoid on [a, b] (outputs Fa, Fb, gradients Ga, Gb): accepts
  * the interval when its own completeness gap, sum_k dx_k (b - a) (Ga_k +
  * Gb_k) / 2 - (Fb - Fa), is within tol * (b - a), else halves it.  The
@@ -480,35 +517,7 @@ dlf_explain(DlfExplainer *e, DlfScorer *s, DlfExplanation *out,
 
 	if (unit < 1e-12 || !isfinite(unit))
 		unit = 1.0;
-	e->nact = 0;
-	for (int32_t f = 0; f < m->nfeatures; f++)
-	{
-		const DlfFeature *ft = &m->features[f];
-
-		if (ft->kind == DLF_FEAT_NUMERIC)
-		{
-			double		v = dlf_scorer_input(s, f);
-
-			if (v != 0.0)
-				add_active(e, ft->input_offset, f, v, 0.0);
-		}
-		else
-		{
-			int32_t		code = (int32_t) dlf_scorer_input(s, f);
-			int32_t		base = ft->ncat > 0 ? 0 : DLF_CAT_OTHER(ft);
-
-			if (code < 0)
-				code = DLF_CAT_MISSING(ft);
-			if (code == base)
-			{
-				/* on in both rows: in the forward pass, no contribution */
-				add_active(e, ft->input_offset + code, f, 1.0, 1.0);
-				continue;
-			}
-			add_active(e, ft->input_offset + code, f, 1.0, 0.0);
-			add_active(e, ft->input_offset + base, f, 0.0, 1.0);
-		}
-	}
+	load_active(e, s);
 
 	/* the class and the two scores as the scorer gives them */
 	e->stop = DLF_OK;

@@ -329,6 +329,8 @@ int32_t		dlf_model_layout(DlfModel *m);
 int64_t		dlf_model_nparams(const DlfModel *m);
 /* Number of skip-path weights of one network (0 without a skip path). */
 int64_t		dlf_model_nskip(const DlfModel *m);
+/* Number of parameters of the whole model: every member, skip paths included. */
+int64_t		dlf_model_nparams_total(const DlfModel *m);
 /* Adds or replaces a metric. */
 DlfStatus	dlf_model_set_metric(DlfModel *m, const char *name, double value,
 								 DlfError *err);

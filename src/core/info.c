@@ -236,9 +236,7 @@ layers_json(DlfBuf *b, const DlfModel *m)
 	dlf_buf_json_string(b, dlf_activation_name(m->activation));
 	key(b, 1, "parameters");
 	dlf_buf_printf(b, "%lld",
-				   (long long) (m->units ? (dlf_model_nparams(m) +
-											dlf_model_nskip(m)) *
-								dlf_model_members(m) : 0));
+				   (long long) (m->units ? dlf_model_nparams_total(m) : 0));
 	if (m->nmembers > 1)
 	{
 		/* only ensembles: the description of other models is unchanged */

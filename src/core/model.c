@@ -178,3 +178,13 @@ dlf_model_nskip(const DlfModel *m)
 {
 	return m->skip ? (int64_t) m->units[0] * m->units[m->nlayers] : 0;
 }
+
+/*
+ * Counts every parameter of the model: each member's weights, biases and
+ * skip-path weights (what dlfin_model_info and the model card report).
+ */
+int64_t
+dlf_model_nparams_total(const DlfModel *m)
+{
+	return (dlf_model_nparams(m) + dlf_model_nskip(m)) * dlf_model_members(m);
+}

@@ -151,8 +151,8 @@ ow_init_floats(Gb *g, const char *name, const int64_t *dims, int ndims,
 	pb_end(&g->inits, mark);
 }
 
-static void
-init_doubles(Gb *g, const char *name, const int64_t *dims, int ndims,
+void
+ow_init_doubles(Gb *g, const char *name, const int64_t *dims, int ndims,
 			 const double *v, size_t n)
 {
 	size_t		mark = init_begin(g, name, ONNX_DOUBLE, dims, ndims);
@@ -175,7 +175,7 @@ ow_init_int64s(Gb *g, const char *name, const int64_t *dims, int ndims,
 static void
 init_double1(Gb *g, const char *name, double v)
 {
-	init_doubles(g, name, (const int64_t[]) {1}, 1, &v, 1);
+	ow_init_doubles(g, name, (const int64_t[]) {1}, 1, &v, 1);
 }
 
 /* ---- graph inputs and outputs (ValueInfoProto) ---- */
@@ -248,8 +248,8 @@ write_numeric(Gb *g, const DlfModel *m, int32_t nnum, DlfError *err)
 		}
 	ow_attr_int(g, "axis", 1);
 	ow_node_end(g, mark);
-	init_doubles(g, "dlfin_mean", dims, 2, mean, nnum);
-	init_doubles(g, "dlfin_inv_scale", dims, 2, inv, nnum);
+	ow_init_doubles(g, "dlfin_mean", dims, 2, mean, nnum);
+	ow_init_doubles(g, "dlfin_inv_scale", dims, 2, inv, nnum);
 
 	mark = ow_node_begin(g, "Cast", "", IN("dlfin_num_raw"), IN("dlfin_num_f32"));
 	ow_attr_int(g, "to", ONNX_FLOAT);
@@ -342,8 +342,8 @@ write_isotonic(Gb *g, const DlfModel *m, const char *out)
 	size_t		mark;
 
 	/* the points, also when unused, so that import finds them */
-	init_doubles(g, "dlfin_iso_x", (const int64_t[]) {n}, 1, m->iso_x, n);
-	init_doubles(g, "dlfin_iso_y", (const int64_t[]) {n}, 1, m->iso_y, n);
+	ow_init_doubles(g, "dlfin_iso_x", (const int64_t[]) {n}, 1, m->iso_x, n);
+	ow_init_doubles(g, "dlfin_iso_y", (const int64_t[]) {n}, 1, m->iso_y, n);
 	if (n == 1)
 	{
 		/* one point: a constant */
@@ -353,7 +353,7 @@ write_isotonic(Gb *g, const DlfModel *m, const char *out)
 		ow_node(g, "Add", IN("dlfin_iso_0", "dlfin_iso_y0"), out);
 		return;
 	}
-	init_doubles(g, "dlfin_iso_thr", dims, 2, n > 2 ? m->iso_x + 1 : &inf,
+	ow_init_doubles(g, "dlfin_iso_thr", dims, 2, n > 2 ? m->iso_x + 1 : &inf,
 				 (size_t) dims[1]);
 	ow_init_int64s(g, "dlfin_iso_axes", (const int64_t[]) {1}, 1, (const int64_t[]) {1}, 1);
 	ow_init_int64s(g, "dlfin_iso_one", (const int64_t[]) {1}, 1, (const int64_t[]) {1}, 1);
@@ -622,19 +622,6 @@ dlf_onnx_export(const DlfModel *m, const char *model_sha256, uint8_t **out,
 	*outlen = 0;
 	if (m->nlayers < 1 || m->units == NULL || m->weights == NULL)
 		return dlf_fail(err, DLF_ERR_INVALID, "model has no trained network");
-	if (m->nmembers > 1)
-	{
-		dlf_fail(err, DLF_ERR_INVALID, "cannot export an ensemble to ONNX");
-		dlf_detail(err, "The model holds %d networks; train it without \"ensemble\" to export it.",
-				   (int) m->nmembers);
-		return DLF_ERR_INVALID;
-	}
-	if (m->skip)
-	{
-		dlf_fail(err, DLF_ERR_INVALID, "cannot export a model with a skip path to ONNX");
-		dlf_detail(err, "The exported graph has no node for the inputs' direct weights into the output; train it without \"skip\" to export it.");
-		return DLF_ERR_INVALID;
-	}
 	if (check_names(m, err) != DLF_OK)
 		return err->code;
 	dlf_buf_init(&g.nodes);

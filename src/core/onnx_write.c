@@ -7,7 +7,8 @@
  * concatenated, rounded to float32 as training stored them, standardised
  * in double exactly as dlfin_std_value does (not with ai.onnx.ml Scaler,
  * whose float32 offsets would move isotonic-calibrated scores by up to
- * 1e-5) and imputed (ai.onnx.ml Imputer: NULL is the mean, 0); each text
+ * 1e-5) and imputed (ai.onnx.ml Imputer: NULL is the mean, 0), a value
+ * that dlfin_predict refuses made NaN (outputs NaN, label ""); each text
  * feature (string [N,1], "" for NULL) goes through
  * ai.onnx.ml LabelEncoder to its category code (unseen -> "other") and
  * OneHot; the encoded blocks feed the layers (onnx_write_net.c: dlfin's
@@ -262,10 +263,21 @@ write_numeric(Gb *g, const DlfModel *m, int32_t nnum, DlfError *err)
 	mark = ow_node_begin(g, "Cast", "", IN("dlfin_num_scaled"), IN("dlfin_num_scaled32"));
 	ow_attr_int(g, "to", ONNX_FLOAT);
 	ow_node_end(g, mark);
-	mark = ow_node_begin(g, "Imputer", ML, IN("dlfin_num_scaled32"), IN("dlfin_num_std"));
+	mark = ow_node_begin(g, "Imputer", ML, IN("dlfin_num_scaled32"), IN("dlfin_num_imputed"));
 	attr_floats(g, "imputed_value_floats", zero, nnum);
 	ow_attr_float(g, "replaced_value_float", NAN);
 	ow_node_end(g, mark);
+	/*
+	 * A value dlfin_predict refuses (infinite, or beyond float4's range:
+	 * 22000/22003) becomes NaN after the Imputer, so that the row's outputs
+	 * are NaN (and its label "") rather than a score of an infinite input.
+	 */
+	init_double1(g, "dlfin_num_limit", DLF_FLOAT4_LIMIT);
+	ow_init_floats(g, "dlfin_nan", NULL, 0, (const float[]) {NAN}, 1);
+	ow_node(g, "Abs", IN("dlfin_num_raw"), "dlfin_num_abs");
+	ow_node(g, "Greater", IN("dlfin_num_abs", "dlfin_num_limit"), "dlfin_num_refused");
+	ow_node(g, "Where", IN("dlfin_num_refused", "dlfin_nan", "dlfin_num_imputed"),
+			"dlfin_num_std");
 	dlf_free(mean);
 	dlf_free(inv);
 	dlf_free(zero);
@@ -389,7 +401,10 @@ write_isotonic(Gb *g, const DlfModel *m, const char *out)
 	ow_node(g, "Where", IN("dlfin_iso_low", "dlfin_iso_yfirst", "dlfin_iso_clip"), out);
 }
 
-/* A LabelEncoder from class index (int64) to class name -> "label". */
+/*
+ * A LabelEncoder from class index (int64) to class name -> "label"; a row
+ * whose score is NaN (an input dlfin_predict refuses) has no class: "".
+ */
 static void
 write_label(Gb *g, const DlfModel *m, const char *index)
 {
@@ -401,6 +416,10 @@ write_label(Gb *g, const DlfModel *m, const char *index)
 		g->nodes.failed = 1;
 		return;
 	}
+	ow_init_int64s(g, "dlfin_no_class", NULL, 0, (const int64_t[]) {-1}, 1);
+	ow_node(g, "IsNaN", IN("score"), "dlfin_no_score");
+	ow_node(g, "Where", IN("dlfin_no_score", "dlfin_no_class", index), "dlfin_class_or_none");
+	index = "dlfin_class_or_none";
 	for (int32_t k = 0; k < m->nclasses; k++)
 		keys[k] = k;
 	mark = ow_node_begin(g, "LabelEncoder", ML, IN(index), IN("label"));

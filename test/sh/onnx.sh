@@ -6,7 +6,8 @@
 #    1.17.0 within 1e-5 of dlfin_predict / dlfin_predict_proba, with the
 #    labels of dlfin_predict_class; so do ensembles (binary with Platt and
 #    isotonic, multiclass, regression) and skip-path models, whose exports
-#    do not import back (22023);
+#    do not import back (22023); an input dlfin_predict refuses (infinite)
+#    gives NaN outputs and the label "";
 #  - import: PyTorch MLPs (torch.onnx.export from Debian's python3-torch,
 #    Gemm and MatMul+Add) score within 1e-5 of PyTorch, and graphs dlfin
 #    cannot represent are refused naming the operator;
@@ -105,6 +106,8 @@ SQL
   # the graph spells out dlfin's float32 operations: the logits have the
   # same bits, so even an isotonic map's steep segments stay within 1e-5
   (cd "$top/test/onnx" && node check_ort.js "$dir/$name.onnx" "$dir/$name.json" 1e-5) || fail=1
+  # what dlfin_predict refuses (an infinite value) has no score or label
+  (cd "$top/test/onnx" && node check_refused.js "$dir/$name.onnx" "$dir/$name.json") || fail=1
   # an ensemble's or a skip path's export does not import back (22023)
   case $name in ens_*|skip_*)
     if psql -At -c "SELECT dlfin_from_onnx(dlfin_onnx(model)) FROM m WHERE name = '$name'" \

@@ -259,7 +259,7 @@ write_skip(Gb *g, const DlfModel *m, const char *pfx, int32_t e, const char *net
 	snprintf(prev, sizeof(prev), "%s", nm[5]);
 	for (int32_t f = 0; f < m->nfeatures; f++)
 	{
-		char		term[48];
+		char		term[64];
 
 		snprintf(term, sizeof(term), "%s%d", nm[3], (int) f);
 		snprintf(cur, sizeof(cur), "%sskip_s%d", pfx, (int) f);

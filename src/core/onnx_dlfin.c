@@ -184,6 +184,10 @@ rd_dlfin_features(Rd *r, const ONode *top)
 		int64_t		depth = 0;
 		int32_t		f;
 
+		/* after the Imputer, refused values made NaN (onnx_write.c) */
+		if (og_is_op(p, "Where") && p->nin == 3 && strcmp(p->in[0], "dlfin_num_refused") == 0)
+			p = og_producer(r->g, p->in[2]);
+
 		if (og_is_ml(p, "Imputer") && (st = numeric_block(r, p, &sub, &mean, &inv)) == DLF_OK)
 			for (int64_t j = 0; j < sub->nin && st == DLF_OK; j++)
 			{

@@ -223,6 +223,13 @@ rd_dlfin_network(Rd *r)
 	const OTensor *fmap = floats_of(g, "dlfin_feature_map", (const int64_t[]) {-1, -1}, 2);
 	char		in[NAMELEN] = "dlfin_encoded";
 
+	/* exports of what one imported network cannot hold (onnx_write_ens.c) */
+	if (og_tensor(g, "dlfin_m0_L0_W") != NULL)
+		return rd_unsupported(r, "cannot import %s exported by dlfin_onnx", "an ensemble",
+							  "Import reads one network; score the ensemble with the original model or with the ONNX graph itself.");
+	if (og_tensor(g, "dlfin_skip_S") != NULL)
+		return rd_unsupported(r, "cannot import %s exported by dlfin_onnx", "a model with a skip path",
+							  "Import reads one network without a skip path; score the model with the original model or with the ONNX graph itself.");
 	if (fmap == NULL || fmap->dims[0] < 1 || fmap->dims[0] > DLF_MAX_FEATURES)
 		return not_dlfin(r, "dlfin_feature_map");
 	net->fmap = fmap;

@@ -480,7 +480,8 @@ dlf_onnx_import(const uint8_t *buf, size_t len, const DlfOnnxOptions *opt,
 		/* a dlfin export spells out the one-row kernel (onnx_write.c) */
 		const ONode *z = og_producer(r.g, "dlfin_logits");
 
-		if (og_meta(r.g, "dlfin.task") && og_is_op(z, "Reshape"))
+		if (og_meta(r.g, "dlfin.task") &&
+			(og_is_op(z, "Reshape") || og_tensor(r.g, "dlfin_feature_map")))
 			st = rd_dlfin_network(&r);
 		else
 			st = read_network(&r);

@@ -7,7 +7,8 @@
  * concatenated, rounded to float32 as training stored them, standardised
  * in double exactly as dlfin_std_value does (not with ai.onnx.ml Scaler,
  * whose float32 offsets would move isotonic-calibrated scores by up to
- * 1e-5) and imputed (ai.onnx.ml Imputer: NULL is the mean, 0); each text
+ * 1e-5) and imputed (ai.onnx.ml Imputer: NULL is the mean, 0), a value
+ * that dlfin_predict refuses made NaN (outputs NaN, label ""); each text
  * feature (string [N,1], "" for NULL) goes through
  * ai.onnx.ml LabelEncoder to its category code (unseen -> "other") and
  * OneHot; the encoded blocks feed the layers (onnx_write_net.c: dlfin's
@@ -151,8 +152,8 @@ ow_init_floats(Gb *g, const char *name, const int64_t *dims, int ndims,
 	pb_end(&g->inits, mark);
 }
 
-static void
-init_doubles(Gb *g, const char *name, const int64_t *dims, int ndims,
+void
+ow_init_doubles(Gb *g, const char *name, const int64_t *dims, int ndims,
 			 const double *v, size_t n)
 {
 	size_t		mark = init_begin(g, name, ONNX_DOUBLE, dims, ndims);
@@ -175,7 +176,7 @@ ow_init_int64s(Gb *g, const char *name, const int64_t *dims, int ndims,
 static void
 init_double1(Gb *g, const char *name, double v)
 {
-	init_doubles(g, name, (const int64_t[]) {1}, 1, &v, 1);
+	ow_init_doubles(g, name, (const int64_t[]) {1}, 1, &v, 1);
 }
 
 /* ---- graph inputs and outputs (ValueInfoProto) ---- */
@@ -248,8 +249,8 @@ write_numeric(Gb *g, const DlfModel *m, int32_t nnum, DlfError *err)
 		}
 	ow_attr_int(g, "axis", 1);
 	ow_node_end(g, mark);
-	init_doubles(g, "dlfin_mean", dims, 2, mean, nnum);
-	init_doubles(g, "dlfin_inv_scale", dims, 2, inv, nnum);
+	ow_init_doubles(g, "dlfin_mean", dims, 2, mean, nnum);
+	ow_init_doubles(g, "dlfin_inv_scale", dims, 2, inv, nnum);
 
 	mark = ow_node_begin(g, "Cast", "", IN("dlfin_num_raw"), IN("dlfin_num_f32"));
 	ow_attr_int(g, "to", ONNX_FLOAT);
@@ -262,10 +263,21 @@ write_numeric(Gb *g, const DlfModel *m, int32_t nnum, DlfError *err)
 	mark = ow_node_begin(g, "Cast", "", IN("dlfin_num_scaled"), IN("dlfin_num_scaled32"));
 	ow_attr_int(g, "to", ONNX_FLOAT);
 	ow_node_end(g, mark);
-	mark = ow_node_begin(g, "Imputer", ML, IN("dlfin_num_scaled32"), IN("dlfin_num_std"));
+	mark = ow_node_begin(g, "Imputer", ML, IN("dlfin_num_scaled32"), IN("dlfin_num_imputed"));
 	attr_floats(g, "imputed_value_floats", zero, nnum);
 	ow_attr_float(g, "replaced_value_float", NAN);
 	ow_node_end(g, mark);
+	/*
+	 * A value dlfin_predict refuses (infinite, or beyond float4's range:
+	 * 22000/22003) becomes NaN after the Imputer, so that the row's outputs
+	 * are NaN (and its label "") rather than a score of an infinite input.
+	 */
+	init_double1(g, "dlfin_num_limit", DLF_FLOAT4_LIMIT);
+	ow_init_floats(g, "dlfin_nan", NULL, 0, (const float[]) {NAN}, 1);
+	ow_node(g, "Abs", IN("dlfin_num_raw"), "dlfin_num_abs");
+	ow_node(g, "Greater", IN("dlfin_num_abs", "dlfin_num_limit"), "dlfin_num_refused");
+	ow_node(g, "Where", IN("dlfin_num_refused", "dlfin_nan", "dlfin_num_imputed"),
+			"dlfin_num_std");
 	dlf_free(mean);
 	dlf_free(inv);
 	dlf_free(zero);
@@ -342,8 +354,8 @@ write_isotonic(Gb *g, const DlfModel *m, const char *out)
 	size_t		mark;
 
 	/* the points, also when unused, so that import finds them */
-	init_doubles(g, "dlfin_iso_x", (const int64_t[]) {n}, 1, m->iso_x, n);
-	init_doubles(g, "dlfin_iso_y", (const int64_t[]) {n}, 1, m->iso_y, n);
+	ow_init_doubles(g, "dlfin_iso_x", (const int64_t[]) {n}, 1, m->iso_x, n);
+	ow_init_doubles(g, "dlfin_iso_y", (const int64_t[]) {n}, 1, m->iso_y, n);
 	if (n == 1)
 	{
 		/* one point: a constant */
@@ -353,7 +365,7 @@ write_isotonic(Gb *g, const DlfModel *m, const char *out)
 		ow_node(g, "Add", IN("dlfin_iso_0", "dlfin_iso_y0"), out);
 		return;
 	}
-	init_doubles(g, "dlfin_iso_thr", dims, 2, n > 2 ? m->iso_x + 1 : &inf,
+	ow_init_doubles(g, "dlfin_iso_thr", dims, 2, n > 2 ? m->iso_x + 1 : &inf,
 				 (size_t) dims[1]);
 	ow_init_int64s(g, "dlfin_iso_axes", (const int64_t[]) {1}, 1, (const int64_t[]) {1}, 1);
 	ow_init_int64s(g, "dlfin_iso_one", (const int64_t[]) {1}, 1, (const int64_t[]) {1}, 1);
@@ -389,7 +401,10 @@ write_isotonic(Gb *g, const DlfModel *m, const char *out)
 	ow_node(g, "Where", IN("dlfin_iso_low", "dlfin_iso_yfirst", "dlfin_iso_clip"), out);
 }
 
-/* A LabelEncoder from class index (int64) to class name -> "label". */
+/*
+ * A LabelEncoder from class index (int64) to class name -> "label"; a row
+ * whose score is NaN (an input dlfin_predict refuses) has no class: "".
+ */
 static void
 write_label(Gb *g, const DlfModel *m, const char *index)
 {
@@ -401,6 +416,10 @@ write_label(Gb *g, const DlfModel *m, const char *index)
 		g->nodes.failed = 1;
 		return;
 	}
+	ow_init_int64s(g, "dlfin_no_class", NULL, 0, (const int64_t[]) {-1}, 1);
+	ow_node(g, "IsNaN", IN("score"), "dlfin_no_score");
+	ow_node(g, "Where", IN("dlfin_no_score", "dlfin_no_class", index), "dlfin_class_or_none");
+	index = "dlfin_class_or_none";
 	for (int32_t k = 0; k < m->nclasses; k++)
 		keys[k] = k;
 	mark = ow_node_begin(g, "LabelEncoder", ML, IN(index), IN("label"));
@@ -622,19 +641,6 @@ dlf_onnx_export(const DlfModel *m, const char *model_sha256, uint8_t **out,
 	*outlen = 0;
 	if (m->nlayers < 1 || m->units == NULL || m->weights == NULL)
 		return dlf_fail(err, DLF_ERR_INVALID, "model has no trained network");
-	if (m->nmembers > 1)
-	{
-		dlf_fail(err, DLF_ERR_INVALID, "cannot export an ensemble to ONNX");
-		dlf_detail(err, "The model holds %d networks; train it without \"ensemble\" to export it.",
-				   (int) m->nmembers);
-		return DLF_ERR_INVALID;
-	}
-	if (m->skip)
-	{
-		dlf_fail(err, DLF_ERR_INVALID, "cannot export a model with a skip path to ONNX");
-		dlf_detail(err, "The exported graph has no node for the inputs' direct weights into the output; train it without \"skip\" to export it.");
-		return DLF_ERR_INVALID;
-	}
 	if (check_names(m, err) != DLF_OK)
 		return err->code;
 	dlf_buf_init(&g.nodes);

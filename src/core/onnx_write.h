@@ -1,8 +1,9 @@
 /*
  * onnx_write.h
- *	  What the two halves of ONNX export share: onnx_write.c (inputs,
- *	  feature encoding, outputs, the model) and onnx_write_net.c (the
- *	  network as the one-row kernel computes it).
+ *	  What the parts of ONNX export share: onnx_write.c (inputs, feature
+ *	  encoding, outputs, the model), onnx_write_net.c (a network as the
+ *	  one-row kernel computes it) and onnx_write_ens.c (an ensemble's
+ *	  combination of its members).
  */
 #ifndef DLFIN_ONNX_WRITE_H
 #define DLFIN_ONNX_WRITE_H
@@ -36,7 +37,15 @@ void		ow_init_floats(Gb *g, const char *name, const int64_t *dims, int ndims,
 void		ow_init_int64s(Gb *g, const char *name, const int64_t *dims, int ndims,
 						   const int64_t *v, size_t n);
 
-/* The layers and hidden activations, "dlfin_encoded" -> "dlfin_logits". */
+void		ow_init_doubles(Gb *g, const char *name, const int64_t *dims, int ndims,
+							const double *v, size_t n);
+
+/* The network (or ensemble), "dlfin_encoded" -> "dlfin_logits" (float). */
 DlfStatus	ow_write_network(Gb *g, const DlfModel *m, DlfError *err);
+/* Member e's network and skip path, "dlfin_encoded" -> out, names pfx*. */
+DlfStatus	ow_write_member(Gb *g, const DlfModel *m, int32_t e, const char *pfx,
+							const char *out, DlfError *err);
+/* An ensemble's members and the logits of their mean (onnx_write_ens.c). */
+DlfStatus	ow_write_ensemble(Gb *g, const DlfModel *m, DlfError *err);
 
 #endif							/* DLFIN_ONNX_WRITE_H */

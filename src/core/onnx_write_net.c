@@ -10,11 +10,13 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The first layer's weights with rows in block order (numeric first). */
+/*
+ * A matrix with one row per encoded input (the first layer's weights, or
+ * the skip path's S), its rows put in block order (numeric first).
+ */
 static float *
-permuted_w0(const DlfModel *m)
+permuted_rows(const DlfModel *m, const float *src, int32_t nout)
 {
-	int32_t		nout = m->units[1];
 	float	   *w = dlf_alloc_array((size_t) m->units[0] * nout, sizeof(float));
 	size_t		row = 0;
 
@@ -27,7 +29,7 @@ permuted_w0(const DlfModel *m)
 
 			if ((ft->kind == DLF_FEAT_NUMERIC) != (pass == 0))
 				continue;
-			memcpy(w + row * nout, m->weights[0] + (size_t) ft->input_offset * nout,
+			memcpy(w + row * nout, src + (size_t) ft->input_offset * nout,
 				   sizeof(float) * (size_t) ft->ninputs * nout);
 			row += ft->ninputs;
 		}
@@ -103,11 +105,12 @@ write_feature_map(Gb *g, const DlfModel *m, DlfError *err)
  * in order; then (s0 + s2) + (s1 + s3).  Each step is one float32
  * operation, which onnxruntime rounds as IEEE does, so the logits have
  * dlfin_predict's bits rather than Gemm's precision (which the steep
- * segments of an isotonic map magnify beyond 1e-5).  Names: dlfin_L<l>_*.
+ * segments of an isotonic map magnify beyond 1e-5).  Names: <pfx>L<l>_*
+ * (pfx: dlfin_, or dlfin_m<e>_ for member e of an ensemble).
  */
 static DlfStatus
-write_layer(Gb *g, const DlfModel *m, int32_t l, const char *in, const char *out,
-			const float *w)
+write_layer(Gb *g, const DlfModel *m, const char *pfx, int32_t l, const char *in,
+			const char *out, const float *w, const float *bias)
 {
 	int32_t		n = l == 0 ? m->nfeatures : m->units[l];
 	int32_t		nout = m->units[l + 1];
@@ -124,10 +127,10 @@ write_layer(Gb *g, const DlfModel *m, int32_t l, const char *in, const char *out
 	}
 	/* W, bias lanes, unsqueezed input, terms, padded, reshaped, shape, pads */
 	for (int i = 0; i < 9; i++)
-		snprintf(nm[i], sizeof(nm[i]), "dlfin_L%d_%s", (int) l,
+		snprintf(nm[i], sizeof(nm[i]), "%sL%d_%s", pfx, (int) l,
 				 (const char *[]) {"W", "b", "x", "terms", "padded", "groups",
 					 "shape", "pads", "out"}[i]);
-	memcpy(b4, m->biases[l], sizeof(float) * nout);
+	memcpy(b4, bias, sizeof(float) * nout);
 	ow_init_floats(g, nm[0], (const int64_t[]) {m->units[l], nout}, 2, w,
 				(size_t) m->units[l] * nout);
 	ow_init_floats(g, nm[1], (const int64_t[]) {1, 1, 4, nout}, 4, b4, (size_t) 4 * nout);
@@ -135,8 +138,11 @@ write_layer(Gb *g, const DlfModel *m, int32_t l, const char *in, const char *out
 	ow_node(g, "Unsqueeze", IN(in, "dlfin_axis2"), nm[2]);
 	if (l == 0)
 	{
-		ow_node(g, "Mul", IN(nm[2], nm[0]), "dlfin_L0_products");
-		ow_node(g, "MatMul", IN("dlfin_feature_map", "dlfin_L0_products"), nm[3]);
+		char		prod[48];
+
+		snprintf(prod, sizeof(prod), "%sL0_products", pfx);
+		ow_node(g, "Mul", IN(nm[2], nm[0]), prod);
+		ow_node(g, "MatMul", IN("dlfin_feature_map", prod), nm[3]);
 	}
 	else
 		ow_node(g, "Mul", IN(nm[2], nm[0]), nm[3]);
@@ -146,7 +152,7 @@ write_layer(Gb *g, const DlfModel *m, int32_t l, const char *in, const char *out
 	ow_init_int64s(g, nm[6], (const int64_t[]) {4}, 1,
 				(const int64_t[]) {0, q, 4, nout}, 4);
 	ow_node(g, "Reshape", IN(nm[4], nm[6]), nm[5]);
-	snprintf(cur, sizeof(cur), "dlfin_L%d_g", (int) l);
+	snprintf(cur, sizeof(cur), "%sL%d_g", pfx, (int) l);
 	split(g, nm[5], cur, q, 1);
 	/* the lanes: bias + group 0, then + group 1, ... */
 	snprintf(prev, sizeof(prev), "%s", nm[1]);
@@ -154,23 +160,23 @@ write_layer(Gb *g, const DlfModel *m, int32_t l, const char *in, const char *out
 	{
 		char		grp[48];
 
-		snprintf(grp, sizeof(grp), "dlfin_L%d_g%d", (int) l, (int) i);
-		snprintf(cur, sizeof(cur), "dlfin_L%d_s%d", (int) l, (int) i);
+		snprintf(grp, sizeof(grp), "%sL%d_g%d", pfx, (int) l, (int) i);
+		snprintf(cur, sizeof(cur), "%sL%d_s%d", pfx, (int) l, (int) i);
 		ow_node(g, "Add", IN(prev, grp), cur);
 		snprintf(prev, sizeof(prev), "%s", cur);
 	}
 	/* (s0 + s2) + (s1 + s3) */
-	snprintf(cur, sizeof(cur), "dlfin_L%d_h", (int) l);
+	snprintf(cur, sizeof(cur), "%sL%d_h", pfx, (int) l);
 	split(g, prev, cur, 2, 2);
-	snprintf(nm[2], sizeof(nm[2]), "dlfin_L%d_h0", (int) l);
-	snprintf(nm[3], sizeof(nm[3]), "dlfin_L%d_h1", (int) l);
-	snprintf(nm[4], sizeof(nm[4]), "dlfin_L%d_pair", (int) l);
+	snprintf(nm[2], sizeof(nm[2]), "%sL%d_h0", pfx, (int) l);
+	snprintf(nm[3], sizeof(nm[3]), "%sL%d_h1", pfx, (int) l);
+	snprintf(nm[4], sizeof(nm[4]), "%sL%d_pair", pfx, (int) l);
 	ow_node(g, "Add", IN(nm[2], nm[3]), nm[4]);
-	snprintf(cur, sizeof(cur), "dlfin_L%d_p", (int) l);
+	snprintf(cur, sizeof(cur), "%sL%d_p", pfx, (int) l);
 	split(g, nm[4], cur, 2, 2);
-	snprintf(nm[2], sizeof(nm[2]), "dlfin_L%d_p0", (int) l);
-	snprintf(nm[3], sizeof(nm[3]), "dlfin_L%d_p1", (int) l);
-	snprintf(nm[4], sizeof(nm[4]), "dlfin_L%d_sum", (int) l);
+	snprintf(nm[2], sizeof(nm[2]), "%sL%d_p0", pfx, (int) l);
+	snprintf(nm[3], sizeof(nm[3]), "%sL%d_p1", pfx, (int) l);
+	snprintf(nm[4], sizeof(nm[4]), "%sL%d_sum", pfx, (int) l);
 	ow_node(g, "Add", IN(nm[2], nm[3]), nm[4]);
 	ow_init_int64s(g, nm[8], (const int64_t[]) {2}, 1, (const int64_t[]) {0, nout}, 2);
 	ow_node(g, "Reshape", IN(nm[4], nm[8]), out);
@@ -181,16 +187,17 @@ write_layer(Gb *g, const DlfModel *m, int32_t l, const char *in, const char *out
  * The hidden activation of "z" -> "h" with dlfin's float32 operations:
  * the tanh and the exp of the sigmoid in double rounded once to float
  * (dlf_tanhf and expf are within half an ulp, nearly always equal), the
- * rest as activate() in nn.c.  Names: dlfin_A<l>_*.
+ * rest as activate() in nn.c.  Names: <pfx>A<l>_*.
  */
 static void
-write_activation(Gb *g, const DlfModel *m, int32_t l, const char *z, const char *h)
+write_activation(Gb *g, const DlfModel *m, const char *pfx, int32_t l,
+				 const char *z, const char *h)
 {
 	char		t[5][48];
 	size_t		mark;
 
 	for (int i = 0; i < 5; i++)
-		snprintf(t[i], sizeof(t[i]), "dlfin_A%d_%d", (int) l, i);
+		snprintf(t[i], sizeof(t[i]), "%sA%d_%d", pfx, (int) l, i);
 	switch (m->activation)
 	{
 		case DLF_ACT_TANH:
@@ -218,38 +225,111 @@ write_activation(Gb *g, const DlfModel *m, int32_t l, const char *z, const char 
 	}
 }
 
-/* The layers and hidden activations -> "dlfin_logits". */
+/*
+ * The skip path of member e, added to its network's logits "net" -> out,
+ * as nn_skip_row computes it: the products x_k * S_k, one term per
+ * feature in feature order through the feature map (exact, as for the
+ * first layer), summed one by one from 0 in float32, then logits + sum.
+ * Names: <pfx>skip_*.
+ */
+static DlfStatus
+write_skip(Gb *g, const DlfModel *m, const char *pfx, int32_t e, const char *net,
+		   const char *out)
+{
+	int32_t		nin = m->units[0];
+	int32_t		nout = m->units[m->nlayers];
+	float	   *s = permuted_rows(m, dlf_member_skip(m, e), nout);
+	char		nm[6][48],
+				prev[48],
+				cur[48];
+
+	if (s == NULL)
+		return DLF_ERR_NOMEM;
+	for (int i = 0; i < 6; i++)
+		snprintf(nm[i], sizeof(nm[i]), "%sskip_%s", pfx,
+				 (const char *[]) {"S", "products", "terms", "t", "shape", "zero"}[i]);
+	ow_init_floats(g, nm[0], (const int64_t[]) {nin, nout}, 2, s, (size_t) nin * nout);
+	dlf_free(s);
+	/* the first layer's [N, inputs, 1] view of the encoded inputs */
+	snprintf(cur, sizeof(cur), "%sL0_x", pfx);
+	ow_node(g, "Mul", IN(cur, nm[0]), nm[1]);
+	ow_node(g, "MatMul", IN("dlfin_feature_map", nm[1]), nm[2]);
+	split(g, nm[2], nm[3], m->nfeatures, 1);
+	ow_init_floats(g, nm[5], NULL, 0, (const float[]) {0.0f}, 1);
+	snprintf(prev, sizeof(prev), "%s", nm[5]);
+	for (int32_t f = 0; f < m->nfeatures; f++)
+	{
+		char		term[64];
+
+		snprintf(term, sizeof(term), "%s%d", nm[3], (int) f);
+		snprintf(cur, sizeof(cur), "%sskip_s%d", pfx, (int) f);
+		ow_node(g, "Add", IN(prev, term), cur);
+		snprintf(prev, sizeof(prev), "%s", cur);
+	}
+	ow_init_int64s(g, nm[4], (const int64_t[]) {2}, 1, (const int64_t[]) {0, nout}, 2);
+	snprintf(cur, sizeof(cur), "%sskip", pfx);
+	ow_node(g, "Reshape", IN(prev, nm[4]), cur);
+	ow_node(g, "Add", IN(net, cur), out);
+	return DLF_OK;
+}
+
+/*
+ * Network e of the model (its layers, hidden activations and skip path),
+ * "dlfin_encoded" -> out, its names prefixed by pfx.
+ */
 DlfStatus
-ow_write_network(Gb *g, const DlfModel *m, DlfError *err)
+ow_write_member(Gb *g, const DlfModel *m, int32_t e, const char *pfx,
+				const char *out, DlfError *err)
 {
 	char		in[48] = "dlfin_encoded";
+	char		last[48];
 
-	ow_init_int64s(g, "dlfin_axis2", (const int64_t[]) {1}, 1, (const int64_t[]) {2}, 1);
-	if (m->activation == DLF_ACT_SIGMOID && m->nlayers > 1)
-		ow_init_floats(g, "dlfin_one_f", NULL, 0, (const float[]) {1.0f}, 1);
-	if (write_feature_map(g, m, err) != DLF_OK)
-		return err->code;
+	/* with a skip path the layers end in <pfx>net_logits */
+	if (m->skip)
+		snprintf(last, sizeof(last), "%snet_logits", pfx);
+	else
+		snprintf(last, sizeof(last), "%s", out);
 	for (int32_t l = 0; l < m->nlayers; l++)
 	{
 		char		zn[48];
-		float	   *w = l == 0 ? permuted_w0(m) : m->weights[l];
+		float	   *w = l == 0 ? permuted_rows(m, dlf_member_weights(m, e, 0), m->units[1])
+			: dlf_member_weights(m, e, l);
 		DlfStatus	st;
 
 		if (w == NULL)
 			return dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
 		if (l + 1 == m->nlayers)
-			snprintf(zn, sizeof(zn), "dlfin_logits");
+			snprintf(zn, sizeof(zn), "%s", last);
 		else
-			snprintf(zn, sizeof(zn), "dlfin_z%d", (int) l);
-		st = write_layer(g, m, l, in, zn, w);
+			snprintf(zn, sizeof(zn), "%sz%d", pfx, (int) l);
+		st = write_layer(g, m, pfx, l, in, zn, w, dlf_member_biases(m, e, l));
 		if (l == 0)
 			dlf_free(w);
 		if (st != DLF_OK)
 			return dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
 		if (l + 1 == m->nlayers)
 			break;
-		snprintf(in, sizeof(in), "dlfin_h%d", (int) l + 1);
-		write_activation(g, m, l, zn, in);
+		snprintf(in, sizeof(in), "%sh%d", pfx, (int) l + 1);
+		write_activation(g, m, pfx, l, zn, in);
 	}
+	if (m->skip && write_skip(g, m, pfx, e, last, out) != DLF_OK)
+		return dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
 	return DLF_OK;
+}
+
+/*
+ * The network -> "dlfin_logits": one network's logits, or an ensemble's
+ * (its members' and their combination, onnx_write_ens.c).
+ */
+DlfStatus
+ow_write_network(Gb *g, const DlfModel *m, DlfError *err)
+{
+	ow_init_int64s(g, "dlfin_axis2", (const int64_t[]) {1}, 1, (const int64_t[]) {2}, 1);
+	if (m->activation == DLF_ACT_SIGMOID && m->nlayers > 1)
+		ow_init_floats(g, "dlfin_one_f", NULL, 0, (const float[]) {1.0f}, 1);
+	if (write_feature_map(g, m, err) != DLF_OK)
+		return err->code;
+	if (dlf_model_members(m) > 1)
+		return ow_write_ensemble(g, m, err);
+	return ow_write_member(g, m, 0, "dlfin_", "dlfin_logits", err);
 }

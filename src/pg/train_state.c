@@ -632,6 +632,60 @@ train_state_serialize(TrainState *st, bool consume)
 }
 
 /*
+ * Reads a numeric label's coding: 1, the labels are kept as values; 0, a
+ * count and the distinct values in code order (each checked to come back
+ * with its code).
+ */
+static void
+recv_label_values(StringInfo buf, TrainState *st)
+{
+	int			as_values = pq_getmsgbyte(buf);
+	int32		nv;
+	const double *v;
+
+	if (as_values == 1)
+	{
+		/* an empty state's arrays are allocated by the reserve below */
+		st->label_val = palloc_extended(sizeof(double), MCXT_ALLOC_HUGE);
+		st->cap = 0;
+		return;
+	}
+	nv = pq_getmsgint(buf, 4);
+	if (as_values != 0 || nv < 0 || nv > DLF_MAX_CLASSES ||
+		nv > (buf->len - buf->cursor) / (int) sizeof(double))
+		elog(ERROR, "dlfin_train: invalid serialized state");
+	v = (const double *) pq_getmsgbytes(buf, sizeof(double) * nv);
+	for (int32 c = 0; c < nv; c++)
+	{
+		double		x;
+
+		memcpy(&x, v + c, sizeof(double));
+		if (!isfinite(x) || value_code(st, x) != c)
+			elog(ERROR, "dlfin_train: invalid serialized state");
+	}
+}
+
+/*
+ * Points the state at its n serialised rows, which stay in the buffer:
+ * they are checked when train_state_merge copies them.
+ */
+static void
+recv_rows(StringInfo buf, TrainState *st, int64 n)
+{
+	Size		need = (Size) n * 4 * st->nfeat +
+		(Size) n * (st->label_val ? sizeof(double) : sizeof(uint16));
+
+	if (need != (Size) (buf->len - buf->cursor))
+		elog(ERROR, "dlfin_train: invalid serialized state");
+	st->raw_label_values = st->label_val != NULL;
+	if (st->label_val)
+		pfree(st->label_val);
+	st->label_val = NULL;
+	st->raw_rows = pq_getmsgbytes(buf, (int) need);
+	st->nrows = n;
+}
+
+/*
  * Reads a serialised state, validating every count; its rows are not
  * copied but read from b by train_state_merge (codes checked there), so b
  * must outlive the state, as the combine function's argument does.
@@ -686,49 +740,9 @@ train_state_deserialize(bytea *b)
 		if (types[f].sqltype == DLF_SQL_TEXT)
 			recv_dict(&buf, &st->cols[f].dict);
 	if (label_type.sqltype != DLF_SQL_TEXT)
-	{
-		int			as_values = pq_getmsgbyte(&buf);
-
-		if (as_values == 1)
-		{
-			/* an empty state's arrays are allocated by the reserve below */
-			st->label_val = palloc_extended(sizeof(double), MCXT_ALLOC_HUGE);
-			st->cap = 0;
-		}
-		else
-		{
-			int32		nv = pq_getmsgint(&buf, 4);
-			const double *v;
-
-			if (as_values != 0 || nv < 0 || nv > DLF_MAX_CLASSES ||
-				nv > (buf.len - buf.cursor) / (int) sizeof(double))
-				elog(ERROR, "dlfin_train: invalid serialized state");
-			v = (const double *) pq_getmsgbytes(&buf, sizeof(double) * nv);
-			for (int32 c = 0; c < nv; c++)
-			{
-				double		x;
-
-				memcpy(&x, v + c, sizeof(double));
-				if (!isfinite(x) || value_code(st, x) != c)
-					elog(ERROR, "dlfin_train: invalid serialized state");
-			}
-		}
-	}
+		recv_label_values(&buf, st);
 	if (n > 0)
-	{
-		/* the rows stay in b, checked when train_state_merge copies them */
-		Size		need = (Size) n * 4 * nfeat +
-			(Size) n * (st->label_val ? sizeof(double) : sizeof(uint16));
-
-		if (need != (Size) (buf.len - buf.cursor))
-			elog(ERROR, "dlfin_train: invalid serialized state");
-		st->raw_label_values = st->label_val != NULL;
-		if (st->label_val)
-			pfree(st->label_val);
-		st->label_val = NULL;
-		st->raw_rows = pq_getmsgbytes(&buf, (int) need);
-		st->nrows = n;
-	}
+		recv_rows(&buf, st, n);
 	pq_getmsgend(&buf);
 	return st;
 }

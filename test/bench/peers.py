@@ -1,9 +1,12 @@
 """Peers of test/bench/run: PyTorch and scikit-learn on the exported rows.
 
-Usage: peers.py {torch|sklearn} TRAIN_CSV TEST_CSV THREADS EPOCHS BATCH REPS
+Usage: peers.py {torch|sklearn|torch-onehot} TRAIN_CSV TEST_CSV THREADS EPOCHS BATCH REPS
 
 The CSV files hold the label (0/1) then the 8 features, as COPY writes
-them.
+them; for torch-onehot (test/bench/run --mixed) the features are numbers
+followed by text columns, which are one-hot encoded over the training
+file's categories (one column per category, as dlfin's first layer sees
+them) before the standardised numbers.
 Prints one line per repetition: "train_seconds auc" (train-only: from the
 numpy arrays to the fitted model; loading the CSV is timed separately and
 printed as "load_seconds").  Both peers get what dlfin does: standardised
@@ -31,6 +34,43 @@ def load(path):
     y = raw[:, 0].astype(np.float32)
     x = np.ascontiguousarray(raw[:, 1:])
     return x, y, time.perf_counter() - t0
+
+
+def load_onehot(train_path, test_path):
+    """Reads both files; text columns become one-hot columns (train's categories)."""
+    import csv
+    t0 = time.perf_counter()
+    rows = [list(csv.reader(open(p, newline=""))) for p in (train_path, test_path)]
+    secs = time.perf_counter() - t0
+    first = rows[0][0]
+    text = []
+    for j in range(1, len(first)):
+        try:
+            float(first[j])
+        except ValueError:
+            text.append(j)
+    nums = [j for j in range(1, len(first)) if j not in text]
+    cats = {j: sorted({r[j] for r in rows[0]}) for j in text}
+    out = []
+    for part in rows:
+        y = np.array([float(r[0]) for r in part], dtype=np.float32)
+        cols = [np.array([[float(r[j]) for j in nums] for r in part])]
+        for j in text:
+            code = {c: k for k, c in enumerate(cats[j])}
+            idx = np.array([code.get(r[j], -1) for r in part])
+            hot = np.zeros((len(part), len(cats[j])))
+            ok = idx >= 0
+            hot[np.nonzero(ok)[0], idx[ok]] = 1.0
+            cols.append(hot)
+        out.append((cols, y))
+    # standardise the numbers with the training statistics, as dlfin does
+    mu = out[0][0][0].mean(axis=0)
+    sd = out[0][0][0].std(axis=0)
+    sd[sd == 0] = 1.0
+    for cols, _ in out:
+        cols[0] = (cols[0] - mu) / sd
+    return (np.hstack(out[0][0]), out[0][1], np.hstack(out[1][0]), out[1][1],
+            secs)
 
 
 def auc(score, y):
@@ -92,16 +132,19 @@ def run_sklearn(xtr, ytr, xte, yte, threads, epochs, batch, seed):
 def main():
     which, train_csv, test_csv = sys.argv[1:4]
     threads, epochs, batch, reps = map(int, sys.argv[4:8])
-    xtr, ytr, load_secs = load(train_csv)
-    xte, yte, _ = load(test_csv)
-    # standardise with the training statistics, as dlfin does
-    mu = xtr.mean(axis=0)
-    sd = xtr.std(axis=0)
-    sd[sd == 0] = 1.0
-    xtr = (xtr - mu) / sd
-    xte = (xte - mu) / sd
+    if which == "torch-onehot":
+        xtr, ytr, xte, yte, load_secs = load_onehot(train_csv, test_csv)
+    else:
+        xtr, ytr, load_secs = load(train_csv)
+        xte, yte, _ = load(test_csv)
+        # standardise with the training statistics, as dlfin does
+        mu = xtr.mean(axis=0)
+        sd = xtr.std(axis=0)
+        sd[sd == 0] = 1.0
+        xtr = (xtr - mu) / sd
+        xte = (xte - mu) / sd
     print("load_seconds %.4f" % load_secs, flush=True)
-    fn = run_torch if which == "torch" else run_sklearn
+    fn = run_sklearn if which == "sklearn" else run_torch
     for r in range(reps):
         secs, a = fn(xtr, ytr, xte, yte, threads, epochs, batch, 42 + r)
         print("%.4f %.6f" % (secs, a), flush=True)

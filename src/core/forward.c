@@ -153,6 +153,55 @@ dlf_scorer_free(DlfScorer *s)
 	dlf_free(s);
 }
 
+/* Points the scorer's network at the model's parameters (read only). */
+static void
+scorer_net_view(NnNet *net, const DlfModel *m)
+{
+	net->nlayers = m->nlayers;
+	net->activation = m->activation;
+	for (int32_t l = 0; l <= m->nlayers; l++)
+		net->units[l] = m->units[l];
+	for (int32_t l = 0; l < m->nlayers; l++)
+	{
+		/* the forward pass only reads the parameters */
+		net->W[l] = (float *) m->weights[l];
+		net->b[l] = (float *) m->biases[l];
+	}
+	net->S = m->skip;
+	nn_row_plan(net);
+}
+
+/* Builds feature ft's category hash table; 0 when out of memory. */
+static int
+cat_table_build(CatTable *t, const DlfFeature *ft)
+{
+	uint32_t	size = 4;
+
+	/* load factor at most 1/2 keeps probe chains short */
+	while (size < (uint32_t) ft->ncat * 2)
+		size *= 2;
+	t->mask = size - 1;
+	t->slot = dlf_alloc_array(size, sizeof(int32_t));
+	t->hash = dlf_alloc_array(size, sizeof(uint64_t));
+	t->len = dlf_alloc_array(size, sizeof(uint32_t));
+	if (!t->slot || !t->hash || !t->len)
+		return 0;
+	for (int32_t c = 0; c < ft->ncat; c++)
+	{
+		const char *str = ft->categories[c];
+		size_t		slen = strlen(str);
+		uint64_t	h = cat_hash(str, slen);
+		uint32_t	i = (uint32_t) h & t->mask;
+
+		while (t->slot[i] != 0)
+			i = (i + 1) & t->mask;
+		t->slot[i] = c + 1;
+		t->hash[i] = h;
+		t->len[i] = (uint32_t) slen;
+	}
+	return 1;
+}
+
 /* Builds the scoring workspace of a trained model. */
 DlfScorer *
 dlf_scorer_new(const DlfModel *m, DlfError *err)
@@ -174,18 +223,7 @@ dlf_scorer_new(const DlfModel *m, DlfError *err)
 		return NULL;
 	}
 	s->m = m;
-	s->net.nlayers = m->nlayers;
-	s->net.activation = m->activation;
-	for (int32_t l = 0; l <= m->nlayers; l++)
-		s->net.units[l] = m->units[l];
-	for (int32_t l = 0; l < m->nlayers; l++)
-	{
-		/* the forward pass only reads the parameters */
-		s->net.W[l] = (float *) m->weights[l];
-		s->net.b[l] = (float *) m->biases[l];
-	}
-	s->net.S = m->skip;
-	nn_row_plan(&s->net);
+	scorer_net_view(&s->net, m);
 	ninputs = m->units[0];
 	s->all_numeric = 1;
 	s->x = dlf_alloc_array(ninputs, sizeof(float));
@@ -221,34 +259,9 @@ dlf_scorer_new(const DlfModel *m, DlfError *err)
 		/* a WoE feature's raw value is not its input: no numeric fast path */
 		if (ft->kind != DLF_FEAT_NUMERIC || ft->woe)
 			s->all_numeric = 0;
-		if (ft->kind == DLF_FEAT_CATEGORICAL && ft->ncat > 0)
-		{
-			CatTable   *t = &s->tables[f];
-			uint32_t	size = 4;
-
-			/* load factor at most 1/2 keeps probe chains short */
-			while (size < (uint32_t) ft->ncat * 2)
-				size *= 2;
-			t->mask = size - 1;
-			t->slot = dlf_alloc_array(size, sizeof(int32_t));
-			t->hash = dlf_alloc_array(size, sizeof(uint64_t));
-			t->len = dlf_alloc_array(size, sizeof(uint32_t));
-			if (!t->slot || !t->hash || !t->len)
-				goto nomem;
-			for (int32_t c = 0; c < ft->ncat; c++)
-			{
-				const char *str = ft->categories[c];
-				size_t		slen = strlen(str);
-				uint64_t	h = cat_hash(str, slen);
-				uint32_t	i = (uint32_t) h & t->mask;
-
-				while (t->slot[i] != 0)
-					i = (i + 1) & t->mask;
-				t->slot[i] = c + 1;
-				t->hash[i] = h;
-				t->len[i] = (uint32_t) slen;
-			}
-		}
+		if (ft->kind == DLF_FEAT_CATEGORICAL && ft->ncat > 0 &&
+			!cat_table_build(&s->tables[f], ft))
+			goto nomem;
 	}
 	/* entry f is input f: the kernel needs no input numbers */
 	s->num_idx = NULL;

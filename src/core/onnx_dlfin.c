@@ -157,6 +157,147 @@ claim(Rd *r, const char *name, int32_t *row_of, int32_t row)
 	return f;
 }
 
+/* A numeric block of a dlfin export: one feature per Imputer input. */
+static DlfStatus
+read_numeric_block(Rd *r, const ONode *p, int32_t *row_of, int32_t *row)
+{
+	DlfModel   *m = r->m;
+	const ONode *sub;
+	const double *mean,
+			   *inv;
+	DlfStatus	st = numeric_block(r, p, &sub, &mean, &inv);
+
+	for (int64_t j = 0; st == DLF_OK && j < sub->nin; j++)
+	{
+		const OValue *v;
+		int32_t		f;
+
+		if ((f = claim(r, sub->in[j], row_of, (*row)++)) < 0)
+			st = DLF_ERR_INVALID;
+		else if ((v = &r->g->inputs[f])->type != ONNX_DOUBLE && v->type != ONNX_FLOAT)
+			st = rd_unsupported(r, "ONNX graph input \"%s\" is not a float tensor", v->name, NULL);
+		else
+		{
+			m->features[f].kind = DLF_FEAT_NUMERIC;
+			m->features[f].sqltype = v->doc && strcmp(v->doc, "boolean") == 0 ?
+				DLF_SQL_BOOL : DLF_SQL_NUMBER;
+			m->features[f].mean = mean[j];
+			m->features[f].scale = scale_of(inv[j]);
+		}
+	}
+	return st;
+}
+
+/* A text block of a dlfin export: one feature's one-hot columns. */
+static DlfStatus
+read_text_block(Rd *r, const ONode *p, int32_t *row_of, int32_t *row)
+{
+	DlfModel   *m = r->m;
+	const ONode *sub;
+	int64_t		depth = 0;
+	int32_t		f;
+	DlfStatus	st = text_block(r, p, &sub, &depth);
+
+	if (st != DLF_OK)
+		return st;
+	if ((f = claim(r, og_in(sub, 0), row_of, *row)) < 0)
+		return DLF_ERR_INVALID;
+	if (r->g->inputs[f].type != ONNX_STRING)
+		return rd_unsupported(r, "ONNX graph input \"%s\" is not a string tensor",
+							  r->g->inputs[f].name, NULL);
+	m->features[f].kind = DLF_FEAT_CATEGORICAL;
+	m->features[f].sqltype = DLF_SQL_TEXT;
+	m->features[f].name = rd_dup(r->g->inputs[f].name);
+	st = vocabulary(r, sub, &m->features[f], depth);
+	*row += (int32_t) depth;
+	return st;
+}
+
+/* Reads the Concat's input blocks, recording each feature's first row. */
+static DlfStatus
+read_blocks(Rd *r, const ONode *top, int32_t *row_of)
+{
+	int32_t		row = 0;
+	DlfStatus	st = DLF_OK;
+
+	for (int64_t b = 0; b < top->nin && st == DLF_OK; b++)
+	{
+		const ONode *p = og_producer(r->g, top->in[b]);
+
+		/* after the Imputer, refused values made NaN (onnx_write.c) */
+		if (og_is_op(p, "Where") && p->nin == 3 && strcmp(p->in[0], "dlfin_num_refused") == 0)
+			p = og_producer(r->g, p->in[2]);
+
+		if (og_is_ml(p, "Imputer"))
+			st = read_numeric_block(r, p, row_of, &row);
+		else if (og_is_op(p, "Flatten"))
+			st = read_text_block(r, p, row_of, &row);
+		else
+			st = rd_unsupported(r, "unsupported ONNX operator \"%s\" before the network",
+								p ? p->op : "(none)", SUPPORTED_DETAIL);
+	}
+	return st;
+}
+
+/* Checks that every graph input feeds the network, and names the features. */
+static DlfStatus
+check_all_claimed(Rd *r, const int32_t *row_of)
+{
+	DlfModel   *m = r->m;
+
+	for (int32_t f = 0; f < m->nfeatures; f++)
+	{
+		if (row_of[f] < 0)
+			return rd_unsupported(r, "ONNX graph input \"%s\" does not feed the network",
+								  r->g->inputs[f].name, NULL);
+		if (m->features[f].name == NULL &&
+			(m->features[f].name = rd_dup(r->g->inputs[f].name)) == NULL)
+			return dlf_fail(r->err, DLF_ERR_NOMEM, "out of memory");
+	}
+	return DLF_OK;
+}
+
+/* The feature map: feature f's rows, in block order, and no other. */
+static DlfStatus
+check_feature_map(Rd *r, const int32_t *row_of)
+{
+	DlfModel   *m = r->m;
+	const OTensor *fm = r->net.fmap;
+	int32_t		nin = r->net.units[0];
+
+	if (fm == NULL)
+		return DLF_OK;
+	if (fm->dims[0] != m->nfeatures || fm->dims[1] != nin)
+		return rd_unsupported(r, "ONNX tensor \"%s\" of a dlfin graph is not computed as dlfin_onnx writes it",
+							  "dlfin_feature_map", NULL);
+	for (int32_t f = 0; f < m->nfeatures; f++)
+		for (int32_t i = 0; i < nin; i++)
+			if (fm->f[(size_t) f * nin + i] !=
+				(i >= row_of[f] && i < row_of[f] + m->features[f].ninputs ? 1.0f : 0.0f))
+				return rd_unsupported(r, "ONNX tensor \"%s\" of a dlfin graph is not computed as dlfin_onnx writes it",
+									  "dlfin_feature_map", NULL);
+	return DLF_OK;
+}
+
+/* Moves the first layer's rows from block order to feature order. */
+static DlfStatus
+reorder_first_layer(Rd *r, const int32_t *row_of)
+{
+	DlfModel   *m = r->m;
+	int32_t		nout = r->net.units[1];
+	float	   *w = dlf_alloc_array((size_t) r->net.units[0] * nout, sizeof(float));
+
+	if (w == NULL)
+		return dlf_fail(r->err, DLF_ERR_NOMEM, "out of memory");
+	for (int32_t f = 0; f < m->nfeatures; f++)
+		memcpy(w + (size_t) m->features[f].input_offset * nout,
+			   r->net.W[0] + (size_t) row_of[f] * nout,
+			   sizeof(float) * (size_t) m->features[f].ninputs * nout);
+	dlf_free(r->net.W[0]);
+	r->net.W[0] = w;
+	return DLF_OK;
+}
+
 /*
  * A dlfin export's encoding: the features in graph input order, and the
  * first layer's rows moved from the Concat's block order to theirs.
@@ -166,7 +307,6 @@ rd_dlfin_features(Rd *r, const ONode *top)
 {
 	DlfModel   *m = r->m;
 	int32_t    *row_of;
-	int32_t		row = 0;
 	DlfStatus	st;
 
 	if ((st = rd_alloc_features(r, r->g->ninputs)) != DLF_OK)
@@ -175,103 +315,16 @@ rd_dlfin_features(Rd *r, const ONode *top)
 		return dlf_fail(r->err, DLF_ERR_NOMEM, "out of memory");
 	for (int32_t f = 0; f < m->nfeatures; f++)
 		row_of[f] = -1;
-	for (int64_t b = 0; b < top->nin && st == DLF_OK; b++)
-	{
-		const ONode *p = og_producer(r->g, top->in[b]);
-		const ONode *sub;
-		const double *mean,
-				   *inv;
-		int64_t		depth = 0;
-		int32_t		f;
-
-		/* after the Imputer, refused values made NaN (onnx_write.c) */
-		if (og_is_op(p, "Where") && p->nin == 3 && strcmp(p->in[0], "dlfin_num_refused") == 0)
-			p = og_producer(r->g, p->in[2]);
-
-		if (og_is_ml(p, "Imputer") && (st = numeric_block(r, p, &sub, &mean, &inv)) == DLF_OK)
-			for (int64_t j = 0; j < sub->nin && st == DLF_OK; j++)
-			{
-				const OValue *v;
-
-				if ((f = claim(r, sub->in[j], row_of, row++)) < 0)
-					st = DLF_ERR_INVALID;
-				else if ((v = &r->g->inputs[f])->type != ONNX_DOUBLE && v->type != ONNX_FLOAT)
-					st = rd_unsupported(r, "ONNX graph input \"%s\" is not a float tensor", v->name, NULL);
-				else
-				{
-					m->features[f].kind = DLF_FEAT_NUMERIC;
-					m->features[f].sqltype = v->doc && strcmp(v->doc, "boolean") == 0 ?
-						DLF_SQL_BOOL : DLF_SQL_NUMBER;
-					m->features[f].mean = mean[j];
-					m->features[f].scale = scale_of(inv[j]);
-				}
-			}
-		else if (og_is_op(p, "Flatten") && (st = text_block(r, p, &sub, &depth)) == DLF_OK)
-		{
-			if ((f = claim(r, og_in(sub, 0), row_of, row)) < 0)
-				st = DLF_ERR_INVALID;
-			else if (r->g->inputs[f].type != ONNX_STRING)
-				st = rd_unsupported(r, "ONNX graph input \"%s\" is not a string tensor",
-								 r->g->inputs[f].name, NULL);
-			else
-			{
-				m->features[f].kind = DLF_FEAT_CATEGORICAL;
-				m->features[f].sqltype = DLF_SQL_TEXT;
-				m->features[f].name = rd_dup(r->g->inputs[f].name);
-				st = vocabulary(r, sub, &m->features[f], depth);
-				row += (int32_t) depth;
-			}
-		}
-		else if (st == DLF_OK)
-			st = rd_unsupported(r, "unsupported ONNX operator \"%s\" before the network",
-							 p ? p->op : "(none)", SUPPORTED_DETAIL);
-	}
-	for (int32_t f = 0; f < m->nfeatures && st == DLF_OK; f++)
-	{
-		if (row_of[f] < 0)
-			st = rd_unsupported(r, "ONNX graph input \"%s\" does not feed the network",
-							 r->g->inputs[f].name, NULL);
-		else if (m->features[f].name == NULL &&
-				 (m->features[f].name = rd_dup(r->g->inputs[f].name)) == NULL)
-			st = dlf_fail(r->err, DLF_ERR_NOMEM, "out of memory");
-	}
+	st = read_blocks(r, top, row_of);
+	if (st == DLF_OK)
+		st = check_all_claimed(r, row_of);
 	if (st == DLF_OK && dlf_model_layout(m) != r->net.units[0])
 		st = rd_unsupported(r, "ONNX encoding of \"%s\" does not match the first layer's inputs",
-						 top->name ? top->name : "Concat", NULL);
-	if (st == DLF_OK && r->net.fmap)
-	{
-		/* the feature map: feature f's rows, in block order, and no other */
-		const OTensor *fm = r->net.fmap;
-		int32_t		nin = r->net.units[0];
-
-		if (fm->dims[0] != m->nfeatures || fm->dims[1] != nin)
-			st = rd_unsupported(r, "ONNX tensor \"%s\" of a dlfin graph is not computed as dlfin_onnx writes it",
-								"dlfin_feature_map", NULL);
-		for (int32_t f = 0; f < m->nfeatures && st == DLF_OK; f++)
-			for (int32_t i = 0; i < nin && st == DLF_OK; i++)
-				if (fm->f[(size_t) f * nin + i] !=
-					(i >= row_of[f] && i < row_of[f] + m->features[f].ninputs ? 1.0f : 0.0f))
-					st = rd_unsupported(r, "ONNX tensor \"%s\" of a dlfin graph is not computed as dlfin_onnx writes it",
-										"dlfin_feature_map", NULL);
-	}
+							top->name ? top->name : "Concat", NULL);
 	if (st == DLF_OK)
-	{
-		/* first-layer rows from block order to feature order */
-		int32_t		nout = r->net.units[1];
-		float	   *w = dlf_alloc_array((size_t) r->net.units[0] * nout, sizeof(float));
-
-		if (w == NULL)
-			st = dlf_fail(r->err, DLF_ERR_NOMEM, "out of memory");
-		else
-		{
-			for (int32_t f = 0; f < m->nfeatures; f++)
-				memcpy(w + (size_t) m->features[f].input_offset * nout,
-					   r->net.W[0] + (size_t) row_of[f] * nout,
-					   sizeof(float) * (size_t) m->features[f].ninputs * nout);
-			dlf_free(r->net.W[0]);
-			r->net.W[0] = w;
-		}
-	}
+		st = check_feature_map(r, row_of);
+	if (st == DLF_OK)
+		st = reorder_first_layer(r, row_of);
 	dlf_free(row_of);
 	return st;
 }

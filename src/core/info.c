@@ -135,6 +135,19 @@ hist_json(DlfBuf *b, const DlfHistogram *h)
 	dlf_buf_append(b, "]}", 2);
 }
 
+/* Appends ', "scaling": {"mean": ..., "scale": ...}' of a numeric input. */
+static void
+scaling_json(DlfBuf *b, const DlfFeature *ft)
+{
+	key(b, 1, "scaling");
+	dlf_buf_append(b, "{", 1);
+	key(b, 0, "mean");
+	dlf_buf_json_double(b, ft->mean);
+	key(b, 1, "scale");
+	dlf_buf_json_double(b, ft->scale);
+	dlf_buf_append(b, "}", 1);
+}
+
 /* Writes one feature object. */
 static void
 feature_json(DlfBuf *b, const DlfFeature *ft)
@@ -153,13 +166,7 @@ feature_json(DlfBuf *b, const DlfFeature *ft)
 	{
 		/* NULL takes the missing bin's WoE; scaling is of the WoE */
 		dlf_buf_json_string(b, "missing bin");
-		key(b, 1, "scaling");
-		dlf_buf_append(b, "{", 1);
-		key(b, 0, "mean");
-		dlf_buf_json_double(b, ft->mean);
-		key(b, 1, "scale");
-		dlf_buf_json_double(b, ft->scale);
-		dlf_buf_append(b, "}", 1);
+		scaling_json(b, ft);
 	}
 	else if (categorical)
 	{
@@ -175,13 +182,7 @@ feature_json(DlfBuf *b, const DlfFeature *ft)
 	else
 	{
 		dlf_buf_json_double(b, ft->mean);
-		key(b, 1, "scaling");
-		dlf_buf_append(b, "{", 1);
-		key(b, 0, "mean");
-		dlf_buf_json_double(b, ft->mean);
-		key(b, 1, "scale");
-		dlf_buf_json_double(b, ft->scale);
-		dlf_buf_append(b, "}", 1);
+		scaling_json(b, ft);
 	}
 	key(b, 1, "missing_share");
 	dlf_buf_json_double(b, ft->missing_share);

@@ -73,7 +73,7 @@ struct OptDef
 static const char *const task_names[] = {"binary", "multiclass", "regression", NULL};
 static const char *const adverse_names[] = {"negative", "positive", NULL};
 static const char *const calibrate_names[] = {"none", "platt", "isotonic", NULL};
-static const char *const ens_sample_names[] = {"seeds", "bootstrap", "folds", NULL};
+static const char *const ens_sample_names[] = {"seeds", "bootstrap", "folds", "cv", NULL};
 
 static void parse_hidden(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);
 static void parse_l2(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);
@@ -785,7 +785,15 @@ write_points(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfM
 static void
 write_ensemble(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m)
 {
-	if (spec->opt.ensemble <= 1)
+	if (spec->opt.ens_sample == DLF_ENS_CV && spec->opt.l2_auto &&
+		strcmp(d->key, "ensemble") == 0)
+	{
+		/* the refit and the chosen penalty's fold fits (cv.c) */
+		json_key(s, d->key);
+		appendStringInfo(s, "%d", Min(spec->opt.cv_folds + 1, DLF_MAX_ENSEMBLE));
+		return;
+	}
+	if (spec->opt.ensemble <= 1 && spec->opt.ens_sample != DLF_ENS_CV)
 		return;
 	json_key(s, d->key);
 	write_plain(s, d, spec);

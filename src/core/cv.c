@@ -533,6 +533,16 @@ cv_start(CvRun *r, int *done)
 		dlf_fail(r->err, DLF_ERR_INVALID,
 				 "ensemble_sample \"cv\" needs \"l2\": \"auto\"");
 		dlf_detail(r->err, "Its members are the fits of the penalty's cross-validation.");
+		dlf_hint(r->err, "Add \"l2\": \"auto\", or use \"ensemble_sample\": \"folds\".");
+		return DLF_ERR_INVALID;
+	}
+	if (r->opt->ens_sample == DLF_ENS_CV && m->calibration != DLF_CALIB_NONE)
+	{
+		/* the fold fits have seen every row: none is left to calibrate on */
+		dlf_fail(r->err, DLF_ERR_INVALID,
+				 "ensemble_sample \"cv\" cannot be calibrated");
+		dlf_detail(r->err, "Its members have trained on every row, so no row is left to fit the calibration on.");
+		dlf_hint(r->err, "Use \"ensemble_sample\": \"folds\" with \"ensemble\", or leave out \"calibrate\".");
 		return DLF_ERR_INVALID;
 	}
 	if (!r->opt->l2_auto)

@@ -34,6 +34,8 @@ diff_feature(const DlfFeature *x, const DlfFeature *y, int32_t f, char *why,
 	if (strcmp(x->name, y->name) != 0 || x->kind != y->kind ||
 		x->sqltype != y->sqltype)
 		snprintf(why, sz, "Feature %d differs in name or type.", (int) f + 1);
+	else if (x->woe || y->woe)
+		snprintf(why, sz, "Feature \"%s\" is WoE-encoded, with bins of its own rows.", x->name);
 	else if (x->kind == DLF_FEAT_NUMERIC &&
 			 (memcmp(&x->mean, &y->mean, sizeof(double)) != 0 ||
 			  memcmp(&x->scale, &y->scale, sizeof(double)) != 0))

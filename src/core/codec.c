@@ -25,16 +25,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const section_names[SEC_COUNT_V3 + 1] = {
+static const char *const section_names[SEC_COUNT_V4 + 1] = {
 	"?", "META", "FEATURES", "CLASSES", "TARGET", "NETWORK", "TRAINING",
-	"METRICS", "EXPLAIN", "CALIBRATION", "DISTRIBUTIONS", "ENSEMBLE", "SKIP"
+	"METRICS", "EXPLAIN", "CALIBRATION", "DISTRIBUTIONS", "ENSEMBLE", "SKIP",
+	"WOE"
 };
 
-/* Sections of a format version: 10, 11 (ensembles) or 12 (skip path). */
+/*
+ * Sections of a format version: 10, 11 (ensembles), 12 (skip path) or 13
+ * (WoE features).
+ */
 static uint16_t
 version_sections(uint16_t version)
 {
-	return version >= 3 ? SEC_COUNT_V3 : version == 2 ? SEC_COUNT_V2 : SEC_COUNT;
+	return version >= 4 ? SEC_COUNT_V4 : version == 3 ? SEC_COUNT_V3 :
+		version == 2 ? SEC_COUNT_V2 : SEC_COUNT;
 }
 
 /* Records a failure with the context's code and message and a detail. */
@@ -514,6 +519,9 @@ enc_section(DlfBuf *b, uint16_t tag, const DlfModel *m)
 		case SEC_ENSEMBLE:
 			codec_enc_ensemble(b, m);
 			break;
+		case SEC_WOE:
+			codec_enc_woe(b, m);
+			break;
 	}
 	if (!b->failed && b->len - at - 4 <= UINT32_MAX)
 		codec_put_u32(b->data + at, (uint32_t) (b->len - at - 4));
@@ -549,6 +557,8 @@ dec_section(Rd *r, uint16_t tag, DlfModel *m)
 			return codec_dec_skip(r, m);
 		case SEC_ENSEMBLE:
 			return codec_dec_ensemble(r, m);
+		case SEC_WOE:
+			return codec_dec_woe(r, m);
 	}
 	return codec_bad(r->c, "Unknown section tag %u.", tag);
 }
@@ -573,6 +583,7 @@ dlf_model_encode(const DlfModel *m, uint8_t **out, size_t *outlen,
 	TRY(codec_check_model(&c, m));
 	TRY(codec_check_ensemble(&c, m));
 	TRY(codec_check_skip(&c, m));
+	TRY(codec_check_woe(&c, m));
 
 	/* one network: version 1, the bytes every dlfin reads */
 	nsec = version_sections(codec_format_version(m));

@@ -126,7 +126,9 @@ codec_check_features(Ctx *c, const DlfModel *m)
 		if (ft->sqltype < DLF_SQL_NUMBER || ft->sqltype > DLF_SQL_TEXT)
 			return codec_bad(c, "Feature %d has SQL type code %u, which is not valid.",
 							 (int) f + 1, ft->sqltype);
-		if (ft->sqltype == DLF_SQL_TEXT && ft->kind != DLF_FEAT_CATEGORICAL)
+		/* a WoE-encoded text feature is numeric (section WOE checks it) */
+		if (ft->sqltype == DLF_SQL_TEXT && ft->kind != DLF_FEAT_CATEGORICAL &&
+			!ft->woe && c->version < 4)
 			return codec_bad(c, "Feature %d is text but not categorical.", (int) f + 1);
 		if (ft->monotone < -1 || ft->monotone > 1)
 			return codec_bad(c, "Feature %d has monotone constraint %d; it must be -1, 0 or 1.",

@@ -11,7 +11,8 @@
  * NETWORK's parameter count before it allocates anything.
  *
  * SKIP's payload: for each member in order, units[0] x outputs f32 (row
- * major by input), exactly that many; every one finite.
+ * major by input), exactly that many; every one finite.  From version 4
+ * on (WoE features, codec_woe.c) it is empty when there is no skip path.
  */
 #include "codec_internal.h"
 
@@ -108,6 +109,9 @@ codec_dec_ensemble(Rd *r, DlfModel *m)
 uint16_t
 codec_format_version(const DlfModel *m)
 {
+	for (int32_t f = 0; f < m->nfeatures; f++)
+		if (m->features[f].woe)
+			return 4;			/* section WOE (codec_woe.c) */
 	if (m->skip)
 		return 3;
 	return m->nmembers > 1 ? 2 : DLF_FORMAT_VERSION_SINGLE;
@@ -141,6 +145,9 @@ codec_dec_skip(Rd *r, DlfModel *m)
 	uint64_t	n = (uint64_t) m->units[0] * (uint64_t) m->units[m->nlayers] *
 		(uint64_t) dlf_model_members(m);
 
+	/* from version 4 on, a model without a skip path has it empty */
+	if (r->c->version >= 4 && r->pos == r->len)
+		return DLF_OK;
 	if (n * 4 != (uint64_t) (r->len - r->pos))
 		return codec_bad(r->c, "Section SKIP needs %llu bytes but has %zu.",
 						 (unsigned long long) n * 4, r->len - r->pos);

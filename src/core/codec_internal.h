@@ -24,7 +24,9 @@ enum
 	SEC_ENSEMBLE = 11,			/* format version 2: only ensembles */
 	SEC_COUNT_V2 = 11,
 	SEC_SKIP = 12,				/* format version 3: a skip path */
-	SEC_COUNT_V3 = 12
+	SEC_COUNT_V3 = 12,
+	SEC_WOE = 13,				/* format version 4: WoE-encoded features */
+	SEC_COUNT_V4 = 13
 };
 
 /* Where failures are reported, and with which code and primary message. */
@@ -67,6 +69,11 @@ uint16_t	codec_format_version(const DlfModel *m);
 DlfStatus	codec_check_skip(Ctx *c, const DlfModel *m);
 void		codec_enc_skip(DlfBuf *b, const DlfModel *m);
 DlfStatus	codec_dec_skip(Rd *r, DlfModel *m);
+
+/* codec_woe.c */
+DlfStatus	codec_check_woe(Ctx *c, const DlfModel *m);
+void		codec_enc_woe(DlfBuf *b, const DlfModel *m);
+DlfStatus	codec_dec_woe(Rd *r, DlfModel *m);
 
 /* codec_io.c */
 uint16_t	codec_get_u16(const uint8_t *p);

@@ -19,8 +19,8 @@
 #include <string.h>
 
 #define DLF_VERSION			"0.2.0"
-#define DLF_FORMAT_VERSION	3	/* newest readable: 1 unless an ensemble (2)
-								 * or a skip path (3) */
+#define DLF_FORMAT_VERSION	4	/* newest readable: 1 unless an ensemble (2),
+								 * a skip path (3) or WoE features (4) */
 #define DLF_FORMAT_VERSION_SINGLE	1	/* what a one-network model is written as */
 
 /*
@@ -219,6 +219,8 @@ typedef struct DlfFeature
 	char	   *reason;			/* adverse-action reason text, or NULL */
 	double		importance;		/* permutation importance, NaN if unknown */
 	DlfHistogram dist;			/* training distribution (nbins 0 if none) */
+	struct DlfWoe *woe;			/* "woe": the bins the input encodes (woe.h;
+								 * kind numeric, one input), or NULL */
 	/* derived on decode/creation, not stored: */
 	int32_t		input_offset;	/* first network input of this feature */
 	int32_t		ninputs;		/* 1, or ncat + 2 */
@@ -327,6 +329,8 @@ int32_t		dlf_model_layout(DlfModel *m);
 int64_t		dlf_model_nparams(const DlfModel *m);
 /* Number of skip-path weights of one network (0 without a skip path). */
 int64_t		dlf_model_nskip(const DlfModel *m);
+/* Number of parameters of the whole model: every member, skip paths included. */
+int64_t		dlf_model_nparams_total(const DlfModel *m);
 /* Adds or replaces a metric. */
 DlfStatus	dlf_model_set_metric(DlfModel *m, const char *name, double value,
 								 DlfError *err);
@@ -638,6 +642,14 @@ void		dlf_scorer_set_numeric(DlfScorer *s, int32_t feature, double v,
 								   int isnull);
 void		dlf_scorer_set_category(DlfScorer *s, int32_t feature,
 									const char *v, size_t len, int isnull);
+/*
+ * A WoE-encoded feature (feature->woe) takes either setter: the value maps
+ * to its bin's WoE, which is then standardised.  dlf_scorer_set_woe sets
+ * such a feature from a WoE value directly; dlf_scorer_woe gives the WoE
+ * the current input stands for (NaN for other features).
+ */
+void		dlf_scorer_set_woe(DlfScorer *s, int32_t feature, double woe);
+double		dlf_scorer_woe(const DlfScorer *s, int32_t feature);
 /*
  * Runs the network on the current inputs.  out receives: binary, the
  * positive-class probability (1 value); multiclass, class probabilities

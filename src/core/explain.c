@@ -18,11 +18,12 @@
  * Only inputs that are non-zero in the row or in the baseline can have a
  * contribution, so the first layer is evaluated sparsely over those.
  *
- * eval_point (the double-precision forward pass and its exact backward
- * pass at one point of the path) and dlf_explain (the adaptive quadrature
- * with its completeness check) are each a little over 100 lines: each is
- * one numeric procedure over the explainer's scratch buffers, and cutting
- * it would pass those buffers around without making either easier to read.
+ * explain_forward and explain_backward are the double-precision forward
+ * pass and its exact backward pass through one network (a single model's,
+ * or one member of an ensemble, explain_ens.c); eval_point turns the logits
+ * into the explained output F and its derivative at one point of the path.
+ * dlf_explain loads the active inputs (load_active), runs the adaptive
+ * quadrature (integrate) and checks completeness.
  *
  * A row that overflows the network (a non-finite logit, output or
  * gradient on the path) stops the integral with DLF_ERR_RANGE instead of
@@ -33,8 +34,6 @@
 #include "points.h"
 
 #include <string.h>
-
-
 
 /* Installs the interrupt callback asked before each network evaluation. */
 void
@@ -79,7 +78,6 @@ dlf_explainer_free(DlfExplainer *e)
 	dlf_free(e->bidx);
 	dlf_free(e->bval);
 	dlf_free(e->eout);
-	dlf_free(e->gsk);
 	dlf_free(e);
 }
 
@@ -130,8 +128,6 @@ dlf_explainer_new(const DlfModel *m, DlfError *err)
 	if (m->nmembers > 1)
 		bad |= !(e->eout = dlf_alloc_array((size_t) m->nmembers * e->maxu,
 										   sizeof(double)));
-	if (m->nmembers > 1 && m->skip)
-		bad |= !(e->gsk = dlf_alloc_array(cap, sizeof(double)));
 	if (bad || !e->g || !e->g2 || !e->idx || !e->feat || !e->xv || !e->bv ||
 		!e->gsum || !e->gbuf || !e->probs || !e->bidx || !e->bval)
 	{
@@ -191,37 +187,65 @@ explain_iso_slope(const DlfModel *m, double p)
 }
 
 /*
- * Output F at alpha on the path and, when grad is not NULL, dF/dinput of
- * every active input into grad.  klass selects the multiclass probability; with
- * klass < 0 the most probable class is chosen and returned in *klass_out.
+ * Adds the skip path S (units[0] x outputs) at alpha to the logits z: the
+ * path's inputs times their rows of S, sparse over the active inputs.
  */
-static double
-eval_point(DlfExplainer *e, double alpha, int32_t klass, int32_t *klass_out,
-		   double *grad)
+static void
+skip_forward(const DlfExplainer *e, const float *S, double alpha, double *z)
 {
-	const DlfModel *m = e->m;
-	int32_t		L = m->nlayers;
-	int			act = m->activation;
-	int32_t		u1 = m->units[1];
-	int32_t		nout = m->units[L];
-	const double *zin;
-	double		F;
-	double	   *gz = e->g;
+	int32_t		nout = e->m->units[e->m->nlayers];
 
-	if (e->stop == DLF_OK && e->intr && e->intr(e->intr_arg))
-		e->stop = DLF_ERR_INTERRUPTED;
-	if (e->stop != DLF_OK)
-		return NAN;
-	if (m->nmembers > 1)
-		return ens_eval_point(e, alpha, klass, klass_out, grad);
-
-	/* first layer, sparse over the active inputs */
-	for (int32_t j = 0; j < u1; j++)
-		e->pre[0][j] = m->biases[0][j];
 	for (int32_t k = 0; k < e->nact; k++)
 	{
 		double		v = e->bv[k] + alpha * (e->xv[k] - e->bv[k]);
-		const float *w = m->weights[0] + (size_t) e->idx[k] * u1;
+		const float *w = S + (size_t) e->idx[k] * nout;
+
+		if (v != 0.0)
+			for (int32_t j = 0; j < nout; j++)
+				z[j] += v * w[j];
+	}
+}
+
+/*
+ * Adds the skip path's share of dF/dinput to grad: S[input k] . gz, gz
+ * being dF/dlogits.
+ */
+static void
+skip_grad(const DlfExplainer *e, const float *S, const double *gz,
+		  double *grad)
+{
+	int32_t		nout = e->m->units[e->m->nlayers];
+
+	for (int32_t k = 0; k < e->nact; k++)
+	{
+		const float *w = S + (size_t) e->idx[k] * nout;
+		double		s = 0.0;
+
+		for (int32_t j = 0; j < nout; j++)
+			s += w[j] * gz[j];
+		grad[k] += s;
+	}
+}
+
+/*
+ * Forward pass of member mem (0 for a single network) at alpha, in double:
+ * fills pre/post and returns the member's logits (pre[nlayers - 1]).
+ */
+const double *
+explain_forward(DlfExplainer *e, int32_t mem, double alpha)
+{
+	const DlfModel *m = e->m;
+	int32_t		L = m->nlayers;
+	int32_t		u1 = m->units[1];
+	const float *b0 = dlf_member_biases(m, mem, 0);
+	const float *W0 = dlf_member_weights(m, mem, 0);
+
+	for (int32_t j = 0; j < u1; j++)
+		e->pre[0][j] = b0[j];
+	for (int32_t k = 0; k < e->nact; k++)
+	{
+		double		v = e->bv[k] + alpha * (e->xv[k] - e->bv[k]);
+		const float *w = W0 + (size_t) e->idx[k] * u1;
 
 		if (v != 0.0)
 			for (int32_t j = 0; j < u1; j++)
@@ -231,12 +255,13 @@ eval_point(DlfExplainer *e, double alpha, int32_t klass, int32_t *klass_out,
 	{
 		int32_t		ui = m->units[l],
 					uo = m->units[l + 1];
-		const float *W = m->weights[l];
+		const float *W = dlf_member_weights(m, mem, l);
+		const float *B = dlf_member_biases(m, mem, l);
 
 		for (int32_t i = 0; i < ui; i++)
-			e->post[l - 1][i] = act_f(act, e->pre[l - 1][i]);
+			e->post[l - 1][i] = act_f(m->activation, e->pre[l - 1][i]);
 		for (int32_t j = 0; j < uo; j++)
-			e->pre[l][j] = m->biases[l][j];
+			e->pre[l][j] = B[j];
 		for (int32_t i = 0; i < ui; i++)
 		{
 			double		h = e->post[l - 1][i];
@@ -248,8 +273,77 @@ eval_point(DlfExplainer *e, double alpha, int32_t klass, int32_t *klass_out,
 		}
 	}
 	if (m->skip)
-		explain_skip_forward(e, m->skip, alpha, e->pre[L - 1]);
-	zin = e->pre[L - 1];
+		skip_forward(e, dlf_member_skip(m, mem), alpha, e->pre[L - 1]);
+	return e->pre[L - 1];
+}
+
+/*
+ * Backward pass of member mem after explain_forward, from dF/dlogits in
+ * e->g: adds dF/dinput of every active input to grad.
+ */
+void
+explain_backward(DlfExplainer *e, int32_t mem, double *grad)
+{
+	const DlfModel *m = e->m;
+	int32_t		L = m->nlayers;
+	int32_t		u1 = m->units[1];
+	double	   *gz = e->g;
+
+	/* the skip path's share first, while e->g holds dF/dlogits */
+	if (m->skip)
+		skip_grad(e, dlf_member_skip(m, mem), gz, grad);
+	for (int32_t l = L - 1; l >= 1; l--)
+	{
+		int32_t		ui = m->units[l],
+					uo = m->units[l + 1];
+		const float *W = dlf_member_weights(m, mem, l);
+		double	   *gin = (gz == e->g) ? e->g2 : e->g;
+
+		for (int32_t i = 0; i < ui; i++)
+		{
+			const float *w = W + (size_t) i * uo;
+			double		s = 0.0;
+
+			for (int32_t j = 0; j < uo; j++)
+				s += w[j] * gz[j];
+			gin[i] = s * act_d(m->activation, e->pre[l - 1][i], e->post[l - 1][i]);
+		}
+		gz = gin;
+	}
+	for (int32_t k = 0; k < e->nact; k++)
+	{
+		const float *w = dlf_member_weights(m, mem, 0) + (size_t) e->idx[k] * u1;
+		double		s = 0.0;
+
+		for (int32_t j = 0; j < u1; j++)
+			s += w[j] * gz[j];
+		grad[k] += s;
+	}
+}
+
+/*
+ * Output F at alpha on the path and, when grad is not NULL, dF/dinput of
+ * every active input into grad.  klass selects the multiclass probability; with
+ * klass < 0 the most probable class is chosen and returned in *klass_out.
+ */
+static double
+eval_point(DlfExplainer *e, double alpha, int32_t klass, int32_t *klass_out,
+		   double *grad)
+{
+	const DlfModel *m = e->m;
+	int32_t		nout = m->units[m->nlayers];
+	const double *zin;
+	double		F;
+	double	   *gz = e->g;
+
+	if (e->stop == DLF_OK && e->intr && e->intr(e->intr_arg))
+		e->stop = DLF_ERR_INTERRUPTED;
+	if (e->stop != DLF_OK)
+		return NAN;
+	if (m->nmembers > 1)
+		return ens_eval_point(e, alpha, klass, klass_out, grad);
+
+	zin = explain_forward(e, 0, alpha);
 
 	/* output on the explained scale and dF/dlogits into gz */
 	if (m->task == DLF_TASK_REGRESSION)
@@ -273,17 +367,9 @@ eval_point(DlfExplainer *e, double alpha, int32_t klass, int32_t *klass_out,
 	}
 	else
 	{
-		double		mx = zin[0],
-					sum = 0.0;
 		double	   *p = e->g2;
 
-		for (int32_t j = 1; j < nout; j++)
-			if (zin[j] > mx)
-				mx = zin[j];
-		for (int32_t j = 0; j < nout; j++)
-			sum += (p[j] = exp(zin[j] - mx));
-		for (int32_t j = 0; j < nout; j++)
-			p[j] /= sum;
+		explain_softmax(zin, p, nout);
 		if (klass < 0)
 		{
 			klass = 0;
@@ -300,83 +386,11 @@ eval_point(DlfExplainer *e, double alpha, int32_t klass, int32_t *klass_out,
 	if (!grad)
 		return F;
 
-	/* the skip path's share first, while gz holds dF/dlogits */
-	if (m->skip)
-		explain_skip_grad(e, m->skip, gz, grad);
-	/* backward through the hidden layers: g holds dF/dpre[l] */
-	for (int32_t l = L - 1; l >= 1; l--)
-	{
-		int32_t		ui = m->units[l],
-					uo = m->units[l + 1];
-		const float *W = m->weights[l];
-		double	   *gin = (gz == e->g) ? e->g2 : e->g;
-
-		for (int32_t i = 0; i < ui; i++)
-		{
-			const float *w = W + (size_t) i * uo;
-			double		s = 0.0;
-
-			for (int32_t j = 0; j < uo; j++)
-				s += w[j] * gz[j];
-			gin[i] = s * act_d(act, e->pre[l - 1][i], e->post[l - 1][i]);
-		}
-		gz = gin;
-	}
+	/* gz is e->g, where explain_backward starts */
 	for (int32_t k = 0; k < e->nact; k++)
-	{
-		const float *w = m->weights[0] + (size_t) e->idx[k] * u1;
-		double		s = 0.0;
-
-		for (int32_t j = 0; j < u1; j++)
-			s += w[j] * gz[j];
-		if (m->skip)
-			grad[k] += s;
-		else
-			grad[k] = s;
-	}
+		grad[k] = 0.0;
+	explain_backward(e, 0, grad);
 	return F;
-}
-
-/*
- * Adds the skip path S (units[0] x outputs) at alpha to the logits z: the
- * path's inputs times their rows of S, sparse over the active inputs.
- */
-void
-explain_skip_forward(const DlfExplainer *e, const float *S, double alpha,
-					 double *z)
-{
-	int32_t		nout = e->m->units[e->m->nlayers];
-
-	for (int32_t k = 0; k < e->nact; k++)
-	{
-		double		v = e->bv[k] + alpha * (e->xv[k] - e->bv[k]);
-		const float *w = S + (size_t) e->idx[k] * nout;
-
-		if (v != 0.0)
-			for (int32_t j = 0; j < nout; j++)
-				z[j] += v * w[j];
-	}
-}
-
-/*
- * The skip path's share of dF/dinput: grad[k] = S[input k] . gz, gz being
- * dF/dlogits (overwrites; the hidden path's share is added after).
- */
-void
-explain_skip_grad(const DlfExplainer *e, const float *S, const double *gz,
-				  double *grad)
-{
-	int32_t		nout = e->m->units[e->m->nlayers];
-
-	for (int32_t k = 0; k < e->nact; k++)
-	{
-		const float *w = S + (size_t) e->idx[k] * nout;
-		double		s = 0.0;
-
-		for (int32_t j = 0; j < nout; j++)
-			s += w[j] * gz[j];
-		grad[k] = s;
-	}
 }
 
 /* Adds one active input (row value xv, baseline value bv) of feature f. */
@@ -388,6 +402,47 @@ add_active(DlfExplainer *e, int32_t input, int32_t f, double xv, double bv)
 	e->xv[e->nact] = xv;
 	e->bv[e->nact] = bv;
 	e->nact++;
+}
+
+/*
+ * The active inputs of the row loaded in the scorer and of the baseline:
+ * a numeric feature's input when the row's value is not 0 (the baseline's
+ * is 0), a categorical feature's row and baseline categories.
+ */
+static void
+load_active(DlfExplainer *e, DlfScorer *s)
+{
+	const DlfModel *m = e->m;
+
+	e->nact = 0;
+	for (int32_t f = 0; f < m->nfeatures; f++)
+	{
+		const DlfFeature *ft = &m->features[f];
+
+		if (ft->kind == DLF_FEAT_NUMERIC)
+		{
+			double		v = dlf_scorer_input(s, f);
+
+			if (v != 0.0)
+				add_active(e, ft->input_offset, f, v, 0.0);
+		}
+		else
+		{
+			int32_t		code = (int32_t) dlf_scorer_input(s, f);
+			int32_t		base = ft->ncat > 0 ? 0 : DLF_CAT_OTHER(ft);
+
+			if (code < 0)
+				code = DLF_CAT_MISSING(ft);
+			if (code == base)
+			{
+				/* on in both rows: in the forward pass, no contribution */
+				add_active(e, ft->input_offset + code, f, 1.0, 1.0);
+				continue;
+			}
+			add_active(e, ft->input_offset + code, f, 1.0, 0.0);
+			add_active(e, ft->input_offset + base, f, 0.0, 1.0);
+		}
+	}
 }
 
 /*
@@ -462,35 +517,7 @@ dlf_explain(DlfExplainer *e, DlfScorer *s, DlfExplanation *out,
 
 	if (unit < 1e-12 || !isfinite(unit))
 		unit = 1.0;
-	e->nact = 0;
-	for (int32_t f = 0; f < m->nfeatures; f++)
-	{
-		const DlfFeature *ft = &m->features[f];
-
-		if (ft->kind == DLF_FEAT_NUMERIC)
-		{
-			double		v = dlf_scorer_input(s, f);
-
-			if (v != 0.0)
-				add_active(e, ft->input_offset, f, v, 0.0);
-		}
-		else
-		{
-			int32_t		code = (int32_t) dlf_scorer_input(s, f);
-			int32_t		base = ft->ncat > 0 ? 0 : DLF_CAT_OTHER(ft);
-
-			if (code < 0)
-				code = DLF_CAT_MISSING(ft);
-			if (code == base)
-			{
-				/* on in both rows: in the forward pass, no contribution */
-				add_active(e, ft->input_offset + code, f, 1.0, 1.0);
-				continue;
-			}
-			add_active(e, ft->input_offset + code, f, 1.0, 0.0);
-			add_active(e, ft->input_offset + base, f, 0.0, 1.0);
-		}
-	}
+	load_active(e, s);
 
 	/* the class and the two scores as the scorer gives them */
 	e->stop = DLF_OK;

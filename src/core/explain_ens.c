@@ -7,104 +7,63 @@
  */
 #include "explain_internal.h"
 
-
 /*
- * Forward pass of member mem at alpha, in double: fills pre/post and
- * returns the member's logits (pre[nlayers - 1]).
+ * Pass 1 at alpha: every member's output on the probability scale (its
+ * output for regression) into e->eout; for a binary model, the members'
+ * p and 1 - p added to *psum and *qsum.
  */
-static const double *
-member_forward(DlfExplainer *e, int32_t mem, double alpha)
+static void
+ens_outputs(DlfExplainer *e, double alpha, double *psum, double *qsum)
 {
 	const DlfModel *m = e->m;
-	int32_t		L = m->nlayers;
-	int32_t		u1 = m->units[1];
-	const float *b0 = dlf_member_biases(m, mem, 0);
-	const float *W0 = dlf_member_weights(m, mem, 0);
+	int32_t		K = m->nmembers;
+	int32_t		nout = m->units[m->nlayers];
 
-	for (int32_t j = 0; j < u1; j++)
-		e->pre[0][j] = b0[j];
-	for (int32_t k = 0; k < e->nact; k++)
+	for (int32_t mem = 0; mem < K; mem++)
 	{
-		double		v = e->bv[k] + alpha * (e->xv[k] - e->bv[k]);
-		const float *w = W0 + (size_t) e->idx[k] * u1;
+		const double *z = explain_forward(e, mem, alpha);
+		double	   *o = e->eout + (size_t) mem * nout;
 
-		if (v != 0.0)
-			for (int32_t j = 0; j < u1; j++)
-				e->pre[0][j] += v * w[j];
-	}
-	for (int32_t l = 1; l < L; l++)
-	{
-		int32_t		ui = m->units[l],
-					uo = m->units[l + 1];
-		const float *W = dlf_member_weights(m, mem, l);
-		const float *B = dlf_member_biases(m, mem, l);
-
-		for (int32_t i = 0; i < ui; i++)
-			e->post[l - 1][i] = act_f(m->activation, e->pre[l - 1][i]);
-		for (int32_t j = 0; j < uo; j++)
-			e->pre[l][j] = B[j];
-		for (int32_t i = 0; i < ui; i++)
+		if (m->task == DLF_TASK_REGRESSION)
+			o[0] = z[0];
+		else if (m->task == DLF_TASK_BINARY)
 		{
-			double		h = e->post[l - 1][i];
-			const float *w = W + (size_t) i * uo;
-
-			if (h != 0.0)
-				for (int32_t j = 0; j < uo; j++)
-					e->pre[l][j] += h * w[j];
+			o[0] = 1.0 / (1.0 + exp(-z[0]));
+			*psum += o[0];
+			*qsum += 1.0 / (1.0 + exp(z[0]));
 		}
+		else
+			explain_softmax(z, o, nout);
 	}
-	if (m->skip)
-		explain_skip_forward(e, dlf_member_skip(m, mem), alpha, e->pre[L - 1]);
-	return e->pre[L - 1];
 }
 
 /*
- * Backward pass of member mem after member_forward, from dF/dlogits in
- * e->g: adds dF/dinput of every active input to grad.
+ * Pass 2 at alpha: each member's share of dF (dFdp: dF/dpbar of a binary
+ * model), backward through it; grad gets dF/dinput of every active input.
  */
 static void
-member_backward(DlfExplainer *e, int32_t mem, double *grad)
+ens_backward(DlfExplainer *e, double alpha, int32_t klass, double dFdp,
+			 double *grad)
 {
 	const DlfModel *m = e->m;
-	int32_t		L = m->nlayers;
-	int32_t		u1 = m->units[1];
-	double	   *gz = e->g;
+	int32_t		K = m->nmembers;
+	int32_t		nout = m->units[m->nlayers];
 
-	if (m->skip)
-	{
-		/* the skip path's share, while e->g holds dF/dlogits */
-		double	   *sg = e->gsk;
-
-		explain_skip_grad(e, dlf_member_skip(m, mem), gz, sg);
-		for (int32_t k = 0; k < e->nact; k++)
-			grad[k] += sg[k];
-	}
-	for (int32_t l = L - 1; l >= 1; l--)
-	{
-		int32_t		ui = m->units[l],
-					uo = m->units[l + 1];
-		const float *W = dlf_member_weights(m, mem, l);
-		double	   *gin = (gz == e->g) ? e->g2 : e->g;
-
-		for (int32_t i = 0; i < ui; i++)
-		{
-			const float *w = W + (size_t) i * uo;
-			double		s = 0.0;
-
-			for (int32_t j = 0; j < uo; j++)
-				s += w[j] * gz[j];
-			gin[i] = s * act_d(m->activation, e->pre[l - 1][i], e->post[l - 1][i]);
-		}
-		gz = gin;
-	}
 	for (int32_t k = 0; k < e->nact; k++)
+		grad[k] = 0.0;
+	for (int32_t mem = 0; mem < K; mem++)
 	{
-		const float *w = dlf_member_weights(m, mem, 0) + (size_t) e->idx[k] * u1;
-		double		s = 0.0;
+		const double *o = e->eout + (size_t) mem * nout;
 
-		for (int32_t j = 0; j < u1; j++)
-			s += w[j] * gz[j];
-		grad[k] += s;
+		explain_forward(e, mem, alpha);
+		if (m->task == DLF_TASK_REGRESSION)
+			e->g[0] = m->target_scale / K;
+		else if (m->task == DLF_TASK_BINARY)
+			e->g[0] = dFdp * o[0] * (1.0 - o[0]) / K;
+		else
+			for (int32_t j = 0; j < nout; j++)
+				e->g[j] = o[klass] * ((j == klass) - o[j]) / K;
+		explain_backward(e, mem, grad);
 	}
 }
 
@@ -127,34 +86,7 @@ ens_eval_point(DlfExplainer *e, double alpha, int32_t klass,
 				qbar = 0.0,
 				dFdp = 1.0;
 
-	/* pass 1: every member's output on the probability scale */
-	for (int32_t mem = 0; mem < K; mem++)
-	{
-		const double *z = member_forward(e, mem, alpha);
-		double	   *o = e->eout + (size_t) mem * nout;
-
-		if (m->task == DLF_TASK_REGRESSION)
-			o[0] = z[0];
-		else if (m->task == DLF_TASK_BINARY)
-		{
-			o[0] = 1.0 / (1.0 + exp(-z[0]));
-			pbar += o[0];
-			qbar += 1.0 / (1.0 + exp(z[0]));
-		}
-		else
-		{
-			double		mx = z[0],
-						sum = 0.0;
-
-			for (int32_t j = 1; j < nout; j++)
-				if (z[j] > mx)
-					mx = z[j];
-			for (int32_t j = 0; j < nout; j++)
-				sum += (o[j] = exp(z[j] - mx));
-			for (int32_t j = 0; j < nout; j++)
-				o[j] /= sum;
-		}
-	}
+	ens_outputs(e, alpha, &pbar, &qbar);
 	if (m->task == DLF_TASK_REGRESSION)
 	{
 		double		zbar = 0.0;
@@ -212,22 +144,6 @@ ens_eval_point(DlfExplainer *e, double alpha, int32_t klass,
 	if (!grad)
 		return F;
 
-	/* pass 2: each member's share of dF, backward through it */
-	for (int32_t k = 0; k < e->nact; k++)
-		grad[k] = 0.0;
-	for (int32_t mem = 0; mem < K; mem++)
-	{
-		const double *o = e->eout + (size_t) mem * nout;
-
-		member_forward(e, mem, alpha);
-		if (m->task == DLF_TASK_REGRESSION)
-			e->g[0] = m->target_scale / K;
-		else if (m->task == DLF_TASK_BINARY)
-			e->g[0] = dFdp * o[0] * (1.0 - o[0]) / K;
-		else
-			for (int32_t j = 0; j < nout; j++)
-				e->g[j] = o[klass] * ((j == klass) - o[j]) / K;
-		member_backward(e, mem, grad);
-	}
+	ens_backward(e, alpha, klass, dFdp, grad);
 	return F;
 }

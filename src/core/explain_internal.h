@@ -40,8 +40,6 @@ struct DlfExplainer
 	DlfStatus	stop;			/* why the integral stopped, or DLF_OK */
 	const DlfPointsScale *points;	/* explain points (binary), or NULL */
 	double	   *eout;			/* ensemble: members' probabilities */
-	double	   *gsk;			/* ensemble with a skip path: one member's
-								 * skip share of the gradient, cap */
 };
 
 /* Hidden activation of a pre-activation value (as nn.c, in double). */
@@ -80,12 +78,26 @@ act_d(int act, double v, double a)
 	return 1.0;
 }
 
+/* Softmax of the n logits z into p, in double, the largest subtracted first. */
+static inline void
+explain_softmax(const double *z, double *p, int32_t n)
+{
+	double		mx = z[0],
+				sum = 0.0;
+
+	for (int32_t j = 1; j < n; j++)
+		if (z[j] > mx)
+			mx = z[j];
+	for (int32_t j = 0; j < n; j++)
+		sum += (p[j] = exp(z[j] - mx));
+	for (int32_t j = 0; j < n; j++)
+		p[j] /= sum;
+}
+
 /* explain.c */
 double		explain_iso_slope(const DlfModel *m, double p);
-void		explain_skip_forward(const DlfExplainer *e, const float *S,
-								 double alpha, double *z);
-void		explain_skip_grad(const DlfExplainer *e, const float *S,
-							  const double *gz, double *grad);
+const double *explain_forward(DlfExplainer *e, int32_t mem, double alpha);
+void		explain_backward(DlfExplainer *e, int32_t mem, double *grad);
 
 /* explain_ens.c */
 double		ens_eval_point(DlfExplainer *e, double alpha, int32_t klass,

@@ -7,6 +7,7 @@
  */
 #include "nn_internal.h"
 #include "ensemble.h"
+#include "woe.h"
 
 #include <string.h>
 
@@ -37,6 +38,7 @@ struct DlfScorer
 								 * offset, or NULL when feature f is input
 								 * f (the usual all-numeric layout) */
 	CatTable   *tables;			/* [nfeatures], empty for numeric */
+	double	   *wv;				/* WoE features: the WoE set, by feature */
 	int			all_numeric;	/* no categorical feature */
 	DlfEnsNets *ens;			/* an ensemble's members, or NULL */
 };
@@ -143,6 +145,7 @@ dlf_scorer_free(DlfScorer *s)
 	dlf_free(s->mean);
 	dlf_free(s->inv_scale);
 	dlf_free(s->offset);
+	dlf_free(s->wv);
 	nn_batch_free(&s->bt);
 	nn_work_free(&s->work);
 	dlf_ens_nets_free(s->ens);
@@ -191,8 +194,9 @@ dlf_scorer_new(const DlfModel *m, DlfError *err)
 	s->inv_scale = dlf_alloc_array(m->nfeatures, sizeof(double));
 	s->offset = dlf_alloc_array(m->nfeatures, sizeof(int32_t));
 	s->tables = dlf_alloc_array(m->nfeatures, sizeof(CatTable));
+	s->wv = dlf_alloc_array(m->nfeatures, sizeof(double));
 	if (!s->x || !s->hot || !s->mean || !s->inv_scale || !s->offset ||
-		!s->tables ||
+		!s->tables || !s->wv ||
 		nn_batch_alloc(&s->bt, 1, m->nfeatures, err) != DLF_OK ||
 		nn_work_alloc(&s->work, &s->net, 1, 0, err) != DLF_OK)
 		goto nomem;
@@ -214,7 +218,8 @@ dlf_scorer_new(const DlfModel *m, DlfError *err)
 		s->mean[f] = ft->mean;
 		s->inv_scale[f] = 1.0 / ft->scale;
 		s->offset[f] = ft->input_offset;
-		if (ft->kind != DLF_FEAT_NUMERIC)
+		/* a WoE feature's raw value is not its input: no numeric fast path */
+		if (ft->kind != DLF_FEAT_NUMERIC || ft->woe)
 			s->all_numeric = 0;
 		if (ft->kind == DLF_FEAT_CATEGORICAL && ft->ncat > 0)
 		{
@@ -288,6 +293,11 @@ dlf_scorer_set_numeric(DlfScorer *s, int32_t feature, double v, int isnull)
 	if (feature < 0 || feature >= s->m->nfeatures)
 		return;
 	ft = &s->m->features[feature];
+	if (ft->woe)
+	{
+		dlf_scorer_set_woe(s, feature, dlf_woe_of_number(ft->woe, v, isnull));
+		return;
+	}
 	if (ft->kind != DLF_FEAT_NUMERIC)
 		return;
 	/* round to float32 first: training saw float32 columns */
@@ -306,6 +316,11 @@ dlf_scorer_set_category(DlfScorer *s, int32_t feature, const char *v,
 	if (feature < 0 || feature >= s->m->nfeatures)
 		return;
 	ft = &s->m->features[feature];
+	if (ft->woe)
+	{
+		dlf_scorer_set_woe(s, feature, dlf_woe_of_text(ft->woe, v, len, isnull));
+		return;
+	}
 	if (ft->kind != DLF_FEAT_CATEGORICAL)
 		return;
 	if (isnull || v == NULL)
@@ -318,6 +333,31 @@ dlf_scorer_set_category(DlfScorer *s, int32_t feature, const char *v,
 		s->x[s->hot[feature]] = 0.0f;
 	s->hot[feature] = ft->input_offset + code;
 	s->x[s->hot[feature]] = 1.0f;
+}
+
+/* Sets a WoE feature's input from its WoE, standardised as training did. */
+void
+dlf_scorer_set_woe(DlfScorer *s, int32_t feature, double woe)
+{
+	const DlfFeature *ft;
+
+	if (feature < 0 || feature >= s->m->nfeatures)
+		return;
+	ft = &s->m->features[feature];
+	if (ft->woe == NULL)
+		return;
+	s->wv[feature] = woe;
+	/* the training column held the WoE as float32 */
+	s->x[ft->input_offset] = dlf_std_value((float) woe, ft->mean, s->inv_scale[feature]);
+}
+
+/* The WoE a WoE feature's current input stands for; NaN for others. */
+double
+dlf_scorer_woe(const DlfScorer *s, int32_t feature)
+{
+	if (feature < 0 || feature >= s->m->nfeatures || !s->m->features[feature].woe)
+		return NAN;
+	return (double) (float) s->wv[feature];
 }
 
 /*

@@ -7,6 +7,7 @@
  * numbers are written as null, and options_json is embedded raw only after
  * it passed the strict JSON object check.
  */
+#include "woe.h"
 #include "dlfin_codec.h"
 
 #include <math.h>
@@ -144,11 +145,23 @@ feature_json(DlfBuf *b, const DlfFeature *ft)
 	key(b, 0, "name");
 	dlf_buf_json_string(b, ft->name ? ft->name : "");
 	key(b, 1, "kind");
-	dlf_buf_json_string(b, categorical ? "categorical" : "numeric");
+	dlf_buf_json_string(b, categorical ? "categorical" : ft->woe ? "woe" : "numeric");
 	key(b, 1, "type");
 	dlf_buf_json_string(b, dlf_sqltype_name(ft->sqltype));
 	key(b, 1, "imputation");
-	if (categorical)
+	if (ft->woe)
+	{
+		/* NULL takes the missing bin's WoE; scaling is of the WoE */
+		dlf_buf_json_string(b, "missing bin");
+		key(b, 1, "scaling");
+		dlf_buf_append(b, "{", 1);
+		key(b, 0, "mean");
+		dlf_buf_json_double(b, ft->mean);
+		key(b, 1, "scale");
+		dlf_buf_json_double(b, ft->scale);
+		dlf_buf_append(b, "}", 1);
+	}
+	else if (categorical)
 	{
 		dlf_buf_json_string(b, "missing");
 		key(b, 1, "categories");
@@ -187,6 +200,12 @@ feature_json(DlfBuf *b, const DlfFeature *ft)
 		key(b, 1, "reason");
 		dlf_buf_json_string(b, ft->reason);
 	}
+	if (ft->woe)
+	{
+		/* the input is the WoE of the value's bin: bins, WoE, IV */
+		key(b, 1, "woe");
+		dlf_woe_json(b, ft->woe);
+	}
 	if (ft->dist.nbins > 0 && ft->dist.share)
 	{
 		/* numeric: shares of non-NULL values; categorical: per code */
@@ -217,9 +236,7 @@ layers_json(DlfBuf *b, const DlfModel *m)
 	dlf_buf_json_string(b, dlf_activation_name(m->activation));
 	key(b, 1, "parameters");
 	dlf_buf_printf(b, "%lld",
-				   (long long) (m->units ? (dlf_model_nparams(m) +
-											dlf_model_nskip(m)) *
-								dlf_model_members(m) : 0));
+				   (long long) (m->units ? dlf_model_nparams_total(m) : 0));
 	if (m->nmembers > 1)
 	{
 		/* only ensembles: the description of other models is unchanged */

@@ -3,6 +3,7 @@
  *	  Construction, layout and destruction of DlfModel.
  */
 #include "dlfin_core.h"
+#include "woe.h"
 
 #include <math.h>
 #include <string.h>
@@ -43,6 +44,7 @@ dlf_model_free(DlfModel *m)
 			dlf_free(ft->reason);
 			dlf_free(ft->dist.edges);
 			dlf_free(ft->dist.share);
+			dlf_woe_free(ft->woe);
 		}
 		dlf_free(m->features);
 	}
@@ -175,4 +177,14 @@ int64_t
 dlf_model_nskip(const DlfModel *m)
 {
 	return m->skip ? (int64_t) m->units[0] * m->units[m->nlayers] : 0;
+}
+
+/*
+ * Counts every parameter of the model: each member's weights, biases and
+ * skip-path weights (what dlfin_model_info and the model card report).
+ */
+int64_t
+dlf_model_nparams_total(const DlfModel *m)
+{
+	return (dlf_model_nparams(m) + dlf_model_nskip(m)) * dlf_model_members(m);
 }

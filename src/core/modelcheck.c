@@ -20,7 +20,9 @@ set_baseline_row(DlfScorer *sc, const DlfModel *m)
 	{
 		const DlfFeature *o = &m->features[j];
 
-		if (o->kind == DLF_FEAT_NUMERIC)
+		if (o->woe)
+			dlf_scorer_set_woe(sc, j, o->mean);	/* mean and scale are of the WoE */
+		else if (o->kind == DLF_FEAT_NUMERIC)
 			dlf_scorer_set_numeric(sc, j, o->mean, 0);
 		else if (o->ncat > 0)
 			dlf_scorer_set_category(sc, j, o->categories[0],
@@ -45,7 +47,9 @@ set_random_row(DlfScorer *sc, const DlfModel *m, DlfRng *rng)
 	{
 		const DlfFeature *o = &m->features[j];
 
-		if (o->kind == DLF_FEAT_NUMERIC)
+		if (o->woe)
+			dlf_scorer_set_woe(sc, j, o->mean + o->scale * dlf_rng_normal(rng));
+		else if (o->kind == DLF_FEAT_NUMERIC)
 			dlf_scorer_set_numeric(sc, j, o->mean + o->scale * dlf_rng_normal(rng), 0);
 		else
 		{
@@ -84,7 +88,10 @@ sweep_feature(DlfScorer *sc, const DlfModel *m, int f, double *out,
 		/* a step is a forward pass: of a wide network, milliseconds */
 		if (intr && intr(arg))
 			return 1;
-		dlf_scorer_set_numeric(sc, f, x, 0);
+		if (ft->woe)
+			dlf_scorer_set_woe(sc, f, x);	/* a sweep of the WoE input */
+		else
+			dlf_scorer_set_numeric(sc, f, x, 0);
 		dlf_scorer_run(sc, out);
 		if (k == 0)
 			*first = out[0];

@@ -289,18 +289,21 @@ dlfin_binning_deserial(PG_FUNCTION_ARGS)
 /* Raises 22023 for a bad option, with the valid ones in the hint. */
 static void
 pg_attribute_noreturn()
-bad_option(const char *msg)
+bad_option(const char *who, const char *msg)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("%s", msg),
+			 errmsg("%s%s", who, msg),
 			 errhint("Valid options: \"min_share\" (0 to 0.5, default 0.05), \"max_bins\" (2 to 64, default 10), "
 					 "\"prebins\" (2 to 64, default 20), \"monotonic\" (\"auto\", \"ascending\", \"descending\", \"none\").")));
 }
 
-/* The binning options of the jsonb (NULL: defaults). */
-static void
-parse_options(Jsonb *j, DlfBinOptions *o)
+/*
+ * The binning options of the jsonb (NULL: defaults); who starts the
+ * messages ("dlfin_binning" or the "woe_binning" training option).
+ */
+void
+dlfin_binning_options(Jsonb *j, DlfBinOptions *o, const char *who)
 {
 	JsonbIterator *it;
 	JsonbValue	v;
@@ -314,7 +317,7 @@ parse_options(Jsonb *j, DlfBinOptions *o)
 	if (j == NULL)
 		return;
 	if (!JB_ROOT_IS_OBJECT(j))
-		bad_option("dlfin_binning options must be a jsonb object");
+		bad_option(who, " options must be a jsonb object");
 	it = JsonbIteratorInit(&j->root);
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
@@ -335,7 +338,7 @@ parse_options(Jsonb *j, DlfBinOptions *o)
 				else if (strcmp(s, "none") == 0)
 					o->monotonic = 0;
 				else
-					bad_option("dlfin_binning option \"monotonic\" must be \"auto\", \"ascending\", \"descending\" or \"none\"");
+					bad_option(who, " option \"monotonic\" must be \"auto\", \"ascending\", \"descending\" or \"none\"");
 			}
 			else if (strcmp(key, "min_share") == 0 || strcmp(key, "max_bins") == 0 ||
 					 strcmp(key, "prebins") == 0)
@@ -343,18 +346,18 @@ parse_options(Jsonb *j, DlfBinOptions *o)
 				double		d;
 
 				if (v.type != jbvNumeric)
-					bad_option(psprintf("dlfin_binning option \"%s\" must be a number", key));
+					bad_option(who, psprintf(" option \"%s\" must be a number", key));
 				d = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v.val.numeric)));
 				if (strcmp(key, "min_share") == 0)
 				{
 					if (!(d >= 0 && d <= 0.5))
-						bad_option("dlfin_binning option \"min_share\" must be between 0 and 0.5");
+						bad_option(who, " option \"min_share\" must be between 0 and 0.5");
 					o->min_share = d;
 				}
 				else
 				{
 					if (!(d >= 2 && d <= DLF_MAX_WOE_BINS) || d != floor(d))
-						bad_option(psprintf("dlfin_binning option \"%s\" must be an integer from 2 to %d",
+						bad_option(who, psprintf(" option \"%s\" must be an integer from 2 to %d",
 											key, DLF_MAX_WOE_BINS));
 					if (strcmp(key, "max_bins") == 0)
 						o->max_bins = (int) d;
@@ -363,7 +366,7 @@ parse_options(Jsonb *j, DlfBinOptions *o)
 				}
 			}
 			else
-				bad_option(psprintf("unknown dlfin_binning option \"%s\"", key));
+				bad_option("", psprintf("unknown %s option \"%s\"", who, key));
 		}
 	}
 }
@@ -511,7 +514,7 @@ dlfin_binning_final(PG_FUNCTION_ARGS)
 
 	if (st == NULL || st->n + st->miss_n == 0)
 		PG_RETURN_NULL();
-	parse_options(st->options, &o);
+	dlfin_binning_options(st->options, &o, "dlfin_binning");
 	if (st->is_text)
 	{
 		int64	   *n,

@@ -8,6 +8,8 @@
 #include "card.h"
 
 #include "points.h"
+#include "utils/builtins.h"
+#include "woe.h"
 
 /* A feature's binning with its IV, for ordering. */
 typedef struct CharRow
@@ -106,6 +108,41 @@ bin_table(DlfBuf *b, const CharRow *r)
 	put(b, "</table>");
 }
 
+/*
+ * Appends the WoE tables the model stores (features trained with the
+ * "woe" option): the encoding itself, so bytes cards have it too.
+ */
+static void
+model_woe(DlfBuf *b, const DlfModel *m)
+{
+	if (!dlf_model_has_woe(m))
+		return;
+	put(b, "<h3>WoE encoding (stored in the model)</h3>"
+		"<p>These features enter the network as the WoE of their value's bin, binned on the "
+		"training rows when the model was trained (option \"woe\"); a category training did "
+		"not see takes the bin of the rare (\"other\") ones, or WoE 0.</p>");
+	for (int f = 0; f < m->nfeatures; f++)
+	{
+		DlfBuf		j;
+		Jsonb	   *jb;
+		CharRow		r;
+
+		if (m->features[f].woe == NULL)
+			continue;
+		dlf_buf_init(&j);
+		dlf_woe_json(&j, m->features[f].woe);
+		dlf_buf_append(&j, "", 1);
+		if (j.failed)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+		jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum((char *) j.data)));
+		dlf_buf_free(&j);
+		r.name = m->features[f].name;
+		r.binning = &jb->root;
+		r.iv = m->features[f].woe->iv_total;
+		bin_table(b, &r);
+	}
+}
+
 /* Appends the characteristics section. */
 void
 card_characteristics(DlfBuf *b, const DlfModel *m, JsonbContainer *facts)
@@ -117,6 +154,7 @@ card_characteristics(DlfBuf *b, const DlfModel *m, JsonbContainer *facts)
 	put(b, "<h2 id=\"characteristics\">Characteristics</h2>");
 	if (m->task == DLF_TASK_BINARY)
 		points_scale(b, m);
+	model_woe(b, m);
 	put(b, "<h3>Weight of evidence and information value (training rows)</h3>");
 	if (ch == NULL || card_jget(ch, "note"))
 	{

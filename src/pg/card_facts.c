@@ -194,6 +194,40 @@ cstring_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
+/* Appends the fairness table's row of group gname (its jsonb object g). */
+static void
+fairness_row(DlfBuf *b, const char *gname, JsonbContainer *g)
+{
+	JsonbValue *flag;
+
+	put(b, "<tr><td>");
+	esc(b, gname);
+	put(b, "</td>");
+	jnum_cell(b, card_jget(g, "n"), 12);
+	jnum_cell(b, card_jget(g, "approved"), 12);
+	jpct_cell(b, card_jget(g, "approval_rate"));
+	jnum_cell(b, card_jget(g, "tpr"), 3);
+	jnum_cell(b, card_jget(g, "fpr"), 3);
+	jnum_cell(b, card_jget(g, "adverse_impact_ratio"), 3);
+	flag = card_jget(g, "four_fifths_violation");
+	if (flag == NULL || flag->type != jbvBool)
+		put(b, "<td class=\"na\">n/a</td>");
+	else if (flag->val.boolean)
+		put(b, "<td class=\"bad\">fails (ratio &lt; 0.8)</td>");
+	else
+		put(b, "<td class=\"good\">passes</td>");
+	jnum_cell(b, card_jget(g, "p_value"), 3);
+	put(b, "<td>");
+	esc(b, card_jstr(card_jget(g, "test")));
+	put(b, "</td>");
+	flag = card_jget(g, "practically_significant");
+	if (flag && flag->type == jbvBool && flag->val.boolean)
+		put(b, "<td class=\"bad\">yes (ratio &lt; 0.8, p &lt; 0.05)</td>");
+	else
+		put(b, "<td>no</td>");
+	put(b, "</tr>");
+}
+
 /*
  * Appends the fairness table from the facts' dlfin_fairness result: per
  * group approval rate, TPR, FPR, adverse impact ratio and the four-fifths
@@ -250,7 +284,6 @@ card_fairness(DlfBuf *b, const DlfModel *m, JsonbContainer *facts,
 	{
 		char	   *gname = names[i];
 		JsonbContainer *g = card_jcont(card_jget(gc, gname));
-		JsonbValue *flag;
 
 		if (++shown > MAX_GROUPS)
 		{
@@ -258,32 +291,7 @@ card_fairness(DlfBuf *b, const DlfModel *m, JsonbContainer *facts,
 						   MAX_GROUPS);
 			break;
 		}
-		put(b, "<tr><td>");
-		esc(b, gname);
-		put(b, "</td>");
-		jnum_cell(b, card_jget(g, "n"), 12);
-		jnum_cell(b, card_jget(g, "approved"), 12);
-		jpct_cell(b, card_jget(g, "approval_rate"));
-		jnum_cell(b, card_jget(g, "tpr"), 3);
-		jnum_cell(b, card_jget(g, "fpr"), 3);
-		jnum_cell(b, card_jget(g, "adverse_impact_ratio"), 3);
-		flag = card_jget(g, "four_fifths_violation");
-		if (flag == NULL || flag->type != jbvBool)
-			put(b, "<td class=\"na\">n/a</td>");
-		else if (flag->val.boolean)
-			put(b, "<td class=\"bad\">fails (ratio &lt; 0.8)</td>");
-		else
-			put(b, "<td class=\"good\">passes</td>");
-		jnum_cell(b, card_jget(g, "p_value"), 3);
-		put(b, "<td>");
-		esc(b, card_jstr(card_jget(g, "test")));
-		put(b, "</td>");
-		flag = card_jget(g, "practically_significant");
-		if (flag && flag->type == jbvBool && flag->val.boolean)
-			put(b, "<td class=\"bad\">yes (ratio &lt; 0.8, p &lt; 0.05)</td>");
-		else
-			put(b, "<td>no</td>");
-		put(b, "</tr>");
+		fairness_row(b, gname, g);
 	}
 	put(b, "</table><table class=\"kv\">");
 	{

@@ -227,7 +227,7 @@ section_data(DlfBuf *b, const DlfModel *m, JsonbContainer *facts, const Heldout 
 		dlf_buf_printf(b, "<tr><td class=\"num\">%d</td><td>", f + 1);
 		esc(b, ft->name);
 		put(b, "</td><td>");
-		put(b, cat ? "categorical (text)" :
+		put(b, cat ? "categorical (text)" : ft->woe ? "WoE of its bin" :
 			ft->sqltype == DLF_SQL_BOOL ? "numeric (boolean)" : "numeric");
 		put(b, "</td><td class=\"num\">");
 		pct(b, ft->missing_share);
@@ -493,7 +493,7 @@ section_training(DlfBuf *b, const DlfModel *m)
 			card_kv_row(b, "Adverse side (reason codes)", m->adverse == DLF_ADVERSE_POSITIVE ?
 				   "positive class" : "negative class", false);
 		}
-		snprintf(tmp, sizeof(tmp), "%lld", (long long) dlf_model_nparams(m));
+		snprintf(tmp, sizeof(tmp), "%lld", (long long) dlf_model_nparams_total(m));
 		card_kv_row(b, "Parameters", tmp, false);
 	}
 	put(b, "<tr><th>Layers</th><td>");
@@ -752,7 +752,7 @@ dlfin_card_html(PG_FUNCTION_ARGS)
 	put(&b, "</h1><p class=\"sub\">");
 	esc(&b, task_label(m->task));
 	dlf_buf_printf(&b, " &#183; %d features &#183; %lld parameters", (int) m->nfeatures,
-				   (long long) dlf_model_nparams(m));
+				   (long long) dlf_model_nparams_total(m));
 	if (generated)
 	{
 		put(&b, " &#183; generated ");

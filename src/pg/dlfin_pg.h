@@ -115,6 +115,7 @@ typedef struct DlfTrainSpec
 	char	  **reason_name;
 	char	  **reason_text;
 	struct DlfPointsScale *points;	/* "points" scale, or NULL */
+	struct DlfWoeSpec *woe;		/* "woe" and "woe_binning", or NULL */
 } DlfTrainSpec;
 
 /* Validates the options jsonb (NULL for defaults) into spec. */
@@ -143,6 +144,25 @@ extern void dlfin_check_points(const struct DlfPointsScale *s, const DlfModel *m
 extern void dlfin_points_json(StringInfo s, const struct DlfPointsScale *p);
 /* The points scale stored in a model's options, or NULL. */
 extern struct DlfPointsScale *dlfin_model_points(const DlfModel *m);
+
+/* ---- WoE encoding (woe_fn.c) ---- */
+
+/* Parses the "woe" training option (true, false or feature names). */
+extern void dlfin_parse_woe(JsonbValue *v, DlfTrainSpec *spec);
+/* Parses the "woe_binning" training option (dlfin_binning's options). */
+extern void dlfin_parse_woe_binning(JsonbValue *v, DlfTrainSpec *spec);
+/* Appends "woe" (is_binning false) or "woe_binning" to the options JSON, if set. */
+extern void dlfin_woe_json(StringInfo s, const DlfTrainSpec *spec, bool is_binning);
+/* Bins and encodes the "woe" features of the schema m on the rows of data. */
+extern void dlfin_apply_woe(const DlfTrainSpec *spec, DlfModel *m, DlfDataset *data);
+/* Refuses (22023) the ONNX export of a model with WoE features. */
+extern void dlfin_refuse_woe_export(const DlfModel *m);
+/* Index of the feature an option names (22023 when none). */
+extern int32 dlfin_option_feature(const DlfModel *m, const DlfTrainSpec *spec,
+								  const char *option, const char *name);
+/* dlfin_binning's options from a jsonb (NULL: defaults); binning_fn.c. */
+struct DlfBinOptions;
+extern void dlfin_binning_options(Jsonb *j, struct DlfBinOptions *o, const char *who);
 
 /* ---- evaluation states (metrics.c) ---- */
 

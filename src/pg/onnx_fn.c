@@ -70,6 +70,7 @@ export_model(bytea *b)
 	size_t		len;
 	DlfError	err;
 
+	dlfin_refuse_woe_export(m);
 	if (dlf_onnx_export(m, model_sha256(b), &bytes, &len, &err) != DLF_OK)
 		dlfin_report_core_error(&err);
 	return to_bytea(bytes, len);

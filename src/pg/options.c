@@ -9,7 +9,8 @@
  * range or names, whether the model's JSON shows it); an option of another
  * shape names a parse function and, if the JSON shows it, a write function.
  * The rows are in the order the model's JSON lists the options; the hint
- * lists them sorted.
+ * lists them sorted.  The write functions and the JSON itself are in
+ * options_json.c.
  */
 #include "postgres.h"
 
@@ -17,58 +18,10 @@
 
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
-#include "utils/float.h"
-#include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
-#include "dlfin_pg.h"
-
-/* The shape of an option's value. */
-typedef enum OptKind
-{
-	OPT_INT,					/* integer in [lo, hi] into an int */
-	OPT_INT64,					/* integer in [lo, hi] into a uint64 */
-	OPT_REAL,					/* number in [lo, hi] (lo_open: > lo) */
-	OPT_CHOICE,					/* one of names: its index + base */
-	OPT_BOOL,					/* true or false into a bool */
-	OPT_OTHER					/* parsed by the row's parse function */
-} OptKind;
-
-/* Whether and how an option appears in the model's options JSON. */
-typedef enum OptJson
-{
-	JSON_NO,					/* never (it does not shape the model) */
-	JSON_YES,					/* always, as its value */
-	JSON_NONZERO,				/* when its field is not 0 */
-	JSON_WRITE					/* the row's write function decides */
-} OptJson;
-
-typedef struct OptDef OptDef;
-
-/* Parses the value v of option d into spec (or errors). */
-typedef void (*OptParse) (const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);
-
-/* Appends option d to the JSON object s, if it is to appear. */
-typedef void (*OptWrite) (StringInfo s, const OptDef *d, const DlfTrainSpec *spec,
-						  const DlfModel *m);
-
-/* One option of dlfin_train. */
-struct OptDef
-{
-	const char *key;
-	OptKind		kind;
-	size_t		field;			/* offsetof(DlfTrainSpec, ...) */
-	double		lo;				/* OPT_INT, OPT_INT64, OPT_REAL */
-	double		hi;
-	bool		lo_open;		/* OPT_REAL: lo itself is not valid */
-	const char *const *names;	/* OPT_CHOICE: NULL-terminated */
-	int			base;			/* OPT_CHOICE: value of names[0] */
-	const char *detail;			/* what is valid, if not the generated text */
-	OptJson		json;
-	OptParse	parse;			/* OPT_OTHER */
-	OptWrite	write;			/* JSON_WRITE */
-};
+#include "options_internal.h"
 
 static const char *const task_names[] = {"binary", "multiclass", "regression", NULL};
 static const char *const adverse_names[] = {"negative", "positive", NULL};
@@ -85,25 +38,15 @@ static void parse_init(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);
 static void parse_features(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);
 static void parse_points(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);
 static void parse_encoding(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);
-static void write_task(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
-static void write_hidden(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
-static void write_l2(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
-static void write_cv_folds(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
-static void write_class_weight(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
-static void write_positive(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
-static void write_monotone(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
-static void write_points(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
-static void write_init(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
-static void write_ensemble(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
-static void write_skip(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m);
+static void parse_woe(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);
 
 #define F(member)	offsetof(DlfTrainSpec, member)
 
 /* Every option, in the order of the model's options JSON. */
 static const OptDef option_defs[] = {
 	{"task", OPT_CHOICE, F(task), .names = task_names, .base = 1,
-	.json = JSON_WRITE, .write = write_task},
-	{"hidden", OPT_OTHER, .parse = parse_hidden, .json = JSON_WRITE, .write = write_hidden},
+	.json = JSON_WRITE, .write = optjson_task},
+	{"hidden", OPT_OTHER, .parse = parse_hidden, .json = JSON_WRITE, .write = optjson_hidden},
 	{"activation", OPT_CHOICE, F(opt.activation), .names = dlf_activation_names, .base = 1,
 	.json = JSON_YES},
 	{"optimizer", OPT_CHOICE, F(opt.optimizer), .names = dlf_optimizer_names, .base = 1,
@@ -111,8 +54,8 @@ static const OptDef option_defs[] = {
 	{"learning_rate", OPT_REAL, F(opt.learning_rate), 0, 10, .lo_open = true, .json = JSON_YES},
 	{"batch_size", OPT_INT, F(opt.batch_size), 1, 65536, .json = JSON_YES},
 	{"epochs", OPT_INT, F(opt.epochs), 1, DLF_MAX_EPOCHS, .json = JSON_YES},
-	{"l2", OPT_OTHER, .parse = parse_l2, .json = JSON_WRITE, .write = write_l2},
-	{"cv_folds", OPT_INT, F(opt.cv_folds), 2, 64, .json = JSON_WRITE, .write = write_cv_folds},
+	{"l2", OPT_OTHER, .parse = parse_l2, .json = JSON_WRITE, .write = optjson_l2},
+	{"cv_folds", OPT_INT, F(opt.cv_folds), 2, 64, .json = JSON_WRITE, .write = optjson_cv_folds},
 	{"dropout", OPT_REAL, F(opt.dropout), 0, 0.9, .json = JSON_YES},
 	{"validation_fraction", OPT_REAL, F(opt.validation_fraction), 0, 0.5, .json = JSON_YES},
 	{"patience", OPT_INT, F(opt.patience), 1, DLF_MAX_EPOCHS, .json = JSON_YES},
@@ -120,10 +63,10 @@ static const OptDef option_defs[] = {
 	{"max_categories", OPT_INT, F(max_categories), 1, DLF_MAX_CATEGORIES, .json = JSON_YES},
 	{"class_weight", OPT_OTHER, .parse = parse_class_weight,
 	.detail = "Option \"class_weight\" must be \"balanced\" or an object mapping class values to positive weights.",
-	.json = JSON_WRITE, .write = write_class_weight},
+	.json = JSON_WRITE, .write = optjson_class_weight},
 	{"positive", OPT_OTHER, .parse = parse_positive,
 	.detail = "Option \"positive\" must be a string, number or boolean naming one of the two label values.",
-	.json = JSON_WRITE, .write = write_positive},
+	.json = JSON_WRITE, .write = optjson_positive},
 	{"adverse", OPT_CHOICE, F(adverse), .names = adverse_names, .base = 0,
 	.detail = "Option \"adverse\" must be \"negative\" (the positive class is the good outcome) or \"positive\" (it is the bad one).",
 	.json = JSON_NONZERO},
@@ -131,16 +74,20 @@ static const OptDef option_defs[] = {
 	.json = JSON_NONZERO},
 	{"monotone", OPT_OTHER, .parse = parse_monotone,
 	.detail = "Option \"monotone\" must be an object mapping feature names to 1 (non-decreasing), -1 (non-increasing) or 0.",
-	.json = JSON_WRITE, .write = write_monotone},
-	{"points", OPT_OTHER, .parse = parse_points, .json = JSON_WRITE, .write = write_points},
+	.json = JSON_WRITE, .write = optjson_monotone},
+	{"points", OPT_OTHER, .parse = parse_points, .json = JSON_WRITE, .write = optjson_points},
 	{"init", OPT_OTHER, .parse = parse_init,
 	.detail = "Option \"init\" must be a dlfin model as a bytea hex string (\\x...), for example jsonb_build_object('init', model).",
-	.json = JSON_WRITE, .write = write_init},
+	.json = JSON_WRITE, .write = optjson_init},
 	{"ensemble", OPT_INT, F(opt.ensemble), 1, DLF_MAX_ENSEMBLE,
-	.json = JSON_WRITE, .write = write_ensemble},
+	.json = JSON_WRITE, .write = optjson_ensemble},
 	{"ensemble_sample", OPT_CHOICE, F(opt.ens_sample), .names = ens_sample_names, .base = 0,
-	.json = JSON_WRITE, .write = write_ensemble},
-	{"skip", OPT_BOOL, F(opt.skip), .json = JSON_WRITE, .write = write_skip},
+	.json = JSON_WRITE, .write = optjson_ensemble},
+	{"skip", OPT_BOOL, F(opt.skip), .json = JSON_WRITE, .write = optjson_skip},
+	{"woe", OPT_OTHER, .parse = parse_woe,
+	.detail = "Option \"woe\" must be true, false or an array of distinct feature names.",
+	.json = JSON_WRITE, .write = optjson_woe},
+	{"woe_binning", OPT_OTHER, .parse = parse_woe, .json = JSON_WRITE, .write = optjson_woe},
 	{"features", OPT_OTHER, .parse = parse_features,
 	.detail = "Option \"features\" must be an array of distinct, non-empty feature names."},
 	{"reasons", OPT_OTHER, .parse = parse_reasons,
@@ -152,6 +99,9 @@ static const OptDef option_defs[] = {
 };
 
 #define NOPTIONS	lengthof(option_defs)
+
+const OptDef *const dlfin_option_table = option_defs;
+const int	dlfin_noptions = NOPTIONS;
 
 /* strcmp of two option rows by key, for the sorted hint. */
 static int
@@ -490,6 +440,16 @@ parse_points(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec)
 	spec->points = dlfin_parse_points(v);
 }
 
+/* "woe" and "woe_binning": the WoE encoding (woe_fn.c parses them). */
+static void
+parse_woe(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec)
+{
+	if (strcmp(d->key, "woe") == 0)
+		dlfin_parse_woe(v, spec);
+	else
+		dlfin_parse_woe_binning(v, spec);
+}
+
 /* "init": a model to start from, as a bytea hex string. */
 static void
 parse_init(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec)
@@ -604,6 +564,14 @@ feature_index(const DlfModel *m, const DlfTrainSpec *spec, const char *option,
 	return -1;
 }
 
+/* feature_index for the options other files parse (woe_fn.c). */
+int32
+dlfin_option_feature(const DlfModel *m, const DlfTrainSpec *spec,
+					 const char *option, const char *name)
+{
+	return feature_index(m, spec, option, name);
+}
+
 /*
  * Copies the explanation and governance options into the model schema:
  * adverse side, calibration, monotone constraints and reason texts.  The
@@ -628,230 +596,4 @@ dlfin_apply_governance(const DlfTrainSpec *spec, DlfModel *m)
 			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	}
 	dlfin_check_points(spec->points, m);
-}
-
-/* ---- the options JSON of the model ------------------------------------ */
-
-/* Starts the next member of the JSON object s: separator and key. */
-static void
-json_key(StringInfo s, const char *key)
-{
-	if (s->len > 1)
-		appendStringInfoString(s, ", ");
-	escape_json(s, key);
-	appendStringInfoString(s, ": ");
-}
-
-/* Appends the field of a plain option d as a JSON value. */
-static void
-write_plain(StringInfo s, const OptDef *d, const DlfTrainSpec *spec)
-{
-	const char *field = (const char *) spec + d->field;
-
-	switch (d->kind)
-	{
-		case OPT_INT:
-			appendStringInfo(s, "%d", *(const int *) field);
-			break;
-		case OPT_INT64:
-			appendStringInfo(s, INT64_FORMAT, (int64) * (const uint64 *) field);
-			break;
-		case OPT_REAL:
-			appendStringInfoString(s, float8out_internal(*(const double *) field));
-			break;
-		case OPT_CHOICE:
-			escape_json(s, d->names[*(const int *) field - d->base]);
-			break;
-		case OPT_BOOL:
-			appendStringInfoString(s, *(const bool *) field ? "true" : "false");
-			break;
-		case OPT_OTHER:
-			break;
-	}
-}
-
-/* "task": the model's, decided from the labels when not given. */
-static void
-write_task(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m)
-{
-	json_key(s, d->key);
-	escape_json(s, dlf_task_name(m->task));
-}
-
-/* "hidden": the layer sizes. */
-static void
-write_hidden(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m)
-{
-	json_key(s, d->key);
-	appendStringInfoChar(s, '[');
-	for (int i = 0; i < spec->opt.nhidden; i++)
-		appendStringInfo(s, "%s%d", i ? ", " : "", spec->opt.hidden[i]);
-	appendStringInfoChar(s, ']');
-}
-
-/* "l2": the number, or "auto". */
-static void
-write_l2(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m)
-{
-	json_key(s, d->key);
-	if (spec->opt.l2_auto)
-		appendStringInfoString(s, "\"auto\"");
-	else
-		appendStringInfoString(s, float8out_internal(spec->opt.l2));
-}
-
-/* "cv_folds": only when "l2" is "auto". */
-static void
-write_cv_folds(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m)
-{
-	if (!spec->opt.l2_auto)
-		return;
-	json_key(s, d->key);
-	write_plain(s, d, spec);
-}
-
-/* "class_weight": "balanced", or the weights given by class. */
-static void
-write_class_weight(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m)
-{
-	if (!spec->opt.balanced && spec->nweights == 0)
-		return;
-	json_key(s, d->key);
-	if (spec->opt.balanced)
-	{
-		appendStringInfoString(s, "\"balanced\"");
-		return;
-	}
-	appendStringInfoChar(s, '{');
-	for (int i = 0; i < spec->nweights; i++)
-	{
-		if (i)
-			appendStringInfoString(s, ", ");
-		escape_json(s, spec->weight_class[i]);
-		appendStringInfo(s, ": %s", float8out_internal(spec->weight_value[i]));
-	}
-	appendStringInfoChar(s, '}');
-}
-
-/* "positive": when given, for a binary model. */
-static void
-write_positive(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m)
-{
-	if (!spec->positive || m->task != DLF_TASK_BINARY)
-		return;
-	json_key(s, d->key);
-	escape_json(s, spec->positive);
-}
-
-/* "monotone": the constraints as given. */
-static void
-write_monotone(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m)
-{
-	if (spec->nmono == 0)
-		return;
-	json_key(s, d->key);
-	appendStringInfoChar(s, '{');
-	for (int i = 0; i < spec->nmono; i++)
-	{
-		if (i)
-			appendStringInfoString(s, ", ");
-		escape_json(s, spec->mono_name[i]);
-		appendStringInfo(s, ": %d", spec->mono_sign[i]);
-	}
-	appendStringInfoChar(s, '}');
-}
-
-/* "init": true for a warm start (the model itself is not repeated). */
-static void
-write_init(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m)
-{
-	if (!spec->init)
-		return;
-	json_key(s, d->key);
-	appendStringInfoString(s, "true");
-}
-
-/* Writes "points" (the score scale), if set. */
-static void
-write_points(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m)
-{
-	if (spec->points == NULL)
-		return;
-	json_key(s, d->key);
-	dlfin_points_json(s, spec->points);
-}
-
-/* Writes "ensemble" or "ensemble_sample" when more than one network is trained. */
-static void
-write_ensemble(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m)
-{
-	if (spec->opt.ens_sample == DLF_ENS_CV && spec->opt.l2_auto &&
-		strcmp(d->key, "ensemble") == 0)
-	{
-		/* the refit and the chosen penalty's fold fits (cv.c) */
-		json_key(s, d->key);
-		appendStringInfo(s, "%d", Min(spec->opt.cv_folds + 1, DLF_MAX_ENSEMBLE));
-		return;
-	}
-	if (spec->opt.ensemble <= 1 && spec->opt.ens_sample != DLF_ENS_CV)
-		return;
-	json_key(s, d->key);
-	write_plain(s, d, spec);
-}
-
-/* Writes "skip" when the network has a skip path (new key: old JSON kept). */
-static void
-write_skip(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m)
-{
-	if (!spec->opt.skip)
-		return;
-	json_key(s, d->key);
-	write_plain(s, d, spec);
-}
-
-/* Writes the effective options as a JSON object (stored in the model). */
-char *
-dlfin_options_json(const DlfTrainSpec *spec, const DlfModel *m)
-{
-	StringInfoData s;
-
-	initStringInfo(&s);
-	appendStringInfoChar(&s, '{');
-	for (int i = 0; i < (int) NOPTIONS; i++)
-	{
-		const OptDef *d = &option_defs[i];
-
-		if (d->json == JSON_WRITE)
-			d->write(&s, d, spec, m);
-		else if (d->json == JSON_YES ||
-				 (d->json == JSON_NONZERO && *(const int *) ((const char *) spec + d->field) != 0))
-		{
-			json_key(&s, d->key);
-			write_plain(&s, d, spec);
-		}
-	}
-	appendStringInfoChar(&s, '}');
-	return s.data;
-}
-
-/*
- * The options JSON of a trained model: json (from dlfin_options_json, set
- * before training) with what training chose for "auto" options added.
- */
-char *
-dlfin_options_json_trained(const char *json, const DlfTrainSpec *spec,
-						   const DlfModel *m)
-{
-	const DlfTrainOptions *o = &spec->opt;
-	StringInfoData s;
-
-	initStringInfo(&s);
-	appendBinaryStringInfo(&s, json, strlen(json) - 1);	/* without '}' */
-	if (o->optimizer == DLF_OPTIM_AUTO)
-		appendStringInfo(&s, ", \"optimizer_chosen\": \"%s\"",
-						 dlf_optimizer_name(dlf_auto_optimizer(o, m->rows_train + m->rows_valid)));
-	if (m->cv_json)
-		appendStringInfo(&s, ", \"cv\": %s", m->cv_json);
-	appendStringInfoChar(&s, '}');
-	return s.data;
 }

@@ -91,6 +91,9 @@ dlfin_load_row(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature,
 			if (raw)
 				raw[f] = v;
 		}
+		/* a WoE feature's training column held its WoE: drift bins that */
+		if (raw && m->features[f].woe)
+			raw[f] = dlf_scorer_woe(c->scorer, f);
 	}
 }
 

@@ -445,6 +445,8 @@ dlfin_train_prepare(TrainState *st, DlfTrainSpec *spec, DlfDataset *data,
 	/* classification: 2-byte class indexes; regression: the values */
 	data->label = st->label_val;
 	data->cls = m->task == DLF_TASK_REGRESSION ? NULL : st->label_code;
+	/* "woe": bin the chosen features on these rows, encode their columns */
+	dlfin_apply_woe(spec, m, data);
 
 	spec->opt.nthreads = spec->threads ? spec->threads : dlfin_threads;
 	hooks->interrupted = dlfin_interrupt_pending;

@@ -2,7 +2,7 @@
 -- names, categories, class labels, group values and registry names, and
 -- the page's promises (well-formed XML, no scripts, no external resources).
 BEGIN;
-SELECT plan(42);
+SELECT plan(43);
 
 CREATE TABLE card_t AS
 SELECT i, CASE WHEN i % 3 = 0 THEN '<b>bad</b>' ELSE 'good & fine' END AS y,
@@ -107,6 +107,17 @@ SELECT ok(xml_is_well_formed_document(dlfin_svg_calibration(score, label))
 SELECT ok(dlfin_svg_roc(score, label) IS NULL AND dlfin_svg_lift(score, false) IS NULL,
           'charts that need both classes are NULL with one class') FROM card_h WHERE label;
 SELECT ok(xml_is_well_formed_document(dlfin_svg_importance(model)), 'the importance chart of a trained model is well-formed SVG') FROM card_m;
+
+-- ---- the parameter count: every member and the skip path ----
+CREATE TEMP TABLE card_ens AS
+SELECT dlfin_train('{"epochs": 2, "hidden": [4], "seed": 1, "ensemble": 3, "skip": true}'::jsonb,
+                   y, x, c) AS model
+FROM card_t;
+SELECT is(substring(dlfin_model_card(model) FROM '&#183; ([0-9]+) parameters')
+          || '/' || substring(dlfin_model_card(model) FROM '<th>Parameters</th><td>([0-9]+)<'),
+          (dlfin_model_info(model)->>'parameters') || '/' || (dlfin_model_info(model)->>'parameters'),
+          'the card counts the parameters of every member and the skip path, as dlfin_model_info')
+FROM card_ens;
 
 -- ---- a registry model ----
 SELECT ok(dlfin.train('card <model> & "x"', 'SELECT y, x AS "<i>x</i>", c FROM card_t', 'y',

@@ -4,10 +4,7 @@
 BEGIN;
 SELECT plan(37);
 
-CREATE TEMP TABLE t AS
-SELECT i, (sin(i * 1.7) + (i % 5) * 0.3 > 0.4) AS y, sin(i * 1.7)::float8 AS x,
-       (i % 5)::float8 AS z, (ARRAY['a', 'b', 'c'])[1 + i % 3] AS c
-FROM generate_series(1, 400) AS i;
+\ir ../fixtures/small_rows.sql
 
 -- errors (22023)
 SELECT throws_ok($$SELECT dlfin_train('{"ensemble": 0}', y, x) FROM t$$, '22023',

@@ -5,11 +5,7 @@
 BEGIN;
 SELECT plan(25);
 
-CREATE TEMP TABLE t AS
-SELECT i, (sin(i * 1.7) + (i % 5) * 0.3 > 0.4) AS y, sin(i * 1.7)::float8 AS x,
-       (i % 5)::float8 AS z, (ARRAY['a', 'b', 'c'])[1 + i % 3] AS c,
-       sin(i * 1.7) * 10 + (i % 5) AS r
-FROM generate_series(1, 400) AS i;
+\ir ../fixtures/small_rows.sql
 
 -- errors (22023)
 SELECT throws_ok($$SELECT dlfin_train('{"skip": "yes"}', y, x) FROM t$$, '22023',

@@ -1,8 +1,10 @@
 /*
  * synth.h
- *	  Synthetic schemas and datasets for the tests that train models
- *	  (test_explain.c, test_lbfgs.c): a schema of numeric features and one
- *	  categorical, rows drawn from a seeded generator, and their release.
+ *	  Synthetic schemas, datasets and trainings for the tests that train
+ *	  models (test_explain.c, test_points.c, test_lbfgs.c, test_ensemble.c,
+ *	  test_skip.c, test_average.c): a schema of numeric features and one
+ *	  categorical, rows drawn from a seeded generator, the same rows in
+ *	  another order, quiet trainings and random scorer rows.
  */
 #ifndef DLFIN_SYNTH_H
 #define DLFIN_SYNTH_H
@@ -126,6 +128,125 @@ free_data(DlfDataset *d)
 	free(d->cat);
 	free(d->label);
 	free(d);
+}
+
+/* Swaps rows i and j of a dataset: label and every column. */
+static inline void
+swap_rows(DlfDataset *d, int64_t i, int64_t j)
+{
+	double		t = d->label[i];
+
+	d->label[i] = d->label[j];
+	d->label[j] = t;
+	for (int f = 0; f < d->nfeatures; f++)
+	{
+		if (d->num[f])
+		{
+			float		u = d->num[f][i];
+
+			d->num[f][i] = d->num[f][j];
+			d->num[f][j] = u;
+		}
+		else
+		{
+			int32_t		u = d->cat[f][i];
+
+			d->cat[f][i] = d->cat[f][j];
+			d->cat[f][j] = u;
+		}
+	}
+}
+
+/* Reverses the order of the rows: the same multiset, another order. */
+static inline void
+reverse_rows(DlfDataset *d)
+{
+	for (int64_t i = 0; i < d->nrows / 2; i++)
+		swap_rows(d, i, d->nrows - 1 - i);
+}
+
+/* Shuffles the rows (seeded Fisher-Yates): the same multiset, another order. */
+static inline void
+shuffle_rows(DlfDataset *d, uint64_t seed)
+{
+	DlfRng		r;
+
+	dlf_rng_seed(&r, seed);
+	for (int64_t i = d->nrows - 1; i > 0; i--)
+		swap_rows(d, i, (int64_t) dlf_rng_below(&r, i + 1));
+}
+
+/*
+ * Trains m on d with dlf_train_auto and, when out is not NULL, encodes it
+ * into *out (NULL on failure).  Returns m, or NULL (m freed) when training
+ * fails; says why in a TAP comment.
+ */
+static inline DlfModel *
+train_encoded(DlfModel *m, DlfDataset *d, const DlfTrainOptions *opt,
+			  uint8_t **out, size_t *len)
+{
+	DlfError	err;
+
+	if (dlf_train_auto(m, d, opt, NULL, &err) != DLF_OK)
+	{
+		printf("# training failed: %s (%s)\n", err.message, err.detail);
+		dlf_model_free(m);
+		return NULL;
+	}
+	if (out && dlf_model_encode(m, out, len, &err) != DLF_OK)
+	{
+		printf("# encoding failed: %s (%s)\n", err.message, err.detail);
+		*out = NULL;
+	}
+	return m;
+}
+
+/*
+ * Trains m on d with dlf_train, one thread, the given activation and
+ * epochs, a 0.2 validation split and no early stop.  Returns m, or NULL
+ * when training fails (says why in a TAP comment).
+ */
+static inline DlfModel *
+train_quiet(DlfModel *m, DlfDataset *d, int act, int epochs)
+{
+	DlfTrainOptions opt;
+	DlfError	err;
+
+	dlf_train_options_default(&opt);
+	opt.epochs = epochs;
+	opt.activation = act;
+	opt.validation_fraction = 0.2;
+	opt.patience = 1000;
+	opt.nthreads = 1;
+	if (dlf_train(m, d, &opt, NULL, &err) != DLF_OK)
+	{
+		printf("# training failed: %s\n", err.message);
+		return NULL;
+	}
+	return m;
+}
+
+/* Loads a random row into the scorer: NULLs, unseen and NULL categories. */
+static inline void
+random_row(DlfScorer *s, const DlfModel *m, DlfRng *r)
+{
+	dlf_scorer_reset(s);
+	for (int f = 0; f < m->nfeatures; f++)
+	{
+		const DlfFeature *ft = &m->features[f];
+
+		if (ft->kind == DLF_FEAT_NUMERIC)
+			dlf_scorer_set_numeric(s, f, dlf_rng_normal(r) * 6.0 + 10.0,
+								   dlf_rng_uniform(r) < 0.1);
+		else
+		{
+			char		buf[16];
+			int			c = (int) dlf_rng_below(r, ft->ncat + 2);
+
+			snprintf(buf, sizeof(buf), "c%d", c);
+			dlf_scorer_set_category(s, f, buf, strlen(buf), c == ft->ncat + 1);
+		}
+	}
 }
 
 #endif

@@ -16,7 +16,6 @@ train_small(int64_t n, uint64_t seed, const DlfModel *init, const DlfModel *enc)
 	DlfModel   *m = schema(DLF_TASK_BINARY, 2, 3, 3);
 	DlfDataset *d = synth(m, n, seed);
 	DlfTrainOptions opt;
-	DlfError	err;
 
 	dlf_train_options_default(&opt);
 	opt.epochs = 3;
@@ -24,12 +23,7 @@ train_small(int64_t n, uint64_t seed, const DlfModel *init, const DlfModel *enc)
 	opt.nhidden = 1;
 	opt.init = init;
 	opt.encoding = enc;
-	if (dlf_train_auto(m, d, &opt, NULL, &err) != DLF_OK)
-	{
-		printf("# training failed: %s (%s)\n", err.message, err.detail);
-		dlf_model_free(m);
-		m = NULL;
-	}
+	m = train_encoded(m, d, &opt, NULL, NULL);
 	free_data(d);
 	return m;
 }

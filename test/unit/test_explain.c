@@ -11,49 +11,6 @@
 
 #include <string.h>
 
-/* Trains a model quietly. */
-static DlfModel *
-train(DlfModel *m, DlfDataset *d, int act, int epochs)
-{
-	DlfTrainOptions opt;
-	DlfError	err;
-	DlfStatus	st;
-
-	dlf_train_options_default(&opt);
-	opt.epochs = epochs;
-	opt.activation = act;
-	opt.validation_fraction = 0.2;
-	opt.patience = 1000;
-	opt.nthreads = 1;
-	st = dlf_train(m, d, &opt, NULL, &err);
-	if (st != DLF_OK)
-		printf("# training failed: %s\n", err.message);
-	return st == DLF_OK ? m : NULL;
-}
-
-/* Loads a random row into the scorer. */
-static void
-random_row(DlfScorer *s, const DlfModel *m, DlfRng *r)
-{
-	dlf_scorer_reset(s);
-	for (int f = 0; f < m->nfeatures; f++)
-	{
-		const DlfFeature *ft = &m->features[f];
-
-		if (ft->kind == DLF_FEAT_NUMERIC)
-			dlf_scorer_set_numeric(s, f, dlf_rng_normal(r) * 6.0 + 10.0,
-								   dlf_rng_uniform(r) < 0.1);
-		else
-		{
-			char		buf[16];
-			int			c = (int) dlf_rng_below(r, ft->ncat + 2);
-
-			snprintf(buf, sizeof(buf), "c%d", c);
-			dlf_scorer_set_category(s, f, buf, strlen(buf), c == ft->ncat + 1);
-		}
-	}
-}
-
 /* Completeness and agreement with the scorer on random rows. */
 static void
 check_completeness(const DlfModel *m, const char *what, int nrows)
@@ -115,7 +72,7 @@ test_completeness(void)
 		char		what[64];
 
 		snprintf(what, sizeof(what), "binary %s", names[a]);
-		if (train(m, d, acts[a], 20))
+		if (train_quiet(m, d, acts[a], 20))
 			check_completeness(m, what, 200);
 		dlf_model_free(m);
 		free_data(d);
@@ -124,7 +81,7 @@ test_completeness(void)
 		DlfModel   *m = schema(DLF_TASK_REGRESSION, 0, 3, 3);
 		DlfDataset *d = synth(m, 1500, 3);
 
-		if (train(m, d, DLF_ACT_RELU, 20))
+		if (train_quiet(m, d, DLF_ACT_RELU, 20))
 			check_completeness(m, "regression", 200);
 		dlf_model_free(m);
 		free_data(d);
@@ -133,7 +90,7 @@ test_completeness(void)
 		DlfModel   *m = schema(DLF_TASK_MULTICLASS, 3, 3, 3);
 		DlfDataset *d = synth(m, 1500, 4);
 
-		if (train(m, d, DLF_ACT_RELU, 20))
+		if (train_quiet(m, d, DLF_ACT_RELU, 20))
 			check_completeness(m, "multiclass", 200);
 		dlf_model_free(m);
 		free_data(d);
@@ -144,7 +101,7 @@ test_completeness(void)
 		DlfDataset *d = synth(m, 3000, 11);
 
 		m->calibration = (uint8_t) cal;
-		if (train(m, d, DLF_ACT_RELU, 20))
+		if (train_quiet(m, d, DLF_ACT_RELU, 20))
 		{
 			ok(m->calibration == cal, "calibration %d is recorded", cal);
 			/*
@@ -228,7 +185,7 @@ test_monotone(int task)
 	m->features[1].monotone = -1;
 	if (task == DLF_TASK_BINARY)
 		m->calibration = DLF_CALIB_PLATT;
-	if (!train(m, d, DLF_ACT_RELU, 15))
+	if (!train_quiet(m, d, DLF_ACT_RELU, 15))
 	{
 		ok(0, "monotone %s model trains", what);
 		return;
@@ -335,7 +292,7 @@ test_importance(void)
 		DlfModel   *m = schema(DLF_TASK_BINARY, 2, 3, 3);
 		DlfDataset *d = synth(m, 3000, 31);
 
-		if (train(m, d, DLF_ACT_RELU, 15))
+		if (train_quiet(m, d, DLF_ACT_RELU, 15))
 			for (int f = 0; f < 4; f++)
 				imp[run][f] = m->features[f].importance;
 		dlf_model_free(m);
@@ -361,7 +318,7 @@ test_distributions(void)
 	DlfHistogram h;
 	double		edges[2] = {1.0, 2.0};
 
-	if (train(m, d, DLF_ACT_RELU, 5))
+	if (train_quiet(m, d, DLF_ACT_RELU, 5))
 	{
 		const DlfHistogram *x1 = &m->features[0].dist;
 		const DlfHistogram *c = &m->features[3].dist;

@@ -81,36 +81,7 @@ train_opts(int task, int nclasses, int64_t n, int threads, int shuffled,
 	uint8_t    *out = NULL;
 
 	if (shuffled)
-	{
-		DlfRng		r;
-
-		dlf_rng_seed(&r, 99);
-		for (int64_t i = n - 1; i > 0; i--)
-		{
-			int64_t		j = (int64_t) dlf_rng_below(&r, i + 1);
-			double		t = d->label[i];
-
-			d->label[i] = d->label[j];
-			d->label[j] = t;
-			for (int f = 0; f < d->nfeatures; f++)
-			{
-				if (d->num[f])
-				{
-					float		u = d->num[f][i];
-
-					d->num[f][i] = d->num[f][j];
-					d->num[f][j] = u;
-				}
-				else
-				{
-					int32_t		u = d->cat[f][i];
-
-					d->cat[f][i] = d->cat[f][j];
-					d->cat[f][j] = u;
-				}
-			}
-		}
-	}
+		shuffle_rows(d, 99);
 	dlf_train_options_default(&opt);
 	opt.optimizer = DLF_OPTIM_LBFGS;
 	opt.l2 = 0.01;

@@ -14,50 +14,6 @@
 
 static const DlfPointsScale scale = {600.0, 50.0, 20.0, 1};
 
-/* Trains a binary model quietly. */
-static DlfModel *
-train(DlfModel *m, DlfDataset *d, int act)
-{
-	DlfTrainOptions opt;
-	DlfError	err;
-
-	dlf_train_options_default(&opt);
-	opt.epochs = 20;
-	opt.activation = act;
-	opt.validation_fraction = 0.2;
-	opt.patience = 1000;
-	opt.nthreads = 1;
-	if (dlf_train(m, d, &opt, NULL, &err) != DLF_OK)
-	{
-		printf("# training failed: %s\n", err.message);
-		return NULL;
-	}
-	return m;
-}
-
-/* Loads a random row into the scorer. */
-static void
-random_row(DlfScorer *s, const DlfModel *m, DlfRng *r)
-{
-	dlf_scorer_reset(s);
-	for (int f = 0; f < m->nfeatures; f++)
-	{
-		const DlfFeature *ft = &m->features[f];
-
-		if (ft->kind == DLF_FEAT_NUMERIC)
-			dlf_scorer_set_numeric(s, f, dlf_rng_normal(r) * 6.0 + 10.0,
-								   dlf_rng_uniform(r) < 0.1);
-		else
-		{
-			char		buf[16];
-			int			c = (int) dlf_rng_below(r, ft->ncat + 2);
-
-			snprintf(buf, sizeof(buf), "c%d", c);
-			dlf_scorer_set_category(s, f, buf, strlen(buf), c == ft->ncat + 1);
-		}
-	}
-}
-
 /* The convention: base odds score base points; doubling adds pdo. */
 static void
 test_scale(void)
@@ -135,7 +91,7 @@ test_explain(void)
 			m->calibration = DLF_CALIB_PLATT;
 		if (k == 4)
 			m->adverse = DLF_ADVERSE_POSITIVE;
-		if (train(m, d, k == 1 ? DLF_ACT_TANH : k == 3 ? DLF_ACT_SIGMOID : DLF_ACT_RELU))
+		if (train_quiet(m, d, k == 1 ? DLF_ACT_TANH : k == 3 ? DLF_ACT_SIGMOID : DLF_ACT_RELU, 20))
 			check_points(m, names[k]);
 		dlf_model_free(m);
 		free_data(d);

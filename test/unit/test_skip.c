@@ -18,32 +18,9 @@ train_skip(int task, int nclasses, int optimizer, int k, int shuffled,
 	DlfModel   *m = schema(task, nclasses, 3, 3);
 	DlfDataset *d = synth(m, 1200, 17);
 	DlfTrainOptions opt;
-	DlfError	err;
 
 	if (shuffled)
-		for (int64_t i = 0; i < d->nrows / 2; i++)
-		{
-			int64_t		j = d->nrows - 1 - i;
-			double		t = d->label[i];
-
-			d->label[i] = d->label[j];
-			d->label[j] = t;
-			for (int f = 0; f < d->nfeatures; f++)
-				if (d->num[f])
-				{
-					float		u = d->num[f][i];
-
-					d->num[f][i] = d->num[f][j];
-					d->num[f][j] = u;
-				}
-				else
-				{
-					int32_t		u = d->cat[f][i];
-
-					d->cat[f][i] = d->cat[f][j];
-					d->cat[f][j] = u;
-				}
-		}
+		reverse_rows(d);
 	m->calibration = calib;
 	dlf_train_options_default(&opt);
 	opt.epochs = 25;
@@ -53,17 +30,7 @@ train_skip(int task, int nclasses, int optimizer, int k, int shuffled,
 	opt.ensemble = k;
 	opt.nthreads = threads;
 	opt.skip = 1;
-	if (dlf_train_auto(m, d, &opt, NULL, &err) != DLF_OK)
-	{
-		printf("# training failed: %s (%s)\n", err.message, err.detail);
-		dlf_model_free(m);
-		m = NULL;
-	}
-	else if (out && dlf_model_encode(m, out, len, &err) != DLF_OK)
-	{
-		printf("# encoding failed: %s (%s)\n", err.message, err.detail);
-		*out = NULL;
-	}
+	m = train_encoded(m, d, &opt, out, len);
 	free_data(d);
 	return m;
 }

@@ -36,10 +36,22 @@ cv_metric_names(int task, const char **names)
 	return n;
 }
 
-/* Scores the rows of d with model fm into out: the task's metrics. */
-static DlfStatus
-cv_eval_rows(const DlfModel *fm, const DlfDataset *d, double *met,
-			 DlfError *err)
+/* Frees what cv_score_rows allocated. */
+void
+cv_rows_free(CvRows *r)
+{
+	dlf_free(r->score);
+	dlf_free(r->label);
+	dlf_free(r->pred);
+	dlf_free(r->act);
+	dlf_free(r->bin);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Scores the rows of d with model fm; see cv_internal.h. */
+DlfStatus
+cv_score_rows(const DlfModel *fm, const DlfDataset *d, CvRows *r,
+			  DlfError *err)
 {
 	DlfScorer  *s = dlf_scorer_new(fm, err);
 	int32_t		nf = fm->nfeatures;
@@ -47,16 +59,19 @@ cv_eval_rows(const DlfModel *fm, const DlfDataset *d, double *met,
 	int32_t    *idx = dlf_alloc_array(nf, sizeof(int32_t));
 	float	   *val = dlf_alloc_array(nf, sizeof(float));
 	double	   *out = dlf_alloc_array(nout, sizeof(double));
-	double	   *score = dlf_alloc_array(d->nrows, sizeof(double));
-	double	   *label = dlf_alloc_array(d->nrows, sizeof(double));
-	int32_t    *pred = dlf_alloc_array(d->nrows, sizeof(int32_t));
-	int32_t    *act = dlf_alloc_array(d->nrows, sizeof(int32_t));
-	uint8_t    *bin = dlf_alloc_array(d->nrows, sizeof(uint8_t));
 	DlfStatus	st = DLF_OK;
 
-	if (!s || !idx || !val || !out || !score || !label || !pred || !act || !bin)
+	memset(r, 0, sizeof(*r));
+	r->score = dlf_alloc_array(d->nrows, sizeof(double));
+	r->label = dlf_alloc_array(d->nrows, sizeof(double));
+	r->pred = dlf_alloc_array(d->nrows, sizeof(int32_t));
+	r->act = dlf_alloc_array(d->nrows, sizeof(int32_t));
+	r->bin = dlf_alloc_array(d->nrows, sizeof(uint8_t));
+	if (!s || !idx || !val || !out || !r->score || !r->label || !r->pred ||
+		!r->act || !r->bin)
 	{
 		st = s ? dlf_fail(err, DLF_ERR_NOMEM, "out of memory") : err->code;
+		cv_rows_free(r);
 		goto done;
 	}
 	for (int64_t i = 0; i < d->nrows; i++)
@@ -72,25 +87,41 @@ cv_eval_rows(const DlfModel *fm, const DlfDataset *d, double *met,
 			else
 				idx[f] += d->cat[f][i];
 		}
-		if (dlf_scorer_run_entries(s, idx, val, out))
-		{
-			st = dlf_fail(err, DLF_ERR_RANGE, "a held-out row overflowed the network");
-			goto done;
-		}
-		label[i] = dlf_label(d, i);
-		score[i] = out[0];
-		bin[i] = label[i] > 0.5;
-		act[i] = (int32_t) label[i];
-		pred[i] = 0;
+		r->overflowed += dlf_scorer_run_entries(s, idx, val, out) != 0;
+		r->label[i] = dlf_label(d, i);
+		r->score[i] = out[0];
+		r->bin[i] = r->label[i] > 0.5;
+		r->act[i] = (int32_t) r->label[i];
+		r->pred[i] = 0;
 		for (int32_t j = 1; j < nout; j++)
-			if (out[j] > out[pred[i]])
-				pred[i] = j;
+			if (out[j] > out[r->pred[i]])
+				r->pred[i] = j;
 	}
-	if (fm->task == DLF_TASK_BINARY)
+done:
+	dlf_scorer_free(s);
+	dlf_free(idx);
+	dlf_free(val);
+	dlf_free(out);
+	return st;
+}
+
+/* Scores the rows of d with model fm into met: the task's metrics. */
+static DlfStatus
+cv_eval_rows(const DlfModel *fm, const DlfDataset *d, double *met,
+			 DlfError *err)
+{
+	CvRows		r;
+	DlfStatus	st = cv_score_rows(fm, d, &r, err);
+
+	if (st != DLF_OK)
+		return st;
+	if (r.overflowed)
+		st = dlf_fail(err, DLF_ERR_RANGE, "a held-out row overflowed the network");
+	else if (fm->task == DLF_TASK_BINARY)
 	{
 		DlfBinaryMetrics bm;
 
-		st = dlf_binary_metrics(score, bin, d->nrows, 0.5, &bm, err);
+		st = dlf_binary_metrics(r.score, r.bin, d->nrows, 0.5, &bm, err);
 		met[0] = bm.auc;
 		met[1] = bm.logloss;
 		met[2] = bm.brier;
@@ -100,24 +131,15 @@ cv_eval_rows(const DlfModel *fm, const DlfDataset *d, double *met,
 	{
 		DlfRegressionMetrics rm;
 
-		dlf_regression_metrics(score, label, d->nrows, &rm);
+		dlf_regression_metrics(r.score, r.label, d->nrows, &rm);
 		met[0] = rm.rmse;
 		met[1] = rm.mae;
 		met[2] = rm.r2;
 	}
 	else
-		st = dlf_multiclass_summary(pred, act, d->nrows, fm->nclasses,
+		st = dlf_multiclass_summary(r.pred, r.act, d->nrows, fm->nclasses,
 									&met[0], &met[1], err);
-done:
-	dlf_scorer_free(s);
-	dlf_free(idx);
-	dlf_free(val);
-	dlf_free(out);
-	dlf_free(score);
-	dlf_free(label);
-	dlf_free(pred);
-	dlf_free(act);
-	dlf_free(bin);
+	cv_rows_free(&r);
 	return st;
 }
 

@@ -21,4 +21,21 @@ DlfStatus	cv_subset(const DlfModel *m, const DlfDataset *src,
 /* Frees what cv_subset allocated. */
 void		cv_subset_free(DlfDataset *d);
 
+/* Each held-out row's output, label and class (cv_score_rows). */
+typedef struct CvRows
+{
+	double	   *score;			/* output 0 (binary: the logit) */
+	double	   *label;
+	int32_t    *pred;			/* classifiers: the class of the top output */
+	int32_t    *act;			/* the label as a class index */
+	uint8_t    *bin;			/* binary: label > 0.5 */
+	int64_t		overflowed;		/* rows the scorer could not score */
+} CvRows;
+
+/* Scores the rows of d with model fm, with the scorer's bits. */
+DlfStatus	cv_score_rows(const DlfModel *fm, const DlfDataset *d, CvRows *r,
+						  DlfError *err);
+/* Frees what cv_score_rows allocated. */
+void		cv_rows_free(CvRows *r);
+
 #endif							/* DLFIN_CV_INTERNAL_H */

@@ -438,6 +438,7 @@ typedef struct DlfTrainOptions
 	int			bare;			/* the network only: no metrics, importance,
 								 * calibration or distributions */
 	int32_t		member;			/* 1..ensemble while training a member */
+	int			stats_only;		/* store the feature statistics, no network */
 	int32_t		nextra;			/* member 1: the other members, trained */
 	const DlfModel *const *extra;
 } DlfTrainOptions;
@@ -447,7 +448,9 @@ typedef enum DlfEnsSample
 {
 	DLF_ENS_SEEDS = 0,			/* all of them; only the seed differs */
 	DLF_ENS_BOOTSTRAP = 1,		/* a Poisson(1) bootstrap of them */
-	DLF_ENS_FOLDS = 2			/* all but a 1/k fold of them */
+	DLF_ENS_FOLDS = 2,			/* all but a 1/k fold of them */
+	DLF_ENS_CV = 3				/* "l2": "auto"'s fits: the refit and the
+								 * chosen penalty's cv_folds fold fits */
 } DlfEnsSample;
 
 /* Fills opt with the defaults documented in the README. */

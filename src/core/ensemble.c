@@ -363,7 +363,7 @@ train_ens_store(TrainCtx *c)
 				   m->units[l + 1] * sizeof(float));
 		}
 	/* the rows the ensemble learned from, not one member's sample */
-	m->rows_train = c->ntrain_all;
+	m->rows_train = c->ntrain_all > 0 ? c->ntrain_all : c->ntrain;
 	return ens_store_skip(c);
 }
 

@@ -46,187 +46,236 @@ dot_fd(const float *a, const double *b, int64_t n)
 	return s;
 }
 
-/* Minimises p's objective from x (in place); see lbfgs.h. */
-DlfStatus
-dlf_lbfgs(const DlfLbfgsProblem *p, float *x, int64_t n, int32_t max_iter,
-		  DlfLbfgsResult *res, DlfError *err)
+/* The minimiser's state between steps. */
+typedef struct Lb
 {
-	float	   *g = dlf_alloc_array_aligned(n, sizeof(float));
-	float	   *gn = dlf_alloc_array_aligned(n, sizeof(float));
-	float	   *xn = dlf_alloc_array_aligned(n, sizeof(float));
-	float	   *S = dlf_alloc_array_aligned((size_t) n * LBFGS_MEM, sizeof(float));
-	float	   *Y = dlf_alloc_array_aligned((size_t) n * LBFGS_MEM, sizeof(float));
-	double	   *d = dlf_alloc_array(n, sizeof(double));
-	double		rho[LBFGS_MEM],
-				alpha[LBFGS_MEM];
-	int			head = 0,
-				stored = 0;
-	double		f;
-	DlfStatus	st = DLF_OK;
-	int32_t		it;
+	const DlfLbfgsProblem *p;
+	int64_t		n;
+	float	   *x;				/* the current point (the caller's) */
+	float	   *g;				/* the gradient at x */
+	float	   *gn;				/* at the trial point */
+	float	   *xn;				/* the trial point */
+	float	   *S;				/* [LBFGS_MEM][n] steps */
+	float	   *Y;				/* [LBFGS_MEM][n] gradient changes */
+	double	   *d;				/* the search direction */
+	double		rho[LBFGS_MEM];
+	double		alpha[LBFGS_MEM];
+	int			head;
+	int			stored;
+	double		f;				/* the loss at x */
+	double		fn;				/* at the trial point */
+} Lb;
 
-	memset(res, 0, sizeof(*res));
-	if (!g || !gn || !xn || !S || !Y || !d)
+/*
+ * The search direction d = -H g by the two-loop recursion, or steepest
+ * descent when that is not a descent direction.
+ */
+static void
+lb_direction(Lb *lb, double gnorm2)
+{
+	int64_t		n = lb->n;
+	double	   *d = lb->d;
+	double		gd;
+
+	for (int64_t i = 0; i < n; i++)
+		d[i] = -(double) lb->g[i];
+	for (int k = 0; k < lb->stored; k++)
 	{
-		st = dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
-		goto done;
+		int			j = (lb->head - 1 - k + LBFGS_MEM) % LBFGS_MEM;
+
+		lb->alpha[j] = lb->rho[j] * dot_fd(lb->S + (size_t) j * n, d, n);
+		for (int64_t i = 0; i < n; i++)
+			d[i] -= lb->alpha[j] * lb->Y[(size_t) j * n + i];
 	}
-	if (p->project)
-		p->project(p->arg, x);
-	if ((st = p->eval(p->arg, x, g, &f, err)) != DLF_OK)
-		goto done;
-	if (!isfinite(f))
+	if (lb->stored > 0)
 	{
-		res->diverged = 1;
-		goto done;
+		int			j = (lb->head - 1 + LBFGS_MEM) % LBFGS_MEM;
+		float	   *yj = lb->Y + (size_t) j * n;
+		double		gamma = 1.0 / (lb->rho[j] * dot_ff(yj, yj, n));
+
+		for (int64_t i = 0; i < n; i++)
+			d[i] *= gamma;
 	}
-	res->loss = f;
-	for (it = 1; it <= max_iter; it++)
+	else
 	{
-		double		gd,
-					gnorm2,
-					t,
-					fn = f;
-		int			ls,
-					accepted = 0;
+		/* first step: length 1 in parameter space at most */
+		double		sc = 1.0 / fmax(1.0, sqrt(gnorm2));
+
+		for (int64_t i = 0; i < n; i++)
+			d[i] *= sc;
+	}
+	for (int k = lb->stored - 1; k >= 0; k--)
+	{
+		int			j = (lb->head - 1 - k + LBFGS_MEM) % LBFGS_MEM;
+		double		b = lb->rho[j] * dot_fd(lb->Y + (size_t) j * n, d, n);
+
+		for (int64_t i = 0; i < n; i++)
+			d[i] += (lb->alpha[j] - b) * lb->S[(size_t) j * n + i];
+	}
+	gd = dot_fd(lb->g, d, n);
+	if (!(gd < 0.0))
+	{
+		/* not a descent direction: forget the curvature, steepest descent */
+		double		sc = 1.0 / fmax(1.0, sqrt(gnorm2));
+
+		lb->stored = 0;
+		for (int64_t i = 0; i < n; i++)
+			d[i] = -(double) lb->g[i] * sc;
+	}
+}
+
+/*
+ * Backtracking line search along d on the (projected) trial point:
+ * *accepted when a point with enough decrease was found (xn, gn, fn).
+ */
+static DlfStatus
+lb_line_search(Lb *lb, DlfLbfgsResult *res, int *accepted, DlfError *err)
+{
+	const DlfLbfgsProblem *p = lb->p;
+	int64_t		n = lb->n;
+	double		t = 1.0;
+	DlfStatus	st;
+
+	*accepted = 0;
+	for (int ls = 0; ls < LBFGS_MAX_LS; ls++)
+	{
+		double		dec;
+
+		for (int64_t i = 0; i < n; i++)
+			lb->xn[i] = (float) ((double) lb->x[i] + t * lb->d[i]);
+		if (p->project)
+			p->project(p->arg, lb->xn);
+		if ((st = p->eval(p->arg, lb->xn, lb->gn, &lb->fn, err)) != DLF_OK)
+			return st;
+		res->evals++;
+		/* the decrease the step promises, from the point actually tried */
+		dec = 0.0;
+		for (int64_t i = 0; i < n; i++)
+			dec += (double) lb->g[i] * ((double) lb->xn[i] - (double) lb->x[i]);
+		if (isfinite(lb->fn) && lb->fn <= lb->f + LBFGS_C1 * fmin(dec, 0.0) &&
+			lb->fn <= lb->f)
+		{
+			*accepted = 1;
+			return DLF_OK;
+		}
+		if (p->interrupted && p->interrupted(p->arg))
+			return dlf_fail(err, DLF_ERR_INTERRUPTED, "training interrupted");
+		t *= LBFGS_SHRINK;
+	}
+	return DLF_OK;
+}
+
+/* Keeps the step's curvature pair, unless y.s > 0 fails (H stays positive definite). */
+static void
+lb_curvature(Lb *lb)
+{
+	int64_t		n = lb->n;
+	float	   *sj = lb->S + (size_t) lb->head * n;
+	float	   *yj = lb->Y + (size_t) lb->head * n;
+	double		ys;
+
+	for (int64_t i = 0; i < n; i++)
+	{
+		sj[i] = lb->xn[i] - lb->x[i];
+		yj[i] = lb->gn[i] - lb->g[i];
+	}
+	ys = dot_ff(yj, sj, n);
+	if (ys > 1e-10 * sqrt(dot_ff(yj, yj, n) * dot_ff(sj, sj, n)) && ys > 0.0)
+	{
+		lb->rho[lb->head] = 1.0 / ys;
+		lb->head = (lb->head + 1) % LBFGS_MEM;
+		if (lb->stored < LBFGS_MEM)
+			lb->stored++;
+	}
+}
+
+/* The iterations from a finite starting loss; see dlf_lbfgs. */
+static DlfStatus
+lb_iterate(Lb *lb, int32_t max_iter, DlfLbfgsResult *res, DlfError *err)
+{
+	const DlfLbfgsProblem *p = lb->p;
+	DlfStatus	st;
+
+	for (int32_t it = 1; it <= max_iter; it++)
+	{
+		double		gnorm2,
+					rel;
+		int			accepted;
 
 		if (p->interrupted && p->interrupted(p->arg))
-		{
-			st = dlf_fail(err, DLF_ERR_INTERRUPTED, "training interrupted");
-			goto done;
-		}
-		gnorm2 = dot_ff(g, g, n);
+			return dlf_fail(err, DLF_ERR_INTERRUPTED, "training interrupted");
+		gnorm2 = dot_ff(lb->g, lb->g, lb->n);
 		if (sqrt(gnorm2) <= LBFGS_GTOL)
 		{
 			res->converged = 1;
 			break;
 		}
-		/* two-loop recursion: d = -H g */
-		for (int64_t i = 0; i < n; i++)
-			d[i] = -(double) g[i];
-		for (int k = 0; k < stored; k++)
-		{
-			int			j = (head - 1 - k + LBFGS_MEM) % LBFGS_MEM;
-
-			alpha[j] = rho[j] * dot_fd(S + (size_t) j * n, d, n);
-			for (int64_t i = 0; i < n; i++)
-				d[i] -= alpha[j] * Y[(size_t) j * n + i];
-		}
-		if (stored > 0)
-		{
-			int			j = (head - 1 + LBFGS_MEM) % LBFGS_MEM;
-			float	   *yj = Y + (size_t) j * n;
-			double		gamma = 1.0 / (rho[j] * dot_ff(yj, yj, n));
-
-			for (int64_t i = 0; i < n; i++)
-				d[i] *= gamma;
-		}
-		else
-		{
-			/* first step: length 1 in parameter space at most */
-			double		sc = 1.0 / fmax(1.0, sqrt(gnorm2));
-
-			for (int64_t i = 0; i < n; i++)
-				d[i] *= sc;
-		}
-		for (int k = stored - 1; k >= 0; k--)
-		{
-			int			j = (head - 1 - k + LBFGS_MEM) % LBFGS_MEM;
-			double		b = rho[j] * dot_fd(Y + (size_t) j * n, d, n);
-
-			for (int64_t i = 0; i < n; i++)
-				d[i] += (alpha[j] - b) * S[(size_t) j * n + i];
-		}
-		gd = dot_fd(g, d, n);
-		if (!(gd < 0.0))
-		{
-			/* not a descent direction: forget the curvature, steepest descent */
-			double		sc = 1.0 / fmax(1.0, sqrt(gnorm2));
-
-			stored = 0;
-			for (int64_t i = 0; i < n; i++)
-				d[i] = -(double) g[i] * sc;
-			gd = -gnorm2 * sc;
-		}
-		/* backtracking line search on the (projected) trial point */
-		t = 1.0;
-		for (ls = 0; ls < LBFGS_MAX_LS; ls++)
-		{
-			double		dec;
-
-			for (int64_t i = 0; i < n; i++)
-				xn[i] = (float) ((double) x[i] + t * d[i]);
-			if (p->project)
-				p->project(p->arg, xn);
-			if ((st = p->eval(p->arg, xn, gn, &fn, err)) != DLF_OK)
-				goto done;
-			res->evals++;
-			/* the decrease the step promises, from the point actually tried */
-			dec = 0.0;
-			for (int64_t i = 0; i < n; i++)
-				dec += (double) g[i] * ((double) xn[i] - (double) x[i]);
-			if (isfinite(fn) && fn <= f + LBFGS_C1 * fmin(dec, 0.0) && fn <= f)
-			{
-				accepted = 1;
-				break;
-			}
-			if (p->interrupted && p->interrupted(p->arg))
-			{
-				st = dlf_fail(err, DLF_ERR_INTERRUPTED, "training interrupted");
-				goto done;
-			}
-			t *= LBFGS_SHRINK;
-		}
+		lb_direction(lb, gnorm2);
+		if ((st = lb_line_search(lb, res, &accepted, err)) != DLF_OK)
+			return st;
 		if (!accepted)
 		{
 			/* no decrease along the direction: a minimum at float precision */
 			res->converged = 1;
 			break;
 		}
-		/* curvature pair; skipped unless y.s > 0 (keeps H positive definite) */
-		{
-			float	   *sj = S + (size_t) head * n;
-			float	   *yj = Y + (size_t) head * n;
-			double		ys;
-
-			for (int64_t i = 0; i < n; i++)
-			{
-				sj[i] = xn[i] - x[i];
-				yj[i] = gn[i] - g[i];
-			}
-			ys = dot_ff(yj, sj, n);
-			if (ys > 1e-10 * sqrt(dot_ff(yj, yj, n) * dot_ff(sj, sj, n)) &&
-				ys > 0.0)
-			{
-				rho[head] = 1.0 / ys;
-				head = (head + 1) % LBFGS_MEM;
-				if (stored < LBFGS_MEM)
-					stored++;
-			}
-		}
-		memcpy(x, xn, n * sizeof(float));
-		memcpy(g, gn, n * sizeof(float));
+		lb_curvature(lb);
+		memcpy(lb->x, lb->xn, lb->n * sizeof(float));
+		memcpy(lb->g, lb->gn, lb->n * sizeof(float));
 		res->iterations = it;
+		rel = (lb->f - lb->fn) / fmax(fmax(fabs(lb->f), fabs(lb->fn)), 1.0);
+		lb->f = lb->fn;
+		res->loss = lb->f;
+		if (p->iteration_done)
+			p->iteration_done(p->arg, it, lb->f);
+		if (rel <= LBFGS_FTOL)
 		{
-			double		rel = (f - fn) / fmax(fmax(fabs(f), fabs(fn)), 1.0);
-
-			f = fn;
-			res->loss = f;
-			if (p->iteration_done)
-				p->iteration_done(p->arg, it, f);
-			if (rel <= LBFGS_FTOL)
-			{
-				res->converged = 1;
-				break;
-			}
+			res->converged = 1;
+			break;
 		}
 	}
-done:
-	dlf_free_aligned(g);
-	dlf_free_aligned(gn);
-	dlf_free_aligned(xn);
-	dlf_free_aligned(S);
-	dlf_free_aligned(Y);
-	dlf_free(d);
+	return DLF_OK;
+}
+
+/* Minimises p's objective from x (in place); see lbfgs.h. */
+DlfStatus
+dlf_lbfgs(const DlfLbfgsProblem *p, float *x, int64_t n, int32_t max_iter,
+		  DlfLbfgsResult *res, DlfError *err)
+{
+	Lb			lb;
+	DlfStatus	st = DLF_OK;
+
+	memset(&lb, 0, sizeof(lb));
+	memset(res, 0, sizeof(*res));
+	lb.p = p;
+	lb.n = n;
+	lb.x = x;
+	lb.g = dlf_alloc_array_aligned(n, sizeof(float));
+	lb.gn = dlf_alloc_array_aligned(n, sizeof(float));
+	lb.xn = dlf_alloc_array_aligned(n, sizeof(float));
+	lb.S = dlf_alloc_array_aligned((size_t) n * LBFGS_MEM, sizeof(float));
+	lb.Y = dlf_alloc_array_aligned((size_t) n * LBFGS_MEM, sizeof(float));
+	lb.d = dlf_alloc_array(n, sizeof(double));
+	if (!lb.g || !lb.gn || !lb.xn || !lb.S || !lb.Y || !lb.d)
+		st = dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
+	else
+	{
+		if (p->project)
+			p->project(p->arg, x);
+		st = p->eval(p->arg, x, lb.g, &lb.f, err);
+	}
+	if (st == DLF_OK && !isfinite(lb.f))
+		res->diverged = 1;
+	else if (st == DLF_OK)
+	{
+		res->loss = lb.f;
+		st = lb_iterate(&lb, max_iter, res, err);
+	}
+	dlf_free_aligned(lb.g);
+	dlf_free_aligned(lb.gn);
+	dlf_free_aligned(lb.xn);
+	dlf_free_aligned(lb.S);
+	dlf_free_aligned(lb.Y);
+	dlf_free(lb.d);
 	return st;
 }

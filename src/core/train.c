@@ -493,6 +493,20 @@ write_options_json(TrainCtx *c)
 		dlf_buf_free(&b);
 }
 
+/* Copies the feature and target statistics into the model. */
+static void
+store_stats(TrainCtx *c)
+{
+	for (int32_t f = 0; f < c->nf; f++)
+	{
+		c->m->features[f].mean = c->mean[f];
+		c->m->features[f].scale = c->scale[f];
+		c->m->features[f].missing_share = c->missing[f];
+	}
+	c->m->target_mean = c->tmean;
+	c->m->target_scale = c->tscale;
+}
+
 /* Moves the trained network, statistics and history into the model. */
 static DlfStatus
 finish_model(TrainCtx *c)
@@ -561,14 +575,7 @@ finish_model(TrainCtx *c)
 	m->biases = b;
 	m->activation = (uint8_t) net->activation;
 
-	for (int32_t f = 0; f < c->nf; f++)
-	{
-		m->features[f].mean = c->mean[f];
-		m->features[f].scale = c->scale[f];
-		m->features[f].missing_share = c->missing[f];
-	}
-	m->target_mean = c->tmean;
-	m->target_scale = c->tscale;
+	store_stats(c);
 	m->rows_train = c->ntrain;
 	m->rows_valid = c->nvalid;
 
@@ -610,6 +617,12 @@ dlf_train(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 		(st = train_compute_stats(&c)) != DLF_OK)
 		goto done;
 
+	if (opt->stats_only)
+	{
+		/* cv.c: the whole set's encoding, shared by fits on its parts */
+		store_stats(&c);
+		goto done;
+	}
 	dlf_rng_seed(&c.rng, opt->seed);
 	if ((st = train_split_rows(&c)) != DLF_OK ||
 		(opt->member > 0 && (st = train_member_rows(&c)) != DLF_OK) ||

@@ -26,7 +26,7 @@
 static const char *const task_names[] = {"binary", "multiclass", "regression", NULL};
 static const char *const adverse_names[] = {"negative", "positive", NULL};
 static const char *const calibrate_names[] = {"none", "platt", "isotonic", NULL};
-static const char *const ens_sample_names[] = {"seeds", "bootstrap", "folds", NULL};
+static const char *const ens_sample_names[] = {"seeds", "bootstrap", "folds", "cv", NULL};
 
 static void parse_hidden(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);
 static void parse_l2(const OptDef *d, JsonbValue *v, DlfTrainSpec *spec);

@@ -170,7 +170,15 @@ optjson_points(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const Dl
 void
 optjson_ensemble(StringInfo s, const OptDef *d, const DlfTrainSpec *spec, const DlfModel *m)
 {
-	if (spec->opt.ensemble <= 1)
+	if (spec->opt.ens_sample == DLF_ENS_CV && spec->opt.l2_auto &&
+		strcmp(d->key, "ensemble") == 0)
+	{
+		/* the refit and the chosen penalty's fold fits (cv.c) */
+		json_key(s, d->key);
+		appendStringInfo(s, "%d", Min(spec->opt.cv_folds + 1, DLF_MAX_ENSEMBLE));
+		return;
+	}
+	if (spec->opt.ensemble <= 1 && spec->opt.ens_sample != DLF_ENS_CV)
 		return;
 	json_key(s, d->key);
 	write_plain(s, d, spec);

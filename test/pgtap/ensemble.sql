@@ -2,7 +2,7 @@
 -- errors with their SQLSTATE, determinism, the format version, and every
 -- scoring and explaining function on an ensemble.
 BEGIN;
-SELECT plan(30);
+SELECT plan(38);
 
 \ir ../fixtures/small_rows.sql
 
@@ -76,6 +76,26 @@ SELECT throws_ok($$SELECT dlfin_from_onnx(dlfin_onnx(model)) FROM m WHERE k = 'e
     'cannot import an ensemble exported by dlfin_onnx', 'no ONNX import of an exported ensemble');
 SELECT throws_ok($$SELECT dlfin_train(jsonb_build_object('init', (SELECT model FROM m WHERE k = 'ens'), 'hidden', jsonb_build_array(8)), y, x, z, c) FROM t$$,
     '22023', 'cannot warm-start from an ensemble', 'no warm start from an ensemble');
+
+-- "ensemble_sample": "cv": the refit and the chosen penalty's fold fits
+SELECT throws_ok($$SELECT dlfin_train('{"ensemble_sample": "cv", "hidden": [8]}', y, x) FROM t$$, '22023',
+    'ensemble_sample "cv" needs "l2": "auto"', 'cv members need l2 auto');
+SELECT throws_ok($$SELECT dlfin_train('{"ensemble_sample": "cv", "l2": "auto", "optimizer": "lbfgs", "calibrate": "platt", "hidden": [8]}', y, x) FROM t$$,
+    '22023', 'ensemble_sample "cv" cannot be calibrated', 'cv members leave no row to calibrate on');
+INSERT INTO m SELECT 'cv', dlfin_train('{"ensemble_sample": "cv", "l2": "auto", "optimizer": "lbfgs", "cv_folds": 3, "hidden": [8], "epochs": 30, "threads": 1}', y, x, z, c) FROM t;
+INSERT INTO m SELECT 'cv shuffled', dlfin_train('{"ensemble_sample": "cv", "l2": "auto", "optimizer": "lbfgs", "cv_folds": 3, "hidden": [8], "epochs": 30, "threads": 2}', y, x, z, c ORDER BY md5(i::text)) FROM t;
+INSERT INTO m SELECT 'cv one', dlfin_train('{"l2": "auto", "optimizer": "lbfgs", "cv_folds": 3, "hidden": [8], "epochs": 30}', y, x, z, c) FROM t;
+SELECT is((SELECT model FROM m WHERE k = 'cv'), (SELECT model FROM m WHERE k = 'cv shuffled'),
+    'cv members: same bytes for shuffled rows and threads 1 vs 2');
+SELECT is((dlfin_model_info(model)->>'ensemble')::int, 4, 'cv members: the refit and 3 fold fits') FROM m WHERE k = 'cv';
+SELECT is(dlfin_model_info(model)->'options'->>'ensemble_sample', 'cv', 'the options record the sampling') FROM m WHERE k = 'cv';
+SELECT is(dlfin_model_info(c.model)->'options'->'cv'->>'l2', dlfin_model_info(o.model)->'options'->'cv'->>'l2',
+    'cv members: the penalty chosen as for one network') FROM m c, m o WHERE c.k = 'cv' AND o.k = 'cv one';
+SELECT ok((dlfin_model_info(model)->'validation_metrics'->>'cv_auc')::float8 > 0.7, 'cv members: the CV figure') FROM m WHERE k = 'cv';
+SELECT ok((SELECT bool_and(abs((SELECT sum(value::float8) FROM jsonb_each_text(e->'contributions'))
+                              - ((e->>'score')::float8 - (e->>'baseline')::float8)) < 1e-4)
+           FROM (SELECT dlfin_explain(model, x, z, c) AS e FROM t, m WHERE m.k = 'cv' AND t.i <= 40) s),
+    'cv members: attributions are complete');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -272,6 +272,156 @@ AS $$ SELECT dlfin.card_of_model(model, heldout, options, pg_catalog.current_set
 COMMENT ON FUNCTION @extschema@.dlfin_model_card(pg_catalog.bytea, pg_catalog.regclass, pg_catalog.jsonb) IS
 'model card of model bytes as a self-contained HTML page; heldout is a table or view with columns score (float8) and label (boolean); options: title, threshold, group, drift';
 
+-- The registry row a card is drawn for: the given version, else the
+-- deployed one, else the latest; 42704 when there is none.
+CREATE OR REPLACE FUNCTION dlfin.card_version(name pg_catalog.text, version pg_catalog.int4)
+RETURNS dlfin.models
+LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v dlfin.models;
+BEGIN
+    IF card_version.version IS NULL THEN
+        -- the deployed version, else the latest one
+        SELECT m.* INTO v FROM dlfin.models m WHERE m.name = card_version.name
+        ORDER BY m.status = 'deployed' DESC, m.version DESC LIMIT 1;
+    ELSE
+        SELECT m.* INTO v FROM dlfin.models m
+        WHERE m.name = card_version.name AND m.version = card_version.version;
+    END IF;
+    IF NOT FOUND THEN
+        IF card_version.version IS NOT NULL
+           AND EXISTS (SELECT FROM dlfin.models m WHERE m.name = card_version.name) THEN
+            RAISE EXCEPTION 'dlfin model "%" has no version %', card_version.name, card_version.version
+                USING ERRCODE = 'undefined_object';
+        END IF;
+        RAISE EXCEPTION 'dlfin model "%" does not exist', card_version.name
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'SELECT name, version FROM dlfin.models lists the models you may see.';
+    END IF;
+
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION dlfin.card_version(pg_catalog.text, pg_catalog.int4) IS
+'the registry version a model card is drawn for: the given one, else the deployed, else the latest';
+
+-- The identity rows of a registry model's card: [label, value, code?].
+CREATE OR REPLACE FUNCTION dlfin.card_identity(v dlfin.models)
+RETURNS pg_catalog.jsonb
+LANGUAGE sql STABLE STRICT PARALLEL SAFE SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT pg_catalog.jsonb_build_array(
+    pg_catalog.jsonb_build_array('Name', v.name),
+    pg_catalog.jsonb_build_array('Version', v.version::text),
+    pg_catalog.jsonb_build_array('Status', v.status),
+    pg_catalog.jsonb_build_array('Created', pg_catalog.to_char(v.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"')),
+    pg_catalog.jsonb_build_array('Created by', v.created_by),
+    pg_catalog.jsonb_build_array('Owner', v.owner::text),
+    pg_catalog.jsonb_build_array('Model SHA-256', v.model_sha256, true),
+    pg_catalog.jsonb_build_array('Training-data fingerprint', v.data_fingerprint, true),
+    pg_catalog.jsonb_build_array('Training query', v.query, true),
+    pg_catalog.jsonb_build_array('Search path of the query', v.search_path, true),
+    pg_catalog.jsonb_build_array('Label', v.label),
+    pg_catalog.jsonb_build_array('Features', pg_catalog.array_to_string(v.features, ', ')),
+    pg_catalog.jsonb_build_array('Options given', v.options::text, true),
+    pg_catalog.jsonb_build_array('Deployment decision', v.decision ->> 'reason'))
+$$;
+COMMENT ON FUNCTION dlfin.card_identity(dlfin.models) IS
+'the identity rows of a registry model''s card (name, version, owner, hashes, query, options)';
+
+-- The characteristics section of a registry model's card: every feature's
+-- WoE binning over the training part of its query, in one scan, as the
+-- model's owner; label_test is the label compared with $2 (positive, the
+-- positive class), test_fraction the split's.  It runs under card_of_name's
+-- settings, which make the row text (the split key) what dlfin.train saw.
+CREATE OR REPLACE FUNCTION dlfin.card_characteristics(v dlfin.models, label_test pg_catalog.text,
+                                                      positive pg_catalog.text, test_fraction pg_catalog.float8)
+RETURNS pg_catalog.jsonb
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_bins pg_catalog.text;
+    v_chars pg_catalog.jsonb;
+BEGIN
+    -- characteristics: every feature's WoE binning over the training
+    -- part (event: the positive class), in one scan, as the owner
+    SELECT pg_catalog.string_agg(pg_catalog.format('pg_catalog.jsonb_build_object(%s)', o), ' || ' ORDER BY g)
+      INTO v_bins
+    FROM (SELECT (u.o - 1) / 40 AS g,
+                 pg_catalog.string_agg(pg_catalog.format(
+                     '%L, @extschema@.dlfin_binning((q.%I)::pg_catalog.%s, %s) FILTER (WHERE NOT k.test)',
+                     u.f, u.f, CASE WHEN t.typcategory = 'N' THEN 'float8' ELSE 'text' END, label_test),
+                     ', ' ORDER BY u.o) AS o
+          FROM pg_catalog.unnest(v.features) WITH ORDINALITY u(f, o)
+          JOIN dlfin.query_columns_as(v.owner, v.search_path,
+                                      pg_catalog.regexp_replace(v.query, '[[:space:];]+$', '')) c ON c.name = u.f
+          JOIN pg_catalog.pg_type t ON t.oid = c.type
+          GROUP BY 1) chunks;
+    BEGIN
+        SELECT r.chars INTO v_chars
+        FROM dlfin.run_as(v.owner, v.search_path, pg_catalog.format($q$
+WITH dlfin_src AS %4$s (%1$s%2$s)
+SELECT %3$s
+FROM dlfin_src q
+CROSS JOIN LATERAL (SELECT dlfin.split(q::pg_catalog.text, $3, 0) OPERATOR(pg_catalog.=) 'test' AS test) k
+$q$, pg_catalog.regexp_replace(v.query, '[[:space:];]+$', ''), E'\n', v_bins,
+              CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_extension e WHERE e.extname = 'citus')
+                   THEN 'MATERIALIZED' ELSE 'NOT MATERIALIZED' END),
+            v.model, positive, test_fraction) AS r(chars jsonb);
+    EXCEPTION WHEN invalid_parameter_value OR data_exception THEN
+        v_chars := pg_catalog.jsonb_build_object('note', SQLERRM);
+    END;
+    RETURN v_chars;
+END
+$$;
+COMMENT ON FUNCTION dlfin.card_characteristics(dlfin.models, pg_catalog.text, pg_catalog.text, pg_catalog.float8) IS
+'the characteristics section of a registry model''s card: WoE binning of every feature over its training rows';
+
+-- The statement that scores a registry model's held-out rows again: the
+-- training query as a common table expression, as dlfin.train runs it,
+-- returning the test part's scores, labels (label_test against $2), groups
+-- (column grp, when given), count and the data fingerprint of all rows.
+CREATE OR REPLACE FUNCTION dlfin.card_heldout_query(v dlfin.models, label_test pg_catalog.text,
+                                                    grp pg_catalog.text)
+RETURNS pg_catalog.text
+LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL SAFE SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_feats pg_catalog.text;
+    v_lbl pg_catalog.text := pg_catalog.format('q.%I', v.label);
+BEGIN
+    SELECT pg_catalog.string_agg(pg_catalog.format('q.%I', f), ', ' ORDER BY o) INTO v_feats
+    FROM pg_catalog.unnest(v.features) WITH ORDINALITY u(f, o);
+    -- the query as a common table expression, as dlfin.train runs it
+    RETURN pg_catalog.format($q$
+WITH dlfin_src AS %7$s (%4$s%5$s)
+SELECT pg_catalog.array_agg(dlfin.predict($1, %1$s)) FILTER (WHERE k.test),
+   pg_catalog.array_agg(%2$s) FILTER (WHERE k.test),
+   %3$s,
+   pg_catalog.count(*) FILTER (WHERE k.test),
+   pg_catalog.md5(pg_catalog.concat(pg_catalog.count(*), ':',
+       pg_catalog.sum(('x' OPERATOR(pg_catalog.||) pg_catalog.substr(pg_catalog.md5(k.t), 1, 16))
+                      ::pg_catalog.bit(64)::pg_catalog.int8)))
+FROM dlfin_src q
+CROSS JOIN LATERAL (SELECT k0.t, dlfin.split(k0.t, $3, 0) OPERATOR(pg_catalog.=) 'test'
+                             AND %6$s IS NOT NULL AS test
+                FROM (SELECT q::pg_catalog.text AS t) k0) k
+$q$, v_feats, label_test,
+        CASE WHEN grp IS NULL THEN 'NULL::pg_catalog.text[]'
+             ELSE pg_catalog.format('pg_catalog.array_agg((q.%I)::pg_catalog.text) FILTER (WHERE k.test)', grp) END,
+        pg_catalog.regexp_replace(v.query, '[[:space:];]+$', ''), E'\n', v_lbl,
+        CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_extension e WHERE e.extname = 'citus')
+             THEN 'MATERIALIZED' ELSE 'NOT MATERIALIZED' END);
+END
+$$;
+COMMENT ON FUNCTION dlfin.card_heldout_query(dlfin.models, pg_catalog.text, pg_catalog.text) IS
+'the statement a registry model''s card runs to score its held-out rows again';
+
 -- The card of a registry model: its record, its deployment history, and
 -- the held-out test part of its training query scored again.  The query
 -- runs as the model's owner (dlfin.run_as) with the search_path it was
@@ -291,12 +441,11 @@ SET bytea_output = 'hex'
 AS $$
 DECLARE
     v_opts jsonb;
-    v record;
+    v dlfin.models;
     v_group text;
     v_frac float8;
     v_pos text;
     v_numeric_label boolean;
-    v_feats text;
     v_lbl text;
     v_y text;
     v_stmt text;
@@ -309,7 +458,6 @@ DECLARE
     v_hist jsonb;
     v_drift record;
     v_chars jsonb;
-    v_bins text;
 BEGIN
     IF card_of_name.name IS NULL THEN
         RAISE EXCEPTION 'dlfin.model_card needs a model name'
@@ -317,24 +465,7 @@ BEGIN
     END IF;
     v_opts := dlfin.card_options(options, ARRAY['title', 'threshold', 'group', 'drift', 'heldout']);
     v_group := v_opts ->> 'group';
-    IF card_of_name.version IS NULL THEN
-        -- the deployed version, else the latest one
-        SELECT m.* INTO v FROM dlfin.models m WHERE m.name = card_of_name.name
-        ORDER BY m.status = 'deployed' DESC, m.version DESC LIMIT 1;
-    ELSE
-        SELECT m.* INTO v FROM dlfin.models m
-        WHERE m.name = card_of_name.name AND m.version = card_of_name.version;
-    END IF;
-    IF NOT FOUND THEN
-        IF card_of_name.version IS NOT NULL
-           AND EXISTS (SELECT FROM dlfin.models m WHERE m.name = card_of_name.name) THEN
-            RAISE EXCEPTION 'dlfin model "%" has no version %', card_of_name.name, card_of_name.version
-                USING ERRCODE = 'undefined_object';
-        END IF;
-        RAISE EXCEPTION 'dlfin model "%" does not exist', card_of_name.name
-            USING ERRCODE = 'undefined_object',
-                  HINT = 'SELECT name, version FROM dlfin.models lists the models you may see.';
-    END IF;
+    v := dlfin.card_version(card_of_name.name, card_of_name.version);
 
     -- held-out rows: the test part of the training query, scored again
     IF v.task <> 'binary' THEN
@@ -359,32 +490,11 @@ BEGIN
             RAISE EXCEPTION 'model card group column "%" is not a column of the training query', v_group
                 USING ERRCODE = 'undefined_column';
         END IF;
-        SELECT pg_catalog.string_agg(pg_catalog.format('q.%I', f), ', ' ORDER BY o) INTO v_feats
-        FROM pg_catalog.unnest(v.features) WITH ORDINALITY u(f, o);
         v_lbl := pg_catalog.format('q.%I', v.label);
         v_y := CASE WHEN v_numeric_label
                     THEN pg_catalog.format('(%s)::pg_catalog.float8 OPERATOR(pg_catalog.=) ($2)::pg_catalog.float8', v_lbl)
                     ELSE pg_catalog.format('(%s)::pg_catalog.text OPERATOR(pg_catalog.=) $2', v_lbl) END;
-        -- the query as a common table expression, as dlfin.train runs it
-        v_stmt := pg_catalog.format($q$
-WITH dlfin_src AS %7$s (%4$s%5$s)
-SELECT pg_catalog.array_agg(dlfin.predict($1, %1$s)) FILTER (WHERE k.test),
-       pg_catalog.array_agg(%2$s) FILTER (WHERE k.test),
-       %3$s,
-       pg_catalog.count(*) FILTER (WHERE k.test),
-       pg_catalog.md5(pg_catalog.concat(pg_catalog.count(*), ':',
-           pg_catalog.sum(('x' OPERATOR(pg_catalog.||) pg_catalog.substr(pg_catalog.md5(k.t), 1, 16))
-                          ::pg_catalog.bit(64)::pg_catalog.int8)))
-FROM dlfin_src q
-CROSS JOIN LATERAL (SELECT k0.t, dlfin.split(k0.t, $3, 0) OPERATOR(pg_catalog.=) 'test'
-                                 AND %6$s IS NOT NULL AS test
-                    FROM (SELECT q::pg_catalog.text AS t) k0) k
-$q$, v_feats, v_y,
-            CASE WHEN v_group IS NULL THEN 'NULL::pg_catalog.text[]'
-                 ELSE pg_catalog.format('pg_catalog.array_agg((q.%I)::pg_catalog.text) FILTER (WHERE k.test)', v_group) END,
-            pg_catalog.regexp_replace(v.query, '[[:space:];]+$', ''), E'\n', v_lbl,
-            CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_extension e WHERE e.extname = 'citus')
-                 THEN 'MATERIALIZED' ELSE 'NOT MATERIALIZED' END);
+        v_stmt := dlfin.card_heldout_query(v, v_y, v_group);
         -- stored code: it runs as the model's owner, whoever draws the card
         SELECT * INTO v_scores, v_labels, v_groups, v_ntest, v_fp
         FROM dlfin.run_as(v.owner, v.search_path, v_stmt, v.model, v_pos, v_frac)
@@ -394,34 +504,7 @@ $q$, v_feats, v_y,
                 'Warning: the rows of the training query changed since version %s was trained (data fingerprint %s now, %s then); the held-out rows below are today''s test part (%s rows, %s at training).',
                 v.version, v_fp, v.data_fingerprint, v_ntest, v.test_rows));
         END IF;
-        -- characteristics: every feature's WoE binning over the training
-        -- part (event: the positive class), in one scan, as the owner
-        SELECT pg_catalog.string_agg(pg_catalog.format('pg_catalog.jsonb_build_object(%s)', o), ' || ' ORDER BY g)
-          INTO v_bins
-        FROM (SELECT (u.o - 1) / 40 AS g,
-                     pg_catalog.string_agg(pg_catalog.format(
-                         '%L, @extschema@.dlfin_binning((q.%I)::pg_catalog.%s, %s) FILTER (WHERE NOT k.test)',
-                         u.f, u.f, CASE WHEN t.typcategory = 'N' THEN 'float8' ELSE 'text' END, v_y),
-                         ', ' ORDER BY u.o) AS o
-              FROM pg_catalog.unnest(v.features) WITH ORDINALITY u(f, o)
-              JOIN dlfin.query_columns_as(v.owner, v.search_path,
-                                          pg_catalog.regexp_replace(v.query, '[[:space:];]+$', '')) c ON c.name = u.f
-              JOIN pg_catalog.pg_type t ON t.oid = c.type
-              GROUP BY 1) chunks;
-        BEGIN
-            SELECT r.chars INTO v_chars
-            FROM dlfin.run_as(v.owner, v.search_path, pg_catalog.format($q$
-WITH dlfin_src AS %4$s (%1$s%2$s)
-SELECT %3$s
-FROM dlfin_src q
-CROSS JOIN LATERAL (SELECT dlfin.split(q::pg_catalog.text, $3, 0) OPERATOR(pg_catalog.=) 'test' AS test) k
-$q$, pg_catalog.regexp_replace(v.query, '[[:space:];]+$', ''), E'\n', v_bins,
-                  CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_extension e WHERE e.extname = 'citus')
-                       THEN 'MATERIALIZED' ELSE 'NOT MATERIALIZED' END),
-                v.model, v_pos, v_frac) AS r(chars jsonb);
-        EXCEPTION WHEN invalid_parameter_value OR data_exception THEN
-            v_chars := pg_catalog.jsonb_build_object('note', SQLERRM);
-        END;
+        v_chars := dlfin.card_characteristics(v, v_y, v_pos, v_frac);
     END IF;
 
     SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
@@ -441,21 +524,7 @@ $q$, pg_catalog.regexp_replace(v.query, '[[:space:];]+$', ''), E'\n', v_bins,
                              THEN dlfin.card_fairness(v.model, v_scores, v_labels, v_groups, (v_opts ->> 'threshold')::float8) END,
             'registry', true,
             'generated_at', pg_catalog.to_char(pg_catalog.now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'),
-            'identity', pg_catalog.jsonb_build_array(
-                pg_catalog.jsonb_build_array('Name', v.name),
-                pg_catalog.jsonb_build_array('Version', v.version::text),
-                pg_catalog.jsonb_build_array('Status', v.status),
-                pg_catalog.jsonb_build_array('Created', pg_catalog.to_char(v.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"')),
-                pg_catalog.jsonb_build_array('Created by', v.created_by),
-                pg_catalog.jsonb_build_array('Owner', v.owner::text),
-                pg_catalog.jsonb_build_array('Model SHA-256', v.model_sha256, true),
-                pg_catalog.jsonb_build_array('Training-data fingerprint', v.data_fingerprint, true),
-                pg_catalog.jsonb_build_array('Training query', v.query, true),
-                pg_catalog.jsonb_build_array('Search path of the query', v.search_path, true),
-                pg_catalog.jsonb_build_array('Label', v.label),
-                pg_catalog.jsonb_build_array('Features', pg_catalog.array_to_string(v.features, ', ')),
-                pg_catalog.jsonb_build_array('Options given', v.options::text, true),
-                pg_catalog.jsonb_build_array('Deployment decision', v.decision ->> 'reason')),
+            'identity', dlfin.card_identity(v),
             'rows', pg_catalog.jsonb_build_object('train', v.train_rows, 'test', v.test_rows, 'total', v.rows),
             'metrics', v.metrics,
             'notes', v_notes,

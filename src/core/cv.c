@@ -337,7 +337,7 @@ typedef struct CvRun
 	int			k;
 	uint8_t    *fold;
 	DlfModel   *enc;			/* "cv" ensembles: the whole set's statistics */
-	const double *alpha;		/* the candidates: cv_alpha or from its 3 */
+	const double *alpha;		/* cv_alpha ("cv"), else cv_alpha from 3 on */
 	int			ncand;
 	DlfModel  **fits;			/* "cv" ensembles: [ncand * k] fold fits */
 	double		s1[CV_MAXCAND];

@@ -88,6 +88,10 @@ WITH members AS (
 )
 SELECT pg_describe_object(r.refclassid, r.refobjid, 0) FROM refs r
 WHERE NOT EXISTS (SELECT 1 FROM members m WHERE m.classid = r.refclassid AND m.objid = r.refobjid)
+  -- the row type of a member table (dlfin.models) is the table's own
+  AND NOT EXISTS (SELECT 1 FROM members m JOIN pg_type t ON t.typrelid = m.objid
+                  WHERE m.classid = 'pg_class'::regclass AND r.refclassid = 'pg_type'::regclass
+                    AND t.oid = r.refobjid)
   AND CASE r.refclassid
         WHEN 'pg_proc'::regclass THEN (SELECT pronamespace FROM pg_proc WHERE oid = r.refobjid)
         WHEN 'pg_operator'::regclass THEN (SELECT oprnamespace FROM pg_operator WHERE oid = r.refobjid)

@@ -2,7 +2,7 @@
 -- errors with their SQLSTATE, determinism, the format version, and every
 -- scoring and explaining function on an ensemble.
 BEGIN;
-SELECT plan(38);
+SELECT plan(39);
 
 \ir ../fixtures/small_rows.sql
 
@@ -89,8 +89,13 @@ SELECT is((SELECT model FROM m WHERE k = 'cv'), (SELECT model FROM m WHERE k = '
     'cv members: same bytes for shuffled rows and threads 1 vs 2');
 SELECT is((dlfin_model_info(model)->>'ensemble')::int, 4, 'cv members: the refit and 3 fold fits') FROM m WHERE k = 'cv';
 SELECT is(dlfin_model_info(model)->'options'->>'ensemble_sample', 'cv', 'the options record the sampling') FROM m WHERE k = 'cv';
-SELECT is(dlfin_model_info(c.model)->'options'->'cv'->>'l2', dlfin_model_info(o.model)->'options'->'cv'->>'l2',
-    'cv members: the penalty chosen as for one network') FROM m c, m o WHERE c.k = 'cv' AND o.k = 'cv one';
+-- the cv ensemble also tries alpha 1, first on the path; one network does not
+SELECT is((SELECT array_agg((e->>'alpha')::float8 ORDER BY n)
+           FROM m, jsonb_array_elements(dlfin_model_info(model)->'options'->'cv'->'candidates') WITH ORDINALITY a(e, n)
+           WHERE k = 'cv'), ARRAY[1, 3, 10, 17, 30]::float8[], 'cv members: alpha 1 starts the path');
+SELECT is((SELECT array_agg((e->>'alpha')::float8 ORDER BY n)
+           FROM m, jsonb_array_elements(dlfin_model_info(model)->'options'->'cv'->'candidates') WITH ORDINALITY a(e, n)
+           WHERE k = 'cv one'), ARRAY[3, 10, 17, 30]::float8[], 'one network: alpha 3 to 30');
 SELECT ok((dlfin_model_info(model)->'validation_metrics'->>'cv_auc')::float8 > 0.7, 'cv members: the CV figure') FROM m WHERE k = 'cv';
 SELECT ok((SELECT bool_and(abs((SELECT sum(value::float8) FROM jsonb_each_text(e->'contributions'))
                               - ((e->>'score')::float8 - (e->>'baseline')::float8)) < 1e-4)

@@ -226,6 +226,23 @@ train_quiet(DlfModel *m, DlfDataset *d, int act, int epochs)
 	return m;
 }
 
+/* Loads row i of a synthetic set (synth) into a scorer. */
+static inline void
+data_row(DlfScorer *s, const DlfModel *m, const DlfDataset *d, int64_t i)
+{
+	char		buf[16];
+
+	dlf_scorer_reset(s);
+	for (int f = 0; f < m->nfeatures; f++)
+		if (d->num[f])
+			dlf_scorer_set_numeric(s, f, d->num[f][i], isnan(d->num[f][i]));
+		else
+		{
+			snprintf(buf, sizeof(buf), "c%d", d->cat[f][i]);
+			dlf_scorer_set_category(s, f, buf, strlen(buf), 0);
+		}
+}
+
 /* Loads a random row into the scorer: NULLs, unseen and NULL categories. */
 static inline void
 random_row(DlfScorer *s, const DlfModel *m, DlfRng *r)

@@ -50,23 +50,6 @@ member_view(const DlfModel *m, int e, float **W, float **b)
 	return v;
 }
 
-/* Loads row i of a fresh synthetic set into a scorer. */
-static void
-load_row(DlfScorer *s, const DlfModel *m, const DlfDataset *d, int64_t i)
-{
-	char		buf[16];
-
-	dlf_scorer_reset(s);
-	for (int f = 0; f < m->nfeatures; f++)
-		if (d->num[f])
-			dlf_scorer_set_numeric(s, f, d->num[f][i], isnan(d->num[f][i]));
-		else
-		{
-			snprintf(buf, sizeof(buf), "c%d", d->cat[f][i]);
-			dlf_scorer_set_category(s, f, buf, strlen(buf), 0);
-		}
-}
-
 /* The score is the mean of the members' outputs, class by class. */
 static void
 test_mean(int task, int nclasses, const char *t)
@@ -98,11 +81,11 @@ test_mean(int task, int nclasses, const char *t)
 					mo[8],
 					mean[8] = {0};
 
-		load_row(s, m, d, i);
+		data_row(s, m, d, i);
 		dlf_scorer_run(s, out);
 		for (int e = 0; e < 4; e++)
 		{
-			load_row(ms[e], m, d, i);
+			data_row(ms[e], m, d, i);
 			dlf_scorer_run(ms[e], mo);
 			for (int j = 0; j < nout; j++)
 				mean[j] += mo[j] / 4;
@@ -161,7 +144,7 @@ test_explain(int calib, const char *t)
 		DlfExplanation ex = {.contrib = contrib};
 		double		mean[8] = {0};
 
-		load_row(s, m, d, i);
+		data_row(s, m, d, i);
 		if (dlf_explain(x, s, &ex, &err) != DLF_OK)
 		{
 			fails++;
@@ -173,7 +156,7 @@ test_explain(int calib, const char *t)
 		{
 			DlfExplanation me = {.contrib = mc};
 
-			load_row(ms[e], m, d, i);
+			data_row(ms[e], m, d, i);
 			if (dlf_explain(mx[e], ms[e], &me, &err) != DLF_OK)
 				fails++;
 			for (int f = 0; f < m->nfeatures; f++)

@@ -200,23 +200,6 @@ test_row_bits(int nh, int h0, int h1, int nout, const char *t)
 	nn_work_free(&w);
 }
 
-/* Loads row i of a synthetic set into a scorer. */
-static void
-load_row(DlfScorer *s, const DlfModel *m, const DlfDataset *d, int64_t i)
-{
-	char		buf[16];
-
-	dlf_scorer_reset(s);
-	for (int f = 0; f < m->nfeatures; f++)
-		if (d->num[f])
-			dlf_scorer_set_numeric(s, f, d->num[f][i], isnan(d->num[f][i]));
-		else
-		{
-			snprintf(buf, sizeof(buf), "c%d", d->cat[f][i]);
-			dlf_scorer_set_category(s, f, buf, strlen(buf), 0);
-		}
-}
-
 /* Every task and optimiser trains, with a skip path that learned. */
 static void
 test_train(int task, int nclasses, int optimizer, const char *t)
@@ -271,8 +254,8 @@ test_bytes(int optimizer, int k, const char *t)
 			double		o1[4],
 						o2[4];
 
-			load_row(s1, m1, d, i);
-			load_row(s2, dm, d, i);
+			data_row(s1, m1, d, i);
+			data_row(s2, dm, d, i);
 			dlf_scorer_run(s1, o1);
 			dlf_scorer_run(s2, o2);
 			same &= o1[0] == o2[0] && isfinite(o1[0]);
@@ -319,7 +302,7 @@ test_explain(int task, int nclasses, int k, int calib, const char *t)
 		DlfExplanation ex = {.contrib = contrib};
 		double		out[8];
 
-		load_row(s, m, d, i);
+		data_row(s, m, d, i);
 		if (dlf_explain(x, s, &ex, &err) != DLF_OK)
 		{
 			printf("# %s\n", err.message);

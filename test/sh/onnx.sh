@@ -134,6 +134,41 @@ SQL
   fi
 }
 
+# Imports every graph of table $1 whose "expect" names an operator: each
+# must be refused with 22023 naming it; $2 graphs are expected, $3 says
+# what failed.
+check_refused() {
+  local tab=$1 n=$2 what=$3
+  psql -At > "$dir/$tab.refused" <<SQL
+SELECT name, r, r LIKE '22023 %' AND strpos(r, expect) > 0
+FROM (SELECT name, expect, try_import(onnx, options) AS r FROM $tab WHERE expect IS NOT NULL) s
+ORDER BY name
+SQL
+  cat "$dir/$tab.refused"
+  [ "$(grep -c '|t$' "$dir/$tab.refused")" -eq "$n" ] || { echo "FAIL: $what"; fail=1; }
+}
+
+# Imports the graphs of table $1_models and compares their scores and
+# labels with $1_expected / $1_labels over the rows of $1_rows (features
+# $2): $3 models must agree within 1e-5; $4 says what failed.
+check_imports() {
+  local t=$1 cols=$2 n=$3 what=$4
+  psql -At > "$dir/$t.out" <<SQL
+WITH imp AS (SELECT name, dlfin_from_onnx(onnx, options) AS model FROM ${t}_models WHERE expect IS NULL),
+d AS (
+  SELECT i.name, abs(CASE WHEN e.k >= 0 THEN (dlfin_predict_proba(i.model, $cols))[e.k + 1]
+                          ELSE dlfin_predict(i.model, $cols) END - e.value) AS diff
+  FROM imp i JOIN ${t}_expected e USING (name) JOIN ${t}_rows r USING (id)),
+l AS (
+  SELECT i.name, bool_and(dlfin_predict_class(i.model, $cols) = l.label) AS same
+  FROM imp i JOIN ${t}_labels l USING (name) JOIN ${t}_rows r USING (id) GROUP BY i.name)
+SELECT name, count(*), max(diff), max(diff) <= 1e-5 AND coalesce(l.same, true)
+FROM d LEFT JOIN l USING (name) GROUP BY name, l.same ORDER BY name
+SQL
+  cat "$dir/$t.out"
+  [ "$(grep -c '|t$' "$dir/$t.out")" -eq "$n" ] || { echo "FAIL: $what"; fail=1; }
+}
+
 while IFS='|' read -r name opts label cols; do
   psql -c "INSERT INTO m SELECT '$name', dlfin_train('$opts'::jsonb, $label, $cols) FROM credit WHERE NOT test"
   check_export "$name" "$cols" credit test
@@ -155,7 +190,7 @@ cat "$dir/torch.out"
 [ "$(wc -l < "$dir/torch.out")" -eq 6 ] || { echo "FAIL: not every PyTorch model was compared"; fail=1; }
 grep -q '|f$' "$dir/torch.out" && { echo "FAIL: a PyTorch model scores differently"; fail=1; }
 # the refused graphs name the operator, with SQLSTATE 22023
-psql -At > "$dir/refused.out" <<'SQL'
+psql -At <<'SQL'
 CREATE FUNCTION try_import(b bytea, o jsonb) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM dlfin_from_onnx(b, o);
@@ -163,12 +198,8 @@ BEGIN
 EXCEPTION WHEN others THEN
   RETURN SQLSTATE || ' ' || SQLERRM;
 END $$;
-SELECT name, r, r LIKE '22023 %' AND strpos(r, expect) > 0
-FROM (SELECT name, expect, try_import(onnx, options) AS r FROM torch_models WHERE expect IS NOT NULL) s
-ORDER BY name
 SQL
-cat "$dir/refused.out"
-[ "$(grep -c '|t$' "$dir/refused.out")" -eq 4 ] || { echo "FAIL: a graph was not refused as it should"; fail=1; }
+check_refused torch_models 4 "a graph was not refused as it should"
 
 # ---- import: scikit-learn MLPs as skl2onnx writes them ----
 # (skl2onnx is not in Debian 12: sklearn_models.py builds its graphs with
@@ -183,27 +214,8 @@ SELECT json_agg(json_build_object('name', m.name, 'onnx', encode(m.onnx, 'base64
 FROM sk_models m WHERE expect IS NULL
 SQL
 (cd "$top/test/onnx" && node check_sklearn.js "$dir/sk.json") || fail=1
-psql -At > "$dir/sk.out" <<'SQL'
-WITH imp AS (SELECT name, dlfin_from_onnx(onnx, options) AS model FROM sk_models WHERE expect IS NULL),
-d AS (
-  SELECT i.name, abs(CASE WHEN e.k >= 0 THEN (dlfin_predict_proba(i.model, x1, x2, x3, x4, x5, x6))[e.k + 1]
-                          ELSE dlfin_predict(i.model, x1, x2, x3, x4, x5, x6) END - e.value) AS diff
-  FROM imp i JOIN sk_expected e USING (name) JOIN sk_rows r USING (id)),
-l AS (
-  SELECT i.name, bool_and(dlfin_predict_class(i.model, x1, x2, x3, x4, x5, x6) = l.label) AS same
-  FROM imp i JOIN sk_labels l USING (name) JOIN sk_rows r USING (id) GROUP BY i.name)
-SELECT name, count(*), max(diff), max(diff) <= 1e-5 AND coalesce(l.same, true)
-FROM d LEFT JOIN l USING (name) GROUP BY name, l.same ORDER BY name
-SQL
-cat "$dir/sk.out"
-[ "$(grep -c '|t$' "$dir/sk.out")" -eq 3 ] || { echo "FAIL: a scikit-learn model scores differently"; fail=1; }
-psql -At > "$dir/sk_refused.out" <<'SQL'
-SELECT name, r, r LIKE '22023 %' AND strpos(r, expect) > 0
-FROM (SELECT name, expect, try_import(onnx, options) AS r FROM sk_models WHERE expect IS NOT NULL) s
-ORDER BY name
-SQL
-cat "$dir/sk_refused.out"
-[ "$(grep -c '|t$' "$dir/sk_refused.out")" -eq 2 ] || { echo "FAIL: a scikit-learn graph was not refused as it should"; fail=1; }
+check_imports sk "x1, x2, x3, x4, x5, x6" 3 "a scikit-learn model scores differently"
+check_refused sk_models 2 "a scikit-learn graph was not refused as it should"
 
 # ---- import: text and boolean features, the one-hot done outside ----
 # (PyTorch with its own one-hot, a scikit-learn pipeline whose MLP is
@@ -211,27 +223,8 @@ cat "$dir/sk_refused.out"
 # category)
 $python "$top/test/onnx/text_models.py" "$dir" 2> "$dir/text.err" || { cat "$dir/text.err"; exit 1; }
 psql -f "$dir/text.sql"
-psql -At > "$dir/text.out" <<'SQL'
-WITH imp AS (SELECT name, dlfin_from_onnx(onnx, options) AS model FROM text_models WHERE expect IS NULL),
-d AS (
-  SELECT i.name, abs(CASE WHEN e.k >= 0 THEN (dlfin_predict_proba(i.model, income, age, home, guarantor))[e.k + 1]
-                          ELSE dlfin_predict(i.model, income, age, home, guarantor) END - e.value) AS diff
-  FROM imp i JOIN text_expected e USING (name) JOIN text_rows r USING (id)),
-l AS (
-  SELECT i.name, bool_and(dlfin_predict_class(i.model, income, age, home, guarantor) = l.label) AS same
-  FROM imp i JOIN text_labels l USING (name) JOIN text_rows r USING (id) GROUP BY i.name)
-SELECT name, count(*), max(diff), max(diff) <= 1e-5 AND coalesce(l.same, true)
-FROM d LEFT JOIN l USING (name) GROUP BY name, l.same ORDER BY name
-SQL
-cat "$dir/text.out"
-[ "$(grep -c '|t$' "$dir/text.out")" -eq 3 ] || { echo "FAIL: an imported model with text features scores differently"; fail=1; }
-psql -At > "$dir/text_refused.out" <<'SQL'
-SELECT name, r, r LIKE '22023 %' AND strpos(r, expect) > 0
-FROM (SELECT name, expect, try_import(onnx, options) AS r FROM text_models WHERE expect IS NOT NULL) s
-ORDER BY name
-SQL
-cat "$dir/text_refused.out"
-[ "$(grep -c '|t$' "$dir/text_refused.out")" -eq 1 ] || { echo "FAIL: in-graph one-hot was not refused as it should"; fail=1; }
+check_imports text "income, age, home, guarantor" 3 "an imported model with text features scores differently"
+check_refused text_models 1 "in-graph one-hot was not refused as it should"
 # the imports export as dlfin models do: onnxruntime scores them as
 # dlfin_predict does, and the export imports back to the same scores
 for name in torch_onehot torch_buckets sk_pipeline; do

@@ -8,7 +8,8 @@
 #   txt  - 4 text columns of 5 to 50 categories and 4 numbers
 # Every query is timed alternately with a plain scan of the same columns in
 # the same session order, serial, REPS >= 9 times; the medians' ratio is
-# printed next to its target.  Models are trained on 20,000 rows: scoring
+# printed next to its target, followed by the ratio of the backend's CPU
+# time (cpu_ms), which a busy shared machine disturbs far less.  Models are trained on 20,000 rows: scoring
 # time does not depend on their quality.
 
 shapes_tables() {
@@ -48,7 +49,25 @@ SELECT dlfin.train('mix_reg', 'SELECT y, c1, c2, c3, c4, c5, c6, c7, c8 FROM mix
 SQL
 }
 
-# Times each "label~baseline query~query~target" line alternately.
+# Milliseconds of CPU the backend spends on one run of $2 (after the SETs
+# in $1): a warm-up, then three runs in one session timed by the kernel's
+# count of the backend's run time (/proc/PID/schedstat, nanoseconds), so
+# other sessions' load on a shared machine counts far less than in the
+# wall-clock time (the count lags by at most a scheduler tick).
+cpu_ms() {
+  local pre=$1 sql=$2
+  q <<SQL | tail -1
+$pre;
+SELECT pg_backend_pid() AS pid \gset
+$sql;
+SELECT split_part(pg_read_file('/proc/' || :pid || '/schedstat'), ' ', 1)::bigint AS t0 \gset
+$sql; $sql; $sql;
+SELECT round((split_part(pg_read_file('/proc/' || :pid || '/schedstat'), ' ', 1)::bigint - :t0) / 3e6, 1);
+SQL
+}
+
+# Times each "label~baseline query~query~target" line alternately: the
+# wall-clock ratio, then the backend's CPU time ratio (cpu_ms).
 shapes_time() {
   local pre="SET max_parallel_workers_per_gather = 0; SET jit = off"
   local SREPS=$(( REPS > 9 ? REPS : 9 ))
@@ -56,15 +75,20 @@ shapes_time() {
   while IFS='~' read -r label base query target; do
     [ -n "$label" ] || continue
     i=$((i + 1))
-    : > "$work/sb$i"; : > "$work/sq$i"
+    : > "$work/sb$i"; : > "$work/sq$i"; : > "$work/cb$i"; : > "$work/cq$i"
     ms "$pre" "$base" > /dev/null		# warm the cache and the plan
     for r in $(seq 1 "$SREPS"); do
       ms "$pre" "$base" >> "$work/sb$i"
       ms "$pre" "$query" >> "$work/sq$i"
+      cpu_ms "$pre" "$base" >> "$work/cb$i"
+      cpu_ms "$pre" "$query" >> "$work/cq$i"
     done
     local b; b=$(median < "$work/sb$i")
     local t; t=$(median < "$work/sq$i")
-    printf '  %-46s %6sx  [%s]  (%.0f ms vs %.0f ms)\n' "$label" "$(ratio "$t" "$b")" "$target" "$t" "$b"
+    local cb; cb=$(median < "$work/cb$i")
+    local ct; ct=$(median < "$work/cq$i")
+    printf '  %-46s %6sx  [%s]  (%.0f ms vs %.0f ms; CPU %sx: %.0f vs %.0f ms)\n' "$label" \
+      "$(ratio "$t" "$b")" "$target" "$t" "$b" "$(ratio "$ct" "$cb")" "$ct" "$cb"
   done
 }
 

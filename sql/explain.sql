@@ -22,7 +22,7 @@ UPDATE apps SET income = NULL WHERE id % 60 = 0;
 UPDATE apps SET region = NULL WHERE id % 70 = 0;
 
 CREATE TABLE gm AS
-SELECT dlfin_train('{"features": ["income", "dti", "age", "noise", "region"], "seed": 3,
+SELECT dlfin_train('{"features": ["income", "dti", "age", "noise", "region"], "seed": 3, "optimizer": "adam",
                      "reasons": {"income": "Income too low", "dti": "Debt-to-income too high"}}',
                    good, income, dti, age, noise, region) AS model
 FROM apps WHERE id % 5 <> 0;
@@ -77,7 +77,7 @@ FROM gm;
 
 -- 4. monotone constraints: 3000 random pairs per feature, no violation
 CREATE TABLE mm AS
-SELECT dlfin_train('{"features": ["income", "dti", "age", "noise", "region"], "seed": 3,
+SELECT dlfin_train('{"features": ["income", "dti", "age", "noise", "region"], "seed": 3, "optimizer": "adam",
                      "monotone": {"income": 1, "dti": -1}}',
                    good, income, dti, age, noise, region) AS model
 FROM apps WHERE id % 5 <> 0;
@@ -103,7 +103,7 @@ FROM pairs, mm;
 -- model trained with class weights over-predicts the weighted class
 CREATE TABLE cm AS
 SELECT c, dlfin_train(jsonb_build_object('features', '["income","dti","age","noise","region"]'::jsonb,
-                                         'seed', 3, 'calibrate', c, 'class_weight', '{"true": 4}'::jsonb),
+                                         'seed', 3, 'optimizer', 'adam', 'calibrate', c, 'class_weight', '{"true": 4}'::jsonb),
                       good, income, dti, age, noise, region) AS model
 FROM apps, (VALUES ('none'), ('platt'), ('isotonic')) v(c) WHERE id % 5 <> 0 GROUP BY c;
 SELECT c, i->'calibration'->>'method' AS method,

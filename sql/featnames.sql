@@ -28,33 +28,33 @@ $$;
 
 -- 1. names from columns, from expressions, from aliases, and the option
 CREATE TABLE fn_model AS
-SELECT dlfin_train('{"epochs": 3, "seed": 1}', approved, income, age, owner, region) AS m
+SELECT dlfin_train('{"optimizer": "adam", "epochs": 3, "seed": 1}', approved, income, age, owner, region) AS m
 FROM fn_loans;
 SELECT fn_names(m) FROM fn_model;
 -- casts do not rename; other expressions are deparsed; repeats become f<i>
-SELECT fn_names(dlfin_train('{"epochs": 1}', approved, age::float8, income / 1000,
+SELECT fn_names(dlfin_train('{"optimizer": "adam", "epochs": 1}', approved, age::float8, income / 1000,
                             region || '!', "income", income, 42))
 FROM fn_loans;
 -- column aliases of a table; subqueries are looked through, whatever the
 -- plan (flattened, or a subquery scan kept for its filter)
-SELECT fn_names(dlfin_train('{"epochs": 1}', ok, pay, years))
+SELECT fn_names(dlfin_train('{"optimizer": "adam", "epochs": 1}', ok, pay, years))
 FROM fn_loans AS l(id, pay, years, home, area, ok);
-SELECT fn_names(dlfin_train('{"epochs": 1}', approved, pay, area))
+SELECT fn_names(dlfin_train('{"optimizer": "adam", "epochs": 1}', approved, pay, area))
 FROM (SELECT approved, income AS pay, region AS area FROM fn_loans) AS s;
 EXPLAIN (COSTS OFF)
-SELECT fn_names(dlfin_train('{"epochs": 1}', approved, area, pay))
+SELECT fn_names(dlfin_train('{"optimizer": "adam", "epochs": 1}', approved, area, pay))
 FROM (SELECT approved, income AS pay, region AS area FROM fn_loans OFFSET 0) AS s WHERE pay > 0;
-SELECT fn_names(dlfin_train('{"epochs": 1}', approved, area, pay))
+SELECT fn_names(dlfin_train('{"optimizer": "adam", "epochs": 1}', approved, area, pay))
 FROM (SELECT approved, income AS pay, region AS area FROM fn_loans OFFSET 0) AS s WHERE pay > 0;
 -- the "features" option wins
-SELECT fn_names(dlfin_train('{"epochs": 1, "features": ["a", "b"]}', approved, income, age))
+SELECT fn_names(dlfin_train('{"optimizer": "adam", "epochs": 1, "features": ["a", "b"]}', approved, income, age))
 FROM fn_loans;
 -- every group gets the same names
-SELECT region, fn_names(dlfin_train('{"epochs": 1}', approved, income, age))
+SELECT region, fn_names(dlfin_train('{"optimizer": "adam", "epochs": 1}', approved, income, age))
 FROM fn_loans GROUP BY region ORDER BY region;
 -- monotone and reasons by name; f1, f2, ... still name them by position
 SELECT jsonb_path_query_array(dlfin_model_info(
-           dlfin_train('{"epochs": 1, "monotone": {"income": 1, "f2": -1}, "reasons": {"age": "Too young"}}',
+           dlfin_train('{"optimizer": "adam", "epochs": 1, "monotone": {"income": 1, "f2": -1}, "reasons": {"age": "Too young"}}',
                        approved, income, age)),
        '$.features[*] ? (@.monotone != 0).name') AS monotone
 FROM fn_loans;
@@ -73,20 +73,20 @@ SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
 EXPLAIN (COSTS OFF)
-SELECT dlfin_train('{"epochs": 2, "seed": 5}', approved, income, age / 10, region) FROM fn_loans;
+SELECT dlfin_train('{"optimizer": "adam", "epochs": 2, "seed": 5}', approved, income, age / 10, region) FROM fn_loans;
 SELECT encode(sha256(m), 'hex') AS parallel_hash, fn_names(m) AS parallel_names
-FROM (SELECT dlfin_train('{"epochs": 2, "seed": 5}', approved, income, age / 10, region) AS m
+FROM (SELECT dlfin_train('{"optimizer": "adam", "epochs": 2, "seed": 5}', approved, income, age / 10, region) AS m
       FROM fn_loans) AS q \gset
 SET parallel_leader_participation = off;
 SELECT encode(sha256(m), 'hex') = :'parallel_hash' AS same_bytes_workers_only,
        fn_names(m) = :'parallel_names' AS same_names
-FROM (SELECT dlfin_train('{"epochs": 2, "seed": 5}', approved, income, age / 10, region) AS m
+FROM (SELECT dlfin_train('{"optimizer": "adam", "epochs": 2, "seed": 5}', approved, income, age / 10, region) AS m
       FROM fn_loans) AS q;
 RESET parallel_leader_participation;
 SET max_parallel_workers_per_gather = 0;
 SELECT encode(sha256(m), 'hex') = :'parallel_hash' AS same_bytes_serial,
        fn_names(m) = :'parallel_names' AS same_names, fn_names(m)
-FROM (SELECT dlfin_train('{"epochs": 2, "seed": 5}', approved, income, age / 10, region) AS m
+FROM (SELECT dlfin_train('{"optimizer": "adam", "epochs": 2, "seed": 5}', approved, income, age / 10, region) AS m
       FROM fn_loans) AS q;
 
 -- 4. the row form: the same results as the positional form
@@ -138,7 +138,7 @@ SET max_parallel_workers_per_gather = 0;
 -- a model that changes from row to row (with other feature names), and
 -- dlfin_drift with one model per group
 CREATE TABLE fn_model2 AS
-SELECT dlfin_train('{"epochs": 1, "seed": 9}', approved, region, income, owner, years) AS m
+SELECT dlfin_train('{"optimizer": "adam", "epochs": 1, "seed": 9}', approved, region, income, owner, years) AS m
 FROM fn_loans AS l(id, income, years);
 SELECT fn_names(m) FROM fn_model2;
 SELECT count(*) AS rows,
@@ -156,13 +156,13 @@ SELECT (SELECT d FROM fn_drift WHERE first) =
        (SELECT dlfin_drift(m, region, income, owner, years) FROM fn_mixed WHERE NOT first) AS drift_model2;
 
 -- 5. one feature: scalars still score positionally, a row by name
-CREATE TABLE fn_one AS SELECT dlfin_train('{"epochs": 1}', approved, region) AS m FROM fn_loans;
+CREATE TABLE fn_one AS SELECT dlfin_train('{"optimizer": "adam", "epochs": 1}', approved, region) AS m FROM fn_loans;
 SELECT fn_names(m) FROM fn_one;
 SELECT dlfin_predict(m, 'north') = dlfin_predict(m, a) AS literal,
        dlfin_predict(m, region) = dlfin_predict(m, a) AS column_value,
        dlfin_predict(m, NULL) IS NOT NULL AS null_imputed
 FROM fn_one, fn_applicants AS a WHERE a.region = 'north' LIMIT 1;
 -- an anonymous record's columns are f1, f2, ...: they match f1..fn names
-SELECT dlfin_predict(dlfin_train('{"epochs": 1, "features": ["f1", "f2"]}', approved, income, age),
+SELECT dlfin_predict(dlfin_train('{"optimizer": "adam", "epochs": 1, "features": ["f1", "f2"]}', approved, income, age),
                      ROW(50000.0, 30)) IS NOT NULL AS anonymous_record
 FROM fn_loans;

@@ -43,6 +43,62 @@ dlf_auto_optimizer(const DlfTrainOptions *opt, int64_t n)
 	return DLF_OPTIM_LBFGS;
 }
 
+/* Whether every class of data has at least k rows (regression: 2k rows). */
+static int
+cv_stratifiable(const DlfModel *m, const DlfDataset *data, int k)
+{
+	int64_t		count[DLF_MAX_CLASSES] = {0};
+
+	if (data->nrows < 2 * (int64_t) k)
+		return 0;
+	if (m->task == DLF_TASK_REGRESSION)
+		return 1;
+	if (m->nclasses < 1 || m->nclasses > DLF_MAX_CLASSES)
+		return 0;				/* dlf_train reports it */
+	for (int64_t i = 0; i < data->nrows; i++)
+	{
+		double		c = dlf_label(data, i);
+
+		if (c >= 0 && c < m->nclasses)
+			count[(int) c]++;
+	}
+	for (int32_t j = 0; j < m->nclasses; j++)
+		if (count[j] < k)
+			return 0;
+	return 1;
+}
+
+/*
+ * The defaults' rule (dlfin_core.h, doc/quality.md "The defaults"): the
+ * small-data recipe where it is known to beat logistic regression and can
+ * run without a new error, one Adam network (the recipe of models before
+ * it) everywhere else, so large sets keep their bytes.
+ */
+void
+dlf_train_resolve(DlfTrainOptions *opt, const DlfModel *m,
+				  const DlfDataset *data)
+{
+	int			small;
+
+	if (opt->optimizer != DLF_OPTIM_DEFAULT)
+		return;
+	small = data->nrows <= DLF_DEFAULT_CV_ROWS && opt->dropout == 0.0 &&
+		!opt->init && !opt->encoding && !(opt->given & DLF_GIVEN_ADAM) &&
+		opt->cv_folds >= 2 && opt->cv_folds <= 64 &&
+		cv_stratifiable(m, data, opt->cv_folds);
+	if (!small)
+	{
+		opt->optimizer = DLF_OPTIM_ADAM;
+		return;
+	}
+	opt->optimizer = DLF_OPTIM_LBFGS;
+	if (!(opt->given & DLF_GIVEN_L2))
+		opt->l2_auto = 1;
+	if (opt->l2_auto && !(opt->given & DLF_GIVEN_ENSEMBLE) &&
+		m->calibration == DLF_CALIB_NONE)
+		opt->ens_sample = DLF_ENS_CV;
+}
+
 /* Content hash of row i (feature values and label). */
 static uint64_t
 cv_row_hash(const DlfModel *m, const DlfDataset *d, int64_t i)
@@ -270,6 +326,28 @@ cv_score(const DlfModel *fm, const DlfDataset *d, double *metric,
 	return st;
 }
 
+/* The rows by class, content hash and content: ord[0..n). */
+DlfStatus
+cv_order(const DlfModel *m, const DlfDataset *d, uint32_t *ord, DlfError *err)
+{
+	int64_t		n = d->nrows;
+	uint64_t   *h = dlf_alloc_array(n, sizeof(uint64_t));
+
+	if (!h)
+		return dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
+	for (int64_t i = 0; i < n; i++)
+	{
+		ord[i] = (uint32_t) i;
+		h[i] = cv_row_hash(m, d, i);
+	}
+	cv_sort_ctx.m = m;
+	cv_sort_ctx.d = d;
+	cv_sort_ctx.h = h;
+	qsort(ord, n, sizeof(uint32_t), cv_cmp);
+	dlf_free(h);
+	return DLF_OK;
+}
+
 /*
  * Stratified folds of the rows, fold[i] in [0, k): by content, see the
  * file's opening comment.  Fails when a class has fewer rows than folds.
@@ -280,24 +358,16 @@ cv_folds(const DlfModel *m, const DlfDataset *d, int k, uint8_t *fold,
 {
 	int64_t		n = d->nrows;
 	uint32_t   *ord = dlf_alloc_array(n, sizeof(uint32_t));
-	uint64_t   *h = dlf_alloc_array(n, sizeof(uint64_t));
 	int64_t		run = 0;
+	DlfStatus	st;
 
-	if (!ord || !h)
+	if (!ord)
+		return dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
+	if ((st = cv_order(m, d, ord, err)) != DLF_OK)
 	{
 		dlf_free(ord);
-		dlf_free(h);
-		return dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
+		return st;
 	}
-	for (int64_t i = 0; i < n; i++)
-	{
-		ord[i] = (uint32_t) i;
-		h[i] = cv_row_hash(m, d, i);
-	}
-	cv_sort_ctx.m = m;
-	cv_sort_ctx.d = d;
-	cv_sort_ctx.h = h;
-	qsort(ord, n, sizeof(uint32_t), cv_cmp);
 	for (int64_t i = 0; i < n; i++)
 	{
 		int			newclass = m->task != DLF_TASK_REGRESSION && i > 0 &&
@@ -313,7 +383,6 @@ cv_folds(const DlfModel *m, const DlfDataset *d, int k, uint8_t *fold,
 		run++;
 	}
 	dlf_free(ord);
-	dlf_free(h);
 	if (run < k)
 	{
 		dlf_fail(err, DLF_ERR_INVALID,
@@ -493,7 +562,10 @@ cv_record(CvRun *r)
 		dlf_buf_json_double(&b, r->sd[c]);
 		dlf_buf_append(&b, "}", 1);
 	}
-	dlf_buf_append(&b, "]}", 3);	/* with the terminating NUL */
+	dlf_buf_append(&b, "]", 1);
+	if (r->fits)				/* where the validation metrics come from */
+		dlf_buf_printf(&b, ", \"validation\": \"out-of-fold\"");
+	dlf_buf_append(&b, "}", 2);	/* with the terminating NUL */
 	if (b.failed)
 	{
 		dlf_buf_free(&b);
@@ -598,8 +670,13 @@ dlf_train_auto(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 	DlfStatus	st;
 	int			done;
 
+	DlfTrainOptions ro;
+
 	if (m == NULL || data == NULL || opt == NULL)
 		return dlf_fail(err, DLF_ERR_INVALID, "missing training argument");
+	ro = *opt;
+	dlf_train_resolve(&ro, m, data);
+	opt = &ro;
 	memset(&r, 0, sizeof(r));
 	r.m = m;
 	r.data = data;
@@ -627,6 +704,10 @@ dlf_train_auto(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 		cv_choose(&r);
 		st = cv_refit(&r);
 	}
+	/* a "cv" ensemble has no validation rows: its figures are out-of-fold */
+	if (st == DLF_OK && r.fits)
+		st = cv_oof(m, r.fits + r.best * r.k, r.k, r.fold, data, r.o.seed,
+					hooks, err);
 	if (st == DLF_OK)
 		st = cv_record(&r);
 	for (int i = 0; r.fits && i < r.ncand * r.k; i++)

@@ -14,6 +14,17 @@
  */
 DlfStatus	cv_folds(const DlfModel *m, const DlfDataset *d, int k,
 					 uint8_t *fold, DlfError *err);
+/* The rows in content order (class, hash, content): ord[0..nrows). */
+DlfStatus	cv_order(const DlfModel *m, const DlfDataset *d, uint32_t *ord,
+					 DlfError *err);
+/*
+ * Out-of-fold figures of a "cv" ensemble (cv_oof.c): each row scored by
+ * the fold fit fits[fold[row]] that did not train on it; the validation
+ * metrics and permutation importances of m from those scores.
+ */
+DlfStatus	cv_oof(DlfModel *m, DlfModel *const *fits, int k,
+				   const uint8_t *fold, const DlfDataset *data, uint64_t seed,
+				   const DlfTrainHooks *hooks, DlfError *err);
 /* Copies the rows whose fold is (in) or is not (!in) k into out. */
 DlfStatus	cv_subset(const DlfModel *m, const DlfDataset *src,
 					  const uint8_t *fold, int k, int in, DlfDataset *out,

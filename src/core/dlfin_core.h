@@ -159,6 +159,11 @@ typedef enum DlfTask
 
 /* "optimizer": "auto" picks L-BFGS up to this many rows (doc/quality.md) */
 #define DLF_AUTO_LBFGS_ROWS	20000
+/*
+ * Without "optimizer", sets of up to this many rows train the small-data
+ * recipe (L-BFGS, "l2": "auto", the "cv" ensemble): dlf_train_resolve.
+ */
+#define DLF_DEFAULT_CV_ROWS	5000
 
 typedef enum DlfActivation
 {
@@ -170,6 +175,7 @@ typedef enum DlfActivation
 
 typedef enum DlfOptimizer
 {
+	DLF_OPTIM_DEFAULT = 0,		/* not given: dlf_train_resolve decides */
 	DLF_OPTIM_SGD = 1,
 	DLF_OPTIM_MOMENTUM = 2,		/* heavy ball, momentum 0.9 */
 	DLF_OPTIM_ADAM = 3,			/* beta1 0.9, beta2 0.999, eps 1e-8 */
@@ -434,6 +440,7 @@ typedef struct DlfTrainOptions
 	int32_t		ensemble;		/* networks to train, 1..DLF_MAX_ENSEMBLE */
 	int			ens_sample;		/* DlfEnsSample: rows each member sees */
 	_Bool		skip;			/* a linear skip path, inputs to outputs */
+	int			given;			/* DLF_GIVEN_* of the options the caller set */
 	/* set by ensemble.c and cv.c only: */
 	int			bare;			/* the network only: no metrics, importance,
 								 * calibration or distributions */
@@ -453,8 +460,26 @@ typedef enum DlfEnsSample
 								 * chosen penalty's cv_folds fold fits */
 } DlfEnsSample;
 
+/* Which options the caller set (DlfTrainOptions.given), for the rule. */
+#define DLF_GIVEN_L2		0x1	/* "l2" */
+#define DLF_GIVEN_ENSEMBLE	0x2	/* "ensemble" or "ensemble_sample" */
+#define DLF_GIVEN_ADAM		0x4	/* an option only Adam's recipe reads:
+								 * learning_rate, batch_size, patience,
+								 * validation_fraction */
+
 /* Fills opt with the defaults documented in the README. */
 void		dlf_train_options_default(DlfTrainOptions *opt);
+
+/*
+ * Resolves optimizer DLF_OPTIM_DEFAULT (cv.c, doc/quality.md "The
+ * defaults"): sets of at most DLF_DEFAULT_CV_ROWS rows whose every class
+ * has cv_folds rows, without dropout, init, encoding or an Adam-only
+ * option, take L-BFGS, "l2": "auto" unless "l2" is given, and the "cv"
+ * ensemble unless "ensemble" or a calibration is given; the others one
+ * Adam network.  Other optimizers are left alone.  Idempotent.
+ */
+void		dlf_train_resolve(DlfTrainOptions *opt, const DlfModel *m,
+							  const DlfDataset *data);
 
 /* Per-epoch progress, passed to the epoch callback. */
 typedef struct DlfEpochReport
@@ -491,7 +516,8 @@ DlfStatus	dlf_train(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 					  const DlfTrainHooks *hooks, DlfError *err);
 
 /*
- * dlf_train with the auto choices of opt resolved (cv.c): optimizer
+ * dlf_train with the defaults' rule (dlf_train_resolve) and the auto
+ * choices of opt resolved (cv.c): optimizer
  * DLF_OPTIM_AUTO by the row count, l2_auto by stratified k-fold CV over a
  * grid of l2 = alpha / rows, alpha in {3, 10, 30}, then a refit on all
  * rows (no validation split unless a calibration is fitted); the CV

@@ -131,7 +131,7 @@ gov_scratch(Gov *g)
  * Sets g up for model m over data: the network, the reciprocal scales and
  * a scratch per thread of pool.  gov_close frees it, also after a failure.
  */
-static DlfStatus
+DlfStatus
 gov_open(Gov *g, DlfModel *m, const DlfDataset *data,
 		 const DlfTrainHooks *hooks, DlfError *err, DlfPool *pool)
 {
@@ -182,7 +182,7 @@ gov_open(Gov *g, DlfModel *m, const DlfDataset *data,
 }
 
 /* Frees what gov_open allocated. */
-static void
+void
 gov_close(Gov *g)
 {
 	int			T = dlf_pool_size(g->pool);

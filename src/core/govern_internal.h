@@ -31,6 +31,9 @@ typedef struct Gov
 
 /* govern.c */
 int			gov_interrupted(const Gov *g);
+DlfStatus	gov_open(Gov *g, DlfModel *m, const DlfDataset *data,
+					 const DlfTrainHooks *hooks, DlfError *err, DlfPool *pool);
+void		gov_close(Gov *g);
 DlfStatus	gov_logits(Gov *g, const uint32_t *rows, int64_t n, int32_t pf,
 					   const uint32_t *src, float *z);
 double		gov_score_of(const DlfModel *m, const float *z);
@@ -41,6 +44,12 @@ DlfStatus	gov_calibrate(Gov *g, const uint32_t *rows, int64_t n);
 /* importance.c */
 DlfStatus	gov_importance(Gov *g, const uint32_t *rows, int64_t n,
 						   uint64_t seed);
+/* Logits of rows (feature pf of row i from row src[i] when pf >= 0). */
+typedef DlfStatus (*GovLogitsFn) (void *arg, const uint32_t *rows, int64_t n,
+								  int32_t pf, const uint32_t *src, float *z);
+DlfStatus	gov_importance_by(Gov *g, const uint32_t *rows, int64_t n,
+							  uint64_t seed, GovLogitsFn fn, void *arg,
+							  double *imp);
 
 /* distributions.c */
 DlfStatus	gov_distributions(Gov *g);

@@ -62,6 +62,14 @@ main_metric(Gov *g, const uint32_t *rows, int64_t n, const float *z,
 						   out, &name, g->err);
 }
 
+/* The logits of one network or ensemble: gov_logits on the Gov arg. */
+static DlfStatus
+gov_logits_fn(void *arg, const uint32_t *rows, int64_t n, int32_t pf,
+			  const uint32_t *src, float *z)
+{
+	return gov_logits((Gov *) arg, rows, n, pf, src, z);
+}
+
 /*
  * Permutation importance: the mean drop of the main metric (AUC, accuracy;
  * RMSE increase for regression) over IMP_REPEATS seeded permutations of
@@ -69,6 +77,18 @@ main_metric(Gov *g, const uint32_t *rows, int64_t n, const float *z,
  */
 DlfStatus
 gov_importance(Gov *g, const uint32_t *rows, int64_t n, uint64_t seed)
+{
+	return gov_importance_by(g, rows, n, seed, gov_logits_fn, g, NULL);
+}
+
+/*
+ * gov_importance with the logits from fn(arg, ...) (out-of-fold scoring:
+ * cv_oof.c), into imp[nfeatures], or the features of g->m when imp is NULL;
+ * g gives the task, the rows' labels and the error.
+ */
+DlfStatus
+gov_importance_by(Gov *g, const uint32_t *rows, int64_t n, uint64_t seed,
+				  GovLogitsFn fn, void *arg, double *imp)
 {
 	DlfModel   *m = g->m;
 	int32_t		nout = m->units[m->nlayers];
@@ -86,7 +106,7 @@ gov_importance(Gov *g, const uint32_t *rows, int64_t n, uint64_t seed)
 		st = dlf_fail(g->err, DLF_ERR_NOMEM, "out of memory");
 		goto done;
 	}
-	if ((st = gov_logits(g, rows, n, -1, NULL, z)) != DLF_OK ||
+	if ((st = fn(arg, rows, n, -1, NULL, z)) != DLF_OK ||
 		(st = main_metric(g, rows, n, z, score, bin, pred, act, &base)) != DLF_OK)
 		goto done;
 	for (int32_t f = 0; f < m->nfeatures; f++)
@@ -110,12 +130,15 @@ gov_importance(Gov *g, const uint32_t *rows, int64_t n, uint64_t seed)
 				perm[i] = perm[j];
 				perm[j] = t;
 			}
-			if ((st = gov_logits(g, rows, n, f, perm, z)) != DLF_OK ||
+			if ((st = fn(arg, rows, n, f, perm, z)) != DLF_OK ||
 				(st = main_metric(g, rows, n, z, score, bin, pred, act, &v)) != DLF_OK)
 				goto done;
 			drop += base - v;
 		}
-		m->features[f].importance = drop / IMP_REPEATS;
+		if (imp)
+			imp[f] = drop / IMP_REPEATS;
+		else
+			m->features[f].importance = drop / IMP_REPEATS;
 	}
 done:
 	dlf_free(z);

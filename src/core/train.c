@@ -299,14 +299,11 @@ setup_net(TrainCtx *c)
 			same = im->units[l] == net->units[l];
 		for (int32_t l = 0; same && l < net->nlayers; l++)
 			same = im->weights[l] != NULL && im->biases[l] != NULL;
-		if (im->nmembers > 1)
-		{
-			dlf_fail(c->err, DLF_ERR_INVALID,
-					 "cannot warm-start from an ensemble");
-			dlf_detail(c->err, "The init model holds %d networks; warm starts take one.",
-					   (int) im->nmembers);
-			return DLF_ERR_INVALID;
-		}
+		/*
+		 * An ensemble's init is its member 0 (weights, biases and the
+		 * first skip matrix): a "cv" ensemble's refit on every row, so a
+		 * default model can be warm-started from (doc/training.md).
+		 */
 		same = same && (im->skip != NULL) == (opt->skip != 0);
 		if (!same || im->task != c->task || im->nfeatures != c->nf)
 			return dlf_fail(c->err, DLF_ERR_INVALID,

@@ -51,14 +51,18 @@ static const OptDef option_defs[] = {
 	.json = JSON_YES},
 	{"optimizer", OPT_CHOICE, F(opt.optimizer), .names = dlf_optimizer_names, .base = 1,
 	.json = JSON_YES},
-	{"learning_rate", OPT_REAL, F(opt.learning_rate), 0, 10, .lo_open = true, .json = JSON_YES},
-	{"batch_size", OPT_INT, F(opt.batch_size), 1, 65536, .json = JSON_YES},
+	{"learning_rate", OPT_REAL, F(opt.learning_rate), 0, 10, .lo_open = true, .json = JSON_YES,
+	.given = DLF_GIVEN_ADAM},
+	{"batch_size", OPT_INT, F(opt.batch_size), 1, 65536, .json = JSON_YES, .given = DLF_GIVEN_ADAM},
 	{"epochs", OPT_INT, F(opt.epochs), 1, DLF_MAX_EPOCHS, .json = JSON_YES},
-	{"l2", OPT_OTHER, .parse = parse_l2, .json = JSON_WRITE, .write = optjson_l2},
+	{"l2", OPT_OTHER, .parse = parse_l2, .json = JSON_WRITE, .write = optjson_l2,
+	.given = DLF_GIVEN_L2},
 	{"cv_folds", OPT_INT, F(opt.cv_folds), 2, 64, .json = JSON_WRITE, .write = optjson_cv_folds},
 	{"dropout", OPT_REAL, F(opt.dropout), 0, 0.9, .json = JSON_YES},
-	{"validation_fraction", OPT_REAL, F(opt.validation_fraction), 0, 0.5, .json = JSON_YES},
-	{"patience", OPT_INT, F(opt.patience), 1, DLF_MAX_EPOCHS, .json = JSON_YES},
+	{"validation_fraction", OPT_REAL, F(opt.validation_fraction), 0, 0.5, .json = JSON_YES,
+	.given = DLF_GIVEN_ADAM},
+	{"patience", OPT_INT, F(opt.patience), 1, DLF_MAX_EPOCHS, .json = JSON_YES,
+	.given = DLF_GIVEN_ADAM},
 	{"seed", OPT_INT64, F(opt.seed), -9007199254740992.0, 9007199254740992.0, .json = JSON_YES},
 	{"max_categories", OPT_INT, F(max_categories), 1, DLF_MAX_CATEGORIES, .json = JSON_YES},
 	{"class_weight", OPT_OTHER, .parse = parse_class_weight,
@@ -80,9 +84,9 @@ static const OptDef option_defs[] = {
 	.detail = "Option \"init\" must be a dlfin model as a bytea hex string (\\x...), for example jsonb_build_object('init', model).",
 	.json = JSON_WRITE, .write = optjson_init},
 	{"ensemble", OPT_INT, F(opt.ensemble), 1, DLF_MAX_ENSEMBLE,
-	.json = JSON_WRITE, .write = optjson_ensemble},
+	.json = JSON_WRITE, .write = optjson_ensemble, .given = DLF_GIVEN_ENSEMBLE},
 	{"ensemble_sample", OPT_CHOICE, F(opt.ens_sample), .names = ens_sample_names, .base = 0,
-	.json = JSON_WRITE, .write = optjson_ensemble},
+	.json = JSON_WRITE, .write = optjson_ensemble, .given = DLF_GIVEN_ENSEMBLE},
 	{"skip", OPT_BOOL, F(opt.skip), .json = JSON_WRITE, .write = optjson_skip},
 	{"woe", OPT_OTHER, .parse = parse_woe,
 	.detail = "Option \"woe\" must be true, false or an array of distinct feature names.",
@@ -505,6 +509,8 @@ dlfin_parse_options(Jsonb *options, DlfTrainSpec *spec)
 
 	memset(spec, 0, sizeof(*spec));
 	dlf_train_options_default(&spec->opt);
+	/* resolved by the core from the rows (dlf_train_resolve) */
+	spec->opt.optimizer = DLF_OPTIM_DEFAULT;
 	spec->max_categories = 100;
 	if (options == NULL)
 		return;
@@ -532,6 +538,7 @@ dlfin_parse_options(Jsonb *options, DlfTrainSpec *spec)
 					 errmsg("unknown dlfin_train option \"%s\"", key),
 					 errhint("Valid options are: %s.", valid_key_list())));
 		parse_plain(&option_defs[i], &v, spec);
+		spec->opt.given |= option_defs[i].given;
 	}
 }
 

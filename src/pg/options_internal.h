@@ -58,6 +58,7 @@ struct OptDef
 	OptJson		json;
 	OptParse	parse;			/* OPT_OTHER */
 	OptWrite	write;			/* JSON_WRITE */
+	int			given;			/* DLF_GIVEN_* flag the option sets when given */
 };
 
 /* Every option, in the order of the model's options JSON (options.c). */

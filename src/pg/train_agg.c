@@ -477,6 +477,8 @@ dlfin_train_final(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	m = dlfin_train_prepare(st, &spec, &data, &hooks);
 
+	/* the defaults' rule first, so the JSON records what it chose */
+	dlf_train_resolve(&spec.opt, m, &data);
 	/* set before training, so the trainer does not write its own */
 	json = dlfin_options_json(&spec, m);
 	m->options_json = core_strdup(json);

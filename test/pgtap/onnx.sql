@@ -9,12 +9,12 @@ SELECT i, (i % 2 = 0) AS y, i::float8 AS x, (i % 3 = 0) AS flag,
        (ARRAY['a', 'b', 'c'])[1 + i % 3] AS c
 FROM generate_series(1, 200) AS i;
 CREATE TEMP TABLE mdl AS
-SELECT 'bin' AS name, dlfin_train('{"epochs": 2, "hidden": [4], "features": ["x", "flag", "c"]}', y, x, flag, c) AS m FROM t
-UNION ALL SELECT 'multi', dlfin_train('{"epochs": 2, "hidden": [4], "features": ["x", "flag"]}', c, x, flag) FROM t
-UNION ALL SELECT 'reg', dlfin_train('{"epochs": 2, "hidden": [4], "features": ["x", "c"]}', x * 2, x, c) FROM t
-UNION ALL SELECT 'platt', dlfin_train('{"epochs": 2, "hidden": [4], "calibrate": "platt", "features": ["x", "c"]}', x > 100 OR i % 7 = 0, x, c) FROM t
-UNION ALL SELECT 'iso', dlfin_train('{"epochs": 2, "hidden": [4], "calibrate": "isotonic", "features": ["x", "c"]}', x > 100 OR i % 7 = 0, x, c) FROM t
-UNION ALL SELECT 'clash', dlfin_train('{"epochs": 1, "hidden": [4], "features": ["score"]}', y, x) FROM t;
+SELECT 'bin' AS name, dlfin_train('{"optimizer": "adam", "epochs": 2, "hidden": [4], "features": ["x", "flag", "c"]}', y, x, flag, c) AS m FROM t
+UNION ALL SELECT 'multi', dlfin_train('{"optimizer": "adam", "epochs": 2, "hidden": [4], "features": ["x", "flag"]}', c, x, flag) FROM t
+UNION ALL SELECT 'reg', dlfin_train('{"optimizer": "adam", "epochs": 2, "hidden": [4], "features": ["x", "c"]}', x * 2, x, c) FROM t
+UNION ALL SELECT 'platt', dlfin_train('{"optimizer": "adam", "epochs": 2, "hidden": [4], "calibrate": "platt", "features": ["x", "c"]}', x > 100 OR i % 7 = 0, x, c) FROM t
+UNION ALL SELECT 'iso', dlfin_train('{"optimizer": "adam", "epochs": 2, "hidden": [4], "calibrate": "isotonic", "features": ["x", "c"]}', x > 100 OR i % 7 = 0, x, c) FROM t
+UNION ALL SELECT 'clash', dlfin_train('{"optimizer": "adam", "epochs": 1, "hidden": [4], "features": ["score"]}', y, x) FROM t;
 -- torch.onnx.export of Sequential(Linear(2, 1), Sigmoid()), and bad variants
 CREATE TEMP TABLE torch AS SELECT
   '\x080712077079746f7263681a06312e31332e303afb010a660a01780a08302e7765696768740a06302e6269617312102f302f47656d6d5f6f75747075745f301a072f302f47656d6d220447656d6d2a0f0a05616c706861150000803fa001012a0e0a0462657461150000803fa001012a0d0a067472616e73421801a001020a2a0a102f302f47656d6d5f6f75747075745f301201791a0a2f312f5369676d6f696422075369676d6f69641209746f7263685f6a69742a1a0801080210014208302e7765696768744a08928bba3ec6cb9fbe2a12080110014206302e626961734a04e75e0cbe5a140a0178120f0a0d080112090a0312014e0a02080262140a0179120f0a0d080112090a0312014e0a0208014202100d'::bytea AS logistic,

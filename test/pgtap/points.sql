@@ -13,7 +13,7 @@ ALTER TABLE p_loans ADD COLUMN id serial;
 -- the test data: one row in five; the model is trained on the others
 CREATE TEMP TABLE p_test AS SELECT * FROM p_loans WHERE id % 5 = 0;
 CREATE TEMP TABLE pm AS
-SELECT dlfin_train('{"seed": 3, "epochs": 15, "hidden": [8],
+SELECT dlfin_train('{"optimizer": "adam", "seed": 3, "epochs": 15, "hidden": [8],
                      "points": {"base_score": 600, "base_odds": 50, "pdo": 20}}',
                    status = 'good', seniority, home, income, amount, records) AS m
 FROM p_loans WHERE id % 5 <> 0;
@@ -52,7 +52,7 @@ SELECT cmp_ok((SELECT count(*) FROM p_rows WHERE cardinality(r) > 0), '>', 0::bi
 
 -- adverse positive: the good class is the negative one; same scale
 CREATE TEMP TABLE pm_bad AS
-SELECT dlfin_train('{"seed": 3, "epochs": 15, "hidden": [8], "adverse": "positive",
+SELECT dlfin_train('{"optimizer": "adam", "seed": 3, "epochs": 15, "hidden": [8], "adverse": "positive",
                      "points": {"base_score": 600, "base_odds": 50, "pdo": 20, "reasons": "probability"}}',
                    status = 'bad', seniority, home, income, amount, records) AS m
 FROM p_loans WHERE id % 5 <> 0;

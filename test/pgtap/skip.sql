@@ -13,15 +13,15 @@ SELECT throws_ok($$SELECT dlfin_train('{"skip": "yes"}', y, x) FROM t$$, '22023'
 SELECT throws_ok($$SELECT dlfin_train('{"skip": 1}', y, x) FROM t$$, '22023', NULL, 'skip a number');
 
 CREATE TEMP TABLE m AS
-SELECT 'skip' AS k, dlfin_train('{"skip": true, "hidden": [8], "epochs": 20, "threads": 1}', y, x, z, c) AS model FROM t;
-INSERT INTO m SELECT 'skip shuffled', dlfin_train('{"skip": true, "hidden": [8], "epochs": 20, "threads": 2}', y, x, z, c ORDER BY md5(i::text)) FROM t;
-INSERT INTO m SELECT 'one', dlfin_train('{"hidden": [8], "epochs": 20}', y, x, z, c) FROM t;
-INSERT INTO m SELECT 'skip false', dlfin_train('{"skip": false, "hidden": [8], "epochs": 20}', y, x, z, c) FROM t;
+SELECT 'skip' AS k, dlfin_train('{"optimizer": "adam", "skip": true, "hidden": [8], "epochs": 20, "threads": 1}', y, x, z, c) AS model FROM t;
+INSERT INTO m SELECT 'skip shuffled', dlfin_train('{"optimizer": "adam", "skip": true, "hidden": [8], "epochs": 20, "threads": 2}', y, x, z, c ORDER BY md5(i::text)) FROM t;
+INSERT INTO m SELECT 'one', dlfin_train('{"optimizer": "adam", "hidden": [8], "epochs": 20}', y, x, z, c) FROM t;
+INSERT INTO m SELECT 'skip false', dlfin_train('{"optimizer": "adam", "skip": false, "hidden": [8], "epochs": 20}', y, x, z, c) FROM t;
 INSERT INTO m SELECT 'lbfgs', dlfin_train('{"skip": true, "optimizer": "lbfgs", "hidden": [8], "epochs": 50, "calibrate": "platt"}', y, x, z, c) FROM t;
 INSERT INTO m SELECT 'auto ens', dlfin_train('{"skip": true, "optimizer": "auto", "l2": "auto", "cv_folds": 3, "ensemble": 2, "hidden": [8], "epochs": 30}', y, x, z, c) FROM t;
-INSERT INTO m SELECT 'regression', dlfin_train('{"skip": true, "hidden": [8], "epochs": 20}', r, x, z, c) FROM t;
+INSERT INTO m SELECT 'regression', dlfin_train('{"optimizer": "adam", "skip": true, "hidden": [8], "epochs": 20}', r, x, z, c) FROM t;
 INSERT INTO m SELECT 'weighted', dlfin_train('{"skip": true, "hidden": [8], "epochs": 20, "class_weight": "balanced", "optimizer": "lbfgs", "l2": 0.01}', y, x, z, c) FROM t;
-INSERT INTO m SELECT 'monotone', dlfin_train('{"skip": true, "hidden": [8], "epochs": 20, "monotone": {"z": 1}}', y, x, z, c) FROM t;
+INSERT INTO m SELECT 'monotone', dlfin_train('{"optimizer": "adam", "skip": true, "hidden": [8], "epochs": 20, "monotone": {"z": 1}}', y, x, z, c) FROM t;
 
 SELECT is((SELECT model FROM m WHERE k = 'skip'), (SELECT model FROM m WHERE k = 'skip shuffled'),
     'same bytes for shuffled rows and threads 1 vs 2');

@@ -44,7 +44,7 @@ CREATE TEMP TABLE s_d AS
 SELECT g, (g % 97) / 7.0 AS a, (g % 13)::float8 AS b, (g % 11 = 0) AS y
 FROM generate_series(1, 2000) AS g;
 CREATE TEMP TABLE s_m AS
-SELECT dlfin_train('{"epochs": 3, "hidden": [8], "seed": 2}', y, a, b) AS model FROM s_d;
+SELECT dlfin_train('{"optimizer": "adam", "epochs": 3, "hidden": [8], "seed": 2}', y, a, b) AS model FROM s_d;
 SELECT is((SELECT count(*) FROM s_vals, s_m
            WHERE abs(v) < 1e30
              AND dlfin_predict(model, v, v) IS DISTINCT FROM dlfin_predict(model, v::float8, v::float8)),

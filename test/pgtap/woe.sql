@@ -31,9 +31,9 @@ SELECT l.*,
           ELSE b.bin <> 'missing' AND l.seniority > coalesce(b.lower, '-infinity') AND l.seniority <= coalesce(b.upper, 'infinity') END) AS w_seniority
 FROM w_loans l;
 CREATE TEMP TABLE w_m AS SELECT
-  (SELECT dlfin_train('{"hidden": [], "seed": 3, "epochs": 30, "woe": true}', status = 'bad', income, home, seniority)
+  (SELECT dlfin_train('{"optimizer": "adam", "hidden": [], "seed": 3, "epochs": 30, "woe": true}', status = 'bad', income, home, seniority)
    FROM w_loans) AS woe,
-  (SELECT dlfin_train('{"hidden": [], "seed": 3, "epochs": 30, "features": ["income", "home", "seniority"]}',
+  (SELECT dlfin_train('{"optimizer": "adam", "hidden": [], "seed": 3, "epochs": 30, "features": ["income", "home", "seniority"]}',
                       status = 'bad', w_income, w_home, w_seniority) FROM w_rows) AS classic;
 SELECT ok((SELECT max(abs(dlfin_predict(woe, income, home, seniority) - dlfin_predict(classic, w_income, w_home, w_seniority)))
            FROM w_m, w_rows) <= 1e-12,
@@ -59,11 +59,11 @@ SELECT is((SELECT dlfin_model_info(woe) -> 'options' -> 'woe_binning' FROM w_m),
 -- bytes: format 4, round trip, row order, parallel plan
 SELECT is((SELECT substr(woe, 9, 2) FROM w_m), '\x0400'::bytea, 'a WoE model is written in format version 4');
 CREATE TEMP TABLE w_net AS
-SELECT dlfin_train('{"hidden": [6], "seed": 1, "epochs": 4, "woe": ["home", "income", "job"], "woe_binning": {"max_bins": 5}}',
+SELECT dlfin_train('{"optimizer": "adam", "hidden": [6], "seed": 1, "epochs": 4, "woe": ["home", "income", "job"], "woe_binning": {"max_bins": 5}}',
                    status = 'bad', seniority, home, income, job, amount) AS m FROM w_loans;
 SELECT is((SELECT dlfin_with_reference(m, seniority, home, income, job, amount) FROM w_net, w_loans GROUP BY m),
           (SELECT m FROM w_net), 'decoded and encoded again (with the same reference rows) it has the same bytes');
-SELECT is((SELECT dlfin_train('{"hidden": [6], "seed": 1, "epochs": 4, "woe": ["home", "income", "job"], "woe_binning": {"max_bins": 5}}',
+SELECT is((SELECT dlfin_train('{"optimizer": "adam", "hidden": [6], "seed": 1, "epochs": 4, "woe": ["home", "income", "job"], "woe_binning": {"max_bins": 5}}',
                               status = 'bad', seniority, home, income, job, amount)
            FROM (SELECT * FROM w_loans ORDER BY md5(income::text || price || home)) s),
           (SELECT m FROM w_net), 'rows in another order give the same bytes');
@@ -71,7 +71,7 @@ SET LOCAL parallel_setup_cost = 0;
 SET LOCAL parallel_tuple_cost = 0;
 SET LOCAL min_parallel_table_scan_size = 0;
 SET LOCAL max_parallel_workers_per_gather = 2;
-SELECT is((SELECT dlfin_train('{"hidden": [6], "seed": 1, "epochs": 4, "woe": ["home", "income", "job"], "woe_binning": {"max_bins": 5}}',
+SELECT is((SELECT dlfin_train('{"optimizer": "adam", "hidden": [6], "seed": 1, "epochs": 4, "woe": ["home", "income", "job"], "woe_binning": {"max_bins": 5}}',
                               status = 'bad', seniority, home, income, job, amount) FROM w_loans),
           (SELECT m FROM w_net), 'a parallel plan gives the same bytes');
 RESET max_parallel_workers_per_gather;
@@ -94,7 +94,7 @@ SELECT ok((SELECT max(abs(dlfin_predict('w_card', seniority, home, income)
            FROM w_loans) = 0, 'and scores by name as by bytes');
 SELECT ok(position('WoE encoding (stored in the model)' IN dlfin.model_card('w_card')) > 0,
           'the card''s characteristics show the stored WoE tables');
-SELECT is((SELECT dlfin_model_info(dlfin_train('{"hidden": [4], "epochs": 3, "woe": ["job"], "monotone": {"job": 1}}',
+SELECT is((SELECT dlfin_model_info(dlfin_train('{"optimizer": "adam", "hidden": [4], "epochs": 3, "woe": ["job"], "monotone": {"job": 1}}',
                                                 status = 'bad', job, income)) -> 'features' -> 0 ->> 'monotone' FROM w_loans),
           '1', 'a text feature encoded by WoE can be monotone (in its WoE)');
 SELECT ok((SELECT bool_and((f ->> 'importance')::float8 IS NOT NULL)

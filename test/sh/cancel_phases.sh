@@ -22,7 +22,7 @@ SELECT i, (i::int8 * 2654435761 % 1000003) / 1000003.0::float8 AS s,
        (ARRAY['a', 'b', 'c', 'd'])[1 + i % 4] AS c
 FROM generate_series(1, $rows) i;
 VACUUM ANALYZE big;
-CREATE TABLE m AS SELECT dlfin_train('{"epochs": 1, "hidden": [16, 16]}', y, x, z, c) AS m FROM big WHERE i <= 5000;
+CREATE TABLE m AS SELECT dlfin_train('{"optimizer": "adam", "epochs": 1, "hidden": [16, 16]}', y, x, z, c) AS m FROM big WHERE i <= 5000;
 SQL
 
 # name|query; parallel plans off so the timing is the leader's own work

@@ -50,7 +50,8 @@ SELECT seniority, home, time, age, marital, records, job, expenses, (income * 1.
 FROM credit WHERE part = 'test';
 SELECT dlfin.train('credit_default', $$SELECT status, seniority, home, time, age, marital, records,
                    job, expenses, income, assets, debt, amount, price FROM credit$$, 'status',
-                   '{"positive": "bad", "adverse": "positive", "seed": 7, "monotone": {"income": -1}}') AS version;
+                   '{"positive": "bad", "adverse": "positive", "seed": 7, "monotone": {"income": -1},
+                     "optimizer": "adam"}') AS version;
 SQL
 
 # Writes the text result of a query to a file, unaligned and without headers.

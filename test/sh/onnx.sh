@@ -65,23 +65,24 @@ UPDATE credit SET home = NULL WHERE test AND id % 19 = 0;
 CREATE TABLE m (name text PRIMARY KEY, model bytea);
 SQL
 
-# name | options | label | features
+# name | options | label | features (ens_default: the defaults' cv ensemble)
 models="\
-bin_default|{\"epochs\": 15, \"seed\": 1}|status|seniority, home, time, age, has_records, job, expenses, income, assets, debt, amount, price
-bin_platt|{\"epochs\": 15, \"seed\": 2, \"calibrate\": \"platt\", \"hidden\": [16], \"activation\": \"tanh\"}|status|seniority, home, time, age, has_records, job, income, amount, price
-bin_iso|{\"epochs\": 15, \"seed\": 3, \"calibrate\": \"isotonic\", \"hidden\": [8, 8], \"activation\": \"sigmoid\"}|status|seniority, home, age, has_records, job, income, amount
-bin_leaky|{\"epochs\": 10, \"seed\": 4, \"hidden\": [24], \"activation\": \"leaky_relu\"}|status|home, job, income, amount
-multi|{\"epochs\": 15, \"seed\": 5}|home|seniority, time, age, has_records, job, income, amount, marital
-reg|{\"epochs\": 15, \"seed\": 6, \"hidden\": [16, 8]}|(amount / 1000.0)::float8|seniority, home, time, age, job, income, price
-ens_bin|{\"epochs\": 10, \"seed\": 7, \"ensemble\": 3}|status|seniority, home, time, age, has_records, job, income, amount, price
-ens_platt|{\"epochs\": 10, \"seed\": 8, \"ensemble\": 4, \"ensemble_sample\": \"bootstrap\", \"calibrate\": \"platt\", \"hidden\": [16], \"activation\": \"tanh\"}|status|seniority, home, age, has_records, job, income, amount
-ens_iso|{\"epochs\": 10, \"seed\": 9, \"ensemble\": 3, \"calibrate\": \"isotonic\", \"hidden\": [8, 8], \"activation\": \"sigmoid\"}|status|seniority, home, age, has_records, job, income, amount
-ens_multi|{\"epochs\": 10, \"seed\": 10, \"ensemble\": 3}|home|seniority, time, age, has_records, job, income, amount, marital
-ens_reg|{\"epochs\": 10, \"seed\": 11, \"ensemble\": 5, \"hidden\": [16, 8]}|(amount / 1000.0)::float8|seniority, home, time, age, job, income, price
-skip_bin|{\"epochs\": 10, \"seed\": 12, \"skip\": true, \"calibrate\": \"isotonic\"}|status|seniority, home, time, age, has_records, job, income, amount, price
-skip_multi|{\"epochs\": 10, \"seed\": 13, \"skip\": true, \"hidden\": [8], \"activation\": \"tanh\"}|home|seniority, time, age, has_records, job, income, amount, marital
-skip_reg|{\"epochs\": 10, \"seed\": 14, \"skip\": true, \"hidden\": []}|(amount / 1000.0)::float8|seniority, home, time, age, job, income, price
-skip_ens|{\"epochs\": 10, \"seed\": 15, \"skip\": true, \"ensemble\": 3, \"calibrate\": \"platt\", \"hidden\": [16, 8], \"activation\": \"leaky_relu\"}|status|seniority, home, time, age, has_records, job, income, amount, price"
+bin_default|{\"optimizer\": \"adam\", \"epochs\": 15, \"seed\": 1}|status|seniority, home, time, age, has_records, job, expenses, income, assets, debt, amount, price
+bin_platt|{\"optimizer\": \"adam\", \"epochs\": 15, \"seed\": 2, \"calibrate\": \"platt\", \"hidden\": [16], \"activation\": \"tanh\"}|status|seniority, home, time, age, has_records, job, income, amount, price
+bin_iso|{\"optimizer\": \"adam\", \"epochs\": 15, \"seed\": 3, \"calibrate\": \"isotonic\", \"hidden\": [8, 8], \"activation\": \"sigmoid\"}|status|seniority, home, age, has_records, job, income, amount
+bin_leaky|{\"optimizer\": \"adam\", \"epochs\": 10, \"seed\": 4, \"hidden\": [24], \"activation\": \"leaky_relu\"}|status|home, job, income, amount
+multi|{\"optimizer\": \"adam\", \"epochs\": 15, \"seed\": 5}|home|seniority, time, age, has_records, job, income, amount, marital
+reg|{\"optimizer\": \"adam\", \"epochs\": 15, \"seed\": 6, \"hidden\": [16, 8]}|(amount / 1000.0)::float8|seniority, home, time, age, job, income, price
+ens_bin|{\"optimizer\": \"adam\", \"epochs\": 10, \"seed\": 7, \"ensemble\": 3}|status|seniority, home, time, age, has_records, job, income, amount, price
+ens_platt|{\"optimizer\": \"adam\", \"epochs\": 10, \"seed\": 8, \"ensemble\": 4, \"ensemble_sample\": \"bootstrap\", \"calibrate\": \"platt\", \"hidden\": [16], \"activation\": \"tanh\"}|status|seniority, home, age, has_records, job, income, amount
+ens_iso|{\"optimizer\": \"adam\", \"epochs\": 10, \"seed\": 9, \"ensemble\": 3, \"calibrate\": \"isotonic\", \"hidden\": [8, 8], \"activation\": \"sigmoid\"}|status|seniority, home, age, has_records, job, income, amount
+ens_multi|{\"optimizer\": \"adam\", \"epochs\": 10, \"seed\": 10, \"ensemble\": 3}|home|seniority, time, age, has_records, job, income, amount, marital
+ens_reg|{\"optimizer\": \"adam\", \"epochs\": 10, \"seed\": 11, \"ensemble\": 5, \"hidden\": [16, 8]}|(amount / 1000.0)::float8|seniority, home, time, age, job, income, price
+skip_bin|{\"optimizer\": \"adam\", \"epochs\": 10, \"seed\": 12, \"skip\": true, \"calibrate\": \"isotonic\"}|status|seniority, home, time, age, has_records, job, income, amount, price
+skip_multi|{\"optimizer\": \"adam\", \"epochs\": 10, \"seed\": 13, \"skip\": true, \"hidden\": [8], \"activation\": \"tanh\"}|home|seniority, time, age, has_records, job, income, amount, marital
+skip_reg|{\"optimizer\": \"adam\", \"epochs\": 10, \"seed\": 14, \"skip\": true, \"hidden\": []}|(amount / 1000.0)::float8|seniority, home, time, age, job, income, price
+skip_ens|{\"optimizer\": \"adam\", \"epochs\": 10, \"seed\": 15, \"skip\": true, \"ensemble\": 3, \"calibrate\": \"platt\", \"hidden\": [16, 8], \"activation\": \"leaky_relu\"}|status|seniority, home, time, age, has_records, job, income, amount, price
+ens_default|{\"epochs\": 10, \"seed\": 16}|status|seniority, home, time, age, has_records, job, income, amount, price"
 
 fail=0
 # Exports model $1 of table m, scores the rows of table $3 where $4 holds

@@ -305,8 +305,11 @@ test_limits(void)
 	   "ensemble above %d refused", DLF_MAX_ENSEMBLE);
 	dlf_train_options_default(&opt);
 	opt.init = e;
-	ok(dlf_train_auto(m, d, &opt, NULL, &err) == DLF_ERR_INVALID &&
-	   strstr(err.message, "ensemble") != NULL, "warm start from an ensemble refused");
+	opt.epochs = 2;
+	opt.hidden[0] = 8;			/* train_ens's shape */
+	opt.hidden[1] = 4;
+	ok(dlf_train_auto(m, d, &opt, NULL, &err) == DLF_OK && dlf_model_members(m) == 1,
+	   "warm start from an ensemble: one network from its member 0");
 	free_data(d);
 	dlf_model_free(m);
 	dlf_model_free(e);

@@ -226,6 +226,60 @@ test_cv(void)
 	free_data(d);
 }
 
+/* The defaults' rule (dlf_train_resolve): which sets get which recipe. */
+static void
+test_resolve(void)
+{
+	DlfModel   *m = schema(DLF_TASK_BINARY, 2, 3, 0);
+	DlfDataset *d = synth(m, 300, 3);
+	DlfTrainOptions o;
+
+	dlf_train_options_default(&o);
+	o.optimizer = DLF_OPTIM_DEFAULT;
+	dlf_train_resolve(&o, m, d);
+	ok(o.optimizer == DLF_OPTIM_LBFGS && o.l2_auto && o.ens_sample == DLF_ENS_CV,
+	   "resolve: 300 rows get lbfgs, l2 auto and the cv ensemble");
+	dlf_train_resolve(&o, m, d);
+	ok(o.optimizer == DLF_OPTIM_LBFGS && o.ens_sample == DLF_ENS_CV, "resolve: idempotent");
+	dlf_train_options_default(&o);
+	o.optimizer = DLF_OPTIM_DEFAULT;
+	o.given = DLF_GIVEN_ADAM;
+	dlf_train_resolve(&o, m, d);
+	ok(o.optimizer == DLF_OPTIM_ADAM && !o.l2_auto && o.ens_sample == DLF_ENS_SEEDS,
+	   "resolve: an Adam-only option keeps Adam");
+	dlf_train_options_default(&o);
+	o.optimizer = DLF_OPTIM_DEFAULT;
+	o.given = DLF_GIVEN_ENSEMBLE | DLF_GIVEN_L2;
+	dlf_train_resolve(&o, m, d);
+	ok(o.optimizer == DLF_OPTIM_LBFGS && !o.l2_auto && o.ens_sample == DLF_ENS_SEEDS,
+	   "resolve: given l2 and ensemble are kept");
+	dlf_train_options_default(&o);
+	o.optimizer = DLF_OPTIM_DEFAULT;
+	m->calibration = DLF_CALIB_PLATT;
+	dlf_train_resolve(&o, m, d);
+	ok(o.optimizer == DLF_OPTIM_LBFGS && o.l2_auto && o.ens_sample == DLF_ENS_SEEDS,
+	   "resolve: calibrate gives one network");
+	m->calibration = DLF_CALIB_NONE;
+	dlf_train_options_default(&o);
+	o.optimizer = DLF_OPTIM_DEFAULT;
+	o.cv_folds = 200;			/* a class with fewer rows than folds */
+	dlf_train_resolve(&o, m, d);
+	ok(o.optimizer == DLF_OPTIM_ADAM && !o.l2_auto, "resolve: unstratifiable sets keep Adam");
+	free_data(d);
+	d = synth(m, DLF_DEFAULT_CV_ROWS + 1, 3);
+	dlf_train_options_default(&o);
+	o.optimizer = DLF_OPTIM_DEFAULT;
+	dlf_train_resolve(&o, m, d);
+	ok(o.optimizer == DLF_OPTIM_ADAM && !o.l2_auto && o.ens_sample == DLF_ENS_SEEDS,
+	   "resolve: more than %d rows keep Adam", DLF_DEFAULT_CV_ROWS);
+	dlf_train_options_default(&o);
+	o.optimizer = DLF_OPTIM_AUTO;
+	dlf_train_resolve(&o, m, d);
+	ok(o.optimizer == DLF_OPTIM_AUTO, "resolve: a given optimizer is left alone");
+	dlf_model_free(m);
+	free_data(d);
+}
+
 int
 main(void)
 {
@@ -235,5 +289,6 @@ main(void)
 	test_train(DLF_TASK_REGRESSION, 0);
 	test_constraints();
 	test_cv();
+	test_resolve();
 	return done_testing();
 }

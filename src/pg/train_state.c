@@ -20,8 +20,16 @@
  * "DLFS", a double a row for labels)
  */
 #define STATE_MAGIC 0x444c4633
+/* "DLF4": the same, with the rows in a spill file (train_state_file.c) */
+#define STATE_MAGIC_SPILL 0x444c4634
 /* open-addressing slots over the distinct numeric labels: > 2 * their limit */
 #define VAL_SLOTS	4096
+/*
+ * Rows a combined state reserves on its first spilled partial state, in
+ * multiples of that state's rows (the leader and one worker: the usual
+ * plan on a small machine), before the others arrive.
+ */
+#define SPILL_AHEAD 2
 
 StaticAssertDecl(VAL_SLOTS > 2 * DLF_MAX_CLASSES && DLF_MAX_CLASSES < PG_INT16_MAX,
 				 "label value slots must hold DLF_MAX_CLASSES codes");
@@ -38,6 +46,7 @@ train_state_new(int32 nfeat, const DlfArgType *label_type,
 	st->nfeat = nfeat;
 	st->label_type = *label_type;
 	st->cols = palloc0(sizeof(TrainColumn) * nfeat);
+	st->spill_fd = -1;
 	for (int32 f = 0; f < nfeat; f++)
 		st->cols[f].type = feat_types[f];
 	if (options)
@@ -157,6 +166,22 @@ train_state_reserve(TrainState *st, int64 nrows)
 	st->cap = cap;
 	st->array_bytes = (Size) cap * row_bytes(st);
 	train_state_check_memory(st);
+}
+
+/*
+ * Makes room for need rows, and for up to want rows within the memory
+ * limit: room is reserved, not touched, so it costs no resident memory
+ * until rows fill it, and it spares later growth a copy of every array.
+ */
+static void
+reserve_ahead(TrainState *st, int64 need, int64 want)
+{
+	Size		limit = (Size) dlfin_max_training_memory * 1024;
+	Size		other = state_bytes(st) - st->array_bytes;
+	int64		fit = limit > other ? (int64) ((limit - other) / row_bytes(st)) : 0;
+
+	/* what fits beside the dictionaries: never an error the rows avoid */
+	train_state_reserve(st, Max(need, Min(want, fit)));
 }
 
 /*
@@ -293,34 +318,74 @@ void
 train_state_check_owned(const TrainState *st)
 {
 	check_usable(st);
-	if (st->raw_rows != NULL)
+	if (st->raw_rows != NULL || st->spill_writer != 0)
 		elog(ERROR, "dlfin_train: a deserialised partial state reached a function other than the combine function");
 }
 
 /*
- * Where src's row array k starts (k = -1: the labels, else column k): its
- * own array, or the place in the serial form of a deserialised state.  The
- * serial form may be unaligned, so it is only ever read with memcpy.
+ * Where a deserialised state's row array k starts in its serial rows
+ * (k = -1: the labels, else column k; k = nfeat: their end).
  */
-static const char *
-src_rows(const TrainState *src, int32 k)
+static Size
+raw_offset(const TrainState *src, int32 k)
 {
-	const char *p = src->raw_rows;
+	Size		lab = (Size) src->nrows * (src->raw_label_values ? sizeof(double) : sizeof(uint16));
 
-	if (p == NULL)
-	{
-		if (k < 0)
-			return src->label_val ? (const char *) src->label_val
-				: (const char *) src->label_code;
-		if (src->cols[k].type.sqltype == DLF_SQL_TEXT)
-			return (const char *) src->cols[k].cat;
-		return (const char *) src->cols[k].num;
-	}
 	if (k < 0)
-		return p;
+		return 0;
 	/* every column takes 4 bytes a row: an int32 code or a float */
-	p += src->nrows * (src->raw_label_values ? sizeof(double) : sizeof(uint16));
-	return p + (Size) k * src->nrows * 4;
+	return lab + (Size) k * src->nrows * 4;
+}
+
+/*
+ * Copies len bytes from byte off of src's row array k (k = -1: the labels,
+ * else column k) to `to': from its own array, from the serial form of a
+ * deserialised state (maybe unaligned, so only ever read with memcpy) or
+ * from the spill file that holds that form's rows.
+ */
+static void
+src_copy(const TrainState *src, int32 k, Size off, void *to, Size len)
+{
+	const char *p;
+
+	if (src->spill_writer)
+	{
+		train_state_spill_read(src, raw_offset(src, k) + off, to, len);
+		return;
+	}
+	if (src->raw_rows)
+		p = src->raw_rows + raw_offset(src, k);
+	else if (k < 0)
+		p = src->label_val ? (const char *) src->label_val
+			: (const char *) src->label_code;
+	else if (src->cols[k].type.sqltype == DLF_SQL_TEXT)
+		p = (const char *) src->cols[k].cat;
+	else
+		p = (const char *) src->cols[k].num;
+	memcpy(to, p + off, len);
+}
+
+/*
+ * Appends src's n numeric label codes at row base of dst as their values
+ * (dst keeps values), a block of codes at a time.
+ */
+static void
+codes_to_values(TrainState *dst, const TrainState *src, int64 base, int64 n)
+{
+	uint16		block[4096];
+
+	for (int64 i0 = 0; i0 < n; i0 += lengthof(block))
+	{
+		int64		m = Min(n - i0, (int64) lengthof(block));
+
+		src_copy(src, -1, sizeof(uint16) * i0, block, sizeof(uint16) * m);
+		for (int64 i = 0; i < m; i++)
+		{
+			if (block[i] >= src->nvals)
+				elog(ERROR, "dlfin_train: invalid serialized state");
+			dst->label_val[base + i0 + i] = src->vals[block[i]];
+		}
+	}
 }
 
 /*
@@ -331,8 +396,8 @@ src_rows(const TrainState *src, int32 k)
 static void
 merge_labels(TrainState *dst, const TrainState *src, int64 base, int64 n)
 {
-	const char *from = src_rows(src, -1);
-	bool		src_values = src->raw_rows ? src->raw_label_values : src->label_val != NULL;
+	bool		src_values = src->raw_rows || src->spill_writer ?
+		src->raw_label_values : src->label_val != NULL;
 
 	if (dst->label_type.sqltype == DLF_SQL_TEXT)
 	{
@@ -341,7 +406,7 @@ merge_labels(TrainState *dst, const TrainState *src, int64 base, int64 n)
 		for (int32 c = 0; c < src->label_dict.n; c++)
 			map[c] = text_code(&dst->label_dict, src->label_dict.str[c],
 							   src->label_dict.len[c], src->label_dict.count[c]);
-		memcpy(dst->label_code + base, from, sizeof(uint16) * n);
+		src_copy(src, -1, 0, dst->label_code + base, sizeof(uint16) * n);
 		for (int64 i = base; i < base + n; i++)
 		{
 			if (dst->label_code[i] >= src->label_dict.n)
@@ -354,7 +419,7 @@ merge_labels(TrainState *dst, const TrainState *src, int64 base, int64 n)
 	{
 		if (dst->label_val == NULL)
 			labels_to_values(dst);
-		memcpy(dst->label_val + base, from, sizeof(double) * n);
+		src_copy(src, -1, 0, dst->label_val + base, sizeof(double) * n);
 		for (int64 i = base; i < base + n; i++)
 			if (!isfinite(dst->label_val[i]))
 				elog(ERROR, "dlfin_train: invalid serialized state");
@@ -370,18 +435,10 @@ merge_labels(TrainState *dst, const TrainState *src, int64 base, int64 n)
 		if (full && dst->label_val == NULL)
 			labels_to_values(dst);
 		if (dst->label_val)
-			for (int64 i = 0; i < n; i++)
-			{
-				uint16		c;
-
-				memcpy(&c, from + i * sizeof(uint16), sizeof(uint16));
-				if (c >= src->nvals)
-					elog(ERROR, "dlfin_train: invalid serialized state");
-				dst->label_val[base + i] = src->vals[c];
-			}
+			codes_to_values(dst, src, base, n);
 		else
 		{
-			memcpy(dst->label_code + base, from, sizeof(uint16) * n);
+			src_copy(src, -1, 0, dst->label_code + base, sizeof(uint16) * n);
 			for (int64 i = base; i < base + n; i++)
 			{
 				if (dst->label_code[i] >= src->nvals)
@@ -400,13 +457,12 @@ merge_columns(TrainState *dst, const TrainState *src, int64 base, int64 n)
 	{
 		TrainColumn *d = &dst->cols[f];
 		const TrainColumn *s = &src->cols[f];
-		const char *from = src_rows(src, f);
 
 		if (d->type.sqltype == DLF_SQL_TEXT)
 		{
 			int32	   *map = merge_dict(&d->dict, &s->dict);
 
-			memcpy(d->cat + base, from, sizeof(int32) * n);
+			src_copy(src, f, 0, d->cat + base, sizeof(int32) * n);
 			for (int64 i = base; i < base + n; i++)
 			{
 				int32		c = d->cat[i];
@@ -418,7 +474,7 @@ merge_columns(TrainState *dst, const TrainState *src, int64 base, int64 n)
 			pfree(map);
 		}
 		else
-			memcpy(d->num + base, from, sizeof(float) * n);
+			src_copy(src, f, 0, d->num + base, sizeof(float) * n);
 	}
 }
 
@@ -441,10 +497,15 @@ train_state_merge(TrainState *dst, TrainState *src)
 		train_state_set_names(dst, src->names);
 	if (n == 0)
 		return;
+	if (src->spill_writer)
+		train_state_spill_open(src, raw_offset(src, src->nfeat));
+	if (base == 0 && src->spill_writer)
+		reserve_ahead(dst, n, SPILL_AHEAD * n);
 	train_state_reserve(dst, base + n);
 	merge_labels(dst, src, base, n);
 	merge_columns(dst, src, base, n);
 	dst->nrows = base + n;
+	train_state_spill_close(src);
 	train_state_check_memory(dst);
 }
 
@@ -549,17 +610,20 @@ train_state_consumable(FunctionCallInfo fcinfo)
  * Serialises the state for a parallel leader or another node.  The row
  * arrays, nearly all of it, are appended into room reserved once (no
  * doubling copies); with consume, each is freed once copied, so the state
- * and its serial form do not both live whole.
+ * and its serial form do not both live whole.  With spill (which implies
+ * consume: the caller checked train_state_spillable), they go to a file
+ * instead and the serial form names it.
  */
 bytea *
-train_state_serialize(TrainState *st, bool consume)
+train_state_serialize(TrainState *st, bool consume, bool spill)
 {
 	StringInfoData buf;
 	int64		n = st->nrows;
 
 	train_state_check_owned(st);
+	spill = spill && consume && n > 0 && st->cap > 0;
 	pq_begintypsend(&buf);
-	pq_sendint32(&buf, STATE_MAGIC);
+	pq_sendint32(&buf, spill ? STATE_MAGIC_SPILL : STATE_MAGIC);
 	pq_sendint32(&buf, st->nfeat);
 	pq_sendint64(&buf, n);
 	send_type(&buf, &st->label_type);
@@ -593,6 +657,11 @@ train_state_serialize(TrainState *st, bool consume)
 			pq_sendbytes(&buf, (char *) st->vals, sizeof(double) * st->nvals);
 		}
 	}
+	if (spill)
+	{
+		train_state_spill_rows(st, &buf);
+		goto consumed;
+	}
 	/* arrays in host order: states only travel between identical builds */
 	enlargeStringInfo(&buf, (int) Min((Size) n * row_bytes(st), (Size) MaxAllocSize));
 	if (st->label_val)
@@ -621,6 +690,7 @@ train_state_serialize(TrainState *st, bool consume)
 			c->num = NULL;
 		}
 	}
+consumed:
 	if (consume)
 	{
 		st->consumed = true;
@@ -666,23 +736,30 @@ recv_label_values(StringInfo buf, TrainState *st)
 }
 
 /*
- * Points the state at its n serialised rows, which stay in the buffer:
- * they are checked when train_state_merge copies them.
+ * Points the state at its n serialised rows, which stay in the buffer or
+ * in the spill file it names: they are checked when train_state_merge
+ * copies them.
  */
 static void
-recv_rows(StringInfo buf, TrainState *st, int64 n)
+recv_rows(StringInfo buf, TrainState *st, int64 n, bool spilled)
 {
 	Size		need = (Size) n * 4 * st->nfeat +
 		(Size) n * (st->label_val ? sizeof(double) : sizeof(uint16));
 
-	if (need != (Size) (buf->len - buf->cursor))
-		elog(ERROR, "dlfin_train: invalid serialized state");
 	st->raw_label_values = st->label_val != NULL;
 	if (st->label_val)
 		pfree(st->label_val);
 	st->label_val = NULL;
-	st->raw_rows = pq_getmsgbytes(buf, (int) need);
 	st->nrows = n;
+	if (spilled)
+	{
+		/* the file's size is checked when it is opened */
+		train_state_spill_recv(buf, st);
+		return;
+	}
+	if (need != (Size) (buf->len - buf->cursor))
+		elog(ERROR, "dlfin_train: invalid serialized state");
+	st->raw_rows = pq_getmsgbytes(buf, (int) need);
 }
 
 /*
@@ -701,17 +778,21 @@ train_state_deserialize(bytea *b)
 	int64		n;
 	int32		optlen;
 	Jsonb	   *options = NULL;
+	uint32		magic;
 
 	buf.data = VARDATA_ANY(b);
 	buf.len = VARSIZE_ANY_EXHDR(b);
 	buf.maxlen = buf.len;
 	buf.cursor = 0;
-	if (pq_getmsgint(&buf, 4) != STATE_MAGIC)
+	magic = pq_getmsgint(&buf, 4);
+	if (magic != STATE_MAGIC && magic != STATE_MAGIC_SPILL)
 		elog(ERROR, "dlfin_train: invalid serialized state");
 	nfeat = pq_getmsgint(&buf, 4);
 	n = pq_getmsgint64(&buf);
 	if (nfeat < 1 || nfeat > DLF_MAX_FEATURES || n < 0 ||
-		n > (int64) buf.len / (int64) sizeof(uint16))
+		(magic == STATE_MAGIC && n > (int64) buf.len / (int64) sizeof(uint16)) ||
+		(magic == STATE_MAGIC_SPILL &&
+		 (n == 0 || n > PG_INT64_MAX / (4 * (DLF_MAX_FEATURES + 2)))))
 		elog(ERROR, "dlfin_train: invalid serialized state");
 	recv_type(&buf, &label_type);
 	optlen = pq_getmsgint(&buf, 4);
@@ -742,7 +823,7 @@ train_state_deserialize(bytea *b)
 	if (label_type.sqltype != DLF_SQL_TEXT)
 		recv_label_values(&buf, st);
 	if (n > 0)
-		recv_rows(&buf, st, n);
+		recv_rows(&buf, st, n, magic == STATE_MAGIC_SPILL);
 	pq_getmsgend(&buf);
 	return st;
 }

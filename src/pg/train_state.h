@@ -79,6 +79,8 @@ extern void train_state_set_label(TrainState *st, int64 row, double v);
 extern void train_state_set_text_label(TrainState *st, int64 row,
 									   const char *s, int len);
 extern void train_state_check_memory(TrainState *st);
+extern Size train_state_row_bytes(const TrainState *st);
+extern int32 train_state_value_code(TrainState *st, double v);
 extern void train_state_merge(TrainState *dst, TrainState *src);
 extern bytea *train_state_serialize(TrainState *st, bool consume, bool spill);
 extern bool train_state_consumable(FunctionCallInfo fcinfo);

@@ -44,10 +44,16 @@
 static uint64 spill_seq = 0;
 static bool spill_sweep = false;	/* the xact callback is registered */
 
-/* The path of a spill file of leader `leader', writer `writer'. */
+/*
+ * The path of writer's spill file seq: named after this process's parallel
+ * leader (itself in the leader, whose lock group it leads), which the
+ * writer and the reader share.
+ */
 static void
-spill_path(char *path, int leader, int writer, int64 seq)
+spill_path(char *path, int writer, int64 seq)
 {
+	int			leader = MyProc->lockGroupLeader ? MyProc->lockGroupLeader->pid : MyProcPid;
+
 	snprintf(path, MAXPGPATH, "%s/%s%d.dlfin.%d." INT64_FORMAT,
 			 SPILL_DIR, PG_TEMP_FILE_PREFIX, leader, writer, seq);
 }
@@ -143,19 +149,25 @@ spill_write(int fd, const char *path, const char *p, Size len)
 void
 train_state_spill_rows(TrainState *st, StringInfo buf)
 {
-	int			leader = MyProc->lockGroupLeader ? MyProc->lockGroupLeader->pid : MyProcPid;
 	int64		seq = (int64) spill_seq++;
 	int64		n = st->nrows;
 	char		path[MAXPGPATH];
 	int			fd;
 	void	   *lab = st->label_val ? (void *) st->label_val : (void *) st->label_code;
 
-	spill_path(path, leader, MyProcPid, seq);
+	spill_path(path, MyProcPid, seq);
 	fd = OpenTransientFilePerm(path, O_WRONLY | O_CREAT | O_EXCL | PG_BINARY, pg_file_create_mode);
-	if (fd < 0 && errno == ENOENT)
+	if (fd < 0 && (errno == ENOENT || errno == EEXIST))
 	{
-		/* the directory is made on the first use of temporary files */
-		(void) MakePGDirectory(SPILL_DIR);
+		/*
+		 * The directory is made on the first use of temporary files; a file
+		 * of this name is a leftover of a process that had this PID (only
+		 * this writer PID and counter make the name).
+		 */
+		if (errno == ENOENT)
+			(void) MakePGDirectory(SPILL_DIR);
+		else
+			(void) unlink(path);
 		fd = OpenTransientFilePerm(path, O_WRONLY | O_CREAT | O_EXCL | PG_BINARY, pg_file_create_mode);
 	}
 	if (fd < 0)
@@ -204,9 +216,9 @@ train_state_spill_recv(StringInfo buf, TrainState *st)
 }
 
 /*
- * Opens a spilled state's file (this backend is its leader) and unlinks
- * it at once: the open descriptor keeps its data until closed, here or at
- * the end of the transaction.  Checks that it holds `need' bytes.
+ * Opens a spilled state's file and unlinks it at once: the open
+ * descriptor keeps its data until closed, here or at the end of the
+ * transaction.  Checks that it holds `need' bytes.
  */
 void
 train_state_spill_open(TrainState *st, Size need)
@@ -214,7 +226,7 @@ train_state_spill_open(TrainState *st, Size need)
 	char		path[MAXPGPATH];
 	struct stat sb;
 
-	spill_path(path, MyProcPid, st->spill_writer, st->spill_seq);
+	spill_path(path, st->spill_writer, st->spill_seq);
 	st->spill_fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
 	if (st->spill_fd < 0)
 		elog(ERROR, "dlfin_train: invalid serialized state (file \"%s\": %m)", path);

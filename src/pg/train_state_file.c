@@ -22,7 +22,6 @@
 #include "postgres.h"
 
 #include <fcntl.h>
-#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -198,7 +197,6 @@ train_state_spill_rows(TrainState *st, StringInfo buf)
 	}
 	pq_sendint32(buf, MyProcPid);
 	pq_sendint64(buf, seq);
-	malloc_trim(0);
 }
 
 /*

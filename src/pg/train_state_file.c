@@ -21,6 +21,7 @@
  */
 #include "postgres.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -42,6 +43,7 @@
 
 static uint64 spill_seq = 0;
 static bool spill_sweep = false;	/* the xact callback is registered */
+static bool spill_pending = false;	/* files may be left: sweep at xact end */
 
 /*
  * The path of writer's spill file seq: named after this process's parallel
@@ -57,7 +59,12 @@ spill_path(char *path, int writer, int64 seq)
 			 SPILL_DIR, PG_TEMP_FILE_PREFIX, leader, writer, seq);
 }
 
-/* Removes this backend's spill files left behind (end of transaction). */
+/*
+ * Removes this backend's spill files left behind, at the end of a
+ * transaction that may have left some.  Never throws: before a commit
+ * (an error would still abort it) or during an abort; plain opendir, as
+ * AllocateDir may error out.
+ */
 static void
 spill_sweep_cb(XactEvent event, void *arg)
 {
@@ -66,12 +73,16 @@ spill_sweep_cb(XactEvent event, void *arg)
 	struct dirent *de;
 	int			plen;
 
-	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
-		event != XACT_EVENT_PREPARE)
+	if (!spill_pending || (event != XACT_EVENT_PRE_COMMIT &&
+						   event != XACT_EVENT_ABORT &&
+						   event != XACT_EVENT_PRE_PREPARE))
 		return;
+	spill_pending = false;
 	plen = snprintf(prefix, sizeof(prefix), "%s%d.dlfin.", PG_TEMP_FILE_PREFIX, MyProcPid);
-	dir = AllocateDir(SPILL_DIR);
-	while ((de = ReadDirExtended(dir, SPILL_DIR, LOG)) != NULL)
+	dir = opendir(SPILL_DIR);
+	if (dir == NULL)
+		return;
+	while ((de = readdir(dir)) != NULL)
 	{
 		char		path[MAXPGPATH];
 
@@ -81,13 +92,14 @@ spill_sweep_cb(XactEvent event, void *arg)
 		if (unlink(path) < 0 && errno != ENOENT)
 			elog(LOG, "could not remove file \"%s\": %m", path);
 	}
-	FreeDir(dir);
+	closedir(dir);
 }
 
-/* Registers the sweep of this backend's leftover spill files, once. */
+/* Asks for the sweep of this backend's spill files at transaction end. */
 static void
 spill_register_sweep(void)
 {
+	spill_pending = true;
 	if (spill_sweep)
 		return;
 	RegisterXactCallback(spill_sweep_cb, NULL);

@@ -89,6 +89,7 @@ extern TrainState *train_state_deserialize(bytea *b);
 
 /* ---- rows handed to the parallel leader in a file (train_state_file.c) ---- */
 
+extern void train_state_spill_expect(void);
 extern bool train_state_spillable(FunctionCallInfo fcinfo);
 extern void train_state_spill_rows(TrainState *st, StringInfo buf);
 extern void train_state_spill_recv(StringInfo buf, TrainState *st);

@@ -107,6 +107,18 @@ spill_register_sweep(void)
 }
 
 /*
+ * Called as a state is made: in a parallel query's leader, workers may be
+ * writing files already, so sweep at the end of this transaction (an
+ * error before any state reaches the combine would leave them otherwise).
+ */
+void
+train_state_spill_expect(void)
+{
+	if (IsInParallelMode() && !IsParallelWorker())
+		spill_register_sweep();
+}
+
+/*
  * Whether a serial function called with fcinfo may spill the rows: a
  * consumable state of a partial aggregate running under a Gather (the
  * query's DSA is installed then, in the workers and in the leader's own

@@ -256,7 +256,8 @@ Datum
 dlfin_train_serialize(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BYTEA_P(train_state_serialize((TrainState *) PG_GETARG_POINTER(0),
-											train_state_consumable(fcinfo)));
+											train_state_consumable(fcinfo),
+											train_state_spillable(fcinfo)));
 }
 
 /* Deserial function for parallel aggregation. */

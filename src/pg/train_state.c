@@ -1,27 +1,27 @@
 /*
  * train_state.c
  *	  Buffering of training rows for dlfin_train: growth under the memory
- *	  limit, merging of partial states (parallel aggregation) and their
- *	  self-contained serial form (no OIDs but built-in type OIDs, no
- *	  pointers), checked when read back.
+ *	  limit and merging of partial states (parallel aggregation).  Their
+ *	  serial form is in train_state_serial.c.
  */
 #include "postgres.h"
 
 #include <math.h>
 
-#include "libpq/pqformat.h"
-#include "nodes/execnodes.h"
 #include "utils/memutils.h"
 
 #include "train_state.h"
 
-/*
- * "DLF3": with the feature names (version 2, "DLF2", had none; version 1,
- * "DLFS", a double a row for labels)
- */
-#define STATE_MAGIC 0x444c4633
 /* open-addressing slots over the distinct numeric labels: > 2 * their limit */
 #define VAL_SLOTS	4096
+/*
+ * Rows a combined state reserves on its first spilled partial state, in
+ * multiples of that state's rows (the leader and two workers), before the
+ * others arrive: reserved room is only address space until rows fill it
+ * (1M rows x 8 features, peak RSS growth with 2 workers: 1.50x the raw
+ * matrix with 2, 1.49x with 3, as with 1 worker).
+ */
+#define SPILL_AHEAD 3
 
 StaticAssertDecl(VAL_SLOTS > 2 * DLF_MAX_CLASSES && DLF_MAX_CLASSES < PG_INT16_MAX,
 				 "label value slots must hold DLF_MAX_CLASSES codes");
@@ -38,6 +38,8 @@ train_state_new(int32 nfeat, const DlfArgType *label_type,
 	st->nfeat = nfeat;
 	st->label_type = *label_type;
 	st->cols = palloc0(sizeof(TrainColumn) * nfeat);
+	st->spill_fd = -1;
+	train_state_spill_expect();
 	for (int32 f = 0; f < nfeat; f++)
 		st->cols[f].type = feat_types[f];
 	if (options)
@@ -81,8 +83,8 @@ cmp_names(const TrainState *a, const TrainState *b)
 }
 
 /* Bytes one buffered row takes. */
-static Size
-row_bytes(const TrainState *st)
+Size
+train_state_row_bytes(const TrainState *st)
 {
 	return (st->label_val ? sizeof(double) : sizeof(uint16)) +
 		(Size) st->nfeat * sizeof(float);
@@ -128,13 +130,13 @@ train_state_reserve(TrainState *st, int64 nrows)
 		return;
 	cap = Max(nrows, Max(st->cap + st->cap / 2, 1024));
 	/* do not reserve past the memory limit; error only when rows need it */
-	limit_rows = ((Size) dlfin_max_training_memory * 1024) / row_bytes(st);
+	limit_rows = ((Size) dlfin_max_training_memory * 1024) / train_state_row_bytes(st);
 	if ((Size) cap > limit_rows)
 		cap = Max(nrows, (int64) limit_rows);
 	if ((Size) nrows > limit_rows || cap > (int64) (MaxAllocHugeSize / sizeof(double)))
 	{
 		st->nrows = nrows;
-		st->array_bytes = (Size) nrows * row_bytes(st);
+		st->array_bytes = (Size) nrows * train_state_row_bytes(st);
 		train_state_check_memory(st);
 	}
 	if (st->label_val)
@@ -155,8 +157,24 @@ train_state_reserve(TrainState *st, int64 nrows)
 				: palloc_extended(sizeof(float) * cap, MCXT_ALLOC_HUGE);
 	}
 	st->cap = cap;
-	st->array_bytes = (Size) cap * row_bytes(st);
+	st->array_bytes = (Size) cap * train_state_row_bytes(st);
 	train_state_check_memory(st);
+}
+
+/*
+ * Makes room for need rows, and for up to want rows within the memory
+ * limit: room is reserved, not touched, so it costs no resident memory
+ * until rows fill it, and it spares later growth a copy of every array.
+ */
+static void
+reserve_ahead(TrainState *st, int64 need, int64 want)
+{
+	Size		limit = (Size) dlfin_max_training_memory * 1024;
+	Size		other = state_bytes(st) - st->array_bytes;
+	int64		fit = limit > other ? (int64) ((limit - other) / train_state_row_bytes(st)) : 0;
+
+	/* what fits beside the dictionaries: never an error the rows avoid */
+	train_state_reserve(st, Max(need, Min(want, fit)));
 }
 
 /*
@@ -173,13 +191,13 @@ labels_to_values(TrainState *st)
 		st->label_val[i] = st->vals[st->label_code[i]];
 	pfree(st->label_code);
 	st->label_code = NULL;
-	st->array_bytes = (Size) st->cap * row_bytes(st);
+	st->array_bytes = (Size) st->cap * train_state_row_bytes(st);
 	train_state_check_memory(st);
 }
 
 /* Code of numeric label v, added when new; -1 when the codes are full. */
-static int32
-value_code(TrainState *st, double v)
+int32
+train_state_value_code(TrainState *st, double v)
 {
 	uint32		h;
 
@@ -223,7 +241,7 @@ train_state_set_label(TrainState *st, int64 row, double v)
 		st->label_val[row] = v;
 		return;
 	}
-	c = value_code(st, v);
+	c = train_state_value_code(st, v);
 	if (c >= 0)
 	{
 		st->label_code[row] = (uint16) c;
@@ -293,34 +311,74 @@ void
 train_state_check_owned(const TrainState *st)
 {
 	check_usable(st);
-	if (st->raw_rows != NULL)
+	if (st->raw_rows != NULL || st->spill_writer != 0)
 		elog(ERROR, "dlfin_train: a deserialised partial state reached a function other than the combine function");
 }
 
 /*
- * Where src's row array k starts (k = -1: the labels, else column k): its
- * own array, or the place in the serial form of a deserialised state.  The
- * serial form may be unaligned, so it is only ever read with memcpy.
+ * Where a deserialised state's row array k starts in its serial rows
+ * (k = -1: the labels, else column k; k = nfeat: their end).
  */
-static const char *
-src_rows(const TrainState *src, int32 k)
+static Size
+raw_offset(const TrainState *src, int32 k)
 {
-	const char *p = src->raw_rows;
+	Size		lab = (Size) src->nrows * (src->raw_label_values ? sizeof(double) : sizeof(uint16));
 
-	if (p == NULL)
-	{
-		if (k < 0)
-			return src->label_val ? (const char *) src->label_val
-				: (const char *) src->label_code;
-		if (src->cols[k].type.sqltype == DLF_SQL_TEXT)
-			return (const char *) src->cols[k].cat;
-		return (const char *) src->cols[k].num;
-	}
 	if (k < 0)
-		return p;
+		return 0;
 	/* every column takes 4 bytes a row: an int32 code or a float */
-	p += src->nrows * (src->raw_label_values ? sizeof(double) : sizeof(uint16));
-	return p + (Size) k * src->nrows * 4;
+	return lab + (Size) k * src->nrows * 4;
+}
+
+/*
+ * Copies len bytes from byte off of src's row array k (k = -1: the labels,
+ * else column k) to `to': from its own array, from the serial form of a
+ * deserialised state (maybe unaligned, so only ever read with memcpy) or
+ * from the spill file that holds that form's rows.
+ */
+static void
+src_copy(const TrainState *src, int32 k, Size off, void *to, Size len)
+{
+	const char *p;
+
+	if (src->spill_writer)
+	{
+		train_state_spill_read(src, raw_offset(src, k) + off, to, len);
+		return;
+	}
+	if (src->raw_rows)
+		p = src->raw_rows + raw_offset(src, k);
+	else if (k < 0)
+		p = src->label_val ? (const char *) src->label_val
+			: (const char *) src->label_code;
+	else if (src->cols[k].type.sqltype == DLF_SQL_TEXT)
+		p = (const char *) src->cols[k].cat;
+	else
+		p = (const char *) src->cols[k].num;
+	memcpy(to, p + off, len);
+}
+
+/*
+ * Appends src's n numeric label codes at row base of dst as their values
+ * (dst keeps values), a block of codes at a time.
+ */
+static void
+codes_to_values(TrainState *dst, const TrainState *src, int64 base, int64 n)
+{
+	uint16		block[4096];
+
+	for (int64 i0 = 0; i0 < n; i0 += lengthof(block))
+	{
+		int64		m = Min(n - i0, (int64) lengthof(block));
+
+		src_copy(src, -1, sizeof(uint16) * i0, block, sizeof(uint16) * m);
+		for (int64 i = 0; i < m; i++)
+		{
+			if (block[i] >= src->nvals)
+				elog(ERROR, "dlfin_train: invalid serialized state");
+			dst->label_val[base + i0 + i] = src->vals[block[i]];
+		}
+	}
 }
 
 /*
@@ -331,8 +389,8 @@ src_rows(const TrainState *src, int32 k)
 static void
 merge_labels(TrainState *dst, const TrainState *src, int64 base, int64 n)
 {
-	const char *from = src_rows(src, -1);
-	bool		src_values = src->raw_rows ? src->raw_label_values : src->label_val != NULL;
+	bool		src_values = src->raw_rows || src->spill_writer ?
+		src->raw_label_values : src->label_val != NULL;
 
 	if (dst->label_type.sqltype == DLF_SQL_TEXT)
 	{
@@ -341,7 +399,7 @@ merge_labels(TrainState *dst, const TrainState *src, int64 base, int64 n)
 		for (int32 c = 0; c < src->label_dict.n; c++)
 			map[c] = text_code(&dst->label_dict, src->label_dict.str[c],
 							   src->label_dict.len[c], src->label_dict.count[c]);
-		memcpy(dst->label_code + base, from, sizeof(uint16) * n);
+		src_copy(src, -1, 0, dst->label_code + base, sizeof(uint16) * n);
 		for (int64 i = base; i < base + n; i++)
 		{
 			if (dst->label_code[i] >= src->label_dict.n)
@@ -354,7 +412,7 @@ merge_labels(TrainState *dst, const TrainState *src, int64 base, int64 n)
 	{
 		if (dst->label_val == NULL)
 			labels_to_values(dst);
-		memcpy(dst->label_val + base, from, sizeof(double) * n);
+		src_copy(src, -1, 0, dst->label_val + base, sizeof(double) * n);
 		for (int64 i = base; i < base + n; i++)
 			if (!isfinite(dst->label_val[i]))
 				elog(ERROR, "dlfin_train: invalid serialized state");
@@ -366,22 +424,14 @@ merge_labels(TrainState *dst, const TrainState *src, int64 base, int64 n)
 
 		for (int32 c = 0; c < src->nvals && !full; c++)
 			full = dst->label_val == NULL &&
-				(map[c] = value_code(dst, src->vals[c])) < 0;
+				(map[c] = train_state_value_code(dst, src->vals[c])) < 0;
 		if (full && dst->label_val == NULL)
 			labels_to_values(dst);
 		if (dst->label_val)
-			for (int64 i = 0; i < n; i++)
-			{
-				uint16		c;
-
-				memcpy(&c, from + i * sizeof(uint16), sizeof(uint16));
-				if (c >= src->nvals)
-					elog(ERROR, "dlfin_train: invalid serialized state");
-				dst->label_val[base + i] = src->vals[c];
-			}
+			codes_to_values(dst, src, base, n);
 		else
 		{
-			memcpy(dst->label_code + base, from, sizeof(uint16) * n);
+			src_copy(src, -1, 0, dst->label_code + base, sizeof(uint16) * n);
 			for (int64 i = base; i < base + n; i++)
 			{
 				if (dst->label_code[i] >= src->nvals)
@@ -400,13 +450,12 @@ merge_columns(TrainState *dst, const TrainState *src, int64 base, int64 n)
 	{
 		TrainColumn *d = &dst->cols[f];
 		const TrainColumn *s = &src->cols[f];
-		const char *from = src_rows(src, f);
 
 		if (d->type.sqltype == DLF_SQL_TEXT)
 		{
 			int32	   *map = merge_dict(&d->dict, &s->dict);
 
-			memcpy(d->cat + base, from, sizeof(int32) * n);
+			src_copy(src, f, 0, d->cat + base, sizeof(int32) * n);
 			for (int64 i = base; i < base + n; i++)
 			{
 				int32		c = d->cat[i];
@@ -418,7 +467,7 @@ merge_columns(TrainState *dst, const TrainState *src, int64 base, int64 n)
 			pfree(map);
 		}
 		else
-			memcpy(d->num + base, from, sizeof(float) * n);
+			src_copy(src, f, 0, d->num + base, sizeof(float) * n);
 	}
 }
 
@@ -441,308 +490,14 @@ train_state_merge(TrainState *dst, TrainState *src)
 		train_state_set_names(dst, src->names);
 	if (n == 0)
 		return;
+	if (src->spill_writer)
+		train_state_spill_open(src, raw_offset(src, src->nfeat));
+	if (base == 0 && src->spill_writer)
+		reserve_ahead(dst, n, SPILL_AHEAD * n);
 	train_state_reserve(dst, base + n);
 	merge_labels(dst, src, base, n);
 	merge_columns(dst, src, base, n);
 	dst->nrows = base + n;
+	train_state_spill_close(src);
 	train_state_check_memory(dst);
-}
-
-/* Writes a dictionary. */
-static void
-send_dict(StringInfo buf, const DlfDict *d)
-{
-	pq_sendint32(buf, d->n);
-	for (int32 c = 0; c < d->n; c++)
-	{
-		pq_sendint32(buf, d->len[c]);
-		pq_sendbytes(buf, d->str[c], d->len[c]);
-		pq_sendint64(buf, d->count[c]);
-	}
-}
-
-/* Reads a dictionary, checking every length. */
-static void
-recv_dict(StringInfo buf, DlfDict *d)
-{
-	int32		n = pq_getmsgint(buf, 4);
-
-	if (n < 0)
-		elog(ERROR, "dlfin_train: invalid serialized state");
-	for (int32 c = 0; c < n; c++)
-	{
-		int32		len = pq_getmsgint(buf, 4);
-		const char *s;
-		int64		count;
-
-		if (len < 0 || len > buf->len - buf->cursor)
-			elog(ERROR, "dlfin_train: invalid serialized state");
-		s = pq_getmsgbytes(buf, len);
-		count = pq_getmsgint64(buf);
-		if (dlfin_dict_add(d, s, len, count) != c)
-			elog(ERROR, "dlfin_train: invalid serialized state");
-	}
-}
-
-/* Reads the feature names, checking every length. */
-static void
-recv_names(StringInfo buf, TrainState *st)
-{
-	int			named = pq_getmsgbyte(buf);
-
-	if (named != 0 && named != 1)
-		elog(ERROR, "dlfin_train: invalid serialized state");
-	if (!named)
-		return;
-	st->names = palloc(sizeof(char *) * st->nfeat);
-	for (int32 f = 0; f < st->nfeat; f++)
-	{
-		int32		len = pq_getmsgint(buf, 4);
-
-		if (len < 1 || len > DLF_MAX_NAME || len > buf->len - buf->cursor)
-			elog(ERROR, "dlfin_train: invalid serialized state");
-		st->names[f] = pnstrdup(pq_getmsgbytes(buf, len), len);
-		if (strlen(st->names[f]) != len)
-			elog(ERROR, "dlfin_train: invalid serialized state");
-	}
-}
-
-/* Writes a type descriptor (built-in base type OID, kind). */
-static void
-send_type(StringInfo buf, const DlfArgType *t)
-{
-	pq_sendint32(buf, t->base);
-	pq_sendbyte(buf, t->kind);
-}
-
-/* Reads a type descriptor and checks it against the known types. */
-static void
-recv_type(StringInfo buf, DlfArgType *t)
-{
-	Oid			base = pq_getmsgint(buf, 4);
-	int			kind = pq_getmsgbyte(buf);
-
-	if (!dlfin_classify_type(base, t) || t->kind != kind)
-		elog(ERROR, "dlfin_train: invalid serialized state");
-}
-
-/*
- * Whether the serial function may free the state's rows as it copies them:
- * only under a plain or sorted aggregation, which never reads a group's
- * state again once its partial result is out (a rescan starts from new
- * states; a hashed one may emit the same states again).  The states are
- * never shared between aggregates: FINALFUNC_MODIFY = READ_WRITE.
- */
-bool
-train_state_consumable(FunctionCallInfo fcinfo)
-{
-	AggState   *agg;
-
-	if (AggCheckCallContext(fcinfo, NULL) != AGG_CONTEXT_AGGREGATE ||
-		fcinfo->context == NULL || !IsA(fcinfo->context, AggState))
-		return false;
-	agg = (AggState *) fcinfo->context;
-	return agg->aggstrategy == AGG_PLAIN || agg->aggstrategy == AGG_SORTED;
-}
-
-/*
- * Serialises the state for a parallel leader or another node.  The row
- * arrays, nearly all of it, are appended into room reserved once (no
- * doubling copies); with consume, each is freed once copied, so the state
- * and its serial form do not both live whole.
- */
-bytea *
-train_state_serialize(TrainState *st, bool consume)
-{
-	StringInfoData buf;
-	int64		n = st->nrows;
-
-	train_state_check_owned(st);
-	pq_begintypsend(&buf);
-	pq_sendint32(&buf, STATE_MAGIC);
-	pq_sendint32(&buf, st->nfeat);
-	pq_sendint64(&buf, n);
-	send_type(&buf, &st->label_type);
-	if (st->options)
-	{
-		pq_sendint32(&buf, VARSIZE(st->options));
-		pq_sendbytes(&buf, (char *) st->options, VARSIZE(st->options));
-	}
-	else
-		pq_sendint32(&buf, 0);
-	for (int32 f = 0; f < st->nfeat; f++)
-		send_type(&buf, &st->cols[f].type);
-	pq_sendbyte(&buf, st->names != NULL);
-	for (int32 f = 0; st->names && f < st->nfeat; f++)
-	{
-		pq_sendint32(&buf, strlen(st->names[f]));
-		pq_sendbytes(&buf, st->names[f], strlen(st->names[f]));
-	}
-	if (st->label_type.sqltype == DLF_SQL_TEXT)
-		send_dict(&buf, &st->label_dict);
-	for (int32 f = 0; f < st->nfeat; f++)
-		if (st->cols[f].type.sqltype == DLF_SQL_TEXT)
-			send_dict(&buf, &st->cols[f].dict);
-	/* numeric labels: values (1), or codes (0) and the distinct values */
-	if (st->label_type.sqltype != DLF_SQL_TEXT)
-	{
-		pq_sendbyte(&buf, st->label_val != NULL);
-		if (st->label_val == NULL)
-		{
-			pq_sendint32(&buf, st->nvals);
-			pq_sendbytes(&buf, (char *) st->vals, sizeof(double) * st->nvals);
-		}
-	}
-	/* arrays in host order: states only travel between identical builds */
-	enlargeStringInfo(&buf, (int) Min((Size) n * row_bytes(st), (Size) MaxAllocSize));
-	if (st->label_val)
-		pq_sendbytes(&buf, (char *) st->label_val, sizeof(double) * n);
-	else
-		pq_sendbytes(&buf, (char *) st->label_code, sizeof(uint16) * n);
-	if (consume && st->cap > 0)
-	{
-		if (st->label_val)
-			pfree(st->label_val);
-		else
-			pfree(st->label_code);
-		st->label_val = NULL;
-		st->label_code = NULL;
-	}
-	for (int32 f = 0; f < st->nfeat; f++)
-	{
-		TrainColumn *c = &st->cols[f];
-		void	   *col = c->type.sqltype == DLF_SQL_TEXT ? (void *) c->cat : (void *) c->num;
-
-		pq_sendbytes(&buf, (char *) col, 4 * n);
-		if (consume && st->cap > 0)
-		{
-			pfree(col);
-			c->cat = NULL;
-			c->num = NULL;
-		}
-	}
-	if (consume)
-	{
-		st->consumed = true;
-		st->nrows = 0;
-		st->cap = 0;
-		st->array_bytes = 0;
-	}
-	return pq_endtypsend(&buf);
-}
-
-/*
- * Reads a numeric label's coding: 1, the labels are kept as values; 0, a
- * count and the distinct values in code order (each checked to come back
- * with its code).
- */
-static void
-recv_label_values(StringInfo buf, TrainState *st)
-{
-	int			as_values = pq_getmsgbyte(buf);
-	int32		nv;
-	const double *v;
-
-	if (as_values == 1)
-	{
-		/* an empty state's arrays are allocated by the reserve below */
-		st->label_val = palloc_extended(sizeof(double), MCXT_ALLOC_HUGE);
-		st->cap = 0;
-		return;
-	}
-	nv = pq_getmsgint(buf, 4);
-	if (as_values != 0 || nv < 0 || nv > DLF_MAX_CLASSES ||
-		nv > (buf->len - buf->cursor) / (int) sizeof(double))
-		elog(ERROR, "dlfin_train: invalid serialized state");
-	v = (const double *) pq_getmsgbytes(buf, sizeof(double) * nv);
-	for (int32 c = 0; c < nv; c++)
-	{
-		double		x;
-
-		memcpy(&x, v + c, sizeof(double));
-		if (!isfinite(x) || value_code(st, x) != c)
-			elog(ERROR, "dlfin_train: invalid serialized state");
-	}
-}
-
-/*
- * Points the state at its n serialised rows, which stay in the buffer:
- * they are checked when train_state_merge copies them.
- */
-static void
-recv_rows(StringInfo buf, TrainState *st, int64 n)
-{
-	Size		need = (Size) n * 4 * st->nfeat +
-		(Size) n * (st->label_val ? sizeof(double) : sizeof(uint16));
-
-	if (need != (Size) (buf->len - buf->cursor))
-		elog(ERROR, "dlfin_train: invalid serialized state");
-	st->raw_label_values = st->label_val != NULL;
-	if (st->label_val)
-		pfree(st->label_val);
-	st->label_val = NULL;
-	st->raw_rows = pq_getmsgbytes(buf, (int) need);
-	st->nrows = n;
-}
-
-/*
- * Reads a serialised state, validating every count; its rows are not
- * copied but read from b by train_state_merge (codes checked there), so b
- * must outlive the state, as the combine function's argument does.
- */
-TrainState *
-train_state_deserialize(bytea *b)
-{
-	StringInfoData buf;
-	TrainState *st;
-	DlfArgType	label_type;
-	DlfArgType *types;
-	int32		nfeat;
-	int64		n;
-	int32		optlen;
-	Jsonb	   *options = NULL;
-
-	buf.data = VARDATA_ANY(b);
-	buf.len = VARSIZE_ANY_EXHDR(b);
-	buf.maxlen = buf.len;
-	buf.cursor = 0;
-	if (pq_getmsgint(&buf, 4) != STATE_MAGIC)
-		elog(ERROR, "dlfin_train: invalid serialized state");
-	nfeat = pq_getmsgint(&buf, 4);
-	n = pq_getmsgint64(&buf);
-	if (nfeat < 1 || nfeat > DLF_MAX_FEATURES || n < 0 ||
-		n > (int64) buf.len / (int64) sizeof(uint16))
-		elog(ERROR, "dlfin_train: invalid serialized state");
-	recv_type(&buf, &label_type);
-	optlen = pq_getmsgint(&buf, 4);
-	if (optlen < 0 || (optlen > 0 && optlen < VARHDRSZ) ||
-		optlen > buf.len - buf.cursor)
-		elog(ERROR, "dlfin_train: invalid serialized state");
-	if (optlen > 0)
-	{
-		options = palloc(optlen);
-		memcpy(options, pq_getmsgbytes(&buf, optlen), optlen);
-		if (VARSIZE(options) != optlen)
-			elog(ERROR, "dlfin_train: invalid serialized state");
-	}
-	types = palloc(sizeof(DlfArgType) * nfeat);
-	for (int32 f = 0; f < nfeat; f++)
-		recv_type(&buf, &types[f]);
-	st = train_state_new(nfeat, &label_type, types, options);
-	recv_names(&buf, st);
-	if (label_type.sqltype == DLF_SQL_TEXT)
-	{
-		recv_dict(&buf, &st->label_dict);
-		if (st->label_dict.n > TRAIN_MAX_LABEL_CODES)
-			elog(ERROR, "dlfin_train: invalid serialized state");
-	}
-	for (int32 f = 0; f < nfeat; f++)
-		if (types[f].sqltype == DLF_SQL_TEXT)
-			recv_dict(&buf, &st->cols[f].dict);
-	if (label_type.sqltype != DLF_SQL_TEXT)
-		recv_label_values(&buf, st);
-	if (n > 0)
-		recv_rows(&buf, st, n);
-	pq_getmsgend(&buf);
-	return st;
 }

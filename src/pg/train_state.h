@@ -61,6 +61,14 @@ typedef struct TrainState
 	const char *raw_rows;		/* that serial form's row arrays, or NULL */
 	bool		raw_label_values;	/* raw labels are doubles, not codes */
 	bool		consumed;		/* serialised with its rows freed */
+	/*
+	 * A deserialised state whose rows were spilled to a file by its writer
+	 * (train_state_file.c): the writer's PID and counter name the file,
+	 * which train_state_merge opens (spill_fd; -1 while closed).
+	 */
+	int32		spill_writer;	/* 0: the rows are inline */
+	int64		spill_seq;
+	int			spill_fd;
 } TrainState;
 
 extern TrainState *train_state_new(int32 nfeat, const DlfArgType *label_type,
@@ -71,11 +79,23 @@ extern void train_state_set_label(TrainState *st, int64 row, double v);
 extern void train_state_set_text_label(TrainState *st, int64 row,
 									   const char *s, int len);
 extern void train_state_check_memory(TrainState *st);
+extern Size train_state_row_bytes(const TrainState *st);
+extern int32 train_state_value_code(TrainState *st, double v);
 extern void train_state_merge(TrainState *dst, TrainState *src);
-extern bytea *train_state_serialize(TrainState *st, bool consume);
+extern bytea *train_state_serialize(TrainState *st, bool consume, bool spill);
 extern bool train_state_consumable(FunctionCallInfo fcinfo);
 extern void train_state_check_owned(const TrainState *st);
 extern TrainState *train_state_deserialize(bytea *b);
+
+/* ---- rows handed to the parallel leader in a file (train_state_file.c) ---- */
+
+extern void train_state_spill_expect(void);
+extern bool train_state_spillable(FunctionCallInfo fcinfo);
+extern void train_state_spill_rows(TrainState *st, StringInfo buf);
+extern void train_state_spill_recv(StringInfo buf, TrainState *st);
+extern void train_state_spill_open(TrainState *st, Size need);
+extern void train_state_spill_read(const TrainState *st, Size off, void *to, Size len);
+extern void train_state_spill_close(TrainState *st);
 
 /* ---- the options argument (train_options.c) ---- */
 

@@ -29,6 +29,7 @@
 #include "access/parallel.h"
 #include "access/xact.h"
 #include "common/file_perm.h"
+#include "common/file_utils.h"	/* PG_TEMP_FILES_DIR from PostgreSQL 16 */
 #include "libpq/pqformat.h"
 #include "miscadmin.h"
 #include "nodes/execnodes.h"

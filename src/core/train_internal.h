@@ -104,6 +104,11 @@ typedef struct TrainCtx
 	uint32_t   *valid_idx;
 	int64_t		nvalid;
 
+	/* train_layout.c: row of each position while the dataset is rearranged */
+	uint32_t   *rowof;			/* NULL: the rows are where the caller put them */
+	uint32_t   *perm_tmp;		/* [n] scratch; the training order meanwhile */
+	int			nplanes;		/* planes rearranged so far */
+
 	/* network, parameters, optimiser state */
 	NnNet		net;
 	int64_t		nparams;
@@ -169,6 +174,10 @@ DlfStatus	train_fail_interrupted(TrainCtx *c);
 
 /* train_order.c */
 DlfStatus	train_canonical_order(TrainCtx *c);
+
+/* train_layout.c */
+DlfStatus	train_permute_rows(TrainCtx *c);
+void		train_unpermute_rows(TrainCtx *c);
 
 /* train_prep.c */
 DlfStatus	train_compute_stats(TrainCtx *c);

@@ -126,12 +126,14 @@ test_refusals(void)
 	   "models scaled on other rows are refused (%s)", err.detail);
 	dlf_model_free(b);
 	b = copy_of(a);
+	pair[1] = b;			/* the old b is freed */
 	free(b->features[3].categories[1]);
 	b->features[3].categories[1] = dlf_strndup("zz", 2);
 	ok(dlf_model_average(pair, w, 2, &err) == DLF_ERR_INVALID &&
 	   strstr(err.detail, "other categories") != NULL, "another vocabulary is refused");
 	dlf_model_free(b);
 	b = copy_of(a);
+	pair[1] = b;
 	b->units[1] = a->units[1] + 1;
 	ok(dlf_model_average(pair, w, 2, &err) == DLF_ERR_INVALID, "another shape is refused");
 	b->units[1] = a->units[1];

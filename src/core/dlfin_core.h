@@ -519,7 +519,8 @@ DlfStatus	dlf_train(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
  * dlf_train with the defaults' rule (dlf_train_resolve) and the auto
  * choices of opt resolved (cv.c): optimizer
  * DLF_OPTIM_AUTO by the row count, l2_auto by stratified k-fold CV over a
- * grid of l2 = alpha / rows, alpha in {3, 10, 30}, then a refit on all
+ * grid of l2 = alpha / rows, alpha in {3, 10, 17, 30} ({1, 3, 10, 17, 30} for the
+ * "cv" ensemble), then a refit on all
  * rows (no validation split unless a calibration is fitted); the CV
  * results go to m->cv_json and the metrics cv_<metric> and cv_<metric>_sd.
  */

@@ -367,6 +367,60 @@ row_layer(int mode, const int32_t *restrict idx, const float *restrict x,
 		row_units(mode, idx, x, r0, r1, n, W, bias, nout, jt, act, o);
 }
 
+/* The one-row kernel with 8-float vectors (AVX2): nn_row_lanes.h. */
+typedef float vf8r __attribute__((vector_size(32)));
+typedef float vf8ru __attribute__((vector_size(32), aligned(4), may_alias));
+typedef int32_t vi8r __attribute__((vector_size(32)));
+#define ROWL_V		vf8r
+#define ROWL_VU		vf8ru
+#define ROWL_VI		vi8r
+#define ROWL_LANES	8
+#define ROWL_FN(f)	f##8
+#include "nn_row_lanes.h"
+#undef ROWL_V
+#undef ROWL_VU
+#undef ROWL_VI
+#undef ROWL_LANES
+#undef ROWL_FN
+
+/* ... and with 4-float vectors (SSE, the portable default). */
+typedef float vf4r __attribute__((vector_size(16)));
+typedef float vf4ru __attribute__((vector_size(16), aligned(4), may_alias));
+typedef int32_t vi4r __attribute__((vector_size(16)));
+#define ROWL_V		vf4r
+#define ROWL_VU		vf4ru
+#define ROWL_VI		vi4r
+#define ROWL_LANES	4
+#define ROWL_FN(f)	f##4
+#include "nn_row_lanes.h"
+#undef ROWL_V
+#undef ROWL_VU
+#undef ROWL_VI
+#undef ROWL_LANES
+#undef ROWL_FN
+
+/*
+ * The vector width this CPU runs the one-row kernel at: 16 floats in the
+ * AVX-512 variant of DLF_KERNEL (the tiles above), 8 in the AVX2 one, 4 in
+ * the default, whose CPUs would run 16-float tiles through memory; a
+ * single-variant build decides at compile time.  Every width gives the
+ * same bits.
+ */
+#if defined(DLF_KERNEL_CLONES)
+#define ROW_LANES_CPU() \
+	(__builtin_cpu_supports("avx512f") && \
+	 __builtin_cpu_supports("avx512bw") && \
+	 __builtin_cpu_supports("avx512dq") && \
+	 __builtin_cpu_supports("avx512vl") ? 16 : \
+	 __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 8 : 4)
+#elif defined(__AVX512F__)
+#define ROW_LANES_CPU()	16
+#elif defined(__AVX2__)
+#define ROW_LANES_CPU()	8
+#else
+#define ROW_LANES_CPU()	4
+#endif
+
 /*
  * Whether the network is small enough for row_small: two or more layers,
  * every hidden layer of 16 or 32 units with ReLU or leaky ReLU, and at most
@@ -508,6 +562,12 @@ DLF_KERNEL float
 nn_forward_row(const NnNet *net, const int32_t *restrict idx,
 			   const float *restrict val, int32_t nnz, float *const *act)
 {
+	int			lanes = net->row_lanes ? net->row_lanes : ROW_LANES_CPU();
+
+	if (lanes == 8)
+		return rowl_forward8(net, idx, val, nnz, act);
+	if (lanes == 4)
+		return rowl_forward4(net, idx, val, nnz, act);
 	if (net->row_small)
 		return row_small(net, idx, val, nnz, act);
 	row_general(net, idx, val, nnz, act);
@@ -689,6 +749,7 @@ void
 nn_row_plan(NnNet *net)
 {
 	net->row_small = row_small_ok(net);
+	net->row_lanes = ROW_LANES_CPU();
 }
 
 /*
@@ -705,7 +766,8 @@ nn_forward_rows(const NnNet *net, const NnBatch *bt, NnWork *w)
 	float	   *act[DLF_MAX_HIDDEN + 1];
 
 	nn_row_plan(&plan);
-	if (!plan.row_small)
+	/* the four-row tiles are 16 floats wide: for AVX-512 only */
+	if (!plan.row_small && plan.row_lanes == 16)
 	{
 		rows_general(&plan, bt, w);
 		return;

@@ -121,11 +121,13 @@ typedef float vf8tu __attribute__((vector_size(32), aligned(4), may_alias));
 #define TRL_V		vf8t
 #define TRL_VU		vf8tu
 #define TRL_LANES	8
+#define TRL_ROWS	6
 #define TRL_FN(f)	f##8
 #include "nn_train_lanes.h"
 #undef TRL_V
 #undef TRL_VU
 #undef TRL_LANES
+#undef TRL_ROWS
 #undef TRL_FN
 
 /* ... and with 4-float vectors (SSE, the portable default). */
@@ -134,11 +136,13 @@ typedef float vf4tu __attribute__((vector_size(16), aligned(4), may_alias));
 #define TRL_V		vf4t
 #define TRL_VU		vf4tu
 #define TRL_LANES	4
+#define TRL_ROWS	6
 #define TRL_FN(f)	f##4
 #include "nn_train_lanes.h"
 #undef TRL_V
 #undef TRL_VU
 #undef TRL_LANES
+#undef TRL_ROWS
 #undef TRL_FN
 
 /* Sparse first layer, one full tile j0 for up to 4 rows (rows r..r+R). */

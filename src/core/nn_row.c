@@ -400,26 +400,10 @@ typedef int32_t vi4r __attribute__((vector_size(16)));
 #undef ROWL_FN
 
 /*
- * The vector width this CPU runs the one-row kernel at: 16 floats in the
- * AVX-512 variant of DLF_KERNEL (the tiles above), 8 in the AVX2 one, 4 in
- * the default, whose CPUs would run 16-float tiles through memory; a
- * single-variant build decides at compile time.  Every width gives the
- * same bits.
+ * The vector width this CPU runs the one-row kernel at: LANES_CPU() (16
+ * floats: the tiles above).  Every width gives the same bits.
  */
-#if defined(DLF_KERNEL_CLONES)
-#define ROW_LANES_CPU() \
-	(__builtin_cpu_supports("avx512f") && \
-	 __builtin_cpu_supports("avx512bw") && \
-	 __builtin_cpu_supports("avx512dq") && \
-	 __builtin_cpu_supports("avx512vl") ? 16 : \
-	 __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 8 : 4)
-#elif defined(__AVX512F__)
-#define ROW_LANES_CPU()	16
-#elif defined(__AVX2__)
-#define ROW_LANES_CPU()	8
-#else
-#define ROW_LANES_CPU()	4
-#endif
+#define ROW_LANES_CPU()	LANES_CPU()
 
 /*
  * Whether the network is small enough for row_small: two or more layers,

@@ -162,15 +162,17 @@ merge_small(DlfWoeBin *bins, int *n, int64_t min_n)
 	}
 }
 
-/* Direction of the event rate with x: +1 up, -1 down (weighted slope). */
+/*
+ * Direction of the event rate with x: +1 up, -1 down (the sign of the
+ * weighted slope's numerator; its denominator is positive).
+ */
 static int
 rate_direction(const DlfWoeBin *bins, int n)
 {
 	double		sw = 0,
 				sx = 0,
 				sy = 0,
-				sxy = 0,
-				sxx = 0;
+				sxy = 0;
 
 	for (int i = 0; i < n; i++)
 	{
@@ -180,7 +182,6 @@ rate_direction(const DlfWoeBin *bins, int n)
 		sx += w * i;
 		sy += w * bin_rate(&bins[i]);
 		sxy += w * i * bin_rate(&bins[i]);
-		sxx += w * i * i;
 	}
 	return (sw * sxy - sx * sy) >= 0 ? 1 : -1;
 }

@@ -99,11 +99,28 @@ dlf_train_resolve(DlfTrainOptions *opt, const DlfModel *m,
 		opt->ens_sample = DLF_ENS_CV;
 }
 
+/*
+ * label * 1e6 as the row hash takes it: truncated, negative values in two's
+ * complement, beyond the 64-bit range the bits x86-64's conversion gave.
+ * A plain (uint64_t) cast of a negative double is undefined behaviour and
+ * differs between CPUs (AVX-512's conversion saturates, ARM's gives 0), which
+ * would move rows between folds; this is what every x86-64 build computed.
+ */
+static uint64_t
+label_key(double v)
+{
+	if (v >= 0.0)
+		return v < 18446744073709551616.0 ? (uint64_t) v : 0;
+	if (v > -9223372036854775808.0)
+		return (uint64_t) (int64_t) v;
+	return UINT64_C(0x8000000000000000);
+}
+
 /* Content hash of row i (feature values and label). */
 static uint64_t
 cv_row_hash(const DlfModel *m, const DlfDataset *d, int64_t i)
 {
-	uint64_t	h = dlf_mix64((uint64_t) (dlf_label(d, i) * 1e6) + 0x9e3779b97f4a7c15ULL);
+	uint64_t	h = dlf_mix64(label_key(dlf_label(d, i) * 1e6) + 0x9e3779b97f4a7c15ULL);
 
 	for (int32_t f = 0; f < d->nfeatures; f++)
 	{

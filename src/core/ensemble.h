@@ -18,6 +18,7 @@ typedef struct DlfEnsNets
 	int32_t		cap;			/* rows of acc */
 	NnNet	   *net;			/* [k] views of the members' parameters */
 	double	   *acc;			/* per row and channel: running max, sum */
+	float	   *z;				/* [k][nout]: one row's members' logits */
 } DlfEnsNets;
 
 /* Views of model m's members for up to cap rows at a time. */

@@ -11,7 +11,9 @@
  * float32 and identical for every vector width.
  *
  * The one-row kernel that scores come from is nn_row.c; the tile type
- * both use is nn_kernel.h.
+ * both use is nn_kernel.h.  The AVX2 and portable variants run the full
+ * tiles at 8 and 4 floats (nn_train_lanes.h), the batch buffers are
+ * nn_work.c.
  */
 #include "nn_kernel.h"
 
@@ -113,6 +115,36 @@ activate_grad(float *restrict d, const float *restrict a, int32_t n, int act)
  * per-element order of operations.
  */
 
+/* The full tiles with 8-float vectors (AVX2): nn_train_lanes.h. */
+typedef float vf8t __attribute__((vector_size(32)));
+typedef float vf8tu __attribute__((vector_size(32), aligned(4), may_alias));
+#define TRL_V		vf8t
+#define TRL_VU		vf8tu
+#define TRL_LANES	8
+#define TRL_ROWS	6
+#define TRL_FN(f)	f##8
+#include "nn_train_lanes.h"
+#undef TRL_V
+#undef TRL_VU
+#undef TRL_LANES
+#undef TRL_ROWS
+#undef TRL_FN
+
+/* ... and with 4-float vectors (SSE, the portable default). */
+typedef float vf4t __attribute__((vector_size(16)));
+typedef float vf4tu __attribute__((vector_size(16), aligned(4), may_alias));
+#define TRL_V		vf4t
+#define TRL_VU		vf4tu
+#define TRL_LANES	4
+#define TRL_ROWS	6
+#define TRL_FN(f)	f##4
+#include "nn_train_lanes.h"
+#undef TRL_V
+#undef TRL_VU
+#undef TRL_LANES
+#undef TRL_ROWS
+#undef TRL_FN
+
 /* Sparse first layer, one full tile j0 for up to 4 rows (rows r..r+R). */
 INLINE void
 sparse_fwd_tile(const NnBatch *bt, int32_t r, int R, const float *restrict W,
@@ -152,13 +184,21 @@ k_sparse_fwd(const NnBatch *bt, const float *restrict W,
 {
 	int32_t		r = 0;
 	int32_t		jt = nout - nout % TILE;	/* end of the full tiles */
+	int			lanes = LANES_CPU();
 
-	for (; r + 4 <= bt->rows; r += 4)
-		for (int32_t j0 = 0; j0 < jt; j0 += TILE)
-			sparse_fwd_tile(bt, r, 4, W, bias, nout, j0, out);
-	for (; r < bt->rows; r++)
-		for (int32_t j0 = 0; j0 < jt; j0 += TILE)
-			sparse_fwd_tile(bt, r, 1, W, bias, nout, j0, out);
+	if (lanes == 8)
+		trl_sparse_tiles8(bt, W, bias, nout, out);
+	else if (lanes == 4)
+		trl_sparse_tiles4(bt, W, bias, nout, out);
+	else
+	{
+		for (; r + 4 <= bt->rows; r += 4)
+			for (int32_t j0 = 0; j0 < jt; j0 += TILE)
+				sparse_fwd_tile(bt, r, 4, W, bias, nout, j0, out);
+		for (; r < bt->rows; r++)
+			for (int32_t j0 = 0; j0 < jt; j0 += TILE)
+				sparse_fwd_tile(bt, r, 1, W, bias, nout, j0, out);
+	}
 	for (r = 0; r < bt->rows; r++)
 	{
 		float	   *restrict o = out + (size_t) r * nout;
@@ -309,8 +349,14 @@ k_dense_fwd(const float *restrict in, int32_t rows, int32_t nin,
 {
 	int32_t		r = 0;
 	int32_t		jt = nout - nout % TILE;
+	int			lanes = LANES_CPU();
 
-	dense_tiles(in, rows, nin, W, bias, nout, out, wide_ok());
+	if (lanes == 8)
+		trl_dense_tiles8(in, rows, nin, W, bias, nout, out);
+	else if (lanes == 4)
+		trl_dense_tiles4(in, rows, nin, W, bias, nout, out);
+	else
+		dense_tiles(in, rows, nin, W, bias, nout, out, wide_ok());
 	/*
 	 * Narrow tail (e.g. the single output unit): rows innermost, so the
 	 * rows' sums are independent instead of one serial chain per row.
@@ -394,6 +440,7 @@ k_dense_bwd_w(const float *restrict in, const float *restrict G, int32_t rows,
 {
 	int32_t		k0 = 0;
 	int32_t		jt = nout - nout % TILE;
+	int			lanes = LANES_CPU();
 
 	for (int32_t j = 0; j < nout; j++)
 		db[j] = 0.0f;
@@ -404,7 +451,11 @@ k_dense_bwd_w(const float *restrict in, const float *restrict G, int32_t rows,
 		for (int32_t j = 0; j < nout; j++)
 			db[j] += g[j];
 	}
-	if (wide_ok())
+	if (lanes == 8)
+		trl_bwd_w_tiles8(in, G, rows, nin, nout, dW);
+	else if (lanes == 4)
+		trl_bwd_w_tiles4(in, G, rows, nin, nout, dW);
+	else if (wide_ok())
 	{
 		int32_t		jw = jt - jt % (2 * TILE);
 
@@ -419,12 +470,15 @@ k_dense_bwd_w(const float *restrict in, const float *restrict G, int32_t rows,
 			}
 		}
 	}
-	for (; k0 + 4 <= nin; k0 += 4)
-		for (int32_t j0 = 0; j0 < jt; j0 += TILE)
-			dense_bwd_w_tile(in, G, rows, nin, nout, k0, 4, j0, dW);
-	for (; k0 < nin; k0++)
-		for (int32_t j0 = 0; j0 < jt; j0 += TILE)
-			dense_bwd_w_tile(in, G, rows, nin, nout, k0, 1, j0, dW);
+	if (lanes != 8 && lanes != 4)
+	{
+		for (; k0 + 4 <= nin; k0 += 4)
+			for (int32_t j0 = 0; j0 < jt; j0 += TILE)
+				dense_bwd_w_tile(in, G, rows, nin, nout, k0, 4, j0, dW);
+		for (; k0 < nin; k0++)
+			for (int32_t j0 = 0; j0 < jt; j0 += TILE)
+				dense_bwd_w_tile(in, G, rows, nin, nout, k0, 1, j0, dW);
+	}
 	if (jt < nout)
 	{
 		/* narrow tail (e.g. the single output unit): rows in order */
@@ -465,6 +519,7 @@ k_sparse_bwd_w(const NnBatch *bt, const float *restrict G, int32_t nin,
 			   float *restrict dW, float *restrict db)
 {
 	int32_t		jt = nout - nout % TILE;
+	int			lanes = LANES_CPU();
 
 	memset(dW, 0, sizeof(float) * (size_t) nin * nout);
 	memset(db, 0, sizeof(float) * nout);
@@ -482,8 +537,13 @@ k_sparse_bwd_w(const NnBatch *bt, const float *restrict G, int32_t nin,
 			float	   *restrict dk = dW + (size_t) ix[e] * nout;
 			float		v = vx[e];
 
-			for (int32_t j0 = 0; j0 < jt; j0 += TILE)
-				vstore(dk + j0, vload(dk + j0) + v * vload(g + j0));
+			if (lanes == 8)
+				trl_axpy8(dk, v, g, jt);
+			else if (lanes == 4)
+				trl_axpy4(dk, v, g, jt);
+			else
+				for (int32_t j0 = 0; j0 < jt; j0 += TILE)
+					vstore(dk + j0, vload(dk + j0) + v * vload(g + j0));
 			for (int32_t j = jt; j < nout; j++)
 				dk[j] += v * g[j];
 		}
@@ -506,9 +566,15 @@ k_dense_bwd_in(const float *restrict G, int32_t rows, int32_t nout,
 {
 	int32_t		r = 0;
 	int32_t		kt = nin - nin % TILE;
+	int			lanes = LANES_CPU();
 
 	/* the same product as a forward pass: G (rows x nout) times Wt */
-	dense_tiles(G, rows, nout, Wt, NULL, nin, dIn, wide_ok());
+	if (lanes == 8)
+		trl_dense_tiles8(G, rows, nout, Wt, NULL, nin, dIn);
+	else if (lanes == 4)
+		trl_dense_tiles4(G, rows, nout, Wt, NULL, nin, dIn);
+	else
+		dense_tiles(G, rows, nout, Wt, NULL, nin, dIn, wide_ok());
 	for (r = 0; r < rows; r++)
 	{
 		float	   *restrict d = dIn + (size_t) r * nin;
@@ -531,100 +597,6 @@ k_dense_bwd_in(const float *restrict G, int32_t rows, int32_t nout,
 		}
 		activate_grad(d, a + (size_t) r * nin, nin, act);
 	}
-}
-
-/* Allocates a batch for cap rows of up to maxent first-layer entries. */
-DlfStatus
-nn_batch_alloc(NnBatch *bt, int32_t cap, int32_t maxent, DlfError *err)
-{
-	memset(bt, 0, sizeof(*bt));
-	bt->maxent = maxent > 0 ? maxent : 1;
-	bt->idx = dlf_alloc_array((size_t) cap * bt->maxent, sizeof(int32_t));
-	bt->val = dlf_alloc_array((size_t) cap * bt->maxent, sizeof(float));
-	bt->nnz = dlf_alloc_array(cap, sizeof(int32_t));
-	bt->target = dlf_alloc_array(cap, sizeof(float));
-	bt->weight = dlf_alloc_array(cap, sizeof(float));
-	if (!bt->idx || !bt->val || !bt->nnz || !bt->target || !bt->weight)
-	{
-		nn_batch_free(bt);
-		return dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
-	}
-	return DLF_OK;
-}
-
-/* Frees a batch's arrays. */
-void
-nn_batch_free(NnBatch *bt)
-{
-	dlf_free(bt->idx);
-	dlf_free(bt->val);
-	dlf_free(bt->nnz);
-	dlf_free(bt->target);
-	dlf_free(bt->weight);
-	memset(bt, 0, sizeof(*bt));
-}
-
-/* Allocates activations, deltas, masks and the transpose buffer. */
-DlfStatus
-nn_work_alloc(NnWork *w, const NnNet *net, int32_t cap, int with_dropout,
-			  DlfError *err)
-{
-	int32_t		maxu = 1;
-	size_t		maxw = 1;
-	int			failed = 0;
-
-	memset(w, 0, sizeof(*w));
-	w->cap = cap;
-	w->dropout = with_dropout;
-	for (int32_t l = 0; l <= net->nlayers; l++)
-		if (net->units[l] > maxu)
-			maxu = net->units[l];
-	for (int32_t l = 1; l < net->nlayers; l++)
-		if ((size_t) net->units[l] * net->units[l + 1] > maxw)
-			maxw = (size_t) net->units[l] * net->units[l + 1];
-	for (int32_t l = 0; l < net->nlayers; l++)
-	{
-		w->act[l] = dlf_alloc_array_aligned((size_t) cap * net->units[l + 1],
-									sizeof(float));
-		failed |= w->act[l] == NULL;
-		if (l + 1 < net->nlayers && with_dropout)
-		{
-			w->mask[l] = dlf_alloc_array_aligned((size_t) cap * net->units[l + 1],
-										 sizeof(float));
-			w->in[l + 1] = dlf_alloc_array_aligned((size_t) cap * net->units[l + 1],
-										   sizeof(float));
-			failed |= w->mask[l] == NULL || w->in[l + 1] == NULL;
-		}
-		else if (l + 1 < net->nlayers)
-			w->in[l + 1] = w->act[l];
-	}
-	w->delta = dlf_alloc_array_aligned((size_t) cap * maxu, sizeof(float));
-	w->delta2 = dlf_alloc_array_aligned((size_t) cap * maxu, sizeof(float));
-	w->wt = dlf_alloc_array_aligned(maxw, sizeof(float));
-	failed |= !w->delta || !w->delta2 || !w->wt;
-	if (failed)
-	{
-		nn_work_free(w);
-		return dlf_fail(err, DLF_ERR_NOMEM, "out of memory");
-	}
-	return DLF_OK;
-}
-
-/* Frees a workspace (in[] aliases act[] without dropout). */
-void
-nn_work_free(NnWork *w)
-{
-	for (int l = 0; l <= DLF_MAX_HIDDEN; l++)
-	{
-		dlf_free_aligned(w->mask[l]);
-		if (w->dropout)
-			dlf_free_aligned(w->in[l]);
-		dlf_free_aligned(w->act[l]);
-	}
-	dlf_free_aligned(w->delta);
-	dlf_free_aligned(w->delta2);
-	dlf_free_aligned(w->wt);
-	memset(w, 0, sizeof(*w));
 }
 
 /* Runs the network forward on the batch; logits in act[nlayers - 1]. */

@@ -47,6 +47,9 @@ typedef struct NnNet
 	int			row_small;		/* set by nn_row_plan: nn_forward_row may
 								 * take its path for small networks (same
 								 * bits either way) */
+	int			row_lanes;		/* set by nn_row_plan: the vector width
+								 * nn_forward_row runs at on this CPU (0:
+								 * decided at each call) */
 	int			skip;			/* has a linear skip path ("skip": true) */
 	float	   *S;				/* its weights, units[0] x units[nlayers],
 								 * added to the logits; NULL without */

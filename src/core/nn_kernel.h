@@ -28,6 +28,28 @@ typedef float vf16u __attribute__((vector_size(64), aligned(4), may_alias));
 #define vload(p)		(*(const vf16u *) (p))
 #define vstore(p, v)	(*(vf16u *) (p) = (v))
 
+/*
+ * The vector width the kernels run at on this CPU: 16 floats in the
+ * AVX-512 variant of DLF_KERNEL (vf16 tiles), 8 in the AVX2 one, 4 in the
+ * default, whose CPUs would run 16-float tiles through memory
+ * (nn_row_lanes.h, nn_train_lanes.h); a single-variant build decides at
+ * compile time.  Every width gives a kernel's variant the same bits.
+ */
+#if defined(DLF_KERNEL_CLONES)
+#define LANES_CPU() \
+	(__builtin_cpu_supports("avx512f") && \
+	 __builtin_cpu_supports("avx512bw") && \
+	 __builtin_cpu_supports("avx512dq") && \
+	 __builtin_cpu_supports("avx512vl") ? 16 : \
+	 __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 8 : 4)
+#elif defined(__AVX512F__)
+#define LANES_CPU()	16
+#elif defined(__AVX2__)
+#define LANES_CPU()	8
+#else
+#define LANES_CPU()	4
+#endif
+
 
 /* Applies the hidden activation to n values in place. */
 static inline void

@@ -367,6 +367,44 @@ row_layer(int mode, const int32_t *restrict idx, const float *restrict x,
 		row_units(mode, idx, x, r0, r1, n, W, bias, nout, jt, act, o);
 }
 
+/* The one-row kernel with 8-float vectors (AVX2): nn_row_lanes.h. */
+typedef float vf8r __attribute__((vector_size(32)));
+typedef float vf8ru __attribute__((vector_size(32), aligned(4), may_alias));
+typedef int32_t vi8r __attribute__((vector_size(32)));
+#define ROWL_V		vf8r
+#define ROWL_VU		vf8ru
+#define ROWL_VI		vi8r
+#define ROWL_LANES	8
+#define ROWL_FN(f)	f##8
+#include "nn_row_lanes.h"
+#undef ROWL_V
+#undef ROWL_VU
+#undef ROWL_VI
+#undef ROWL_LANES
+#undef ROWL_FN
+
+/* ... and with 4-float vectors (SSE, the portable default). */
+typedef float vf4r __attribute__((vector_size(16)));
+typedef float vf4ru __attribute__((vector_size(16), aligned(4), may_alias));
+typedef int32_t vi4r __attribute__((vector_size(16)));
+#define ROWL_V		vf4r
+#define ROWL_VU		vf4ru
+#define ROWL_VI		vi4r
+#define ROWL_LANES	4
+#define ROWL_FN(f)	f##4
+#include "nn_row_lanes.h"
+#undef ROWL_V
+#undef ROWL_VU
+#undef ROWL_VI
+#undef ROWL_LANES
+#undef ROWL_FN
+
+/*
+ * The vector width this CPU runs the one-row kernel at: LANES_CPU() (16
+ * floats: the tiles above).  Every width gives the same bits.
+ */
+#define ROW_LANES_CPU()	LANES_CPU()
+
 /*
  * Whether the network is small enough for row_small: two or more layers,
  * every hidden layer of 16 or 32 units with ReLU or leaky ReLU, and at most
@@ -508,6 +546,12 @@ DLF_KERNEL float
 nn_forward_row(const NnNet *net, const int32_t *restrict idx,
 			   const float *restrict val, int32_t nnz, float *const *act)
 {
+	int			lanes = net->row_lanes ? net->row_lanes : ROW_LANES_CPU();
+
+	if (lanes == 8)
+		return rowl_forward8(net, idx, val, nnz, act);
+	if (lanes == 4)
+		return rowl_forward4(net, idx, val, nnz, act);
 	if (net->row_small)
 		return row_small(net, idx, val, nnz, act);
 	row_general(net, idx, val, nnz, act);
@@ -689,6 +733,7 @@ void
 nn_row_plan(NnNet *net)
 {
 	net->row_small = row_small_ok(net);
+	net->row_lanes = ROW_LANES_CPU();
 }
 
 /*
@@ -705,7 +750,8 @@ nn_forward_rows(const NnNet *net, const NnBatch *bt, NnWork *w)
 	float	   *act[DLF_MAX_HIDDEN + 1];
 
 	nn_row_plan(&plan);
-	if (!plan.row_small)
+	/* the four-row tiles are 16 floats wide: for AVX-512 only */
+	if (!plan.row_small && plan.row_lanes == 16)
 	{
 		rows_general(&plan, bt, w);
 		return;

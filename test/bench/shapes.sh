@@ -44,6 +44,10 @@ FROM (SELECT * FROM num ORDER BY id LIMIT 20000) s;
 INSERT INTO models
 SELECT 'txt', dlfin_train('{"hidden": [32, 16], "epochs": 1, "seed": 3}', y, t1, t2, t3, t4, c2, c3, c5, c6)
 FROM (SELECT * FROM txt ORDER BY id LIMIT 20000) s;
+-- the defaults on few rows: a cv ensemble of 6 networks (doc/quality.md)
+INSERT INTO models
+SELECT 'ens', dlfin_train(y, c1, c2, c3, c4, c5, c6, c7, c8)
+FROM (SELECT * FROM mix ORDER BY id LIMIT 3000) s;
 SELECT dlfin.train('mix_reg', 'SELECT y, c1, c2, c3, c4, c5, c6, c7, c8 FROM mix WHERE id <= 20000',
                    'y', '{"hidden": [32, 16], "epochs": 1, "seed": 3}');
 SQL
@@ -110,6 +114,7 @@ by name (mixed)~SELECT $MS FROM mix~SELECT sum(dlfin_predict('mix_reg', $M)) FRO
 join form (mixed)~SELECT sum(c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + length(m.name)) $JW~SELECT sum(dlfin_predict(m.model, $M)) $JW~<= 1.2 (scan join + 0.2x)
 join form, row argument (README)~SELECT sum(c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + length(m.name)) $JW~SELECT sum(dlfin_predict(m.model, mix)) $JW~<= 1.2 (scan join + 0.2x)
 subquery, row argument~SELECT $MS FROM mix~SELECT sum(dlfin_predict((SELECT model FROM models WHERE name = 'mix'), mix)) FROM mix~<= 1.2
+default model (cv ensemble of 6), subquery~SELECT $MS FROM mix~SELECT sum(dlfin_predict((SELECT model FROM models WHERE name = 'ens'), $M)) FROM mix~<= 1.2
 all numeric columns, subquery~SELECT $NS FROM num~SELECT sum(dlfin_predict((SELECT model FROM models WHERE name = 'num'), $N)) FROM num~<= 1.2
 4 text + 4 numbers, subquery~SELECT $TS FROM txt~SELECT sum(dlfin_predict((SELECT model FROM models WHERE name = 'txt'), $T)) FROM txt~<= 1.5
 EOF

@@ -1007,7 +1007,8 @@ same_acts(const NnNet *net, float *const *a, float *const *b)
 /*
  * The row kernel against the plain reference, bit for bit, over shapes
  * that take every path: the small-network path and the general one (the
- * same net with and without nn_row_plan), full and partial tiles, single
+ * same net with and without nn_row_plan), the 8- and 4-float widths of
+ * CPUs without AVX-512 (nn_row_lanes.h), full and partial tiles, single
  * output units, entry counts that are and are not multiples of four,
  * sparse entries and dense ones (idx NULL), every activation.
  */
@@ -1062,14 +1063,18 @@ test_row_kernel(void)
 							(float) unif(&rng, -3, 3);
 					}
 				for (int dense = 0; dense <= (nnz == nin); dense++)
-					for (int plan = 0; plan <= 1; plan++)
+					for (int plan = 0; plan <= 3; plan++)
 					{
 						const int32_t *ix = dense ? NULL : idx;
 						float		z;
 
+						/* unplanned, planned, and the 8- and 4-float widths */
 						net.row_small = 0;
+						net.row_lanes = 0;
 						if (plan)
 							nn_row_plan(&net);
+						if (plan >= 2)
+							net.row_lanes = plan == 2 ? 8 : 4;
 						small_cases += net.row_small;
 						z = nn_forward_row(&net, ix, val, nnz, got);
 						ref_forward_row(&net, ix, val, nnz, 0, ref);
@@ -1082,6 +1087,7 @@ test_row_kernel(void)
 					}
 				/* the batch kernel agrees to rounding, no more */
 				net.row_small = 0;
+				net.row_lanes = 0;
 				bt.rows = 1;
 				bt.nnz[0] = nnz;
 				memcpy(bt.idx, idx, sizeof(int32_t) * nnz);

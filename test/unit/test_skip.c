@@ -66,6 +66,18 @@ rand_net(int nh, const int *hidden, int nin, int nout, DlfRng *r)
 	return net;
 }
 
+/* Frees rand_net's buffers. */
+static void
+free_rand_net(NnNet *net)
+{
+	for (int l = 0; l < net->nlayers; l++)
+	{
+		free(net->W[l]);
+		free(net->b[l]);
+	}
+	free(net->S);
+}
+
 /* A batch of rows with one entry per "feature" (every other input). */
 static void
 fill_batch(NnBatch *bt, int rows, int nin, DlfRng *r, int task, int nout)
@@ -146,6 +158,7 @@ test_gradient(int task, int nout, const char *t)
 	}
 	ok(worst < 2e-2, "%s: skip gradient matches central differences (worst %g)", t, worst);
 	free(g);
+	free_rand_net(&net);
 	nn_batch_free(&bt);
 	nn_work_free(&w);
 }
@@ -196,6 +209,7 @@ test_row_bits(int nh, int h0, int h1, int nout, const char *t)
 	ok(moved, "%s: the skip path changes the logits", t);
 	for (int l = 0; l < net.nlayers; l++)
 		free(act[l]);
+	free_rand_net(&net);
 	nn_batch_free(&bt);
 	nn_work_free(&w);
 }

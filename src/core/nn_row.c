@@ -400,12 +400,6 @@ typedef int32_t vi4r __attribute__((vector_size(16)));
 #undef ROWL_FN
 
 /*
- * The vector width this CPU runs the one-row kernel at: LANES_CPU() (16
- * floats: the tiles above).  Every width gives the same bits.
- */
-#define ROW_LANES_CPU()	LANES_CPU()
-
-/*
  * Whether the network is small enough for row_small: two or more layers,
  * every hidden layer of 16 or 32 units with ReLU or leaky ReLU, and at most
  * 32 outputs (the default [32, 16] and its neighbours), and no skip path
@@ -546,7 +540,8 @@ DLF_KERNEL float
 nn_forward_row(const NnNet *net, const int32_t *restrict idx,
 			   const float *restrict val, int32_t nnz, float *const *act)
 {
-	int			lanes = net->row_lanes ? net->row_lanes : ROW_LANES_CPU();
+	/* the CPU's width (nn_kernel.h); 16 floats take the tiles above */
+	int			lanes = net->row_lanes ? net->row_lanes : LANES_CPU();
 
 	if (lanes == 8)
 		return rowl_forward8(net, idx, val, nnz, act);
@@ -733,7 +728,7 @@ void
 nn_row_plan(NnNet *net)
 {
 	net->row_small = row_small_ok(net);
-	net->row_lanes = ROW_LANES_CPU();
+	net->row_lanes = LANES_CPU();
 }
 
 /*

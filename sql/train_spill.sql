@@ -1,7 +1,9 @@
 -- Parallel training hands each partial state's rows to the leader in a
 -- temporary file (train_state_file.c): the same model bytes as a serial
 -- plan, with the leader scanning too, and no file left behind, also when
--- the combine fails.
+-- the combine fails.  The files are PostgreSQL temporary files: counted
+-- in pg_stat_database and bounded by temp_file_limit (53400 past it).
+-- test/sh/spill_tempfiles.sh checks log_temp_files and temp_tablespaces.
 CREATE TABLE spill AS
 SELECT i AS id,
        ((i * 7919) % 10007) / 100.0 AS x1,
@@ -44,6 +46,27 @@ SELECT length(dlfin_train('{"epochs": 1, "hidden": [8]}', y, x1, x2, cat)) FROM 
 \set VERBOSITY default
 SELECT spill_files() AS files_left;
 RESET dlfin.max_training_memory;
+
+-- within temp_file_limit: the same model, and the files are counted as
+-- temporary files of the database (when the leader removes them)
+SELECT temp_files AS temp_files_before FROM pg_stat_database
+WHERE datname = current_database() \gset
+SET temp_file_limit = '10MB';
+SELECT encode(sha256(dlfin_train('{"epochs": 1, "hidden": [8]}', y, x1, x2, cat)), 'hex') = :'serial_hash' AS same_model_within_limit
+FROM spill;
+SELECT pg_stat_force_next_flush();
+SELECT temp_files > :temp_files_before AS temp_files_counted FROM pg_stat_database
+WHERE datname = current_database();
+
+-- a limit smaller than a partial state's file (60000 rows of 14 bytes
+-- over at most three participants): configuration_limit_exceeded, and
+-- the partly written file is removed by its writer
+SET temp_file_limit = '64kB';
+\set VERBOSITY sqlstate
+SELECT length(dlfin_train('{"epochs": 1, "hidden": [8]}', y, x1, x2, cat)) FROM spill;
+\set VERBOSITY default
+SELECT spill_files() AS files_left;
+RESET temp_file_limit;
 
 RESET max_parallel_workers_per_gather;
 RESET min_parallel_table_scan_size;

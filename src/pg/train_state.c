@@ -38,7 +38,7 @@ train_state_new(int32 nfeat, const DlfArgType *label_type,
 	st->nfeat = nfeat;
 	st->label_type = *label_type;
 	st->cols = palloc0(sizeof(TrainColumn) * nfeat);
-	st->spill_fd = -1;
+	st->spill_file = -1;
 	train_state_spill_expect();
 	for (int32 f = 0; f < nfeat; f++)
 		st->cols[f].type = feat_types[f];

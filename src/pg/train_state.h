@@ -7,6 +7,7 @@
 
 #include "dict.h"
 #include "dlfin_pg.h"
+#include "storage/fd.h"
 
 /* One buffered feature column. */
 typedef struct TrainColumn
@@ -63,12 +64,14 @@ typedef struct TrainState
 	bool		consumed;		/* serialised with its rows freed */
 	/*
 	 * A deserialised state whose rows were spilled to a file by its writer
-	 * (train_state_file.c): the writer's PID and counter name the file,
-	 * which train_state_merge opens (spill_fd; -1 while closed).
+	 * (train_state_file.c): the tablespace, the writer's PID and a counter
+	 * name the file, which train_state_merge opens (spill_file; -1 while
+	 * closed).
 	 */
 	int32		spill_writer;	/* 0: the rows are inline */
+	Oid			spill_space;
 	int64		spill_seq;
-	int			spill_fd;
+	File		spill_file;
 } TrainState;
 
 extern TrainState *train_state_new(int32 nfeat, const DlfArgType *label_type,

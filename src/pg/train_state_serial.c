@@ -20,8 +20,13 @@
  * "DLFS", a double a row for labels)
  */
 #define STATE_MAGIC 0x444c4633
-/* "DLF4": the same, with the rows in a spill file (train_state_file.c) */
-#define STATE_MAGIC_SPILL 0x444c4634
+/*
+ * "DLF5": the same, with the rows in a spill file (train_state_file.c)
+ * named by its tablespace, writer and counter ("DLF4" had no tablespace:
+ * a worker that loaded another build of dlfin than its leader fails
+ * cleanly)
+ */
+#define STATE_MAGIC_SPILL 0x444c4635
 
 /* Writes a dictionary. */
 static void

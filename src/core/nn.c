@@ -180,11 +180,10 @@ sparse_fwd_tile(const NnBatch *bt, int32_t r, int R, const float *restrict W,
 DLF_KERNEL static void
 k_sparse_fwd(const NnBatch *bt, const float *restrict W,
 			 const float *restrict bias, int32_t nout, float *restrict out,
-			 int act)
+			 int act, int lanes)
 {
 	int32_t		r = 0;
 	int32_t		jt = nout - nout % TILE;	/* end of the full tiles */
-	int			lanes = LANES_CPU();
 
 	if (lanes == 8)
 		trl_sparse_tiles8(bt, W, bias, nout, out);
@@ -345,11 +344,10 @@ wide_ok(void)
 DLF_KERNEL static void
 k_dense_fwd(const float *restrict in, int32_t rows, int32_t nin,
 			const float *restrict W, const float *restrict bias,
-			int32_t nout, float *restrict out, int act)
+			int32_t nout, float *restrict out, int act, int lanes)
 {
 	int32_t		r = 0;
 	int32_t		jt = nout - nout % TILE;
-	int			lanes = LANES_CPU();
 
 	if (lanes == 8)
 		trl_dense_tiles8(in, rows, nin, W, bias, nout, out);
@@ -436,11 +434,10 @@ dense_bwd_w_wide(const float *restrict in, const float *restrict G,
 DLF_KERNEL static void
 k_dense_bwd_w(const float *restrict in, const float *restrict G, int32_t rows,
 			  int32_t nin, int32_t nout, const float *restrict W, float l2,
-			  float *restrict dW, float *restrict db)
+			  float *restrict dW, float *restrict db, int lanes)
 {
 	int32_t		k0 = 0;
 	int32_t		jt = nout - nout % TILE;
-	int			lanes = LANES_CPU();
 
 	for (int32_t j = 0; j < nout; j++)
 		db[j] = 0.0f;
@@ -516,10 +513,9 @@ k_dense_bwd_w(const float *restrict in, const float *restrict G, int32_t rows,
 DLF_KERNEL static void
 k_sparse_bwd_w(const NnBatch *bt, const float *restrict G, int32_t nin,
 			   int32_t nout, const float *restrict W, float l2,
-			   float *restrict dW, float *restrict db)
+			   float *restrict dW, float *restrict db, int lanes)
 {
 	int32_t		jt = nout - nout % TILE;
-	int			lanes = LANES_CPU();
 
 	memset(dW, 0, sizeof(float) * (size_t) nin * nout);
 	memset(db, 0, sizeof(float) * nout);
@@ -562,11 +558,10 @@ DLF_KERNEL static void
 k_dense_bwd_in(const float *restrict G, int32_t rows, int32_t nout,
 			   const float *restrict Wt, int32_t nin,
 			   const float *restrict a, const float *restrict mask, int act,
-			   float *restrict dIn)
+			   float *restrict dIn, int lanes)
 {
 	int32_t		r = 0;
 	int32_t		kt = nin - nin % TILE;
-	int			lanes = LANES_CPU();
 
 	/* the same product as a forward pass: G (rows x nout) times Wt */
 	if (lanes == 8)
@@ -599,11 +594,19 @@ k_dense_bwd_in(const float *restrict G, int32_t rows, int32_t nout,
 	}
 }
 
+/* The vector width w's batch kernels run at: w->lanes, else this CPU's. */
+static inline int
+work_lanes(const NnWork *w)
+{
+	return w->lanes ? w->lanes : LANES_CPU();
+}
+
 /* Runs the network forward on the batch; logits in act[nlayers - 1]. */
 void
 nn_forward(const NnNet *net, const NnBatch *bt, NnWork *w, int use_mask)
 {
 	int32_t		L = net->nlayers;
+	int			lanes = work_lanes(w);
 
 	for (int32_t l = 0; l < L; l++)
 	{
@@ -611,10 +614,10 @@ nn_forward(const NnNet *net, const NnBatch *bt, NnWork *w, int use_mask)
 
 		if (l == 0)
 			k_sparse_fwd(bt, net->W[0], net->b[0], net->units[1], w->act[0],
-						 act);
+						 act, lanes);
 		else
 			k_dense_fwd(w->in[l], bt->rows, net->units[l], net->W[l],
-						net->b[l], net->units[l + 1], w->act[l], act);
+						net->b[l], net->units[l + 1], w->act[l], act, lanes);
 		if (l + 1 < L && w->mask[l])
 		{
 			size_t		n = (size_t) bt->rows * net->units[l + 1];
@@ -744,6 +747,7 @@ nn_backward_wt(const NnNet *net, const NnBatch *bt, NnWork *w, int use_mask,
 {
 	float	   *G = w->delta;
 	float	   *D = w->delta2;
+	int			lanes = work_lanes(w);
 
 	/* the skip path's gradient, while G still holds the logits' */
 	if (net->S)
@@ -756,18 +760,19 @@ nn_backward_wt(const NnNet *net, const NnBatch *bt, NnWork *w, int use_mask,
 		if (l == 0)
 		{
 			k_sparse_bwd_w(bt, G, nin, nout, net->W[0], l2, grad->W[0],
-						   grad->b[0]);
+						   grad->b[0], lanes);
 			break;
 		}
 		k_dense_bwd_w(w->in[l], G, bt->rows, nin, nout, net->W[l], l2,
-					  grad->W[l], grad->b[l]);
+					  grad->W[l], grad->b[l], lanes);
 		/* transposed W[l], so the input gradient vectorises over inputs */
 		if (wt == NULL)
 			for (int32_t k = 0; k < nin; k++)
 				for (int32_t j = 0; j < nout; j++)
 					w->wt[(size_t) j * nin + k] = net->W[l][(size_t) k * nout + j];
 		k_dense_bwd_in(G, bt->rows, nout, wt ? wt[l] : w->wt, nin, w->act[l - 1],
-					   use_mask ? w->mask[l - 1] : NULL, net->activation, D);
+					   use_mask ? w->mask[l - 1] : NULL, net->activation, D,
+					   lanes);
 		{
 			float	   *t = G;
 

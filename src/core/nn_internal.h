@@ -85,6 +85,10 @@ typedef struct NnWork
 	float	   *delta;			/* [cap * maxunits] */
 	float	   *delta2;			/* [cap * maxunits] */
 	float	   *wt;				/* transposed weights, max layer size */
+	int			lanes;			/* vector width of the batch kernels: 0 (as
+								 * nn_work_alloc leaves it) for this CPU's,
+								 * LANES_CPU(); tests set 16, 8 or 4 to run
+								 * the other widths' code, same bits */
 } NnWork;
 
 /* Allocates a batch for cap rows and maxent entries per row. */

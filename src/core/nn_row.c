@@ -375,12 +375,14 @@ typedef int32_t vi8r __attribute__((vector_size(32)));
 #define ROWL_VU		vf8ru
 #define ROWL_VI		vi8r
 #define ROWL_LANES	8
+#define ROWL_ROWS	3
 #define ROWL_FN(f)	f##8
 #include "nn_row_lanes.h"
 #undef ROWL_V
 #undef ROWL_VU
 #undef ROWL_VI
 #undef ROWL_LANES
+#undef ROWL_ROWS
 #undef ROWL_FN
 
 /* ... and with 4-float vectors (SSE, the portable default). */
@@ -391,12 +393,14 @@ typedef int32_t vi4r __attribute__((vector_size(16)));
 #define ROWL_VU		vf4ru
 #define ROWL_VI		vi4r
 #define ROWL_LANES	4
+#define ROWL_ROWS	3
 #define ROWL_FN(f)	f##4
 #include "nn_row_lanes.h"
 #undef ROWL_V
 #undef ROWL_VU
 #undef ROWL_VI
 #undef ROWL_LANES
+#undef ROWL_ROWS
 #undef ROWL_FN
 
 /*
@@ -732,11 +736,27 @@ nn_row_plan(NnNet *net)
 }
 
 /*
+ * nn_forward_rows over the whole batch at the net's width: the four-row
+ * tiles of 16 floats (AVX-512) or the templates' three-row tiles of 8 or 4.
+ */
+DLF_KERNEL static void
+rows_lanes(const NnNet *net, const NnBatch *bt, NnWork *w)
+{
+	if (net->row_lanes == 8)
+		rowl_rows8(net, bt, w);
+	else if (net->row_lanes == 4)
+		rowl_rows4(net, bt, w);
+	else
+		rows_general(net, bt, w);
+}
+
+/*
  * Scores every row of a batch with the one-row kernel: each row's layer
  * outputs go where nn_forward puts them (logits in w->act[nlayers - 1]),
  * with the bits of nn_forward_row.  For evaluation, never for gradients.
- * Small networks go row by row; larger ones layer by layer over the batch,
- * which reuses each weight for several rows.
+ * With AVX-512 small networks go row by row (row_small keeps them in
+ * registers); otherwise layer by layer over the batch, which reuses each
+ * weight for several rows.  A net whose row_lanes is set runs that width.
  */
 void
 nn_forward_rows(const NnNet *net, const NnBatch *bt, NnWork *w)
@@ -745,10 +765,11 @@ nn_forward_rows(const NnNet *net, const NnBatch *bt, NnWork *w)
 	float	   *act[DLF_MAX_HIDDEN + 1];
 
 	nn_row_plan(&plan);
-	/* the four-row tiles are 16 floats wide: for AVX-512 only */
-	if (!plan.row_small && plan.row_lanes == 16)
+	if (net->row_lanes)
+		plan.row_lanes = net->row_lanes;	/* a test's width */
+	if (!plan.row_small || plan.row_lanes != 16)
 	{
-		rows_general(&plan, bt, w);
+		rows_lanes(&plan, bt, w);
 		return;
 	}
 	for (int32_t r = 0; r < bt->rows; r++)

@@ -1108,7 +1108,7 @@ test_row_kernel(void)
 				if (!same_acts(&net, view, got))
 					exact = 0;
 			}
-			/* a batch of 7 rows (four at a time, then three) */
+			/* a batch of 7 rows (four or three at a time, then the rest) */
 			bt.rows = 7;
 			for (int r = 0; r < 7; r++)
 			{
@@ -1119,16 +1119,22 @@ test_row_kernel(void)
 					bt.val[r * nin + k] = (k + r) % 4 == 0 ? 0.0f : (float) unif(&rng, -2, 2);
 				}
 			}
-			nn_forward_rows(&net, &bt, &w);
-			nn_row_plan(&net);
-			for (int r = 0; r < 7; r++)
+			/* ... at the CPU's width, then at 8 and 4 floats (3-row tiles) */
+			for (int width = 0; width <= 2; width++)
 			{
-				for (int l = 0; l < L; l++)
-					view[l] = w.act[l] + (size_t) r * net.units[l + 1];
-				nn_forward_row(&net, bt.idx + r * nin, bt.val + r * nin,
-							   bt.nnz[r], got);
-				if (!same_acts(&net, view, got))
-					exact = 0;
+				net.row_small = 0;
+				net.row_lanes = width == 0 ? 0 : width == 1 ? 8 : 4;
+				nn_forward_rows(&net, &bt, &w);
+				nn_row_plan(&net);
+				for (int r = 0; r < 7; r++)
+				{
+					for (int l = 0; l < L; l++)
+						view[l] = w.act[l] + (size_t) r * net.units[l + 1];
+					nn_forward_row(&net, bt.idx + r * nin, bt.val + r * nin,
+								   bt.nnz[r], got);
+					if (!same_acts(&net, view, got))
+						exact = 0;
+				}
 			}
 			for (int l = 0; l < L; l++)
 			{

@@ -19,10 +19,10 @@
  *	  again and again; the glue reads it afterwards), so they are restored
  *	  before dlf_train returns, on every path; the restore cannot fail.  The
  *	  cost is one scattered pass per column each way (an epoch's gather
- *	  reads nine) and n row numbers beside the training order (1/8 of the
- *	  raw matrix at 8 features), hence the threshold: below it the columns
- *	  mostly fit in the caches and the memory ratio of small tables has the
- *	  least room.  Ensemble members (sampled, repeated rows) keep the rows'
+ *	  reads nine), split among the pool's threads, and n row numbers beside
+ *	  the training order (1/8 of the raw matrix at 8 features), hence the
+ *	  threshold: below it the columns mostly fit in the caches and the
+ *	  memory ratio of small tables has the least room.  Ensemble members (sampled, repeated rows) keep the rows'
  *	  order.
  */
 #include "train_internal.h"
@@ -68,46 +68,121 @@ plane(const TrainCtx *c, int k, uint8_t **base, size_t *stride, int *width)
 	return k < 2;
 }
 
-/* Rewrites a plane so that position j holds what position rowof[j] held. */
-static void
-gather_plane(uint8_t *base, size_t stride, int width, const uint32_t *rowof,
-			 int64_t n, uint8_t *tmp)
+/* The number of planes of the dataset (plane's k below it). */
+static int
+nplanes(const TrainCtx *c)
 {
-	for (int64_t j = 0; j < n; j++)
-	{
-		if (j + PERMUTE_PREFETCH < n)
-			__builtin_prefetch(base + rowof[j + PERMUTE_PREFETCH] * stride);
-		if (width == 4)
-			memcpy(tmp + 4 * j, base + rowof[j] * stride, 4);
-		else
-			memcpy(tmp + 2 * j, base + rowof[j] * stride, 2);
-	}
-	if ((size_t) width == stride)
-		memcpy(base, tmp, (size_t) n * width);
-	else
-		for (int64_t j = 0; j < n; j++)
-			memcpy(base + j * stride, tmp + 4 * j, 4);
+	return c->nf + (c->data->cls ? 1 : 2);
 }
 
-/* The inverse of gather_plane: position rowof[j] gets back position j's value. */
-static void
-scatter_plane(uint8_t *base, size_t stride, int width, const uint32_t *rowof,
-			  int64_t n, uint8_t *tmp)
+/* One plane's pass on the pool: the plane, the permutation and the scratch. */
+typedef struct PlaneJob
 {
-	if ((size_t) width == stride)
-		memcpy(tmp, base, (size_t) n * width);
-	else
-		for (int64_t j = 0; j < n; j++)
-			memcpy(tmp + 4 * j, base + j * stride, 4);
-	for (int64_t j = 0; j < n; j++)
+	uint8_t    *base;
+	size_t		stride;
+	int			width;
+	const uint32_t *rowof;
+	int64_t		n;
+	uint8_t    *tmp;			/* n values of width bytes (4 for a label half) */
+	DlfPool    *pool;			/* for the barrier between the two steps */
+} PlaneJob;
+
+/* This thread's share [*lo, *hi) of n positions. */
+static void
+share(int64_t n, int self, int nthreads, int64_t *lo, int64_t *hi)
+{
+	*lo = n * self / nthreads;
+	*hi = n * (self + 1) / nthreads;
+}
+
+/* Copies positions [lo, hi) between the plane (to_plane) and the scratch. */
+static void
+copy_range(const PlaneJob *j, int64_t lo, int64_t hi, int to_plane)
+{
+	if ((size_t) j->width == j->stride)
 	{
-		if (j + PERMUTE_PREFETCH < n)
-			__builtin_prefetch(base + rowof[j + PERMUTE_PREFETCH] * stride, 1);
-		if (width == 4)
-			memcpy(base + rowof[j] * stride, tmp + 4 * j, 4);
+		size_t		off = (size_t) lo * j->width;
+		size_t		len = (size_t) (hi - lo) * j->width;
+
+		if (to_plane)
+			memcpy(j->base + off, j->tmp + off, len);
 		else
-			memcpy(base + rowof[j] * stride, tmp + 2 * j, 2);
+			memcpy(j->tmp + off, j->base + off, len);
+		return;
 	}
+	for (int64_t p = lo; p < hi; p++)
+		if (to_plane)
+			memcpy(j->base + p * j->stride, j->tmp + 4 * p, 4);
+		else
+			memcpy(j->tmp + 4 * p, j->base + p * j->stride, 4);
+}
+
+/*
+ * Job: rewrites a plane so that position p holds what position rowof[p]
+ * held.  Each thread gathers its share of the positions into the scratch
+ * (the reads are scattered, so the threads' misses overlap), and after
+ * a barrier, when nobody reads the plane any more, copies it back.
+ */
+static void
+job_gather_plane(void *arg, int self, int nthreads)
+{
+	const PlaneJob *j = arg;
+	int64_t		lo,
+				hi;
+
+	share(j->n, self, nthreads, &lo, &hi);
+	for (int64_t p = lo; p < hi; p++)
+	{
+		if (p + PERMUTE_PREFETCH < hi)
+			__builtin_prefetch(j->base + j->rowof[p + PERMUTE_PREFETCH] * j->stride);
+		if (j->width == 4)
+			memcpy(j->tmp + 4 * p, j->base + j->rowof[p] * j->stride, 4);
+		else
+			memcpy(j->tmp + 2 * p, j->base + j->rowof[p] * j->stride, 2);
+	}
+	dlf_pool_barrier(j->pool);
+	copy_range(j, lo, hi, 1);
+}
+
+/*
+ * Job: the inverse of job_gather_plane, position rowof[p] gets back
+ * position p's value.  Each thread copies its share of the plane to the
+ * scratch, and after a barrier scatters its share of the scratch (rowof
+ * is a permutation: the threads write disjoint positions).
+ */
+static void
+job_scatter_plane(void *arg, int self, int nthreads)
+{
+	const PlaneJob *j = arg;
+	int64_t		lo,
+				hi;
+
+	share(j->n, self, nthreads, &lo, &hi);
+	copy_range(j, lo, hi, 0);
+	dlf_pool_barrier(j->pool);
+	for (int64_t p = lo; p < hi; p++)
+	{
+		if (p + PERMUTE_PREFETCH < hi)
+			__builtin_prefetch(j->base + j->rowof[p + PERMUTE_PREFETCH] * j->stride, 1);
+		if (j->width == 4)
+			memcpy(j->base + j->rowof[p] * j->stride, j->tmp + 4 * p, 4);
+		else
+			memcpy(j->base + j->rowof[p] * j->stride, j->tmp + 2 * p, 2);
+	}
+}
+
+/* Runs job on plane k of the dataset on the training's pool. */
+static void
+plane_pass(TrainCtx *c, int k, DlfPoolJob job)
+{
+	PlaneJob	j;
+
+	plane(c, k, &j.base, &j.stride, &j.width);
+	j.rowof = c->rowof;
+	j.n = c->n;
+	j.tmp = (uint8_t *) c->perm_tmp;
+	j.pool = c->pool;
+	dlf_pool_run(c->pool, job, &j);
 }
 
 /*
@@ -121,9 +196,6 @@ train_permute_rows(TrainCtx *c)
 	int64_t		n = c->n;
 	int64_t		nt = c->ntrain;
 	uint32_t   *tmp;
-	uint8_t    *base;
-	size_t		stride;
-	int			width;
 
 	if (n < PERMUTE_MIN_ROWS || c->opt->member > 0 || c->opt->nextra > 0 ||
 		nt + c->nvalid != n)
@@ -136,14 +208,14 @@ train_permute_rows(TrainCtx *c)
 		memcpy(c->train_idx + nt, c->valid_idx, c->nvalid * sizeof(uint32_t));
 	c->rowof = c->train_idx;
 	c->perm_tmp = tmp;
-	for (int k = 0; plane(c, k, &base, &stride, &width); k++)
+	for (int k = 0; k < nplanes(c); k++)
 	{
 		if (train_interrupted(c))
 		{
 			train_unpermute_rows(c);
 			return train_fail_interrupted(c);
 		}
-		gather_plane(base, stride, width, c->rowof, n, (uint8_t *) tmp);
+		plane_pass(c, k, job_gather_plane);
 		c->nplanes = k + 1;
 	}
 	for (int64_t j = 0; j < nt; j++)
@@ -162,18 +234,10 @@ train_permute_rows(TrainCtx *c)
 void
 train_unpermute_rows(TrainCtx *c)
 {
-	uint8_t    *base;
-	size_t		stride;
-	int			width;
-
 	if (!c->rowof)
 		return;
 	for (int k = c->nplanes - 1; k >= 0; k--)
-	{
-		plane(c, k, &base, &stride, &width);
-		scatter_plane(base, stride, width, c->rowof, c->n,
-					  (uint8_t *) c->perm_tmp);
-	}
+		plane_pass(c, k, job_scatter_plane);
 	if (c->train_idx == c->perm_tmp)
 	{
 		for (int64_t v = 0; v < c->nvalid; v++)

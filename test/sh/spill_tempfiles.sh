@@ -30,13 +30,18 @@ serial=$(command psql -X -q -At -c "SET max_parallel_workers_per_gather = 0" -c 
 files="SELECT 'files', (SELECT count(*) FROM pg_ls_tmpdir() WHERE name LIKE 'pgsql_tmp%.dlfin.%'),
   (SELECT count(*) FROM pg_ls_tmpdir($oid) WHERE name LIKE 'pgsql_tmp%.dlfin.%');"
 
-# 1. the database's tablespace: logged under base/pgsql_tmp
-out=$(command psql -X -q -At 2>&1 <<SQL
+# A parallel training after the settings in $1, then the files left.
+train_with() {
+  command psql -X -q -At 2>&1 <<SQL
 $parallel
+$1
 SELECT 'model', $train FROM spill;
 $files
 SQL
-)
+}
+
+# 1. the database's tablespace: logged under base/pgsql_tmp
+out=$(train_with "")
 echo "$out"
 grep -qx "model|$serial" <<<"$out" || { echo "1: not the serial model"; exit 1; }
 grep -qE '^LOG:  temporary file: path "base/pgsql_tmp/pgsql_tmp[0-9]+\.dlfin\.[0-9]+\.[0-9]+", size [1-9][0-9]*$' <<<"$out" \
@@ -44,13 +49,7 @@ grep -qE '^LOG:  temporary file: path "base/pgsql_tmp/pgsql_tmp[0-9]+\.dlfin\.[0
 grep -qx 'files|0|0' <<<"$out" || { echo "1: spill files left"; exit 1; }
 
 # 2. temp_tablespaces: every file there, the same model, none left
-out=$(command psql -X -q -At 2>&1 <<SQL
-$parallel
-SET temp_tablespaces = $ts;
-SELECT 'model', $train FROM spill;
-$files
-SQL
-)
+out=$(train_with "SET temp_tablespaces = $ts;")
 echo "$out"
 grep -qx "model|$serial" <<<"$out" || { echo "2: not the serial model"; exit 1; }
 grep -qE "^LOG:  temporary file: path \"pg_tblspc/$oid/PG_[^/]+/pgsql_tmp/pgsql_tmp[0-9]+\\.dlfin\\.[0-9]+\\.[0-9]+\", size [1-9][0-9]*\$" <<<"$out" \

@@ -30,7 +30,8 @@ SELECT encode(sha256(dlfin_train('{"epochs": 1, "hidden": [8]}', y, x1, x2, cat)
 FROM spill;
 SELECT spill_files() AS files_left;
 
--- grouped: one state (and file) per group and participant
+-- grouped: PostgreSQL 15 sorts in the workers and aggregates above the
+-- Gather Merge (no partial states, so no file); one model per group
 SET enable_hashagg = off;
 SELECT count(DISTINCT m) AS models
 FROM (SELECT id % 2 AS g, dlfin_train('{"epochs": 1, "hidden": [4]}', y, x1, x2) AS m

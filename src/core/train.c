@@ -72,7 +72,7 @@ train_interrupted(const TrainCtx *c)
 DlfStatus
 train_fail_interrupted(TrainCtx *c)
 {
-	return dlf_fail(c->err, DLF_ERR_INTERRUPTED, "training train_interrupted");
+	return dlf_fail(c->err, DLF_ERR_INTERRUPTED, "training interrupted");
 }
 
 /* Frees everything the context owns (never the model or the data). */

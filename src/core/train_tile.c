@@ -33,12 +33,13 @@
 /* at most this many features: a tile (nf x nf values) on the stack */
 #define TILE_MAX_FEATURES	64
 
-/* One tiling pass on the pool: the columns and the number of tiles. */
+/* Tiles [lo, hi) of the columns, to transpose on the pool. */
 typedef struct TileJob
 {
 	uint32_t  **col;
 	int32_t		nf;
-	int64_t		ntiles;
+	int64_t		lo;
+	int64_t		hi;
 } TileJob;
 
 /* Transposes tile t of the columns in place (see the file comment). */
@@ -59,35 +60,44 @@ transpose_tile(uint32_t *const *col, int32_t nf, int64_t t)
 	}
 }
 
-/* Job: this thread's share of the tiles, transposed. */
+/* Job: this thread's share of the job's tiles, transposed. */
 static void
 job_tile(void *arg, int self, int nthreads)
 {
 	const TileJob *j = arg;
-	int64_t		lo = j->ntiles * self / nthreads;
-	int64_t		hi = j->ntiles * (self + 1) / nthreads;
+	int64_t		n = j->hi - j->lo;
 
-	for (int64_t t = lo; t < hi; t++)
+	for (int64_t t = j->lo + n * self / nthreads;
+		 t < j->lo + n * (self + 1) / nthreads; t++)
 		transpose_tile(j->col, j->nf, t);
 }
 
-/* Transposes every whole tile of the columns, on the training's pool. */
+/* Transposes tiles [lo, hi) on the training's pool. */
 static void
-tile_pass(TrainCtx *c)
+tile_range(TrainCtx *c, int64_t lo, int64_t hi)
 {
 	TileJob		j;
 
 	j.col = c->tile_col;
 	j.nf = c->nf;
-	j.ntiles = c->tile_rows / c->nf;
+	j.lo = lo;
+	j.hi = hi;
 	dlf_pool_run(c->pool, job_tile, &j);
+}
+
+/* Tiles in a step between interrupt checks: CHECK_EVERY rows. */
+static int64_t
+tile_step(const TrainCtx *c)
+{
+	return CHECK_EVERY / c->nf > 0 ? CHECK_EVERY / c->nf : 1;
 }
 
 /*
  * Tiles the dataset's features for the epochs (see the file comment) when
  * it has enough rows and 2 to TILE_MAX_FEATURES features; otherwise, or
  * without the few bytes it needs, the columns stay as they are (the same
- * model).
+ * model).  Checks for interrupts every CHECK_EVERY rows; an interrupted
+ * tiling puts back what it moved.
  */
 DlfStatus
 train_tile_rows(TrainCtx *c)
@@ -108,18 +118,28 @@ train_tile_rows(TrainCtx *c)
 			(uint32_t *) d->num[f] : (uint32_t *) d->cat[f];
 	/* ceil(2^64 / nf): row div nf by one multiplication (train_tile_row) */
 	c->tile_magic = UINT64_MAX / (uint64_t) nf + 1;
+	for (int64_t t = 0, nt = c->n / nf; t < nt; t += tile_step(c))
+	{
+		if (train_interrupted(c))
+		{
+			/* put back the tiles done so far */
+			c->tile_rows = t * nf;
+			train_untile_rows(c);
+			return train_fail_interrupted(c);
+		}
+		tile_range(c, t, t + tile_step(c) < nt ? t + tile_step(c) : nt);
+	}
 	c->tile_rows = c->n / nf * nf;
-	tile_pass(c);
 	return DLF_OK;
 }
 
-/* Puts the features back in their columns; a no-op unless tiled. */
+/* Puts the features back in their columns (tiles [0, tile_rows / nf)). */
 void
 train_untile_rows(TrainCtx *c)
 {
-	if (c->tile_rows == 0)
-		return;
-	tile_pass(c);
+	/* in one go: the restore cannot fail, nor stop half way */
+	if (c->tile_rows > 0)
+		tile_range(c, 0, c->tile_rows / c->nf);
 	c->tile_rows = 0;
 	dlf_free(c->tile_col);
 	c->tile_col = NULL;

@@ -196,6 +196,42 @@ test_interrupted(void)
 	free(b);
 }
 
+/*
+ * Interrupts at every poll from the first to the 50th, on rows that take
+ * several tiling steps (nf = 2: 65,536 rows a step): each training stops
+ * and leaves the columns as they were, wherever it stopped (ordering,
+ * statistics, tiling (polls 37 to 40 today), the epochs).
+ */
+static void
+test_interrupt_sweep(void)
+{
+	Case		c = {"sweep", DLF_TASK_BINARY, 2, 2, 0, 200003,
+	DLF_OPTIM_ADAM, 2, 0.0, 1, 0, 0};
+	int			stopped = 0,
+				restored_all = 1;
+
+	for (int k0 = 1; k0 <= 50; k0++)
+	{
+		DlfTrainHooks h;
+		int			k = k0;
+		size_t		len;
+		DlfStatus	st;
+		int			restored,
+					same_rows;
+		uint8_t    *b;
+
+		memset(&h, 0, sizeof(h));
+		h.interrupted = stop_after;
+		h.arg = &k;
+		b = train_case(&c, 1, &h, &len, &st, &restored, &same_rows);
+		stopped += st == DLF_ERR_INTERRUPTED;
+		restored_all &= restored;
+		free(b);
+	}
+	ok(stopped == 50, "interrupts at polls 1 to 50 all stop the training (%d)", stopped);
+	ok(restored_all, "and every one leaves the columns as they were");
+}
+
 int
 main(void)
 {
@@ -230,5 +266,6 @@ main(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		test_case(&cases[i]);
 	test_interrupted();
+	test_interrupt_sweep();
 	return done_testing();
 }

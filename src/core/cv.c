@@ -708,6 +708,8 @@ dlf_train_auto(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 	st = cv_start(&r, &done);
 	if (done)
 		return st;
+	/* the folds and the out-of-fold scores read rows by number after fits */
+	r.o.consume = 0;
 	if (opt->ens_sample == DLF_ENS_CV)
 		st = cv_encoding(&r);
 	if (st == DLF_OK && !(r.fold = dlf_alloc_array(data->nrows, sizeof(uint8_t))))

@@ -441,6 +441,13 @@ typedef struct DlfTrainOptions
 	int			ens_sample;		/* DlfEnsSample: rows each member sees */
 	_Bool		skip;			/* a linear skip path, inputs to outputs */
 	int			given;			/* DLF_GIVEN_* of the options the caller set */
+	int64_t		tile_min_rows;	/* tests: tile the features from this many
+								 * rows (train_tile.c; 0: the default) */
+	int64_t		permute_min_rows;	/* tests: rearrange the rows from this
+									 * many (train_layout.c; 0: the default) */
+	int			consume;		/* the caller reads the rows no more: they
+								 * may be left in another order (one
+								 * network only; see train_layout.c) */
 	/* set by ensemble.c and cv.c only: */
 	int			bare;			/* the network only: no metrics, importance,
 								 * calibration or distributions */

@@ -72,7 +72,7 @@ train_interrupted(const TrainCtx *c)
 DlfStatus
 train_fail_interrupted(TrainCtx *c)
 {
-	return dlf_fail(c->err, DLF_ERR_INTERRUPTED, "training train_interrupted");
+	return dlf_fail(c->err, DLF_ERR_INTERRUPTED, "training interrupted");
 }
 
 /* Frees everything the context owns (never the model or the data). */
@@ -624,7 +624,8 @@ dlf_train(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 	if ((st = train_split_rows(&c)) != DLF_OK ||
 		(opt->member > 0 && (st = train_member_rows(&c)) != DLF_OK) ||
 		(st = train_init_params(&c)) != DLF_OK ||
-		(st = train_permute_rows(&c)) != DLF_OK)
+		(st = train_permute_rows(&c)) != DLF_OK ||
+		(st = train_tile_rows(&c)) != DLF_OK)
 		goto done;
 	dlf_monotone_project(m, &c.net, opt->init == NULL);
 
@@ -652,8 +653,12 @@ dlf_train(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 	}
 
 	st = opt->optimizer == DLF_OPTIM_LBFGS ? train_lbfgs_loop(&c) : train_loop(&c);
-	/* what follows reads the dataset by row numbers */
-	train_unpermute_rows(&c);
+	/* what follows reads the dataset in its columns, by row numbers or positions */
+	train_untile_rows(&c);
+	if (opt->consume)
+		train_keep_rearranged(&c);
+	else
+		train_unpermute_rows(&c);
 	if (st != DLF_OK)
 		goto done;
 	/* an ensemble's metrics and governance are the whole ensemble's */
@@ -678,6 +683,7 @@ dlf_train(DlfModel *m, DlfDataset *data, const DlfTrainOptions *opt,
 							 err, c.pool);
 
 done:
+	train_untile_rows(&c);
 	train_unpermute_rows(&c);
 	ctx_free(&c);
 	return st;

@@ -109,6 +109,11 @@ typedef struct TrainCtx
 	uint32_t   *perm_tmp;		/* [n] scratch; the training order meanwhile */
 	int			nplanes;		/* planes rearranged so far */
 
+	/* train_tile.c: each row's features side by side during the epochs */
+	int64_t		tile_rows;		/* rows tiled (a multiple of nf); 0: none */
+	uint32_t  **tile_col;		/* [nf] the features' columns, as 4-byte values */
+	uint64_t	tile_magic;		/* ceil(2^64 / nf) */
+
 	/* network, parameters, optimiser state */
 	NnNet		net;
 	int64_t		nparams;
@@ -178,6 +183,28 @@ DlfStatus	train_canonical_order(TrainCtx *c);
 /* train_layout.c */
 DlfStatus	train_permute_rows(TrainCtx *c);
 void		train_unpermute_rows(TrainCtx *c);
+void		train_keep_rearranged(TrainCtx *c);
+
+/* train_tile.c */
+DlfStatus	train_tile_rows(TrainCtx *c);
+void		train_untile_rows(TrainCtx *c);
+
+/*
+ * The record of row i's features while the rows are tiled (train_tile.c),
+ * NULL for a row in the columns as given: its nf 4-byte values, in feature
+ * order.
+ */
+static inline const uint32_t *
+train_tile_row(const TrainCtx *c, uint32_t i)
+{
+	uint32_t	t;
+
+	if (i >= c->tile_rows)
+		return NULL;
+	/* exact for every 32-bit i: the magic's excess over 2^64 / nf is < 1 */
+	t = (uint32_t) (((unsigned __int128) i * c->tile_magic) >> 64);
+	return c->tile_col[i - t * (uint32_t) c->nf] + (size_t) t * c->nf;
+}
 
 /* train_prep.c */
 DlfStatus	train_compute_stats(TrainCtx *c);

@@ -16,8 +16,10 @@
  *	  the model's bytes do not change.
  *
  *	  The arrays are the caller's (cv and ensembles train on one dataset
- *	  again and again; the glue reads it afterwards), so they are restored
- *	  before dlf_train returns, on every path; the restore cannot fail.  The
+ *	  again and again), so they are restored before dlf_train returns, on
+ *	  every path; the restore cannot fail.  A caller that reads the rows no
+ *	  more (option consume: the SQL aggregate's final function) keeps them
+ *	  rearranged (train_keep_rearranged).  The
  *	  cost is one scattered pass per column each way (an epoch's gather
  *	  reads nine), split among the pool's threads, and n row numbers beside
  *	  the training order (1/8 of the raw matrix at 8 features), hence the
@@ -29,7 +31,7 @@
 
 #include <string.h>
 
-/* rows from which the columns are rearranged (tests may lower it) */
+/* rows from which the columns are rearranged (the options may lower it) */
 #ifndef PERMUTE_MIN_ROWS
 #define PERMUTE_MIN_ROWS	(4 * 1024 * 1024)
 #endif
@@ -195,9 +197,11 @@ train_permute_rows(TrainCtx *c)
 {
 	int64_t		n = c->n;
 	int64_t		nt = c->ntrain;
+	int64_t		min_rows = c->opt->permute_min_rows > 0 ?
+		c->opt->permute_min_rows : PERMUTE_MIN_ROWS;
 	uint32_t   *tmp;
 
-	if (n < PERMUTE_MIN_ROWS || c->opt->member > 0 || c->opt->nextra > 0 ||
+	if (n < min_rows || c->opt->member > 0 || c->opt->nextra > 0 ||
 		nt + c->nvalid != n)
 		return DLF_OK;
 	tmp = dlf_alloc_array(n, sizeof(uint32_t));
@@ -245,6 +249,31 @@ train_unpermute_rows(TrainCtx *c)
 		c->train_idx = c->rowof;
 	}
 	dlf_free(c->perm_tmp);
+	c->perm_tmp = NULL;
+	c->rowof = NULL;
+	c->nplanes = 0;
+}
+
+/*
+ * For a caller that reads the rows no more (option consume): the dataset
+ * stays rearranged and the indexes stay positions, which hold the same rows
+ * in the same order, so what follows (metrics, importance, distributions)
+ * reads the same values; only the split's row numbers are freed.  Saves
+ * the restore's scattered pass per column (0.4 s at 10M rows).  A no-op
+ * unless train_permute_rows moved something.
+ */
+void
+train_keep_rearranged(TrainCtx *c)
+{
+	if (!c->rowof)
+		return;
+	if (c->train_idx != c->perm_tmp)
+	{
+		/* the indexes are not positions (not after a whole rearrangement) */
+		train_unpermute_rows(c);
+		return;
+	}
+	dlf_free(c->rowof);
 	c->perm_tmp = NULL;
 	c->rowof = NULL;
 	c->nplanes = 0;

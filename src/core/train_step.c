@@ -19,6 +19,34 @@
 #define PREFETCH_LOCALITY	2
 
 /*
+ * Prefetches row p's label and features (tiled: its record) into L2.
+ * Always inlined: GCC finds a function of prefetches alone free of side
+ * effects and drops its calls.
+ */
+static inline __attribute__((always_inline)) void
+prefetch_row(const TrainCtx *c, uint32_t p)
+{
+	const DlfDataset *d = c->data;
+	const DlfFeature *fts = c->m->features;
+	const uint32_t *rec = train_tile_row(c, p);
+
+	__builtin_prefetch(d->cls ? (const void *) &d->cls[p] :
+					   (const void *) &d->label[p], 0, PREFETCH_LOCALITY);
+	if (rec)
+	{
+		/* the record's first and last value: one or two lines */
+		__builtin_prefetch(rec, 0, PREFETCH_LOCALITY);
+		__builtin_prefetch(rec + c->nf - 1, 0, PREFETCH_LOCALITY);
+		return;
+	}
+	for (int32_t f = 0; f < c->nf; f++)
+		__builtin_prefetch(fts[f].kind == DLF_FEAT_NUMERIC ?
+						   (const void *) &d->num[f][p] :
+						   (const void *) &d->cat[f][p], 0,
+						   PREFETCH_LOCALITY);
+}
+
+/*
  * Encodes rows idx[0..rows) into the batch (sparse first-layer inputs);
  * idx has `avail' valid entries, used to prefetch the rows to come.
  */
@@ -35,34 +63,31 @@ train_gather(const TrainCtx *c, NnBatch *bt, const uint32_t *idx, int32_t rows,
 		uint32_t	i = idx[r];
 		int32_t    *ix = bt->idx + (size_t) r * bt->maxent;
 		float	   *vx = bt->val + (size_t) r * bt->maxent;
+		const uint32_t *rec = train_tile_row(c, i);
 		int32_t		nnz = 0;
 		double		y;
 
 		if (r + PREFETCH_AHEAD < avail)
-		{
-			uint32_t	p = idx[r + PREFETCH_AHEAD];
-
-			__builtin_prefetch(d->cls ? (const void *) &d->cls[p] :
-							   (const void *) &d->label[p], 0, PREFETCH_LOCALITY);
-			for (int32_t f = 0; f < c->nf; f++)
-				__builtin_prefetch(fts[f].kind == DLF_FEAT_NUMERIC ?
-								   (const void *) &d->num[f][p] :
-								   (const void *) &d->cat[f][p], 0,
-								   PREFETCH_LOCALITY);
-		}
+			prefetch_row(c, idx[r + PREFETCH_AHEAD]);
 		y = dlf_label(d, i);
 		for (int32_t f = 0; f < c->nf; f++)
 		{
 			if (fts[f].kind == DLF_FEAT_NUMERIC)
 			{
+				float		x;
+
+				if (rec)
+					memcpy(&x, &rec[f], sizeof(x));
+				else
+					x = d->num[f][i];
 				/* zeros too: one entry per feature, as the scorer has */
 				ix[nnz] = fts[f].input_offset;
-				vx[nnz++] = dlf_std_value(d->num[f][i], c->mean[f],
-										  c->inv_scale[f]);
+				vx[nnz++] = dlf_std_value(x, c->mean[f], c->inv_scale[f]);
 			}
 			else
 			{
-				ix[nnz] = fts[f].input_offset + d->cat[f][i];
+				ix[nnz] = fts[f].input_offset +
+					(rec ? (int32_t) rec[f] : d->cat[f][i]);
 				vx[nnz++] = 1.0f;
 			}
 		}

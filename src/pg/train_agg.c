@@ -483,6 +483,8 @@ dlfin_train_final(PG_FUNCTION_ARGS)
 	/* set before training, so the trainer does not write its own */
 	json = dlfin_options_json(&spec, m);
 	m->options_json = core_strdup(json);
+	/* the state goes with this call (FINALFUNC_MODIFY = READ_WRITE) */
+	spec.opt.consume = 1;
 	rc = dlf_train_auto(m, &data, &spec.opt, &hooks, &err);
 	if (rc == DLF_OK)
 		rc = dlf_zero_unused_inputs(m, data.cat, data.nrows, &err);

@@ -85,13 +85,6 @@ tile_range(TrainCtx *c, int64_t lo, int64_t hi)
 	dlf_pool_run(c->pool, job_tile, &j);
 }
 
-/* Tiles in a step between interrupt checks: CHECK_EVERY rows. */
-static int64_t
-tile_step(const TrainCtx *c)
-{
-	return CHECK_EVERY / c->nf > 0 ? CHECK_EVERY / c->nf : 1;
-}
-
 /*
  * Tiles the dataset's features for the epochs (see the file comment) when
  * it has enough rows and 2 to TILE_MAX_FEATURES features; otherwise, or
@@ -106,6 +99,8 @@ train_tile_rows(TrainCtx *c)
 	int64_t		min_rows = c->opt->tile_min_rows > 0 ?
 		c->opt->tile_min_rows : TILE_MIN_ROWS;
 	int32_t		nf = c->nf;
+	/* tiles between interrupt checks: CHECK_EVERY rows */
+	int64_t		step = CHECK_EVERY / nf > 0 ? CHECK_EVERY / nf : 1;
 
 	if (c->n < min_rows || nf < 2 || nf > TILE_MAX_FEATURES ||
 		c->n / nf < 1 || c->n > UINT32_MAX)
@@ -118,7 +113,7 @@ train_tile_rows(TrainCtx *c)
 			(uint32_t *) d->num[f] : (uint32_t *) d->cat[f];
 	/* ceil(2^64 / nf): row div nf by one multiplication (train_tile_row) */
 	c->tile_magic = UINT64_MAX / (uint64_t) nf + 1;
-	for (int64_t t = 0, nt = c->n / nf; t < nt; t += tile_step(c))
+	for (int64_t t = 0, nt = c->n / nf; t < nt; t += step)
 	{
 		if (train_interrupted(c))
 		{
@@ -127,7 +122,7 @@ train_tile_rows(TrainCtx *c)
 			train_untile_rows(c);
 			return train_fail_interrupted(c);
 		}
-		tile_range(c, t, t + tile_step(c) < nt ? t + tile_step(c) : nt);
+		tile_range(c, t, t + step < nt ? t + step : nt);
 	}
 	c->tile_rows = c->n / nf * nf;
 	return DLF_OK;

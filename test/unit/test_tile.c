@@ -173,27 +173,36 @@ test_case(const Case *c)
 	free(b2);
 }
 
+/*
+ * Trains case c tiled and interrupted at the k-th poll; returns the status
+ * and sets *restored to whether the columns are as they were.
+ */
+static DlfStatus
+train_interrupted_at(const Case *c, int k, int *restored)
+{
+	DlfTrainHooks h;
+	size_t		len;
+	DlfStatus	st;
+	int			same_rows;
+
+	memset(&h, 0, sizeof(h));
+	h.interrupted = stop_after;
+	h.arg = &k;
+	free(train_case(c, 1, &h, &len, &st, restored, &same_rows));
+	return st;
+}
+
 /* An interrupted tiled training leaves the columns as they were. */
 static void
 test_interrupted(void)
 {
 	Case		c = {"interrupted", DLF_TASK_BINARY, 2, 7, 4, 20003,
 	DLF_OPTIM_ADAM, 2, 0.0, 1, 0, 0};
-	DlfTrainHooks h;
-	int			k = 40;
-	size_t		len;
-	DlfStatus	st;
-	int			restored,
-				same_rows;
-	uint8_t    *b;
+	int			restored;
+	DlfStatus	st = train_interrupted_at(&c, 40, &restored);
 
-	memset(&h, 0, sizeof(h));
-	h.interrupted = stop_after;
-	h.arg = &k;
-	b = train_case(&c, 1, &h, &len, &st, &restored, &same_rows);
 	ok(st == DLF_ERR_INTERRUPTED, "an interrupt stops the tiled training (status %d)", st);
 	ok(restored, "the interrupted training put the columns back");
-	free(b);
 }
 
 /*
@@ -210,23 +219,12 @@ test_interrupt_sweep(void)
 	int			stopped = 0,
 				restored_all = 1;
 
-	for (int k0 = 1; k0 <= 50; k0++)
+	for (int k = 1; k <= 50; k++)
 	{
-		DlfTrainHooks h;
-		int			k = k0;
-		size_t		len;
-		DlfStatus	st;
-		int			restored,
-					same_rows;
-		uint8_t    *b;
+		int			restored;
 
-		memset(&h, 0, sizeof(h));
-		h.interrupted = stop_after;
-		h.arg = &k;
-		b = train_case(&c, 1, &h, &len, &st, &restored, &same_rows);
-		stopped += st == DLF_ERR_INTERRUPTED;
+		stopped += train_interrupted_at(&c, k, &restored) == DLF_ERR_INTERRUPTED;
 		restored_all &= restored;
-		free(b);
 	}
 	ok(stopped == 50, "interrupts at polls 1 to 50 all stop the training (%d)", stopped);
 	ok(restored_all, "and every one leaves the columns as they were");

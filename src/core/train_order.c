@@ -120,53 +120,21 @@ heap_sort_rows(const TrainCtx *c, uint64_t *k, int64_t n, uint64_t imask)
 
 /*
  * The top bbits of a row's hash pick its bucket in train_canonical_order:
- * ceil(log2(n)) - 5 (about 32 rows a bucket), within these bounds.  Only
- * the work depends on it, not the order: entries keep 32 - ceil(log2(n))
- * more hash bits, and rows that agree on all bbits + those bits are hashed
- * again.  With 16 bits at 10M rows that was 3M rehashed runs (the
- * ordering took 100x its 1M-row time), with 19 bits 0.4M.
+ * ceil(log2(n)) - ORDER_BUCKET_ROW_BITS (about 4,096 rows, 32 kB of keys a
+ * bucket, sorted in the core's own cache), at most ORDER_BUCKET_BITS_MAX
+ * (the place pass writes to one line per bucket at a time: 4,096 lines
+ * stay in L2).  Only the work depends on it, not the order.  With 2^19
+ * buckets of 4-byte entries the place pass missed the cache on every row
+ * at 10M rows (0.47 s against 0.028 s at 1M); with these, 0.30 s.
  */
-#define ORDER_BUCKET_BITS_MIN	16
-#define ORDER_BUCKET_BITS_MAX	20
-/* rows ahead whose columns train_canonical_order prefetches */
-#define ORDER_PREFETCH		16
-
-/* Prefetches the label and feature values of row i. */
-static inline void
-prefetch_row(const TrainCtx *c, int64_t i)
-{
-	const DlfDataset *d = c->data;
-
-	__builtin_prefetch(d->cls ? (const void *) &d->cls[i] :
-					   (const void *) &d->label[i]);
-	for (int32_t f = 0; f < c->nf; f++)
-		__builtin_prefetch(c->m->features[f].kind == DLF_FEAT_NUMERIC ?
-						   (const void *) &d->num[f][i] :
-						   (const void *) &d->cat[f][i]);
-}
-
-/* Content hash of row i: the label, then each feature's canonical bits. */
-static inline uint64_t
-row_hash(const TrainCtx *c, int64_t i)
-{
-	const DlfDataset *d = c->data;
-	uint64_t	h = dlf_mix64(dbits(dlf_label(d, i)) ^ UINT64_C(0x6a09e667f3bcc908));
-
-	for (int32_t f = 0; f < c->nf; f++)
-	{
-		uint32_t	x = c->m->features[f].kind == DLF_FEAT_NUMERIC ?
-			fbits(d->num[f][i]) : (uint32_t) d->cat[f][i];
-
-		h = dlf_mix64(h + x + UINT64_C(0x9e3779b97f4a7c15));
-	}
-	return h;
-}
+#define ORDER_BUCKET_ROW_BITS	12
+#define ORDER_BUCKET_BITS_MAX	12
 
 /* rows hashed at a time by block_hash */
 #define HASH_BLOCK		256
 
 /*
- * row_hash of rows [lo, lo + m) into h (m <= HASH_BLOCK), a column at a
+ * Content hashes of rows [lo, lo + m) into h (m <= HASH_BLOCK), a column at a
  * time: the rows' mixes are independent, so they vectorise.
  */
 DLF_KERNEL static void
@@ -236,45 +204,9 @@ check_rows(TrainCtx *c)
 }
 
 /*
- * Orders the rows e[0..m) (entries: row index in the low bits of imask) by
- * (hash & ~imask), then rows whose hashes agree by content; key is scratch
- * for m entries.
- */
-static void
-sort_run(const TrainCtx *c, uint32_t *e, int64_t m, uint64_t *key,
-		 uint64_t imask)
-{
-	uint32_t	rmask = (uint32_t) imask;
-
-	/* hash in the high bits, row index in the low bits */
-	for (int64_t i = 0; i < m; i++)
-	{
-		/* rows are scattered: fetch the ones a few places ahead */
-		if (i + ORDER_PREFETCH < m)
-			prefetch_row(c, e[i + ORDER_PREFETCH] & rmask);
-		key[i] = (row_hash(c, e[i] & rmask) & ~imask) | (e[i] & rmask);
-	}
-	dlf_sort_u64(key, m);
-	/* rows whose hashes agree are ordered by content instead of index */
-	for (int64_t i = 0; i < m;)
-	{
-		int64_t		j = i + 1;
-
-		while (j < m && (key[j] & ~imask) == (key[i] & ~imask))
-			j++;
-		if (j - i > 1)
-			heap_sort_rows(c, key + i, j - i, imask);
-		i = j;
-	}
-	for (int64_t i = 0; i < m; i++)
-		e[i] = (uint32_t) (key[i] & imask);
-}
-
-/*
  * The passes of train_canonical_order, split among the pool's threads: count
- * (rows per bucket of each thread's rows), place (each thread's rows at
- * its own offsets in each bucket: the same positions as one thread placing
- * every row in row order) and sort (whole buckets per thread).
+ * (rows per bucket of each thread's rows), place (each thread's keys at its
+ * own offsets in each bucket) and sort (whole buckets per thread).
  */
 typedef struct OrderJob
 {
@@ -282,11 +214,8 @@ typedef struct OrderJob
 	int			phase;			/* 0 count, 1 place, 2 sort */
 	int64_t    *cur;			/* per thread: nb counters, then cursors */
 	const int64_t *end;			/* end of each bucket */
-	uint32_t   *perm;
-	uint64_t  **key;			/* per thread: scratch of maxb entries */
-	int			ibits;
+	uint64_t   *key;			/* n keys: hash bits above the row index */
 	int			bbits;			/* bucket bits */
-	int			spare;
 	uint64_t	imask;
 	atomic_int	stop;			/* thread 0 saw an interrupt */
 } OrderJob;
@@ -300,42 +229,24 @@ order_stop(OrderJob *j, int self)
 	return atomic_load_explicit(&j->stop, memory_order_relaxed);
 }
 
-/* Sorts the entries of one bucket (see train_canonical_order). */
+/*
+ * Sorts one bucket's m keys ((hash & ~imask) | row): by hash bits, then
+ * index, and rows whose hash bits agree (rare) by content.
+ */
 static void
-sort_bucket(const TrainCtx *c, uint32_t *e, int64_t m, uint64_t *key,
-			uint64_t imask)
+sort_bucket(const TrainCtx *c, uint64_t *k, int64_t m, uint64_t imask)
 {
-	uint32_t	rmask = (uint32_t) imask;
-
-	/* by the hash bits kept in the entries (rows apart: by index) */
-	if (m < 48)
-		for (int64_t i = 1; i < m; i++)
-		{
-			uint32_t	v = e[i];
-			int64_t		j = i;
-
-			while (j > 0 && e[j - 1] > v)
-			{
-				e[j] = e[j - 1];
-				j--;
-			}
-			e[j] = v;
-		}
-	else
-		dlf_sort_u32(e, m);
-	/* runs that agree on those bits (rare): by the whole hash */
+	dlf_sort_u64(k, m);
 	for (int64_t i = 0; i < m;)
 	{
 		int64_t		j = i + 1;
 
-		while (j < m && (e[j] & ~rmask) == (e[i] & ~rmask))
+		while (j < m && (k[j] & ~imask) == (k[i] & ~imask))
 			j++;
 		if (j - i > 1)
-			sort_run(c, e + i, j - i, key, imask);
+			heap_sort_rows(c, k + i, j - i, imask);
 		i = j;
 	}
-	for (int64_t i = 0; i < m; i++)
-		e[i] &= rmask;
 }
 
 /* Job: this thread's part of one pass of train_canonical_order. */
@@ -345,6 +256,7 @@ job_order(void *arg, int self, int nthreads)
 	OrderJob   *j = arg;
 	TrainCtx   *c = j->c;
 	int			bbits = j->bbits;
+	int			shift = 64 - bbits;
 	int64_t		nb = (int64_t) 1 << bbits;
 	int64_t    *cur = j->cur + (size_t) self * (nb + 8);
 	int64_t		lo = c->n * self / nthreads;
@@ -352,7 +264,6 @@ job_order(void *arg, int self, int nthreads)
 
 	if (j->phase < 2)
 	{
-		int			spare = j->spare;
 		uint64_t	h[HASH_BLOCK];
 
 		if (j->phase == 0)
@@ -364,16 +275,11 @@ job_order(void *arg, int self, int nthreads)
 			block_hash(c, i, m, h);
 			if (j->phase == 0)
 				for (int r = 0; r < m; r++)
-					cur[h[r] >> (64 - bbits)]++;
+					cur[bbits ? h[r] >> shift : 0]++;
 			else
 				for (int r = 0; r < m; r++)
-				{
-					uint64_t	more = (h[r] >> (64 - bbits - spare)) &
-						((UINT64_C(1) << spare) - 1);
-
-					j->perm[cur[h[r] >> (64 - bbits)]++] =
-						(uint32_t) (more << j->ibits) | (uint32_t) (i + r);
-				}
+					j->key[cur[bbits ? h[r] >> shift : 0]++] =
+						(h[r] & ~j->imask) | (uint64_t) (i + r);
 			if (((i - lo) & (CHECK_EVERY - 1)) < HASH_BLOCK && order_stop(j, self))
 				return;
 		}
@@ -384,8 +290,8 @@ job_order(void *arg, int self, int nthreads)
 		{
 			int64_t		s = b ? j->end[b - 1] : 0;
 
-			sort_bucket(c, j->perm + s, j->end[b] - s, j->key[self], j->imask);
-			if ((b & 1023) == 0 && order_stop(j, self))
+			sort_bucket(c, j->key + s, j->end[b] - s, j->imask);
+			if ((b & 63) == 0 && order_stop(j, self))
 				return;
 		}
 	}
@@ -399,15 +305,13 @@ job_order(void *arg, int self, int nthreads)
  * seeded shuffle permutes it), so nothing depends on arrival order.  Also
  * checks labels and category codes.
  *
- * Memory is that 4-byte array, a counter per bucket of rows sharing the
- * top bbits hash bits and thread, plus one 8-byte key per row
- * of the largest bucket and thread (a few dozen rows unless many rows are
- * identical).  Rows are counted into buckets, then placed (hashes computed
- * twice, sequentially, instead of stored), each entry keeping the next
- * hash bits above the row index (32 - ibits of them); each bucket is
- * sorted by those, and only rows that agree on them too -- rare -- are
- * hashed again (scattered reads) and compared further.  Each pass is split
- * among the pool's threads, with the same result as one thread.
+ * Rows are counted into buckets by their hash's top bits, then placed as
+ * 8-byte keys ((hash & ~imask) | row; hashes computed twice, sequentially,
+ * instead of stored); each bucket is sorted by key, and only rows whose
+ * keys agree above the index -- rare -- are hashed again (scattered reads)
+ * and compared by content.  Each pass is split among the pool's threads,
+ * with the same result as one thread.  Memory: the keys (8 bytes a row)
+ * and, at the end, the 4-byte array; a counter per bucket and thread.
  */
 DlfStatus
 train_canonical_order(TrainCtx *c)
@@ -416,8 +320,8 @@ train_canonical_order(TrainCtx *c)
 	int64_t		nb;
 	int			T = dlf_pool_size(c->pool);
 	int64_t    *end;
-	int64_t		maxb = 0;
 	int			ibits = 1;
+	uint32_t   *perm = NULL;
 	OrderJob	j;
 	DlfStatus	st;
 
@@ -427,25 +331,21 @@ train_canonical_order(TrainCtx *c)
 		ibits++;
 	memset(&j, 0, sizeof(j));
 	j.c = c;
-	j.ibits = ibits;
-	j.bbits = ibits - 5 < ORDER_BUCKET_BITS_MIN ? ORDER_BUCKET_BITS_MIN :
-		ibits - 5 > ORDER_BUCKET_BITS_MAX ? ORDER_BUCKET_BITS_MAX : ibits - 5;
+	j.bbits = ibits - ORDER_BUCKET_ROW_BITS < 0 ? 0 :
+		ibits - ORDER_BUCKET_ROW_BITS > ORDER_BUCKET_BITS_MAX ?
+		ORDER_BUCKET_BITS_MAX : ibits - ORDER_BUCKET_ROW_BITS;
 	nb = (int64_t) 1 << j.bbits;
 	j.imask = (UINT64_C(1) << ibits) - 1;
-	/* entries hold the row in the low ibits bits, the next hash bits above */
-	j.spare = 32 - ibits;
 	atomic_init(&j.stop, 0);
-	j.perm = dlf_alloc_array(n, sizeof(uint32_t));
+	j.key = dlf_alloc((size_t) n * sizeof(uint64_t));
 	/* counters of a thread are padded apart: no false sharing */
 	j.cur = dlf_alloc_array((size_t) T * (nb + 8), sizeof(int64_t));
 	end = dlf_alloc_array(nb, sizeof(int64_t));
-	j.key = dlf_alloc_array(T, sizeof(uint64_t *));
-	if (!j.perm || !j.cur || !end || !j.key)
+	if (!j.key || !j.cur || !end)
 	{
 		st = dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
 		goto done;
 	}
-	memset(j.key, 0, sizeof(uint64_t *) * T);
 
 	/* count rows per bucket and thread */
 	j.phase = 0;
@@ -458,8 +358,6 @@ train_canonical_order(TrainCtx *c)
 
 		for (int64_t b = 0; b < nb; b++)
 		{
-			int64_t		start = at;
-
 			for (int t = 0; t < T; t++)
 			{
 				int64_t    *cnt = j.cur + (size_t) t * (nb + 8);
@@ -469,42 +367,34 @@ train_canonical_order(TrainCtx *c)
 				at += k;
 			}
 			end[b] = at;
-			if (at - start > maxb)
-				maxb = at - start;
 		}
 	}
 	j.phase = 1;
 	dlf_pool_run(c->pool, job_order, &j);
 	if (atomic_load(&j.stop))
 		goto train_interrupted;
-
-	for (int t = 0; t < T; t++)
-	{
-		j.key[t] = dlf_alloc_array(maxb > 0 ? maxb : 1, sizeof(uint64_t));
-		if (!j.key[t])
-		{
-			st = dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
-			goto done;
-		}
-	}
 	j.end = end;
 	j.phase = 2;
 	dlf_pool_run(c->pool, job_order, &j);
 	if (atomic_load(&j.stop))
 		goto train_interrupted;
-	c->train_idx = j.perm;
-	j.perm = NULL;
+	perm = dlf_alloc((size_t) n * sizeof(uint32_t));
+	if (!perm)
+	{
+		st = dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
+		goto done;
+	}
+	for (int64_t i = 0; i < n; i++)
+		perm[i] = (uint32_t) (j.key[i] & j.imask);
+	c->train_idx = perm;
 	st = DLF_OK;
 	goto done;
 
 train_interrupted:
 	st = train_fail_interrupted(c);
 done:
-	for (int t = 0; j.key && t < T; t++)
-		dlf_free(j.key[t]);
 	dlf_free(j.key);
 	dlf_free(j.cur);
 	dlf_free(end);
-	dlf_free(j.perm);
 	return st;
 }

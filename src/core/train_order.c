@@ -120,15 +120,48 @@ heap_sort_rows(const TrainCtx *c, uint64_t *k, int64_t n, uint64_t imask)
 
 /*
  * The top bbits of a row's hash pick its bucket in train_canonical_order:
- * ceil(log2(n)) - ORDER_BUCKET_ROW_BITS (about 4,096 rows, 32 kB of keys a
- * bucket, sorted in the core's own cache), at most ORDER_BUCKET_BITS_MAX
- * (the place pass writes to one line per bucket at a time: 4,096 lines
- * stay in L2).  Only the work depends on it, not the order.  With 2^19
- * buckets of 4-byte entries the place pass missed the cache on every row
- * at 10M rows (0.47 s against 0.028 s at 1M); with these, 0.30 s.
+ * ceil(log2(n)) - ORDER_BUCKET_ROW_BITS (about 4,096 rows a bucket, sorted
+ * in the core's own cache), at most ORDER_BUCKET_BITS_MAX (the place pass
+ * writes to two lines per bucket at a time: 8,192 lines stay in L2).  Only
+ * the work depends on it, not the order.  With 2^19 buckets of about 32
+ * rows (before) the count and place passes missed the cache on every row
+ * at 10M rows: the ordering took 0.47 s against 0.028 s at 1M.
  */
 #define ORDER_BUCKET_ROW_BITS	12
 #define ORDER_BUCKET_BITS_MAX	12
+/* rows ahead whose columns the rare rehash (sort_run) prefetches */
+#define ORDER_PREFETCH		16
+
+/* Prefetches the label and feature values of row i. */
+static inline __attribute__((always_inline)) void
+prefetch_row(const TrainCtx *c, int64_t i)
+{
+	const DlfDataset *d = c->data;
+
+	__builtin_prefetch(d->cls ? (const void *) &d->cls[i] :
+					   (const void *) &d->label[i]);
+	for (int32_t f = 0; f < c->nf; f++)
+		__builtin_prefetch(c->m->features[f].kind == DLF_FEAT_NUMERIC ?
+						   (const void *) &d->num[f][i] :
+						   (const void *) &d->cat[f][i]);
+}
+
+/* Content hash of row i: the label, then each feature's canonical bits. */
+static inline uint64_t
+row_hash(const TrainCtx *c, int64_t i)
+{
+	const DlfDataset *d = c->data;
+	uint64_t	h = dlf_mix64(dbits(dlf_label(d, i)) ^ UINT64_C(0x6a09e667f3bcc908));
+
+	for (int32_t f = 0; f < c->nf; f++)
+	{
+		uint32_t	x = c->m->features[f].kind == DLF_FEAT_NUMERIC ?
+			fbits(d->num[f][i]) : (uint32_t) d->cat[f][i];
+
+		h = dlf_mix64(h + x + UINT64_C(0x9e3779b97f4a7c15));
+	}
+	return h;
+}
 
 /* rows hashed at a time by block_hash */
 #define HASH_BLOCK		256
@@ -204,9 +237,47 @@ check_rows(TrainCtx *c)
 }
 
 /*
+ * Orders the rows e[0..m) by (hash & ~imask), then rows whose hashes agree
+ * by content; key is scratch for m entries.  Rows are hashed again, from
+ * scattered reads: only for runs whose stored hash bits agree (rare).
+ */
+static void
+sort_run(const TrainCtx *c, uint32_t *e, int64_t m, uint64_t *key,
+		 uint64_t imask)
+{
+	for (int64_t i = 0; i < m; i++)
+	{
+		if (i + ORDER_PREFETCH < m)
+			prefetch_row(c, e[i + ORDER_PREFETCH]);
+		key[i] = (row_hash(c, e[i]) & ~imask) | e[i];
+	}
+	dlf_sort_u64(key, m);
+	/* rows whose hashes agree are ordered by content instead of index */
+	for (int64_t i = 0; i < m;)
+	{
+		int64_t		j = i + 1;
+
+		while (j < m && (key[j] & ~imask) == (key[i] & ~imask))
+			j++;
+		if (j - i > 1)
+			heap_sort_rows(c, key + i, j - i, imask);
+		i = j;
+	}
+	for (int64_t i = 0; i < m; i++)
+		e[i] = (uint32_t) (key[i] & imask);
+}
+
+/*
  * The passes of train_canonical_order, split among the pool's threads: count
- * (rows per bucket of each thread's rows), place (each thread's keys at its
- * own offsets in each bucket) and sort (whole buckets per thread).
+ * (rows per bucket of each thread's rows), place (each thread's entries at
+ * its own offsets in each bucket) and sort (whole buckets per thread).
+ *
+ * A row's entry is 6 bytes: in perm, the row index in the low ibits bits
+ * and below the top 32 - ibits bits the hash bits after the next 16; those
+ * 16 (the hash bits after the bucket's) in hi.  With the bucket's bits,
+ * which the position holds, an entry keeps at least 12 + 16 + 1 hash bits
+ * (36 at 10M rows): rows whose kept bits agree are rare, and only they are
+ * hashed again.
  */
 typedef struct OrderJob
 {
@@ -214,9 +285,11 @@ typedef struct OrderJob
 	int			phase;			/* 0 count, 1 place, 2 sort */
 	int64_t    *cur;			/* per thread: nb counters, then cursors */
 	const int64_t *end;			/* end of each bucket */
-	uint64_t   *key;			/* n keys: hash bits above the row index */
+	uint32_t   *perm;			/* n entries: more hash bits, row */
+	uint16_t   *hi;				/* n entries: the next 16 hash bits */
+	uint64_t  **key;			/* per thread: scratch of maxb entries */
+	int			ibits;
 	int			bbits;			/* bucket bits */
-	uint64_t	imask;
 	atomic_int	stop;			/* thread 0 saw an interrupt */
 } OrderJob;
 
@@ -229,23 +302,45 @@ order_stop(OrderJob *j, int self)
 	return atomic_load_explicit(&j->stop, memory_order_relaxed);
 }
 
+/* Places row i with hash h at position p (see OrderJob). */
+static inline void
+place_row(OrderJob *j, int64_t p, uint64_t h, int64_t i)
+{
+	uint64_t	after = h << j->bbits;	/* the bits below the bucket's */
+	int			spare = 32 - j->ibits;
+
+	j->hi[p] = (uint16_t) (after >> 48);
+	j->perm[p] = (uint32_t) (((after << 16) >> (64 - spare)) << j->ibits) |
+		(uint32_t) i;
+}
+
 /*
- * Sorts one bucket's m keys ((hash & ~imask) | row): by hash bits, then
- * index, and rows whose hash bits agree (rare) by content.
+ * Sorts the m entries of one bucket from position s: by the hash bits
+ * they keep, then index, and rows whose kept bits agree (rare) by their
+ * whole hash, then content (sort_run).  key is scratch for m entries.
  */
 static void
-sort_bucket(const TrainCtx *c, uint64_t *k, int64_t m, uint64_t imask)
+sort_bucket(OrderJob *j, int64_t s, int64_t m, uint64_t *key)
 {
-	dlf_sort_u64(k, m);
+	uint32_t   *e = j->perm + s;
+	int			low = 16 + j->ibits;	/* key bits below the kept hash bits */
+	uint32_t	rmask = (uint32_t) ((UINT64_C(1) << j->ibits) - 1);
+
+	for (int64_t i = 0; i < m; i++)
+		key[i] = ((uint64_t) j->hi[s + i] << 48) | ((uint64_t) e[i] << 16);
+	dlf_sort_u64(key, m);
+	for (int64_t i = 0; i < m; i++)
+		e[i] = (uint32_t) (key[i] >> 16) & rmask;
 	for (int64_t i = 0; i < m;)
 	{
-		int64_t		j = i + 1;
+		int64_t		k = i + 1;
 
-		while (j < m && (k[j] & ~imask) == (k[i] & ~imask))
-			j++;
-		if (j - i > 1)
-			heap_sort_rows(c, k + i, j - i, imask);
-		i = j;
+		while (k < m && key[k] >> low == key[i] >> low)
+			k++;
+		if (k - i > 1)
+			sort_run(j->c, e + i, k - i, key + i,
+					 (UINT64_C(1) << j->ibits) - 1);
+		i = k;
 	}
 }
 
@@ -278,8 +373,7 @@ job_order(void *arg, int self, int nthreads)
 					cur[bbits ? h[r] >> shift : 0]++;
 			else
 				for (int r = 0; r < m; r++)
-					j->key[cur[bbits ? h[r] >> shift : 0]++] =
-						(h[r] & ~j->imask) | (uint64_t) (i + r);
+					place_row(j, cur[bbits ? h[r] >> shift : 0]++, h[r], i + r);
 			if (((i - lo) & (CHECK_EVERY - 1)) < HASH_BLOCK && order_stop(j, self))
 				return;
 		}
@@ -290,7 +384,7 @@ job_order(void *arg, int self, int nthreads)
 		{
 			int64_t		s = b ? j->end[b - 1] : 0;
 
-			sort_bucket(c, j->key + s, j->end[b] - s, j->imask);
+			sort_bucket(j, s, j->end[b] - s, j->key[self]);
 			if ((b & 63) == 0 && order_stop(j, self))
 				return;
 		}
@@ -306,12 +400,11 @@ job_order(void *arg, int self, int nthreads)
  * checks labels and category codes.
  *
  * Rows are counted into buckets by their hash's top bits, then placed as
- * 8-byte keys ((hash & ~imask) | row; hashes computed twice, sequentially,
- * instead of stored); each bucket is sorted by key, and only rows whose
- * keys agree above the index -- rare -- are hashed again (scattered reads)
- * and compared by content.  Each pass is split among the pool's threads,
- * with the same result as one thread.  Memory: the keys (8 bytes a row)
- * and, at the end, the 4-byte array; a counter per bucket and thread.
+ * 6-byte entries (see OrderJob; hashes computed twice, sequentially,
+ * instead of stored); each bucket is sorted in cache.  Each pass is split
+ * among the pool's threads, with the same result as one thread.  Memory:
+ * the 4-byte array, 2 bytes a row meanwhile, a counter per bucket and
+ * thread, and 8 bytes per row of the largest bucket and thread.
  */
 DlfStatus
 train_canonical_order(TrainCtx *c)
@@ -320,28 +413,29 @@ train_canonical_order(TrainCtx *c)
 	int64_t		nb;
 	int			T = dlf_pool_size(c->pool);
 	int64_t    *end;
-	int			ibits = 1;
-	uint32_t   *perm = NULL;
+	int64_t		maxb = 0;
 	OrderJob	j;
 	DlfStatus	st;
 
 	if ((st = check_rows(c)) != DLF_OK)
 		return st;
-	while (ibits < 31 && ((int64_t) 1 << ibits) < n)
-		ibits++;
 	memset(&j, 0, sizeof(j));
 	j.c = c;
-	j.bbits = ibits - ORDER_BUCKET_ROW_BITS < 0 ? 0 :
-		ibits - ORDER_BUCKET_ROW_BITS > ORDER_BUCKET_BITS_MAX ?
-		ORDER_BUCKET_BITS_MAX : ibits - ORDER_BUCKET_ROW_BITS;
+	j.ibits = 1;
+	while (j.ibits < 31 && ((int64_t) 1 << j.ibits) < n)
+		j.ibits++;
+	j.bbits = j.ibits - ORDER_BUCKET_ROW_BITS < 0 ? 0 :
+		j.ibits - ORDER_BUCKET_ROW_BITS > ORDER_BUCKET_BITS_MAX ?
+		ORDER_BUCKET_BITS_MAX : j.ibits - ORDER_BUCKET_ROW_BITS;
 	nb = (int64_t) 1 << j.bbits;
-	j.imask = (UINT64_C(1) << ibits) - 1;
 	atomic_init(&j.stop, 0);
-	j.key = dlf_alloc((size_t) n * sizeof(uint64_t));
+	j.perm = dlf_alloc_array(n, sizeof(uint32_t));
+	j.hi = dlf_alloc_array(n, sizeof(uint16_t));
 	/* counters of a thread are padded apart: no false sharing */
 	j.cur = dlf_alloc_array((size_t) T * (nb + 8), sizeof(int64_t));
 	end = dlf_alloc_array(nb, sizeof(int64_t));
-	if (!j.key || !j.cur || !end)
+	j.key = dlf_alloc_array(T, sizeof(uint64_t *));
+	if (!j.perm || !j.hi || !j.cur || !end || !j.key)
 	{
 		st = dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
 		goto done;
@@ -358,6 +452,8 @@ train_canonical_order(TrainCtx *c)
 
 		for (int64_t b = 0; b < nb; b++)
 		{
+			int64_t		start = at;
+
 			for (int t = 0; t < T; t++)
 			{
 				int64_t    *cnt = j.cur + (size_t) t * (nb + 8);
@@ -367,34 +463,42 @@ train_canonical_order(TrainCtx *c)
 				at += k;
 			}
 			end[b] = at;
+			if (at - start > maxb)
+				maxb = at - start;
 		}
 	}
 	j.phase = 1;
 	dlf_pool_run(c->pool, job_order, &j);
 	if (atomic_load(&j.stop))
 		goto train_interrupted;
+	for (int t = 0; t < T; t++)
+	{
+		j.key[t] = dlf_alloc_array(maxb > 0 ? maxb : 1, sizeof(uint64_t));
+		if (!j.key[t])
+		{
+			st = dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
+			goto done;
+		}
+	}
 	j.end = end;
 	j.phase = 2;
 	dlf_pool_run(c->pool, job_order, &j);
 	if (atomic_load(&j.stop))
 		goto train_interrupted;
-	perm = dlf_alloc((size_t) n * sizeof(uint32_t));
-	if (!perm)
-	{
-		st = dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");
-		goto done;
-	}
-	for (int64_t i = 0; i < n; i++)
-		perm[i] = (uint32_t) (j.key[i] & j.imask);
-	c->train_idx = perm;
+	c->train_idx = j.perm;
+	j.perm = NULL;
 	st = DLF_OK;
 	goto done;
 
 train_interrupted:
 	st = train_fail_interrupted(c);
 done:
+	for (int t = 0; j.key && t < T; t++)
+		dlf_free(j.key[t]);
 	dlf_free(j.key);
 	dlf_free(j.cur);
 	dlf_free(end);
+	dlf_free(j.hi);
+	dlf_free(j.perm);
 	return st;
 }

@@ -117,7 +117,6 @@ void		dlf_buf_json_double(DlfBuf *b, double v);	/* null if not finite */
 
 /* Project's own 64-bit hash: stable across machines, versions, endianness. */
 uint64_t	dlf_hash64(const void *data, size_t len, uint64_t seed);
-void		dlf_sort_u32(uint32_t *a, int64_t n);	/* in place, no scratch */
 void		dlf_sort_u64(uint64_t *a, int64_t n);	/* in place, no scratch */
 
 /*

@@ -438,80 +438,68 @@ dlf_rng_below(DlfRng *rng, uint64_t n)
 
 /*
  * In-place MSD radix sort (American flag sort) of unsigned keys by the byte
- * at `shift' and below; small ranges by insertion.  No scratch memory.  One
- * definition for each key width.
+ * at `shift' and below; small ranges by insertion.  No scratch memory.
  */
-#define DEFINE_FLAG_SORT(name, type) \
-static void \
-name(type *a, int64_t n, int shift) \
-{ \
-	int64_t		cnt[256]; \
-	int64_t		next[256]; \
-	int64_t		end[256]; \
-	int64_t		pos = 0; \
- \
-	if (n < 48) \
-	{ \
-		for (int64_t i = 1; i < n; i++) \
-		{ \
-			type		v = a[i]; \
-			int64_t		j = i; \
- \
-			while (j > 0 && a[j - 1] > v) \
-			{ \
-				a[j] = a[j - 1]; \
-				j--; \
-			} \
-			a[j] = v; \
-		} \
-		return; \
-	} \
-	memset(cnt, 0, sizeof(cnt)); \
-	for (int64_t i = 0; i < n; i++) \
-		cnt[(a[i] >> shift) & 0xff]++; \
-	for (int b = 0; b < 256; b++) \
-	{ \
-		next[b] = pos; \
-		pos += cnt[b]; \
-		end[b] = pos; \
-	} \
-	/* cycle each misplaced key to its bucket's next free slot */ \
-	for (int b = 0; b < 256; b++) \
-		while (next[b] < end[b]) \
-		{ \
-			type		v = a[next[b]]; \
-			int			d = (int) ((v >> shift) & 0xff); \
- \
-			while (d != b) \
-			{ \
-				type		t = a[next[d]]; \
- \
-				a[next[d]++] = v; \
-				v = t; \
-				d = (int) ((v >> shift) & 0xff); \
-			} \
-			a[next[b]++] = v; \
-		} \
-	if (shift == 0) \
-		return; \
-	for (int b = 0; b < 256; b++) \
-		if (cnt[b] > 1) \
-			name(a + end[b] - cnt[b], cnt[b], shift - 8); \
-}
+static void
+flag_sort64(uint64_t *a, int64_t n, int shift)
+{
+	int64_t		cnt[256];
+	int64_t		next[256];
+	int64_t		end[256];
+	int64_t		pos = 0;
 
-DEFINE_FLAG_SORT(flag_sort32, uint32_t)
-DEFINE_FLAG_SORT(flag_sort64, uint64_t)
+	if (n < 48)
+	{
+		for (int64_t i = 1; i < n; i++)
+		{
+			uint64_t	v = a[i];
+			int64_t		j = i;
+
+			while (j > 0 && a[j - 1] > v)
+			{
+				a[j] = a[j - 1];
+				j--;
+			}
+			a[j] = v;
+		}
+		return;
+	}
+	memset(cnt, 0, sizeof(cnt));
+	for (int64_t i = 0; i < n; i++)
+		cnt[(a[i] >> shift) & 0xff]++;
+	for (int b = 0; b < 256; b++)
+	{
+		next[b] = pos;
+		pos += cnt[b];
+		end[b] = pos;
+	}
+	/* cycle each misplaced key to its bucket's next free slot */
+	for (int b = 0; b < 256; b++)
+		while (next[b] < end[b])
+		{
+			uint64_t	v = a[next[b]];
+			int			d = (int) ((v >> shift) & 0xff);
+
+			while (d != b)
+			{
+				uint64_t	t = a[next[d]];
+
+				a[next[d]++] = v;
+				v = t;
+				d = (int) ((v >> shift) & 0xff);
+			}
+			a[next[b]++] = v;
+		}
+	if (shift == 0)
+		return;
+	for (int b = 0; b < 256; b++)
+		if (cnt[b] > 1)
+			flag_sort64(a + end[b] - cnt[b], cnt[b], shift - 8);
+}
 
 /* Sorts n 64-bit keys ascending in place, with no scratch memory. */
 void
 dlf_sort_u64(uint64_t *a, int64_t n)
 {
 	flag_sort64(a, n, 56);
-}
-
-/* Sorts n 32-bit keys ascending in place, with no scratch memory. */
-void
-dlf_sort_u32(uint32_t *a, int64_t n)
-{
-	flag_sort32(a, n, 24);
 }

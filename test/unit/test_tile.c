@@ -209,7 +209,7 @@ test_interrupted(void)
  * Interrupts at every poll from the first to the 50th, on rows that take
  * several tiling steps (nf = 2: 65,536 rows a step): each training stops
  * and leaves the columns as they were, wherever it stopped (ordering,
- * statistics, tiling (polls 37 to 40 today), the epochs).
+ * statistics, tiling (polls 7 to 10 today), the epochs).
  */
 static void
 test_interrupt_sweep(void)

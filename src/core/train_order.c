@@ -275,9 +275,9 @@ sort_run(const TrainCtx *c, uint32_t *e, int64_t m, uint64_t *key,
  * A row's entry is 6 bytes: in perm, the row index in the low ibits bits
  * and below the top 32 - ibits bits the hash bits after the next 16; those
  * 16 (the hash bits after the bucket's) in hi.  With the bucket's bits,
- * which the position holds, an entry keeps at least 12 + 16 + 1 hash bits
- * (36 at 10M rows): rows whose kept bits agree are rare, and only they are
- * hashed again.
+ * which the position holds, an entry keeps 36 hash bits up to 2^24 rows
+ * (29 at 2^31): rows whose kept bits agree are rare (about 8 pairs among
+ * 2^20 distinct rows), and only they are hashed again.
  */
 typedef struct OrderJob
 {

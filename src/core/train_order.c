@@ -272,9 +272,9 @@ sort_run(const TrainCtx *c, uint32_t *e, int64_t m, uint64_t *key,
  * (rows per bucket of each thread's rows), place (each thread's entries at
  * its own offsets in each bucket) and sort (whole buckets per thread).
  *
- * A row's entry is 6 bytes: in perm, the row index in the low ibits bits
- * and below the top 32 - ibits bits the hash bits after the next 16; those
- * 16 (the hash bits after the bucket's) in hi.  With the bucket's bits,
+ * A row's entry is 6 bytes: in hi, the 16 hash bits after the bucket's; in
+ * perm, the row index in the low ibits bits and the 32 - ibits hash bits
+ * after those 16 above it.  With the bucket's bits,
  * which the position holds, an entry keeps 36 hash bits up to 2^24 rows
  * (29 at 2^31): rows whose kept bits agree are rare (about 8 pairs among
  * 2^20 distinct rows), and only they are hashed again.
@@ -302,6 +302,13 @@ order_stop(OrderJob *j, int self)
 	return atomic_load_explicit(&j->stop, memory_order_relaxed);
 }
 
+/* The bucket of a row with hash h: its top bbits bits. */
+static inline int64_t
+bucket_of(const OrderJob *j, uint64_t h)
+{
+	return j->bbits ? (int64_t) (h >> (64 - j->bbits)) : 0;
+}
+
 /* Places row i with hash h at position p (see OrderJob). */
 static inline void
 place_row(OrderJob *j, int64_t p, uint64_t h, int64_t i)
@@ -324,13 +331,13 @@ sort_bucket(OrderJob *j, int64_t s, int64_t m, uint64_t *key)
 {
 	uint32_t   *e = j->perm + s;
 	int			low = 16 + j->ibits;	/* key bits below the kept hash bits */
-	uint32_t	rmask = (uint32_t) ((UINT64_C(1) << j->ibits) - 1);
+	uint64_t	imask = (UINT64_C(1) << j->ibits) - 1;
 
 	for (int64_t i = 0; i < m; i++)
 		key[i] = ((uint64_t) j->hi[s + i] << 48) | ((uint64_t) e[i] << 16);
 	dlf_sort_u64(key, m);
 	for (int64_t i = 0; i < m; i++)
-		e[i] = (uint32_t) (key[i] >> 16) & rmask;
+		e[i] = (uint32_t) ((key[i] >> 16) & imask);
 	for (int64_t i = 0; i < m;)
 	{
 		int64_t		k = i + 1;
@@ -338,8 +345,7 @@ sort_bucket(OrderJob *j, int64_t s, int64_t m, uint64_t *key)
 		while (k < m && key[k] >> low == key[i] >> low)
 			k++;
 		if (k - i > 1)
-			sort_run(j->c, e + i, k - i, key + i,
-					 (UINT64_C(1) << j->ibits) - 1);
+			sort_run(j->c, e + i, k - i, key + i, imask);
 		i = k;
 	}
 }
@@ -350,9 +356,7 @@ job_order(void *arg, int self, int nthreads)
 {
 	OrderJob   *j = arg;
 	TrainCtx   *c = j->c;
-	int			bbits = j->bbits;
-	int			shift = 64 - bbits;
-	int64_t		nb = (int64_t) 1 << bbits;
+	int64_t		nb = (int64_t) 1 << j->bbits;
 	int64_t    *cur = j->cur + (size_t) self * (nb + 8);
 	int64_t		lo = c->n * self / nthreads;
 	int64_t		hi = c->n * (self + 1) / nthreads;
@@ -370,10 +374,10 @@ job_order(void *arg, int self, int nthreads)
 			block_hash(c, i, m, h);
 			if (j->phase == 0)
 				for (int r = 0; r < m; r++)
-					cur[bbits ? h[r] >> shift : 0]++;
+					cur[bucket_of(j, h[r])]++;
 			else
 				for (int r = 0; r < m; r++)
-					place_row(j, cur[bbits ? h[r] >> shift : 0]++, h[r], i + r);
+					place_row(j, cur[bucket_of(j, h[r])]++, h[r], i + r);
 			if (((i - lo) & (CHECK_EVERY - 1)) < HASH_BLOCK && order_stop(j, self))
 				return;
 		}
@@ -424,9 +428,11 @@ train_canonical_order(TrainCtx *c)
 	j.ibits = 1;
 	while (j.ibits < 31 && ((int64_t) 1 << j.ibits) < n)
 		j.ibits++;
-	j.bbits = j.ibits - ORDER_BUCKET_ROW_BITS < 0 ? 0 :
-		j.ibits - ORDER_BUCKET_ROW_BITS > ORDER_BUCKET_BITS_MAX ?
-		ORDER_BUCKET_BITS_MAX : j.ibits - ORDER_BUCKET_ROW_BITS;
+	j.bbits = j.ibits - ORDER_BUCKET_ROW_BITS;
+	if (j.bbits < 0)
+		j.bbits = 0;
+	if (j.bbits > ORDER_BUCKET_BITS_MAX)
+		j.bbits = ORDER_BUCKET_BITS_MAX;
 	nb = (int64_t) 1 << j.bbits;
 	atomic_init(&j.stop, 0);
 	j.perm = dlf_alloc_array(n, sizeof(uint32_t));

@@ -8,26 +8,16 @@
  */
 #include "train_internal.h"
 #include "pool.h"
+#include "synth.h"
 #include "tap.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+/* synth's schema: two numbers (with NULLs) and a category, binary label */
 #define NF	3
 
-/* A synthetic dataset: two numeric features, one categorical, a class. */
-typedef struct Rows
-{
-	int64_t		n;
-	float	   *num[NF];
-	int32_t    *cat[NF];
-	uint16_t   *cls;
-	DlfFeature	ft[NF];
-	DlfModel	m;
-	DlfDataset	d;
-} Rows;
-
-/* xorshift64: the test's own deterministic stream. */
+/* xorshift64: picks the duplicates' sources. */
 static uint64_t
 next(uint64_t *s)
 {
@@ -37,71 +27,56 @@ next(uint64_t *s)
 	return *s;
 }
 
-/*
- * Fills n rows: dup 0, all distinct; 1, seven distinct rows repeated; 2,
- * every row identical; 3, about half the rows duplicates.  Zeros of both
- * signs and NaNs are there too (one canonical form each in the hash).
- */
+/* Copies row src of d over row i (label and every column). */
 static void
-rows_make(Rows *r, int64_t n, int dup, uint64_t seed)
+copy_row(DlfDataset *d, int64_t i, int64_t src)
 {
-	memset(r, 0, sizeof(*r));
-	r->n = n;
-	r->num[0] = malloc(sizeof(float) * n);
-	r->num[1] = malloc(sizeof(float) * n);
-	r->cat[2] = malloc(sizeof(int32_t) * n);
-	r->cls = malloc(sizeof(uint16_t) * n);
+	d->label[i] = d->label[src];
+	for (int f = 0; f < d->nfeatures; f++)
+		if (d->num[f])
+			d->num[f][i] = d->num[f][src];
+		else
+			d->cat[f][i] = d->cat[f][src];
+}
+
+/*
+ * synth's n rows, then: dup 0, left distinct; 1, seven distinct rows
+ * repeated; 2, every row identical; 3, about half the rows duplicates.
+ * Some zeros are -0 (one canonical form with +0 in the hash).
+ */
+static DlfDataset *
+rows_make(const DlfModel *m, int64_t n, int dup, uint64_t seed)
+{
+	DlfDataset *d = synth(m, n, seed);
+
 	for (int64_t i = 0; i < n; i++)
 	{
 		uint64_t	u = next(&seed);
 		int64_t		src = dup == 1 ? (int64_t) (u % 7) : dup == 2 ? 0 :
 			dup == 3 ? (int64_t) (u % (n / 2 + 1)) : i;
 
-		r->num[0][i] = dup == 0 ? (float) (u >> 40) : (float) (src % 1000) * 0.5f;
-		r->num[1][i] = dup == 0 ? (float) ((u >> 8) & 0xffff) : (float) (src / 1000);
-		if (src % 97 == 3)
-			r->num[1][i] = (u & 1) ? -0.0f : NAN;
-		r->cat[2][i] = (int32_t) (src % 6);
-		r->cls[i] = (uint16_t) (src % 2);
+		if (i % 97 == 3)
+			d->num[1][i] = (u & 1) ? -0.0f : 0.0f;
+		if (src != i)
+			copy_row(d, i, src);
 	}
-	for (int f = 0; f < NF; f++)
-		r->ft[f].kind = f < 2 ? DLF_FEAT_NUMERIC : DLF_FEAT_CATEGORICAL;
-	r->ft[2].ncat = 4;
-	r->m.nfeatures = NF;
-	r->m.features = r->ft;
-	r->m.nclasses = 2;
-	r->m.task = DLF_TASK_BINARY;
-	r->d.nrows = n;
-	r->d.nfeatures = NF;
-	r->d.num = r->num;
-	r->d.cat = r->cat;
-	r->d.cls = r->cls;
-}
-
-/* Frees what rows_make allocated. */
-static void
-rows_free(Rows *r)
-{
-	free(r->num[0]);
-	free(r->num[1]);
-	free(r->cat[2]);
-	free(r->cls);
+	return d;
 }
 
 /* Canonical bits of row i's values, label first (the hash's inputs). */
 static void
-row_bits(const Rows *r, int64_t i, uint64_t *v)
+row_bits(const DlfModel *m, const DlfDataset *d, int64_t i, uint64_t *v)
 {
-	double		y = (double) r->cls[i];
+	double		y = dlf_label(d, i);
 
 	memcpy(&v[0], &y, sizeof(y));
 	for (int f = 0; f < NF; f++)
 	{
 		uint32_t	x = 0;
 
-		if (f < 2)
+		if (m->features[f].kind == DLF_FEAT_NUMERIC)
 		{
-			float		a = r->num[f][i];
+			float		a = d->num[f][i];
 
 			if (a != a)
 				x = UINT32_C(0x7fc00000);
@@ -109,19 +84,19 @@ row_bits(const Rows *r, int64_t i, uint64_t *v)
 				memcpy(&x, &a, sizeof(x));
 		}
 		else
-			x = (uint32_t) r->cat[f][i];
+			x = (uint32_t) d->cat[f][i];
 		v[1 + f] = x;
 	}
 }
 
 /* The content hash train_order.c defines: label, then each feature. */
 static uint64_t
-row_hash(const Rows *r, int64_t i)
+row_hash(const DlfModel *m, const DlfDataset *d, int64_t i)
 {
 	uint64_t	v[1 + NF];
 	uint64_t	h;
 
-	row_bits(r, i, v);
+	row_bits(m, d, i, v);
 	h = dlf_mix64(v[0] ^ UINT64_C(0x6a09e667f3bcc908));
 	for (int f = 0; f < NF; f++)
 		h = dlf_mix64(h + v[1 + f] + UINT64_C(0x9e3779b97f4a7c15));
@@ -129,7 +104,8 @@ row_hash(const Rows *r, int64_t i)
 }
 
 /* The reference sort's rows and key bits (qsort has no argument). */
-static const Rows *ref_rows;
+static const DlfModel *ref_m;
+static const DlfDataset *ref_d;
 static uint64_t *ref_key;
 
 /* Reference order: key bits, then content (label, features), then index. */
@@ -143,8 +119,8 @@ ref_cmp(const void *pa, const void *pb)
 
 	if (ref_key[a] != ref_key[b])
 		return ref_key[a] < ref_key[b] ? -1 : 1;
-	row_bits(ref_rows, a, va);
-	row_bits(ref_rows, b, vb);
+	row_bits(ref_m, ref_d, a, va);
+	row_bits(ref_m, ref_d, b, vb);
 	for (int k = 0; k < 1 + NF; k++)
 		if (va[k] != vb[k])
 			return va[k] < vb[k] ? -1 : 1;
@@ -156,33 +132,34 @@ ref_cmp(const void *pa, const void *pb)
  * checks the sequence of contents against the reference order.
  */
 static int
-order_matches(const Rows *r, int threads)
+order_matches(const DlfModel *m, const DlfDataset *d, int threads)
 {
 	TrainCtx	c;
 	DlfError	err;
-	int64_t		n = r->n;
+	int64_t		n = d->nrows;
 	int			ibits = 1;
 	uint32_t   *ref = malloc(sizeof(uint32_t) * n);
 	int			same = 1;
 
 	while (ibits < 31 && ((int64_t) 1 << ibits) < n)
 		ibits++;
-	ref_rows = r;
+	ref_m = m;
+	ref_d = d;
 	ref_key = malloc(sizeof(uint64_t) * n);
 	for (int64_t i = 0; i < n; i++)
 	{
-		ref_key[i] = row_hash(r, i) & ~((UINT64_C(1) << ibits) - 1);
+		ref_key[i] = row_hash(m, d, i) & ~((UINT64_C(1) << ibits) - 1);
 		ref[i] = (uint32_t) i;
 	}
 	qsort(ref, n, sizeof(uint32_t), ref_cmp);
 
 	memset(&c, 0, sizeof(c));
 	memset(&err, 0, sizeof(err));
-	c.m = (DlfModel *) &r->m;
-	c.data = (DlfDataset *) &r->d;
+	c.m = (DlfModel *) m;
+	c.data = (DlfDataset *) d;
 	c.nf = NF;
 	c.n = n;
-	c.task = DLF_TASK_BINARY;
+	c.task = m->task;
 	c.err = &err;
 	if (dlf_pool_start(&c.pool, threads, &err) != DLF_OK ||
 		train_canonical_order(&c) != DLF_OK)
@@ -192,8 +169,8 @@ order_matches(const Rows *r, int threads)
 		uint64_t	va[1 + NF],
 					vb[1 + NF];
 
-		row_bits(r, c.train_idx[p], va);
-		row_bits(r, ref[p], vb);
+		row_bits(m, d, c.train_idx[p], va);
+		row_bits(m, d, ref[p], vb);
 		same = memcmp(va, vb, sizeof(va)) == 0;
 	}
 	if (c.pool)
@@ -211,19 +188,19 @@ main(void)
 	static const int64_t sizes[] = {1, 2, 3, 100, 4095, 4097, 70001};
 	static const char *const kind[] = {"distinct", "7 distinct", "identical",
 	"half duplicates"};
+	DlfModel   *m = schema(DLF_TASK_BINARY, 2, NF - 1, 4);
 
 	for (int s = 0; s < (int) (sizeof(sizes) / sizeof(sizes[0])); s++)
 		for (int dup = 0; dup < 4; dup++)
 		{
-			Rows		r;
+			DlfDataset *d = rows_make(m, sizes[s], dup, 88172645463325252ULL + s * 16 + dup);
 			int			same = 1;
 
-			rows_make(&r, sizes[s], dup, 88172645463325252ULL + s * 16 + dup);
 			for (int t = 1; t <= 3; t++)
-				same &= order_matches(&r, t);
+				same &= order_matches(m, d, t);
 			ok(same, "%lld rows, %s: the definition's order on 1, 2 and 3 threads",
 			   (long long) sizes[s], kind[dup]);
-			rows_free(&r);
+			free_data(d);
 		}
 
 	/*
@@ -231,11 +208,11 @@ main(void)
 	 * on them and are hashed again (sort_run).
 	 */
 	{
-		Rows		r;
+		DlfDataset *d = rows_make(m, (INT64_C(1) << 20) + 1, 0, 12345);
 
-		rows_make(&r, (INT64_C(1) << 20) + 1, 0, 12345);
-		ok(order_matches(&r, 2), "2^20 + 1 distinct rows: the definition's order");
-		rows_free(&r);
+		ok(order_matches(m, d, 2), "2^20 + 1 distinct rows: the definition's order");
+		free_data(d);
 	}
+	dlf_model_free(m);
 	return done_testing();
 }

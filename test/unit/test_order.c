@@ -52,7 +52,7 @@ rows_make(const DlfModel *m, int64_t n, int dup, uint64_t seed)
 	for (int64_t i = 0; i < n; i++)
 	{
 		uint64_t	u = next(&seed);
-		int64_t		src = dup == 1 ? (int64_t) (u % 7) : dup == 2 ? 0 :
+		int64_t		src = dup == 1 ? (int64_t) (u % (n < 7 ? n : 7)) : dup == 2 ? 0 :
 			dup == 3 ? (int64_t) (u % (n / 2 + 1)) : i;
 
 		if (i % 97 == 3)

@@ -71,15 +71,11 @@ typedef int32_t vis __attribute__((vector_size(4 * ROW_SUMS)));
 								 * r0 (k < 16) or r1: 16 or 32 inputs */
 
 /*
- * Inputs k .. k + 3 (k a multiple of 4) repeated in every 128-bit lane,
- * input k broadcast to a tile, and inputs k .. k + 3 as a vector, taken
- * from the registers r0, r1 that hold the previous layer's output.  k is
- * a constant once the loops are unrolled, so every shuffle has an
- * immediate form (a broadcast of a 128-bit lane, then of an element
- * within each lane: two instructions for four inputs and one more per
- * input).  This skips storing the layer and loading each input back, a
- * large part of a row's latency.  Clang, which makes the bitcode for the
- * JIT, has no __builtin_shuffle: it reads the stored copy, same values.
+ * Inputs k .. k + 3 (k a multiple of 4) as a vector for row_units, taken
+ * from the registers r0, r1 that hold the previous layer's output: k is a
+ * constant once the loops are unrolled, so this is one broadcast of a
+ * 128-bit lane.  Clang, which makes the bitcode for the JIT, has no
+ * __builtin_shuffle: it reads the stored copy, same values.
  */
 #if defined(__GNUC__) && !defined(__clang__)
 #define ROW_REGV(k)			((k) < 16 ? *r0 : *r1)
@@ -87,18 +83,11 @@ typedef int32_t vis __attribute__((vector_size(4 * ROW_SUMS)));
 #define ROW_CHUNK(k) \
 	__builtin_shuffle(ROW_REGV(k), (vi16) {0, 1, 2, 3, 0, 1, 2, 3, \
 										  0, 1, 2, 3, 0, 1, 2, 3} + 4 * ROW_Q(k))
-#define ROW_SPLAT(c, p) \
-	__builtin_shuffle((c), (vi16) {0, 0, 0, 0, 4, 4, 4, 4, \
-								   8, 8, 8, 8, 12, 12, 12, 12} + (p))
 #define ROW_QUAD(k)			ROW_LOW(ROW_CHUNK(k))
 #else
-#define ROW_CHUNK(k)		((vf16) {x[k], x[(k) + 1], x[(k) + 2], x[(k) + 3], \
-								 x[k], x[(k) + 1], x[(k) + 2], x[(k) + 3], \
-								 x[k], x[(k) + 1], x[(k) + 2], x[(k) + 3], \
-								 x[k], x[(k) + 1], x[(k) + 2], x[(k) + 3]})
-#define ROW_SPLAT(c, p)		((vf16) {0} + (c)[p])
 #define ROW_QUAD(k)			(*(const vfsu *) (x + (k)))
 #endif
+
 /* The low ROW_SUMS lanes of a tile. */
 #define ROW_LOW(v)			((vfs) {(v)[0], (v)[1], (v)[2], (v)[3]})
 
@@ -152,25 +141,27 @@ row_tiles(int mode, const int32_t *restrict idx, const float *restrict x,
 		b0 = vload(bias + j0 + 16);
 	if (mode == ROW_REG)
 	{
+		/*
+		 * The inputs are broadcast from the stored layer although they are
+		 * in r0, r1 too: a broadcast from memory runs on a load port, a
+		 * shuffle out of a register on the vector port that the multiplies
+		 * and adds share (two per input, as they are not fused).  With
+		 * shuffles the default network's second layer waited for that
+		 * port: 3.4 ns more per scored row (bench_score).
+		 */
 #pragma GCC unroll 8
 		for (k = 0; k < n; k += 4)
 		{
-			vf16		c = ROW_CHUNK(k);
-			vf16		x0 = ROW_SPLAT(c, 0),
-						x1 = ROW_SPLAT(c, 1),
-						x2 = ROW_SPLAT(c, 2),
-						x3 = ROW_SPLAT(c, 3);
-
-			a0 += x0 * vload(wk);
-			a1 += x1 * vload(wk + stride);
-			a2 += x2 * vload(wk + 2 * stride);
-			a3 += x3 * vload(wk + 3 * stride);
+			a0 += x[k] * vload(wk);
+			a1 += x[k + 1] * vload(wk + stride);
+			a2 += x[k + 2] * vload(wk + 2 * stride);
+			a3 += x[k + 3] * vload(wk + 3 * stride);
 			if (two)
 			{
-				b0 += x0 * vload(wk + 16);
-				b1 += x1 * vload(wk + stride + 16);
-				b2 += x2 * vload(wk + 2 * stride + 16);
-				b3 += x3 * vload(wk + 3 * stride + 16);
+				b0 += x[k] * vload(wk + 16);
+				b1 += x[k + 1] * vload(wk + stride + 16);
+				b2 += x[k + 2] * vload(wk + 2 * stride + 16);
+				b3 += x[k + 3] * vload(wk + 3 * stride + 16);
 			}
 			wk += 4 * stride;
 		}

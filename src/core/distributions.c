@@ -107,7 +107,7 @@ typedef struct RankPass
 	int			level;
 	int			ng;				/* prefix groups of this level */
 	uint32_t	gp[MAX_RANKS];	/* their prefixes */
-	int8_t		top[DIGITS];	/* a top digit's first group, or -1 */
+	int8_t		top[DIGITS];	/* level 1: a top digit's group, or -1 */
 	int32_t		ne;				/* level 3: edges */
 	double		edges[9];		/* their scores */
 	uint32_t   *cnt;			/* per thread: NCOUNTERS */
@@ -187,27 +187,36 @@ rank_level1(const float *restrict col, int64_t lo, int64_t hi,
 	}
 }
 
-/* Level 2 of job_rank_pass: low digits of keys in a wanted 22-bit prefix. */
+/*
+ * Level 2 of job_rank_pass: low digits of keys in a wanted 22-bit prefix.
+ * The ng prefixes come in ascending order (the ranks' prefixes, grouped in
+ * rank order), so a key's candidate group is the number of prefixes below
+ * its own: counted without a branch over a copy padded to 16 with a value
+ * no prefix takes, as most keys match none and a search would mispredict.
+ */
 static void
 rank_level2(const float *restrict col, int64_t lo, int64_t hi,
-			const int8_t *restrict top, const uint32_t *gp, int ng,
-			uint32_t *restrict cnt)
+			const uint32_t *gp, int ng, uint32_t *restrict cnt)
 {
+	uint32_t	g16[16];
+
+	_Static_assert(MAX_RANKS < 16, "a key past every prefix finds padding");
+
+	for (int x = 0; x < 16; x++)
+		g16[x] = x < ng ? gp[x] : UINT32_MAX;
 	for (int64_t i = lo; i < hi; i++)
 	{
 		uint32_t	k;
 		int			fin = src_key(col, i, &k);
-		int			g = top[k >> 21];
 		uint32_t	pfx = k >> 10;
+		uint32_t	g = 0;
 		uint32_t	m;
 
-		/* candidates share the top digit; usually the first one matches */
-		if (g >= 0)
-			while (g < ng && gp[g] != pfx)
-				g++;
-		m = ALL_IF(fin & (g >= 0) & (g < ng));
+		for (int x = 0; x < 16; x++)
+			g += g16[x] < pfx;
+		m = ALL_IF(fin & (g16[g] == pfx));
 		cnt[(i & (NSETS - 1)) * SETSIZE +
-			((((uint32_t) g * DIGITS + (k & 1023)) & m) | (SPARE & ~m))]++;
+			(((g * DIGITS + (k & 1023)) & m) | (SPARE & ~m))]++;
 	}
 }
 
@@ -236,7 +245,7 @@ job_rank_pass(void *arg, int self, int nthreads)
 	else if (p->level == 1)
 		rank_level1(s->col, lo, hi, p->top, cnt);
 	else
-		rank_level2(s->col, lo, hi, p->top, p->gp, p->ng, cnt);
+		rank_level2(s->col, lo, hi, p->gp, p->ng, cnt);
 }
 
 /*
@@ -296,9 +305,10 @@ select_deciles(DlfPool *pool, RankPass *p, int64_t *nvals, uint32_t *out,
 					p->gp[p->ng++] = prefix[t];
 				tg[t] = g;
 			}
+			/* level 1 looks a key's group up by its top digit */
 			memset(p->top, -1, sizeof(p->top));
-			for (int g = p->ng - 1; g >= 0; g--)
-				p->top[L == 1 ? p->gp[g] : p->gp[g] >> 11] = (int8_t) g;
+			for (int g = 0; L == 1 && g < p->ng; g++)
+				p->top[p->gp[g]] = (int8_t) g;
 		}
 		run_rank_pass(pool, p);
 		if (L == 0)

@@ -9,6 +9,7 @@
 #include "synth.h"
 #include "tap.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* Completeness and agreement with the scorer on random rows. */
@@ -352,6 +353,109 @@ test_distributions(void)
 	free_data(d);
 }
 
+/* Orders floats ascending (no NaN here; -0 and +0 compare equal). */
+static int
+cmp_float(const void *a, const void *b)
+{
+	float		x = *(const float *) a,
+				y = *(const float *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The decile bins of a column by sorting its finite values, as
+ * distributions.c defines them: edge k is the value of rank
+ * ceil(k n / 10) - 1, edges equal to an earlier one or to the maximum are
+ * dropped, and bin b holds the values above edge b - 1 and at or below
+ * edge b.  Returns the number of bins.
+ */
+static int
+ref_deciles(const float *col, int64_t n, double *edges, double *share)
+{
+	float	   *v = malloc(sizeof(float) * (n ? n : 1));
+	int64_t		nv = 0,
+				below = 0;
+	double		at[10];
+	int			ne = 0;
+
+	for (int64_t i = 0; i < n; i++)
+		if (isfinite(col[i]))
+			v[nv++] = col[i];
+	qsort(v, nv, sizeof(float), cmp_float);
+	for (int k = 1; k <= 10; k++)
+		at[k - 1] = v[k < 10 ? (k * nv + 9) / 10 - 1 : nv - 1];
+	for (int k = 0; k < 9; k++)
+		if (at[k] < at[9] && (ne == 0 || at[k] > edges[ne - 1]))
+			edges[ne++] = at[k];
+	for (int b = 0; b <= ne; b++)
+	{
+		int64_t		le = 0;
+
+		while (b < ne && le < nv && v[le] <= edges[b])
+			le++;
+		if (b == ne)
+			le = nv;
+		share[b] = (double) (le - below) / (double) nv;
+		below = le;
+	}
+	free(v);
+	return ne + 1;
+}
+
+/*
+ * Numeric feature distributions equal a sort's, bit for bit, on columns
+ * whose deciles share their top digits (the radix selection's third pass
+ * then tells several candidate prefixes apart), with ties, zeros of both
+ * signs, negative values and NULLs, on one and three threads.
+ */
+static void
+test_decile_exact(void)
+{
+	for (int threads = 1; threads <= 3; threads += 2)
+	{
+		DlfModel   *m = schema(DLF_TASK_BINARY, 2, 3, 1);
+		DlfDataset *d = synth(m, 30000, 43);
+		DlfTrainOptions opt;
+		DlfError	err;
+		DlfRng		r;
+
+		dlf_rng_seed(&r, 44);
+		for (int64_t i = 0; i < d->nrows; i++)
+		{
+			double		u = dlf_rng_uniform(&r),
+						w = dlf_rng_uniform(&r);
+
+			d->num[0][i] = u < 0.05 ? NAN : u < 0.15 ? 5.0f :
+				u < 0.45 ? (float) (1000.0 + 0.5 * w) :
+				u < 0.55 ? (i % 2 ? -0.0f : 0.0f) :
+				u < 0.7 ? (float) (-100.0 * w) : (float) (1e6 * w);
+			d->num[1][i] = (float) (1.0 + 1e-4 * w);
+		}
+		dlf_train_options_default(&opt);
+		opt.epochs = 2;
+		opt.nthreads = threads;
+		if (dlf_train(m, d, &opt, NULL, &err) != DLF_OK)
+			printf("# training failed: %s\n", err.message);
+		for (int f = 0; f < 2; f++)
+		{
+			const DlfHistogram *h = &m->features[f].dist;
+			double		edges[9],
+						share[10];
+			int			nb = ref_deciles(d->num[f], d->nrows, edges, share);
+			int			same = h->nbins == nb;
+
+			for (int b = 0; same && b < nb; b++)
+				same = share[b] == h->share[b] &&
+					(b == nb - 1 || edges[b] == h->edges[b]);
+			ok(same, "feature %d's deciles are a sort's (%d threads, %d bins)",
+			   f, threads, nb);
+		}
+		dlf_model_free(m);
+		free_data(d);
+	}
+}
+
 int
 main(void)
 {
@@ -362,5 +466,6 @@ main(void)
 	test_govern_errors();
 	test_importance();
 	test_distributions();
+	test_decile_exact();
 	return done_testing();
 }

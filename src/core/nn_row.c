@@ -40,7 +40,7 @@
  * scores with the same bits whatever the compiler of the build and
  * whatever the CPU.  Scoring through SQL is bound by a row's latency,
  * which the add chains set, so this costs about 3 ns a row there (2 % of
- * the default network's query); rows scored back to back overlap and
+ * a [32, 16] network's query); rows scored back to back overlap and
  * feel the doubled operations more (bench_score: 63 against 52 ns).  The
  * vector code runs lanes over output units, so each lane performs exactly
  * the operations above whatever the width.  The four sums make the

@@ -5,7 +5,7 @@
  *	  operations, compiled without FMA contraction.  Moved verbatim from
  *	  nn.c, whose batch kernels only feed the gradient.
  *
- * row_tiles is over 100 lines on purpose: its two side-by-side tiles keep
+ * row_tiles is long on purpose: its two side-by-side tiles keep
  * their partial sums in named variables the compiler holds in registers,
  * and a helper taking them by pointer would spill them to memory on the
  * scoring path.
@@ -123,10 +123,9 @@ row_act(vf16 *v, int act)
  */
 INLINE void
 row_tiles(int mode, const int32_t *restrict idx, const float *restrict x,
-		  const vf16 *r0, const vf16 *r1, int32_t n,
-		  const float *restrict W, const float *restrict bias, int32_t nout,
-		  int32_t j0, int two, int act, float *restrict o, vf16 *t0,
-		  vf16 *t1)
+		  int32_t n, const float *restrict W, const float *restrict bias,
+		  int32_t nout, int32_t j0, int two, int act, float *restrict o,
+		  vf16 *t0, vf16 *t1)
 {
 	vf16		a0 = vload(bias + j0),
 				a1 = {0},
@@ -142,89 +141,68 @@ row_tiles(int mode, const int32_t *restrict idx, const float *restrict x,
 
 	if (two)
 		b0 = vload(bias + j0 + 16);
-	if (mode == ROW_REG)
+	/*
+	 * In ROW_REG mode the inputs are read from the stored layer too,
+	 * although they are in r0, r1: a broadcast from memory runs on a
+	 * load port, a shuffle out of a register on the vector port that
+	 * the multiplies and adds share (two per input, as they are not
+	 * fused).  With shuffles the default network's second layer waited
+	 * for that port: 3.4 ns more per scored row (bench_score).  There
+	 * n is a constant, 16 or 32, so the tests of the tail fold away.
+	 */
+	for (; k + 4 <= n; k += 4)
 	{
-		/*
-		 * The inputs are broadcast from the stored layer although they are
-		 * in r0, r1 too: a broadcast from memory runs on a load port, a
-		 * shuffle out of a register on the vector port that the multiplies
-		 * and adds share (two per input, as they are not fused).  With
-		 * shuffles the default network's second layer waited for that
-		 * port: 3.4 ns more per scored row (bench_score).
-		 */
-#pragma GCC unroll 8
-		for (k = 0; k < n; k += 4)
+		const float *w0,
+				   *w1,
+				   *w2,
+				   *w3;
+
+		if (mode == ROW_SPARSE)
 		{
-			a0 += x[k] * vload(wk);
-			a1 += x[k + 1] * vload(wk + stride);
-			a2 += x[k + 2] * vload(wk + 2 * stride);
-			a3 += x[k + 3] * vload(wk + 3 * stride);
-			if (two)
-			{
-				b0 += x[k] * vload(wk + 16);
-				b1 += x[k + 1] * vload(wk + stride + 16);
-				b2 += x[k + 2] * vload(wk + 2 * stride + 16);
-				b3 += x[k + 3] * vload(wk + 3 * stride + 16);
-			}
+			w0 = ROW_W(k) + j0;
+			w1 = ROW_W(k + 1) + j0;
+			w2 = ROW_W(k + 2) + j0;
+			w3 = ROW_W(k + 3) + j0;
+		}
+		else
+		{
+			/* a running pointer: no multiplication per input */
+			w0 = wk;
+			w1 = wk + stride;
+			w2 = wk + 2 * stride;
+			w3 = wk + 3 * stride;
 			wk += 4 * stride;
 		}
+		a0 += x[k] * vload(w0);
+		a1 += x[k + 1] * vload(w1);
+		a2 += x[k + 2] * vload(w2);
+		a3 += x[k + 3] * vload(w3);
+		if (two)
+		{
+			b0 += x[k] * vload(w0 + 16);
+			b1 += x[k + 1] * vload(w1 + 16);
+			b2 += x[k + 2] * vload(w2 + 16);
+			b3 += x[k + 3] * vload(w3 + 16);
+		}
 	}
-	else
+	/* the last n mod 4 inputs */
+	if (k < n)
 	{
-		for (; k + 4 <= n; k += 4)
-		{
-			const float *w0,
-					   *w1,
-					   *w2,
-					   *w3;
-
-			if (mode == ROW_SPARSE)
-			{
-				w0 = ROW_W(k) + j0;
-				w1 = ROW_W(k + 1) + j0;
-				w2 = ROW_W(k + 2) + j0;
-				w3 = ROW_W(k + 3) + j0;
-			}
-			else
-			{
-				/* a running pointer: no multiplication per input */
-				w0 = wk;
-				w1 = wk + stride;
-				w2 = wk + 2 * stride;
-				w3 = wk + 3 * stride;
-				wk += 4 * stride;
-			}
-			a0 += x[k] * vload(w0);
-			a1 += x[k + 1] * vload(w1);
-			a2 += x[k + 2] * vload(w2);
-			a3 += x[k + 3] * vload(w3);
-			if (two)
-			{
-				b0 += x[k] * vload(w0 + 16);
-				b1 += x[k + 1] * vload(w1 + 16);
-				b2 += x[k + 2] * vload(w2 + 16);
-				b3 += x[k + 3] * vload(w3 + 16);
-			}
-		}
-		/* the last n mod 4 inputs */
-		if (k < n)
-		{
-			a0 += x[k] * vload(ROW_W(k) + j0);
-			if (two)
-				b0 += x[k] * vload(ROW_W(k) + j0 + 16);
-		}
-		if (k + 1 < n)
-		{
-			a1 += x[k + 1] * vload(ROW_W(k + 1) + j0);
-			if (two)
-				b1 += x[k + 1] * vload(ROW_W(k + 1) + j0 + 16);
-		}
-		if (k + 2 < n)
-		{
-			a2 += x[k + 2] * vload(ROW_W(k + 2) + j0);
-			if (two)
-				b2 += x[k + 2] * vload(ROW_W(k + 2) + j0 + 16);
-		}
+		a0 += x[k] * vload(ROW_W(k) + j0);
+		if (two)
+			b0 += x[k] * vload(ROW_W(k) + j0 + 16);
+	}
+	if (k + 1 < n)
+	{
+		a1 += x[k + 1] * vload(ROW_W(k + 1) + j0);
+		if (two)
+			b1 += x[k + 1] * vload(ROW_W(k + 1) + j0 + 16);
+	}
+	if (k + 2 < n)
+	{
+		a2 += x[k + 2] * vload(ROW_W(k + 2) + j0);
+		if (two)
+			b2 += x[k + 2] * vload(ROW_W(k + 2) + j0 + 16);
 	}
 	a0 = (a0 + a2) + (a1 + a3);
 	row_act(&a0, act);
@@ -342,19 +320,19 @@ row_layer(int mode, const int32_t *restrict idx, const float *restrict x,
 		 * across it, more than there are registers.
 		 */
 		if (jt == 2 * TILE)
-			row_tiles(mode, idx, x, r0, r1, n, W, bias, nout, 0, 1, act, o,
+			row_tiles(mode, idx, x, n, W, bias, nout, 0, 1, act, o,
 					  t0, t1);
 		else if (jt == TILE)
-			row_tiles(mode, idx, x, r0, r1, n, W, bias, nout, 0, 0, act, o,
+			row_tiles(mode, idx, x, n, W, bias, nout, 0, 0, act, o,
 					  t0, t1);
 	}
 	else
 	{
 		for (; j0 + 2 * TILE <= jt; j0 += 2 * TILE)
-			row_tiles(mode, idx, x, r0, r1, n, W, bias, nout, j0, 1, act, o,
+			row_tiles(mode, idx, x, n, W, bias, nout, j0, 1, act, o,
 					  t0, t1);
 		if (j0 < jt)
-			row_tiles(mode, idx, x, r0, r1, n, W, bias, nout, j0, 0, act, o,
+			row_tiles(mode, idx, x, n, W, bias, nout, j0, 0, act, o,
 					  t0, t1);
 	}
 	if (jt < nout)
@@ -436,16 +414,16 @@ row_small(const NnNet *net, const int32_t *restrict idx,
 
 	/* the first layer, from the entries */
 	if (idx == NULL && w == 32)
-		row_tiles(ROW_MEM, NULL, val, NULL, NULL, nnz, net->W[0], net->b[0],
+		row_tiles(ROW_MEM, NULL, val, nnz, net->W[0], net->b[0],
 				  32, 0, 1, a, act[0], &h0, &h1);
 	else if (idx == NULL)
-		row_tiles(ROW_MEM, NULL, val, NULL, NULL, nnz, net->W[0], net->b[0],
+		row_tiles(ROW_MEM, NULL, val, nnz, net->W[0], net->b[0],
 				  16, 0, 0, a, act[0], &h0, &h1);
 	else if (w == 32)
-		row_tiles(ROW_SPARSE, idx, val, NULL, NULL, nnz, net->W[0],
+		row_tiles(ROW_SPARSE, idx, val, nnz, net->W[0],
 				  net->b[0], 32, 0, 1, a, act[0], &h0, &h1);
 	else
-		row_tiles(ROW_SPARSE, idx, val, NULL, NULL, nnz, net->W[0],
+		row_tiles(ROW_SPARSE, idx, val, nnz, net->W[0],
 				  net->b[0], 16, 0, 0, a, act[0], &h0, &h1);
 
 	/* the other hidden layers, from registers to registers */
@@ -456,16 +434,16 @@ row_small(const NnNet *net, const int32_t *restrict idx,
 		const float *b = net->b[l];
 
 		if (w == 32 && nout == 32)
-			row_tiles(ROW_REG, NULL, act[l - 1], &h0, &h1, 32, W, b, 32, 0, 1,
+			row_tiles(ROW_REG, NULL, act[l - 1], 32, W, b, 32, 0, 1,
 					  a, act[l], &t0, &t1);
 		else if (w == 32)
-			row_tiles(ROW_REG, NULL, act[l - 1], &h0, &h1, 32, W, b, 16, 0, 0,
+			row_tiles(ROW_REG, NULL, act[l - 1], 32, W, b, 16, 0, 0,
 					  a, act[l], &t0, &t1);
 		else if (nout == 32)
-			row_tiles(ROW_REG, NULL, act[l - 1], &h0, &h1, 16, W, b, 32, 0, 1,
+			row_tiles(ROW_REG, NULL, act[l - 1], 16, W, b, 32, 0, 1,
 					  a, act[l], &t0, &t1);
 		else
-			row_tiles(ROW_REG, NULL, act[l - 1], &h0, &h1, 16, W, b, 16, 0, 0,
+			row_tiles(ROW_REG, NULL, act[l - 1], 16, W, b, 16, 0, 0,
 					  a, act[l], &t0, &t1);
 		h0 = t0;
 		h1 = t1;

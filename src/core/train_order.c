@@ -435,8 +435,9 @@ train_canonical_order(TrainCtx *c)
 		j.bbits = ORDER_BUCKET_BITS_MAX;
 	nb = (int64_t) 1 << j.bbits;
 	atomic_init(&j.stop, 0);
-	j.perm = dlf_alloc_array(n, sizeof(uint32_t));
-	j.hi = dlf_alloc_array(n, sizeof(uint16_t));
+	/* not zeroed: the place pass writes every entry */
+	j.perm = dlf_alloc((size_t) n * sizeof(uint32_t));
+	j.hi = dlf_alloc((size_t) n * sizeof(uint16_t));
 	/* counters of a thread are padded apart: no false sharing */
 	j.cur = dlf_alloc_array((size_t) T * (nb + 8), sizeof(int64_t));
 	end = dlf_alloc_array(nb, sizeof(int64_t));
@@ -479,7 +480,7 @@ train_canonical_order(TrainCtx *c)
 		goto train_interrupted;
 	for (int t = 0; t < T; t++)
 	{
-		j.key[t] = dlf_alloc_array(maxb > 0 ? maxb : 1, sizeof(uint64_t));
+		j.key[t] = dlf_alloc((size_t) (maxb > 0 ? maxb : 1) * sizeof(uint64_t));
 		if (!j.key[t])
 		{
 			st = dlf_fail(c->err, DLF_ERR_NOMEM, "out of memory");

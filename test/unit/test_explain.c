@@ -375,6 +375,7 @@ ref_deciles(const float *col, int64_t n, double *edges, double *share)
 {
 	float	   *v = malloc(sizeof(float) * (n ? n : 1));
 	int64_t		nv = 0,
+				le = 0,
 				below = 0;
 	double		at[10];
 	int			ne = 0;
@@ -388,14 +389,11 @@ ref_deciles(const float *col, int64_t n, double *edges, double *share)
 	for (int k = 0; k < 9; k++)
 		if (at[k] < at[9] && (ne == 0 || at[k] > edges[ne - 1]))
 			edges[ne++] = at[k];
+	/* le: the values at or below edge b, counted on from the last edge */
 	for (int b = 0; b <= ne; b++)
 	{
-		int64_t		le = 0;
-
-		while (b < ne && le < nv && v[le] <= edges[b])
+		while (le < nv && (b == ne || v[le] <= edges[b]))
 			le++;
-		if (b == ne)
-			le = nv;
 		share[b] = (double) (le - below) / (double) nv;
 		below = le;
 	}

@@ -397,8 +397,9 @@ row_small_ok(const NnNet *net)
 /*
  * The one-row kernel for the networks of row_small_ok.  Every layer width
  * is a constant in its branch, so the loops unroll completely and the
- * addresses are shifts; each layer hands its output to the next in
- * registers.  The operations are those of the general path.
+ * addresses are shifts; a hidden layer reads the previous one back from
+ * memory (see row_tiles), the output layer from registers.  The operations
+ * are those of the general path.
  */
 INLINE float
 row_small(const NnNet *net, const int32_t *restrict idx,

@@ -179,8 +179,8 @@ check_arg_types(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature)
  * Whether argument argnum of the call is a Const of the plan: its datum
  * then stays at one address with the same bytes for the whole query.
  */
-static bool
-arg_is_const(FmgrInfo *flinfo, int argnum)
+bool
+dlfin_arg_is_const(FmgrInfo *flinfo, int argnum)
 {
 	Node	   *expr = flinfo->fn_expr;
 	List	   *args;
@@ -240,7 +240,7 @@ dlfin_score_cache_get(FunctionCallInfo fcinfo, Datum model_datum,
 	 * forgets the address (registry.c); a model argument only when it is
 	 * a Const.
 	 */
-	c->trust_ptr = c->lookup != NULL || arg_is_const(fcinfo->flinfo, 0);
+	c->trust_ptr = c->lookup != NULL || dlfin_arg_is_const(fcinfo->flinfo, 0);
 
 	cache_reset(c);
 	c->generation++;

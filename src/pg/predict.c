@@ -1,7 +1,8 @@
 /*
  * predict.c
  *	  Inline scoring: dlfin_predict, dlfin_predict_class, dlfin_predict_proba
- *	  and dlfin_model_info over a model bytea.
+ *	  and dlfin_model_info over a model bytea, and the three scoring
+ *	  functions by registry name (whose lookup is registry.c's).
  *
  * The decoded model and its scorer are cached in fn_extra for the life of
  * the query (model_cache.c), recognised by the bytes of the model datum as
@@ -21,6 +22,7 @@
 
 #include "dlfin_pg.h"
 #include "numconv.h"
+#include "registry_cache.h"
 #include "rowargs.h"
 #include "scoring.h"
 #include "std_row.h"
@@ -29,6 +31,9 @@ PG_FUNCTION_INFO_V1(dlfin_predict);
 PG_FUNCTION_INFO_V1(dlfin_predict_class);
 PG_FUNCTION_INFO_V1(dlfin_predict_proba);
 PG_FUNCTION_INFO_V1(dlfin_model_info);
+PG_FUNCTION_INFO_V1(dlfin_predict_name);
+PG_FUNCTION_INFO_V1(dlfin_predict_class_name);
+PG_FUNCTION_INFO_V1(dlfin_predict_proba_name);
 
 /*
  * Loads the row's features into the scorer without running it; raw, when
@@ -320,22 +325,28 @@ dlfin_score_row_out(FunctionCallInfo fcinfo, DlfScoreCache *c, int first_feature
 }
 
 /*
- * Scores one row: decodes (cached) and runs; false when the model is NULL.
- * A row of the cached model takes no call into the rest of the glue.
+ * Scores one row: decodes (cached) and runs; false when the model (or, by
+ * name, the name) is NULL.  A row of the cached model takes no call into
+ * the rest of the glue, by bytes or by name.
  */
 static pg_attribute_always_inline bool
-score(FunctionCallInfo fcinfo, DlfScoreCache **cp)
+score(FunctionCallInfo fcinfo, bool by_name, DlfScoreCache **cp)
 {
 	DlfScoreCache *c;
 
 	if (PG_ARGISNULL(0))
 		return false;
-	c = dlfin_score_cache_hit(fcinfo, PG_GETARG_DATUM(0));
+	c = by_name ? dlfin_registry_hit(fcinfo) :
+		dlfin_score_cache_hit(fcinfo, PG_GETARG_DATUM(0));
 	if (unlikely(c == NULL))
 	{
+		Datum		model;
+
 		/* the checks of a new model (the variadic form: first call only) */
 		dlfin_reject_variadic(fcinfo);
-		c = dlfin_score_cache_get(fcinfo, PG_GETARG_DATUM(0), 1);
+		model = by_name ? PointerGetDatum(dlfin_registry_model(fcinfo, NULL)) :
+			PG_GETARG_DATUM(0);
+		c = dlfin_score_cache_get(fcinfo, model, 1);
 	}
 	score_row_out(fcinfo, c, 1);
 	*cp = c;
@@ -370,16 +381,9 @@ result_predict(DlfScoreCache *c)
 	return Float8GetDatum(c->out[0]);
 }
 
-/* What dlfin_predict returns for a scored row (see result_predict). */
-Datum
-dlfin_result_predict(DlfScoreCache *c)
-{
-	return result_predict(c);
-}
-
 /* What dlfin_predict_class returns for a scored row: the class as text. */
-Datum
-dlfin_result_class(DlfScoreCache *c)
+static Datum
+result_class(DlfScoreCache *c)
 {
 	if (c->model->task == DLF_TASK_REGRESSION)
 		ereport(ERROR,
@@ -390,8 +394,8 @@ dlfin_result_class(DlfScoreCache *c)
 }
 
 /* What dlfin_predict_proba returns for a scored row: class probabilities. */
-Datum
-dlfin_result_proba(DlfScoreCache *c)
+static Datum
+result_proba(DlfScoreCache *c)
 {
 	Datum	   *d;
 	int32		k;
@@ -424,7 +428,7 @@ dlfin_predict(PG_FUNCTION_ARGS)
 	DlfScoreCache *c;
 
 	DLFIN_ROW_FORM(fcinfo, &dlfin_row_predict);
-	if (!score(fcinfo, &c))
+	if (!score(fcinfo, false, &c))
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(result_predict(c));
 }
@@ -436,9 +440,9 @@ dlfin_predict_class(PG_FUNCTION_ARGS)
 	DlfScoreCache *c;
 
 	DLFIN_ROW_FORM(fcinfo, &dlfin_row_predict_class);
-	if (!score(fcinfo, &c))
+	if (!score(fcinfo, false, &c))
 		PG_RETURN_NULL();
-	PG_RETURN_DATUM(dlfin_result_class(c));
+	PG_RETURN_DATUM(result_class(c));
 }
 
 /* dlfin_predict_proba(model, features...): class probabilities. */
@@ -448,9 +452,45 @@ dlfin_predict_proba(PG_FUNCTION_ARGS)
 	DlfScoreCache *c;
 
 	DLFIN_ROW_FORM(fcinfo, &dlfin_row_predict_proba);
-	if (!score(fcinfo, &c))
+	if (!score(fcinfo, false, &c))
 		PG_RETURN_NULL();
-	PG_RETURN_DATUM(dlfin_result_proba(c));
+	PG_RETURN_DATUM(result_proba(c));
+}
+
+/* dlfin_predict(name, features...): dlfin_predict with the deployed model. */
+Datum
+dlfin_predict_name(PG_FUNCTION_ARGS)
+{
+	DlfScoreCache *c;
+
+	DLFIN_ROW_FORM(fcinfo, &dlfin_row_predict_name);
+	if (!score(fcinfo, true, &c))
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(result_predict(c));
+}
+
+/* dlfin_predict_class(name, features...): the predicted class as text. */
+Datum
+dlfin_predict_class_name(PG_FUNCTION_ARGS)
+{
+	DlfScoreCache *c;
+
+	DLFIN_ROW_FORM(fcinfo, &dlfin_row_predict_class_name);
+	if (!score(fcinfo, true, &c))
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(result_class(c));
+}
+
+/* dlfin_predict_proba(name, features...): class probabilities. */
+Datum
+dlfin_predict_proba_name(PG_FUNCTION_ARGS)
+{
+	DlfScoreCache *c;
+
+	DLFIN_ROW_FORM(fcinfo, &dlfin_row_predict_proba_name);
+	if (!score(fcinfo, true, &c))
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(result_proba(c));
 }
 
 /*

@@ -1,7 +1,8 @@
 /*
  * registry.c
- *	  Scoring by model name from the registry (dlfin.models), and the query
- *	  description helper of dlfin.train.
+ *	  Scoring by model name from the registry (dlfin.models): the lookup,
+ *	  whose cache the scoring functions by name (predict.c) test inline
+ *	  (registry_cache.h); and the query description helper of dlfin.train.
  *
  * dlfin_predict(name text, ...) and friends look the deployed version of
  * the name up with SPI, read-only under the calling query's snapshot, so
@@ -28,29 +29,13 @@
 #include "utils/snapmgr.h"
 
 #include "dlfin_pg.h"
+#include "registry_cache.h"
 #include "rowargs.h"
 #include "scoring.h"
 
-PG_FUNCTION_INFO_V1(dlfin_predict_name);
-PG_FUNCTION_INFO_V1(dlfin_predict_class_name);
-PG_FUNCTION_INFO_V1(dlfin_predict_proba_name);
 PG_FUNCTION_INFO_V1(dlfin_model_info_name);
 PG_FUNCTION_INFO_V1(dlfin_query_columns);
 PG_FUNCTION_INFO_V1(dlfin_query_columns_as);
-
-/* The looked-up deployed model; lives in DlfScoreCache.lookup. */
-typedef struct RegistryCache
-{
-	MemoryContext cxt;			/* holds name and model; reset per lookup */
-	text	   *name;			/* name looked up, NULL before the first */
-	int32		version;
-	bytea	   *model;			/* detoasted model bytes */
-	/* identity of the snapshot the lookup ran under */
-	uint64		completions;
-	TransactionId xmin;
-	TransactionId xmax;
-	CommandId	curcid;
-} RegistryCache;
 
 static SPIPlanPtr deployed_plan = NULL;
 static SPIPlanPtr exists_plan = NULL;
@@ -73,20 +58,6 @@ keep_plan(SPIPlanPtr *slot, const char *sql)
 	return *slot;
 }
 
-/* True when the cached lookup ran under the active snapshot. */
-static inline bool
-snapshot_is_current(const RegistryCache *r)
-{
-	Snapshot	snap;
-
-	if (!ActiveSnapshotSet())
-		return false;
-	snap = GetActiveSnapshot();
-	return snap->snapXactCompletionCount == r->completions &&
-		snap->xmin == r->xmin && snap->xmax == r->xmax &&
-		snap->curcid == r->curcid;
-}
-
 /* True when the cached lookup was made for this name under this snapshot. */
 static bool
 lookup_is_current(RegistryCache *r, text *name)
@@ -96,36 +67,7 @@ lookup_is_current(RegistryCache *r, text *name)
 	if (VARSIZE_ANY_EXHDR(name) != VARSIZE_ANY_EXHDR(r->name) ||
 		memcmp(VARDATA_ANY(name), VARDATA_ANY(r->name), VARSIZE_ANY_EXHDR(name)) != 0)
 		return false;
-	return snapshot_is_current(r);
-}
-
-/*
- * The call site's scorer when this row's name is the cached lookup's, the
- * snapshot is the same and the scorer was matched to the lookup's bytes
- * since that lookup (it forgets the address whenever it fetches again, and
- * its buffer stays in place until then): a row costs what the bytes form's
- * cache check costs, without the lookup's calls.  NULL otherwise.
- */
-static inline DlfScoreCache *
-name_cache_hit(FunctionCallInfo fcinfo)
-{
-	DlfScoreCache *c = fcinfo->flinfo->fn_extra;
-	const struct varlena *name = (const struct varlena *) DatumGetPointer(PG_GETARG_DATUM(0));
-	RegistryCache *r;
-	Size		len;
-
-	if (c == NULL || c->model == NULL || (r = c->lookup) == NULL ||
-		r->model == NULL || r->name == NULL ||
-		c->key.last_ptr != (const void *) r->model)
-		return NULL;
-	if (VARATT_IS_EXTENDED(name) && !VARATT_IS_SHORT(name))
-		return NULL;			/* compressed or external: the long way */
-	len = VARSIZE_ANY_EXHDR(name);
-	if (len != VARSIZE_ANY_EXHDR(r->name) ||
-		memcmp(VARDATA_ANY(name), VARDATA_ANY(r->name), len) != 0 ||
-		!snapshot_is_current(r))
-		return NULL;
-	return c;
+	return registry_snapshot_current(r);
 }
 
 /*
@@ -200,6 +142,8 @@ lookup_deployed(FunctionCallInfo fcinfo, DlfScoreCache *c)
 	r->model = (bytea *) PG_DETOAST_DATUM_COPY(d);
 	r->name = (text *) PG_DETOAST_DATUM_COPY(PointerGetDatum(name));
 	MemoryContextSwitchTo(old);
+	r->name_arg = DatumGetPointer(PG_GETARG_DATUM(0));
+	r->name_const = dlfin_arg_is_const(fcinfo->flinfo, 0);
 	SPI_finish();
 
 	if (ActiveSnapshotSet())
@@ -246,61 +190,6 @@ dlfin_registry_model(FunctionCallInfo fcinfo, int32 *version)
 	if (version)
 		*version = r->version;
 	return r->model;
-}
-
-/* Scores one row with the deployed model of the name; false on a NULL name. */
-static bool
-score_by_name(FunctionCallInfo fcinfo, DlfScoreCache **cp)
-{
-	DlfScoreCache *c;
-
-	if (PG_ARGISNULL(0))
-		return false;
-	c = name_cache_hit(fcinfo);
-	if (unlikely(c == NULL))
-	{
-		dlfin_reject_variadic(fcinfo);
-		c = dlfin_score_cache_get(fcinfo, PointerGetDatum(dlfin_registry_model(fcinfo, NULL)), 1);
-	}
-	dlfin_score_row_out(fcinfo, c, 1);
-	*cp = c;
-	return true;
-}
-
-/* dlfin_predict(name, features...): dlfin_predict with the deployed model. */
-Datum
-dlfin_predict_name(PG_FUNCTION_ARGS)
-{
-	DlfScoreCache *c;
-
-	DLFIN_ROW_FORM(fcinfo, &dlfin_row_predict_name);
-	if (!score_by_name(fcinfo, &c))
-		PG_RETURN_NULL();
-	PG_RETURN_DATUM(dlfin_result_predict(c));
-}
-
-/* dlfin_predict_class(name, features...): the predicted class as text. */
-Datum
-dlfin_predict_class_name(PG_FUNCTION_ARGS)
-{
-	DlfScoreCache *c;
-
-	DLFIN_ROW_FORM(fcinfo, &dlfin_row_predict_class_name);
-	if (!score_by_name(fcinfo, &c))
-		PG_RETURN_NULL();
-	PG_RETURN_DATUM(dlfin_result_class(c));
-}
-
-/* dlfin_predict_proba(name, features...): class probabilities. */
-Datum
-dlfin_predict_proba_name(PG_FUNCTION_ARGS)
-{
-	DlfScoreCache *c;
-
-	DLFIN_ROW_FORM(fcinfo, &dlfin_row_predict_proba_name);
-	if (!score_by_name(fcinfo, &c))
-		PG_RETURN_NULL();
-	PG_RETURN_DATUM(dlfin_result_proba(c));
 }
 
 /*

@@ -73,6 +73,8 @@ dlfin_score_cache_hit(FunctionCallInfo fcinfo, Datum model_datum)
 	return NULL;
 }
 
+/* Whether argument argnum of the call is a Const of the plan. */
+extern bool dlfin_arg_is_const(FmgrInfo *flinfo, int argnum);
 /* Raises the error of a row that overflows the cached model's network. */
 extern void dlfin_report_overflow(void) pg_attribute_noreturn();
 /* Returns the scorer for the model datum, decoding it only when new. */
@@ -87,10 +89,6 @@ extern void dlfin_reject_variadic(FunctionCallInfo fcinfo);
 /* Scores the row into c->out, allocated for the cached model. */
 extern void dlfin_score_row_out(FunctionCallInfo fcinfo, DlfScoreCache *c,
 								int first_feature);
-/* Results of a row scored into c->out, as the SQL functions return them. */
-extern Datum dlfin_result_predict(DlfScoreCache *c);
-extern Datum dlfin_result_class(DlfScoreCache *c);
-extern Datum dlfin_result_proba(DlfScoreCache *c);
 /* Deployed model bytes of the registry name in argument 0, cached per query. */
 extern bytea *dlfin_registry_model(FunctionCallInfo fcinfo, int32 *version);
 /* dlfin_model_info(bytea), also called by dlfin_model_info(name). */

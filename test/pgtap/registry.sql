@@ -4,7 +4,7 @@
 -- and privileges: a non-superuser trains and scores its own models, cannot
 -- train on a table it cannot read, and does not see other roles' models.
 BEGIN;
-SELECT plan(77);
+SELECT plan(82);
 
 CREATE TABLE reg_t AS
 SELECT i, (i % 2 = 0) AS y, i::float8 AS x, (ARRAY['a', 'b', 'c'])[1 + i % 3] AS c
@@ -84,6 +84,41 @@ SELECT is(pg_temp.tr('m', '{"epochs": 2, "hidden": [4], "force": true}', 'never'
 SELECT is(dlfin.deploy('m', 2, 'test'), 2, 'deploy 2');
 SELECT is(dlfin.deploy('m', 3), 3, 'deploy 3');
 SELECT is(dlfin.rollback('m'), 2, 'rollback to 2');
+
+-- A PL/pgSQL expression keeps its call site (and its cached lookup) from
+-- statement to statement: a deploy between two evaluations of the same
+-- constant name must change the model it scores with.  (Its first
+-- evaluation runs as a query of its own: the call site that is kept is the
+-- second's, so the deploy comes after the second.)
+SELECT is(pg_temp.tr('plm', '{"epochs": 2, "hidden": [4], "seed": 1}'), 1, 'a model to switch');
+SELECT is(pg_temp.tr('plm', '{"epochs": 2, "hidden": [3], "seed": 2, "force": true}', 'never'), 2,
+    'and a second version, not deployed');
+CREATE FUNCTION pg_temp.switch_scores() RETURNS float8[] LANGUAGE plpgsql AS $$
+DECLARE
+  s float8[] := '{}';
+BEGIN
+  FOR i IN 1..3 LOOP
+    s := s || dlfin_predict('plm', 3.0, 'a');
+    IF i = 2 THEN
+      PERFORM dlfin.deploy('plm', 2);
+    END IF;
+  END LOOP;
+  RETURN s;
+END $$;
+SELECT is(pg_temp.switch_scores(),
+    ARRAY(SELECT dlfin_predict(model, 3.0, 'a') FROM dlfin.models, generate_series(version, 2)
+          WHERE name = 'plm' ORDER BY version),
+    'a deploy between two rows of one call site is seen by the second');
+-- A correlated subquery hands each row its name in one buffer, at one
+-- address with different bytes: each row must be scored with its own
+-- name's model.
+SELECT is(pg_temp.tr('pln', '{"epochs": 2, "hidden": [5], "seed": 3}'), 1, 'a model whose name has the length of plm');
+SELECT is(ARRAY(SELECT dlfin_predict((SELECT v.n FROM (VALUES (0, 'plm'), (1, 'pln')) AS v(k, n) WHERE v.k = o % 2), 3.0, 'a')
+                FROM generate_series(1, 4) AS o ORDER BY o),
+    ARRAY(SELECT dlfin_predict(d.model, 3.0, 'a') FROM generate_series(1, 4) AS o
+          JOIN dlfin.models d ON d.name = CASE o % 2 WHEN 0 THEN 'plm' ELSE 'pln' END AND d.status = 'deployed'
+          ORDER BY o),
+    'names that change from row to row at one address');
 SELECT is(dlfin.rollback('m'), 1, 'rollback again to 1');
 SELECT throws_ok($$SELECT dlfin.drop_model('m', 1)$$, '55006', NULL, 'cannot drop the deployed version');
 SELECT throws_ok($$SELECT dlfin.drop_model('m', 9)$$, '42704', NULL, 'drop of an unknown version');

@@ -111,6 +111,7 @@ bytes, constant (mixed int/double)~SELECT $MS FROM mix~SELECT sum(dlfin_predict(
 bytes, scalar subquery (mixed)~SELECT $MS FROM mix~SELECT sum(dlfin_predict((SELECT model FROM models WHERE name = 'mix'), $M)) FROM mix~<= 1.2
 bytes, in-memory subquery (mixed)~SELECT $MS FROM mix~SELECT sum(dlfin_predict((SELECT model || ''::bytea FROM models WHERE name = 'mix'), $M)) FROM mix~<= 1.2
 by name (mixed)~SELECT $MS FROM mix~SELECT sum(dlfin_predict('mix_reg', $M)) FROM mix~<= 1.2
+by name vs the constant bytes form~SELECT sum(dlfin_predict('\\x$hex'::bytea, $M)) FROM mix~SELECT sum(dlfin_predict('mix_reg', $M)) FROM mix~<= 1.0 (+ noise)
 join form (mixed)~SELECT sum(c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + length(m.name)) $JW~SELECT sum(dlfin_predict(m.model, $M)) $JW~<= 1.2 (scan join + 0.2x)
 join form, row argument (README)~SELECT sum(c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + length(m.name)) $JW~SELECT sum(dlfin_predict(m.model, mix)) $JW~<= 1.2 (scan join + 0.2x)
 subquery, row argument~SELECT $MS FROM mix~SELECT sum(dlfin_predict((SELECT model FROM models WHERE name = 'mix'), mix)) FROM mix~<= 1.2

@@ -200,6 +200,20 @@ dlfin_arg_is_const(FmgrInfo *flinfo, int argnum)
 	return arg != NULL && IsA(arg, Const);
 }
 
+/*
+ * Forgets the address the call site's cache last matched its model at: its
+ * caller passes a Const whose bytes it has freed (the row form, for a new
+ * model), and new bytes may come at the same address.
+ */
+void
+dlfin_score_cache_moved(FmgrInfo *flinfo)
+{
+	DlfScoreCache *c = flinfo->fn_extra;
+
+	if (c != NULL)
+		c->key.last_ptr = NULL;
+}
+
 /* Raises the error of a row that overflows the cached model's network. */
 void
 dlfin_report_overflow(void)

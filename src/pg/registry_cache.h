@@ -19,6 +19,8 @@ typedef struct RegistryCache
 	text	   *name;			/* name looked up, NULL before the first */
 	int32		version;
 	bytea	   *model;			/* detoasted model bytes */
+	uint64		generation;		/* counts the fetches: model's address is
+								 * valid for the generation it came with */
 	const void *name_arg;		/* the name datum the lookup was made for */
 	bool		name_const;		/* ... a Const of the plan: its address
 								 * proves its bytes for the whole query */

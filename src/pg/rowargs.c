@@ -43,8 +43,11 @@ typedef struct RowCall
 	/* the model and row type the mapping was built for */
 	void	   *raw;			/* copy of the model datum as passed */
 	Size		raw_len;
+	bool		pass_raw;		/* the positional call gets raw, a Const */
 	void	   *last_ptr;		/* model datum pointer of the previous row */
 	bool		arg_stable;		/* model argument is a Const of the plan */
+	uint64		lookup_gen;		/* by name: the lookup's generation that
+								 * last_ptr belongs to */
 	Oid			typid;
 	int32		typmod;
 	/* the positional call; its fn_extra survives a new model */
@@ -116,13 +119,15 @@ dlfin_row_arg(FunctionCallInfo fcinfo, int row_arg)
 /*
  * Whether the model datum is the one the mapping was built for, decided as
  * the scoring cache decides it (model_cache.c): a Const argument by its
- * address, which the plan keeps in place; any other datum by its bytes as
- * passed (a TOAST pointer is 18 of them).  A plpgsql variable or another
- * model read into the freed memory of the previous one may come back at
- * the same address with the same length, first bytes and CRC.
+ * address, which the plan keeps in place; the registry's bytes by their
+ * address while its lookup has not fetched again (dlfin_row_call forgets
+ * last_ptr when it has); any other datum by its bytes as passed (a TOAST
+ * pointer is 18 of them).  A plpgsql variable or another model read into
+ * the freed memory of the previous one may come back at the same address
+ * with the same length, first bytes and CRC.
  */
 static bool
-same_model(RowCall *rc, Datum model)
+same_model(RowCall *rc, const DlfRowForm *form, Datum model)
 {
 	struct varlena *raw = (struct varlena *) DatumGetPointer(model);
 	Size		len = VARSIZE_ANY(raw);
@@ -130,7 +135,7 @@ same_model(RowCall *rc, Datum model)
 
 	if (!rc->ready || len != rc->raw_len)
 		return false;
-	if ((void *) raw == rc->last_ptr && rc->arg_stable)
+	if ((void *) raw == rc->last_ptr && (rc->arg_stable || form->by_name))
 		same = true;
 	else
 		same = dlf_same_bytes(raw, rc->raw, len);
@@ -224,7 +229,7 @@ match_columns(RowCall *rc, const DlfModel *m, TupleDesc desc)
  */
 static Node *
 positional_expr(FunctionCallInfo fcinfo, const DlfRowForm *form,
-				TupleDesc desc, const int32 *map, int32 nfeat)
+				const RowCall *rc, TupleDesc desc)
 {
 	Node	   *outer = fcinfo->flinfo->fn_expr;
 	FuncExpr   *fe = makeNode(FuncExpr);
@@ -237,6 +242,14 @@ positional_expr(FunctionCallInfo fcinfo, const DlfRowForm *form,
 	{
 		Param	   *p;
 
+		if (i == form->model_arg && rc->pass_raw)
+		{
+			/* the mapping's copy: one address and its bytes until prepare */
+			fe->args = lappend(fe->args, makeConst(BYTEAOID, -1, InvalidOid, -1,
+												   PointerGetDatum(rc->raw),
+												   false, false));
+			continue;
+		}
 		if (outer && IsA(outer, FuncExpr) && !(form->by_name && i == form->model_arg))
 		{
 			fe->args = lappend(fe->args, list_nth(((FuncExpr *) outer)->args, i));
@@ -251,9 +264,9 @@ positional_expr(FunctionCallInfo fcinfo, const DlfRowForm *form,
 		p->location = -1;
 		fe->args = lappend(fe->args, p);
 	}
-	for (int32 f = 0; f < nfeat; f++)
+	for (int32 f = 0; f < rc->nfeat; f++)
 	{
-		Form_pg_attribute att = TupleDescAttr(desc, map[f]);
+		Form_pg_attribute att = TupleDescAttr(desc, rc->map[f]);
 		Param	   *p = makeNode(Param);
 
 		p->paramkind = PARAM_EXEC;
@@ -274,6 +287,13 @@ positional_expr(FunctionCallInfo fcinfo, const DlfRowForm *form,
  * checks the new argument types itself; its generation count, which
  * dlfin_drift uses to notice a change of model, goes on), and reset
  * otherwise: with the same model it would keep the old argument types.
+ *
+ * The positional call gets the mapping's copy of the model datum as a
+ * Const, so its cache recognises it by address until the copy is freed
+ * here (and told so): a model in memory (the registry's bytes, a plpgsql
+ * variable) is then compared once a row, by same_model, not twice.  Not
+ * for an indirect or expanded TOAST pointer, whose copy would point at
+ * memory the copy does not own.
  */
 static void
 prepare(FunctionCallInfo fcinfo, const DlfRowForm *form, RowCall *rc,
@@ -294,6 +314,8 @@ prepare(FunctionCallInfo fcinfo, const DlfRowForm *form, RowCall *rc,
 		MemoryContextReset(rc->inner_cxt);
 		rc->flinfo.fn_extra = NULL;
 	}
+	else
+		dlfin_score_cache_moved(&rc->flinfo);	/* rc->raw was freed */
 	old = MemoryContextSwitchTo(rc->cxt);
 	rc->typid = typid;
 	rc->typmod = typmod;
@@ -304,18 +326,19 @@ prepare(FunctionCallInfo fcinfo, const DlfRowForm *form, RowCall *rc,
 	match_columns(rc, m, desc);
 	rc->nfeat = m->nfeatures;
 
+	rc->raw_len = VARSIZE_ANY(raw);
+	rc->raw = palloc(rc->raw_len);
+	memcpy(rc->raw, raw, rc->raw_len);
+	rc->pass_raw = !VARATT_IS_EXTERNAL(raw) || VARATT_IS_EXTERNAL_ONDISK(raw);
+	rc->last_ptr = raw;
+
 	nargs = form->row_arg + rc->nfeat;
 	rc->flinfo.fn_nargs = nargs;
-	rc->flinfo.fn_expr = positional_expr(fcinfo, form, desc, rc->map, rc->nfeat);
+	rc->flinfo.fn_expr = positional_expr(fcinfo, form, rc, desc);
 	rc->inner = palloc0(SizeForFunctionCallInfo(nargs));
 	InitFunctionCallInfoData(*rc->inner, &rc->flinfo, nargs, fcinfo->fncollation,
 							 fcinfo->context, fcinfo->resultinfo);
 	rc->slot = MakeSingleTupleTableSlot(desc, &TTSOpsHeapTuple);
-
-	rc->raw_len = VARSIZE_ANY(raw);
-	rc->raw = palloc(rc->raw_len);
-	memcpy(rc->raw, raw, rc->raw_len);
-	rc->last_ptr = raw;
 	dlf_model_free(m);
 	MemoryContextSwitchTo(old);
 	rc->ready = true;
@@ -341,8 +364,14 @@ row_call_state(FunctionCallInfo fcinfo, const DlfRowForm *form)
 		arg_is_plan_const(fcinfo->flinfo, form->model_arg);
 	if (form->by_name)
 	{
-		/* the registry's per-query lookup keeps its cache in this fn_extra */
+		/*
+		 * The registry's per-query lookup keeps its cache in this fn_extra;
+		 * it sees the call's expression, whose argument 0 is the name, to
+		 * trust a constant name by its address.
+		 */
+		Assert(form->model_arg == 0);
 		rc->lookup_flinfo.fn_mcxt = fcinfo->flinfo->fn_mcxt;
+		rc->lookup_flinfo.fn_expr = fcinfo->flinfo->fn_expr;
 		rc->lookup_flinfo.fn_oid = fcinfo->flinfo->fn_oid;
 		rc->lookup_flinfo.fn_nargs = 1;
 		rc->lookup = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
@@ -379,11 +408,19 @@ dlfin_row_call(FunctionCallInfo fcinfo, const DlfRowForm *form)
 	model = PG_GETARG_DATUM(form->model_arg);
 	if (form->by_name)
 	{
+		uint64		gen;
+
 		rc->lookup->args[0] = fcinfo->args[form->model_arg];
-		model = PointerGetDatum(dlfin_registry_model(rc->lookup, NULL));
+		model = PointerGetDatum(dlfin_registry_model_gen(rc->lookup, &gen));
+		if (gen != rc->lookup_gen)
+		{
+			/* fetched again: the old bytes' address may hold new ones */
+			rc->lookup_gen = gen;
+			rc->last_ptr = NULL;
+		}
 	}
 	td = PG_GETARG_HEAPTUPLEHEADER(form->row_arg);
-	same = same_model(rc, model);
+	same = same_model(rc, form, model);
 	if (!same || HeapTupleHeaderGetTypeId(td) != rc->typid ||
 		HeapTupleHeaderGetTypMod(td) != rc->typmod)
 		prepare(fcinfo, form, rc, model, !same, HeapTupleHeaderGetTypeId(td),
@@ -399,7 +436,7 @@ dlfin_row_call(FunctionCallInfo fcinfo, const DlfRowForm *form)
 	inner = rc->inner;
 	for (int i = 0; i < form->row_arg; i++)
 		inner->args[i] = fcinfo->args[i];
-	inner->args[form->model_arg].value = model;
+	inner->args[form->model_arg].value = rc->pass_raw ? PointerGetDatum(rc->raw) : model;
 	for (int32 f = 0; f < rc->nfeat; f++)
 	{
 		inner->args[form->row_arg + f].value = rc->slot->tts_values[rc->map[f]];

@@ -91,6 +91,10 @@ extern void dlfin_score_row_out(FunctionCallInfo fcinfo, DlfScoreCache *c,
 								int first_feature);
 /* Deployed model bytes of the registry name in argument 0, cached per query. */
 extern bytea *dlfin_registry_model(FunctionCallInfo fcinfo, int32 *version);
+/* The same, with the lookup's count of fetches (the bytes' lifetime). */
+extern bytea *dlfin_registry_model_gen(FunctionCallInfo fcinfo, uint64 *generation);
+/* Tells the call site's cache that its model datum's address was freed. */
+extern void dlfin_score_cache_moved(FmgrInfo *flinfo);
 /* dlfin_model_info(bytea), also called by dlfin_model_info(name). */
 extern Datum dlfin_model_info(PG_FUNCTION_ARGS);
 

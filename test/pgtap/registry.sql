@@ -4,7 +4,7 @@
 -- and privileges: a non-superuser trains and scores its own models, cannot
 -- train on a table it cannot read, and does not see other roles' models.
 BEGIN;
-SELECT plan(82);
+SELECT plan(85);
 
 CREATE TABLE reg_t AS
 SELECT i, (i % 2 = 0) AS y, i::float8 AS x, (ARRAY['a', 'b', 'c'])[1 + i % 3] AS c
@@ -119,6 +119,53 @@ SELECT is(ARRAY(SELECT dlfin_predict((SELECT v.n FROM (VALUES (0, 'plm'), (1, 'p
           JOIN dlfin.models d ON d.name = CASE o % 2 WHEN 0 THEN 'plm' ELSE 'pln' END AND d.status = 'deployed'
           ORDER BY o),
     'names that change from row to row at one address');
+
+-- The row form hands the positional call its own copy of the model, which
+-- that call's cache recognises by address: a new model of the same size,
+-- deployed between two evaluations of one PL/pgSQL call site or assigned to
+-- the variable it scores with, lands where the old one was freed and must
+-- be the one that scores.  One epoch and no validation split keep the
+-- models' text the same length for most seeds; the test takes two such.
+SELECT is(count(*), 4::bigint, 'models for the row form')
+FROM (SELECT dlfin.train('rowm', 'SELECT y, x, c FROM reg_t', 'y',
+                         jsonb_build_object('epochs', 1, 'hidden', '[4]'::jsonb, 'seed', s,
+                                            'validation_fraction', 0, 'force', true),
+                         CASE WHEN s = 1 THEN 'always' ELSE 'never' END)
+      FROM generate_series(1, 4) AS s) t;
+CREATE TEMP TABLE rowm_pair AS
+SELECT a.version AS va, b.version AS vb
+FROM dlfin.models a JOIN dlfin.models b ON b.name = a.name AND b.version > a.version
+     AND length(b.model) = length(a.model)
+     AND dlfin_predict(b.model, 3.0::float8, 'a') <> dlfin_predict(a.model, 3.0::float8, 'a')
+WHERE a.name = 'rowm' ORDER BY a.version, b.version LIMIT 1;
+SELECT is(count(*), 1::bigint, 'two of them have the same size and different scores') FROM rowm_pair;
+CREATE FUNCTION pg_temp.row_scores(va int, vb int) RETURNS float8[] LANGUAGE plpgsql AS $$
+DECLARE
+  s float8[] := '{}';
+  r reg_t;
+  m bytea;
+  v int;
+BEGIN
+  SELECT * INTO r FROM reg_t WHERE i = 3;
+  PERFORM dlfin.deploy('rowm', va);
+  FOR i IN 1..3 LOOP
+    s := s || dlfin_predict('rowm', r);
+    IF i = 2 THEN
+      PERFORM dlfin.deploy('rowm', vb);
+    END IF;
+  END LOOP;
+  FOREACH v IN ARRAY ARRAY[va, va, vb, vb] LOOP
+    m := (SELECT model || ''::bytea FROM dlfin.models WHERE name = 'rowm' AND version = v);
+    s := s || dlfin_predict(m, r);
+  END LOOP;
+  RETURN s;
+END $$;
+SELECT is(pg_temp.row_scores(va, vb),
+    (SELECT array_agg(dlfin_predict(d.model, 3.0::float8, 'a') ORDER BY o)
+     FROM unnest(ARRAY[va, va, vb, va, va, vb, vb]) WITH ORDINALITY AS u(v, o)
+     JOIN dlfin.models d ON d.name = 'rowm' AND d.version = u.v),
+    'the row form follows a new model of the same size, by name and by bytes')
+FROM rowm_pair;
 SELECT is(dlfin.rollback('m'), 1, 'rollback again to 1');
 SELECT throws_ok($$SELECT dlfin.drop_model('m', 1)$$, '55006', NULL, 'cannot drop the deployed version');
 SELECT throws_ok($$SELECT dlfin.drop_model('m', 9)$$, '42704', NULL, 'drop of an unknown version');

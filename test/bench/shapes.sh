@@ -115,6 +115,7 @@ by name vs the constant bytes form~SELECT sum(dlfin_predict('\\x$hex'::bytea, $M
 join form (mixed)~SELECT sum(c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + length(m.name)) $JW~SELECT sum(dlfin_predict(m.model, $M)) $JW~<= 1.2 (scan join + 0.2x)
 join form, row argument (README)~SELECT sum(c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + length(m.name)) $JW~SELECT sum(dlfin_predict(m.model, mix)) $JW~<= 1.2 (scan join + 0.2x)
 subquery, row argument~SELECT $MS FROM mix~SELECT sum(dlfin_predict((SELECT model FROM models WHERE name = 'mix'), mix)) FROM mix~<= 1.2
+by name, row argument (README)~SELECT $MS FROM mix~SELECT sum(dlfin_predict('mix_reg', mix)) FROM mix~<= 1.2
 default model (cv ensemble of 6), subquery~SELECT $MS FROM mix~SELECT sum(dlfin_predict((SELECT model FROM models WHERE name = 'ens'), $M)) FROM mix~<= 1.2
 all numeric columns, subquery~SELECT $NS FROM num~SELECT sum(dlfin_predict((SELECT model FROM models WHERE name = 'num'), $N)) FROM num~<= 1.2
 4 text + 4 numbers, subquery~SELECT $TS FROM txt~SELECT sum(dlfin_predict((SELECT model FROM models WHERE name = 'txt'), $T)) FROM txt~<= 1.5

@@ -58,18 +58,6 @@ keep_plan(SPIPlanPtr *slot, const char *sql)
 	return *slot;
 }
 
-/* True when the cached lookup was made for this name under this snapshot. */
-static bool
-lookup_is_current(RegistryCache *r, text *name)
-{
-	if (r->name == NULL || r->model == NULL)
-		return false;
-	if (VARSIZE_ANY_EXHDR(name) != VARSIZE_ANY_EXHDR(r->name) ||
-		memcmp(VARDATA_ANY(name), VARDATA_ANY(r->name), VARSIZE_ANY_EXHDR(name)) != 0)
-		return false;
-	return registry_snapshot_current(r);
-}
-
 /*
  * Returns the deployed model of the name given as argument 0, looking it up
  * only when the name or the snapshot differs from the cached lookup.
@@ -83,15 +71,14 @@ lookup_deployed(FunctionCallInfo fcinfo, DlfScoreCache *c)
 	int			ret;
 	bool		isnull;
 	Datum		d;
+	bytea	   *model;
 	MemoryContext old;
 
-	/* a constant name at the address it was looked up for: no compare */
-	if (r->model != NULL && r->name_const &&
-		DatumGetPointer(PG_GETARG_DATUM(0)) == r->name_arg &&
-		registry_snapshot_current(r))
-		return r;
-	name = PG_GETARG_TEXT_PP(0);
-	if (lookup_is_current(r, name))
+	/* PG_GETARG_TEXT_PP without its call for a plain name: once a row */
+	name = (text *) DatumGetPointer(PG_GETARG_DATUM(0));
+	if (VARATT_IS_EXTENDED(name) && !VARATT_IS_SHORT(name))
+		name = PG_GETARG_TEXT_PP(0);
+	if (registry_lookup_current(r, (struct varlena *) name))
 		return r;
 
 	if (r->cxt == NULL)
@@ -145,10 +132,9 @@ lookup_deployed(FunctionCallInfo fcinfo, DlfScoreCache *c)
 	old = MemoryContextSwitchTo(r->cxt);
 	r->version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
-	r->model = (bytea *) PG_DETOAST_DATUM_COPY(d);
+	model = (bytea *) PG_DETOAST_DATUM_COPY(d);
 	r->name = (text *) PG_DETOAST_DATUM_COPY(PointerGetDatum(name));
 	MemoryContextSwitchTo(old);
-	r->generation++;
 	r->name_arg = DatumGetPointer(PG_GETARG_DATUM(0));
 	r->name_const = dlfin_arg_is_const(fcinfo->flinfo, 0);
 	SPI_finish();
@@ -162,6 +148,9 @@ lookup_deployed(FunctionCallInfo fcinfo, DlfScoreCache *c)
 		r->xmax = snap->xmax;
 		r->curcid = snap->curcid;
 	}
+	/* set last: a lookup that failed on its way leaves no model to match */
+	r->model = model;
+	r->generation++;
 	/* the model moved: let the scoring cache compare bytes, not addresses */
 	c->key.last_ptr = NULL;
 	return r;

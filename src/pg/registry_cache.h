@@ -46,36 +46,46 @@ registry_snapshot_current(const RegistryCache *r)
 }
 
 /*
- * The call site's scorer when this row's name is the cached lookup's, the
- * snapshot is the same and the scorer was matched to the lookup's bytes
- * since that lookup (it forgets the address whenever it fetches again, and
- * its buffer stays in place until then): a row costs what the bytes form's
- * cache check costs, without the lookup's calls.  NULL otherwise.
+ * True when the cached lookup was made for this name (a plain or short
+ * varlena) under the active snapshot.  A constant name at the address it
+ * was looked up for needs no compare.
+ */
+static inline bool
+registry_lookup_current(const RegistryCache *r, const struct varlena *name)
+{
+	Size		len;
+
+	if (r->model == NULL)		/* before the first lookup, or after a failed one */
+		return false;
+	if (!(r->name_const && (const void *) name == r->name_arg))
+	{
+		len = VARSIZE_ANY_EXHDR(name);
+		if (len != VARSIZE_ANY_EXHDR(r->name) ||
+			memcmp(VARDATA_ANY(name), VARDATA_ANY(r->name), len) != 0)
+			return false;
+	}
+	return registry_snapshot_current(r);
+}
+
+/*
+ * The call site's scorer when the cached lookup is current for this row's
+ * name and the scorer was matched to the lookup's bytes since that lookup
+ * (it forgets the address whenever it fetches again, and its buffer stays
+ * in place until then): a row costs what the bytes form's cache check
+ * costs, without the lookup's calls.  NULL otherwise.
  */
 static inline DlfScoreCache *
 dlfin_registry_hit(FunctionCallInfo fcinfo)
 {
 	DlfScoreCache *c = fcinfo->flinfo->fn_extra;
 	const struct varlena *name = (const struct varlena *) DatumGetPointer(PG_GETARG_DATUM(0));
-	RegistryCache *r;
-	Size		len;
 
-	if (c == NULL || c->model == NULL || (r = c->lookup) == NULL ||
-		r->model == NULL || r->name == NULL ||
-		c->key.last_ptr != (const void *) r->model)
+	if (c == NULL || c->model == NULL || c->lookup == NULL ||
+		c->key.last_ptr != (const void *) ((RegistryCache *) c->lookup)->model)
 		return NULL;
-	if (!(r->name_const && (const void *) name == r->name_arg))
-	{
-		if (VARATT_IS_EXTENDED(name) && !VARATT_IS_SHORT(name))
-			return NULL;		/* compressed or external: the long way */
-		len = VARSIZE_ANY_EXHDR(name);
-		if (len != VARSIZE_ANY_EXHDR(r->name) ||
-			memcmp(VARDATA_ANY(name), VARDATA_ANY(r->name), len) != 0)
-			return NULL;
-	}
-	if (!registry_snapshot_current(r))
-		return NULL;
-	return c;
+	if (VARATT_IS_EXTENDED(name) && !VARATT_IS_SHORT(name))
+		return NULL;			/* compressed or external: the long way */
+	return registry_lookup_current(c->lookup, name) ? c : NULL;
 }
 
 #endif

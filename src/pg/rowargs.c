@@ -45,7 +45,9 @@ typedef struct RowCall
 	Size		raw_len;
 	bool		pass_raw;		/* the positional call gets raw, a Const */
 	void	   *last_ptr;		/* model datum pointer of the previous row */
-	bool		arg_stable;		/* model argument is a Const of the plan */
+	bool		trust_ptr;		/* last_ptr alone proves the bytes: a Const
+								 * of the plan, or the registry's bytes
+								 * within one lookup_gen */
 	uint64		lookup_gen;		/* by name: the lookup's generation that
 								 * last_ptr belongs to */
 	Oid			typid;
@@ -127,7 +129,7 @@ dlfin_row_arg(FunctionCallInfo fcinfo, int row_arg)
  * with the same length, first bytes and CRC.
  */
 static bool
-same_model(RowCall *rc, const DlfRowForm *form, Datum model)
+same_model(RowCall *rc, Datum model)
 {
 	struct varlena *raw = (struct varlena *) DatumGetPointer(model);
 	Size		len = VARSIZE_ANY(raw);
@@ -135,26 +137,13 @@ same_model(RowCall *rc, const DlfRowForm *form, Datum model)
 
 	if (!rc->ready || len != rc->raw_len)
 		return false;
-	if ((void *) raw == rc->last_ptr && (rc->arg_stable || form->by_name))
+	if ((void *) raw == rc->last_ptr && rc->trust_ptr)
 		same = true;
 	else
 		same = dlf_same_bytes(raw, rc->raw, len);
 	if (same)
 		rc->last_ptr = raw;
 	return same;
-}
-
-/* Whether argument argnum of the call site is a Const of the plan. */
-static bool
-arg_is_plan_const(FmgrInfo *flinfo, int argnum)
-{
-	Node	   *expr = flinfo->fn_expr;
-	List	   *args;
-
-	if (expr == NULL || !IsA(expr, FuncExpr))
-		return false;
-	args = ((FuncExpr *) expr)->args;
-	return argnum < list_length(args) && IsA(list_nth(args, argnum), Const);
 }
 
 /* Raises the error for a column whose type the feature cannot take. */
@@ -360,8 +349,8 @@ row_call_state(FunctionCallInfo fcinfo, const DlfRowForm *form)
 	rc->flinfo.fn_addr = form->positional;
 	rc->flinfo.fn_oid = fcinfo->flinfo->fn_oid;
 	rc->flinfo.fn_mcxt = rc->inner_cxt;
-	rc->arg_stable = !form->by_name &&
-		arg_is_plan_const(fcinfo->flinfo, form->model_arg);
+	rc->trust_ptr = form->by_name ||
+		dlfin_arg_is_const(fcinfo->flinfo, form->model_arg);
 	if (form->by_name)
 	{
 		/*
@@ -420,7 +409,7 @@ dlfin_row_call(FunctionCallInfo fcinfo, const DlfRowForm *form)
 		}
 	}
 	td = PG_GETARG_HEAPTUPLEHEADER(form->row_arg);
-	same = same_model(rc, form, model);
+	same = same_model(rc, model);
 	if (!same || HeapTupleHeaderGetTypeId(td) != rc->typid ||
 		HeapTupleHeaderGetTypMod(td) != rc->typmod)
 		prepare(fcinfo, form, rc, model, !same, HeapTupleHeaderGetTypeId(td),

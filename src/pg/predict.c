@@ -419,78 +419,65 @@ result_proba(DlfScoreCache *c)
 }
 
 /*
+ * A scoring function's call: its row form, or the row scored and given to
+ * result; NULL for a NULL model or name.  Always inlined with constant
+ * arguments, so each entry point below is the straight path it spells.
+ */
+static pg_attribute_always_inline Datum
+scoring_call(FunctionCallInfo fcinfo, const DlfRowForm *form, bool by_name,
+			 Datum (*result) (DlfScoreCache *c))
+{
+	DlfScoreCache *c;
+
+	DLFIN_ROW_FORM(fcinfo, form);
+	if (!score(fcinfo, by_name, &c))
+		PG_RETURN_NULL();
+	return result(c);
+}
+
+/*
  * dlfin_predict(model, features...): binary, probability of the positive
  * class; regression, the prediction; multiclass, the top class probability.
  */
 Datum
 dlfin_predict(PG_FUNCTION_ARGS)
 {
-	DlfScoreCache *c;
-
-	DLFIN_ROW_FORM(fcinfo, &dlfin_row_predict);
-	if (!score(fcinfo, false, &c))
-		PG_RETURN_NULL();
-	PG_RETURN_DATUM(result_predict(c));
+	return scoring_call(fcinfo, &dlfin_row_predict, false, result_predict);
 }
 
 /* dlfin_predict_class(model, features...): the predicted class as text. */
 Datum
 dlfin_predict_class(PG_FUNCTION_ARGS)
 {
-	DlfScoreCache *c;
-
-	DLFIN_ROW_FORM(fcinfo, &dlfin_row_predict_class);
-	if (!score(fcinfo, false, &c))
-		PG_RETURN_NULL();
-	PG_RETURN_DATUM(result_class(c));
+	return scoring_call(fcinfo, &dlfin_row_predict_class, false, result_class);
 }
 
 /* dlfin_predict_proba(model, features...): class probabilities. */
 Datum
 dlfin_predict_proba(PG_FUNCTION_ARGS)
 {
-	DlfScoreCache *c;
-
-	DLFIN_ROW_FORM(fcinfo, &dlfin_row_predict_proba);
-	if (!score(fcinfo, false, &c))
-		PG_RETURN_NULL();
-	PG_RETURN_DATUM(result_proba(c));
+	return scoring_call(fcinfo, &dlfin_row_predict_proba, false, result_proba);
 }
 
 /* dlfin_predict(name, features...): dlfin_predict with the deployed model. */
 Datum
 dlfin_predict_name(PG_FUNCTION_ARGS)
 {
-	DlfScoreCache *c;
-
-	DLFIN_ROW_FORM(fcinfo, &dlfin_row_predict_name);
-	if (!score(fcinfo, true, &c))
-		PG_RETURN_NULL();
-	PG_RETURN_DATUM(result_predict(c));
+	return scoring_call(fcinfo, &dlfin_row_predict_name, true, result_predict);
 }
 
 /* dlfin_predict_class(name, features...): the predicted class as text. */
 Datum
 dlfin_predict_class_name(PG_FUNCTION_ARGS)
 {
-	DlfScoreCache *c;
-
-	DLFIN_ROW_FORM(fcinfo, &dlfin_row_predict_class_name);
-	if (!score(fcinfo, true, &c))
-		PG_RETURN_NULL();
-	PG_RETURN_DATUM(result_class(c));
+	return scoring_call(fcinfo, &dlfin_row_predict_class_name, true, result_class);
 }
 
 /* dlfin_predict_proba(name, features...): class probabilities. */
 Datum
 dlfin_predict_proba_name(PG_FUNCTION_ARGS)
 {
-	DlfScoreCache *c;
-
-	DLFIN_ROW_FORM(fcinfo, &dlfin_row_predict_proba_name);
-	if (!score(fcinfo, true, &c))
-		PG_RETURN_NULL();
-	PG_RETURN_DATUM(result_proba(c));
+	return scoring_call(fcinfo, &dlfin_row_predict_proba_name, true, result_proba);
 }
 
 /*

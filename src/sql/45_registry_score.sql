@@ -21,27 +21,27 @@ COMMENT ON FUNCTION dlfin.query_columns(text) IS
 CREATE OR REPLACE FUNCTION @extschema@.dlfin_predict(name pg_catalog.text, VARIADIC features "any")
 RETURNS double precision
 AS 'MODULE_PATHNAME', 'dlfin_predict_name'
-LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE;
+LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE COST 20;
 COMMENT ON FUNCTION @extschema@.dlfin_predict(pg_catalog.text, "any") IS
 'score a row with the deployed version of a named model from dlfin.models';
 
 CREATE OR REPLACE FUNCTION @extschema@.dlfin_predict_class(name pg_catalog.text, VARIADIC features "any")
 RETURNS text
 AS 'MODULE_PATHNAME', 'dlfin_predict_class_name'
-LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE;
+LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE COST 20;
 COMMENT ON FUNCTION @extschema@.dlfin_predict_class(pg_catalog.text, "any") IS
 'predicted class of a row, as text, with the deployed version of a named model';
 
 CREATE OR REPLACE FUNCTION @extschema@.dlfin_predict_proba(name pg_catalog.text, VARIADIC features "any")
 RETURNS double precision[]
 AS 'MODULE_PATHNAME', 'dlfin_predict_proba_name'
-LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE;
+LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE COST 20;
 COMMENT ON FUNCTION @extschema@.dlfin_predict_proba(pg_catalog.text, "any") IS
 'class probabilities of a row with the deployed version of a named model';
 
 CREATE OR REPLACE FUNCTION @extschema@.dlfin_model_info(name pg_catalog.text)
 RETURNS pg_catalog.jsonb
 AS 'MODULE_PATHNAME', 'dlfin_model_info_name'
-LANGUAGE C STABLE STRICT PARALLEL SAFE;
+LANGUAGE C STABLE STRICT PARALLEL SAFE COST 10000;
 COMMENT ON FUNCTION @extschema@.dlfin_model_info(pg_catalog.text) IS
 'description of the deployed version of a named model, with its name and version';

@@ -7,14 +7,14 @@
 CREATE OR REPLACE FUNCTION @extschema@.dlfin_explain(model pg_catalog.bytea, VARIADIC features "any")
 RETURNS pg_catalog.jsonb
 AS 'MODULE_PATHNAME', 'dlfin_explain'
-LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE COST 10000;
 COMMENT ON FUNCTION @extschema@.dlfin_explain(pg_catalog.bytea, "any") IS
 'integrated-gradients attribution of a row (features in training order, or one row matched by column name): {"score", "baseline", "contributions": {feature: value}}, contributions summing to score - baseline';
 
 CREATE OR REPLACE FUNCTION @extschema@.dlfin_reasons(model pg_catalog.bytea, k integer, VARIADIC features "any")
 RETURNS text[]
 AS 'MODULE_PATHNAME', 'dlfin_reasons'
-LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE COST 10000;
 COMMENT ON FUNCTION @extschema@.dlfin_reasons(pg_catalog.bytea, integer, "any") IS
 'reason codes: the texts of up to k features that pushed the row (features in training order, or one row matched by column name) most toward the adverse outcome';
 
@@ -33,14 +33,14 @@ COMMENT ON FUNCTION @extschema@.dlfin_importance(pg_catalog.bytea) IS
 CREATE OR REPLACE FUNCTION @extschema@.dlfin_explain(name pg_catalog.text, VARIADIC features "any")
 RETURNS pg_catalog.jsonb
 AS 'MODULE_PATHNAME', 'dlfin_explain_name'
-LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE;
+LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE COST 10000;
 COMMENT ON FUNCTION @extschema@.dlfin_explain(pg_catalog.text, "any") IS
 'integrated-gradients attribution of a row with the deployed version of a named model';
 
 CREATE OR REPLACE FUNCTION @extschema@.dlfin_reasons(name pg_catalog.text, k integer, VARIADIC features "any")
 RETURNS text[]
 AS 'MODULE_PATHNAME', 'dlfin_reasons_name'
-LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE;
+LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE COST 10000;
 COMMENT ON FUNCTION @extschema@.dlfin_reasons(pg_catalog.text, integer, "any") IS
 'reason codes of a row with the deployed version of a named model';
 
@@ -56,7 +56,7 @@ COMMENT ON FUNCTION @extschema@.dlfin_importance(pg_catalog.text) IS
 CREATE OR REPLACE FUNCTION dlfin.dlfin_drift_sfunc(internal, pg_catalog.bytea, VARIADIC "any")
 RETURNS internal
 AS 'MODULE_PATHNAME', 'dlfin_drift_sfunc'
-LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE COST 20;
 
 CREATE OR REPLACE FUNCTION dlfin.dlfin_drift_combine(internal, internal)
 RETURNS internal

@@ -32,14 +32,14 @@ COMMENT ON AGGREGATE dlfin.train_agg("any", "any") IS
 CREATE OR REPLACE FUNCTION dlfin.predict(model pg_catalog.bytea, VARIADIC features "any")
 RETURNS double precision
 AS 'MODULE_PATHNAME', 'dlfin_predict'
-LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE COST 20;
 COMMENT ON FUNCTION dlfin.predict(pg_catalog.bytea, "any") IS
 'internal: dlfin_predict for generated statements';
 
 CREATE OR REPLACE FUNCTION dlfin.predict_class(model pg_catalog.bytea, VARIADIC features "any")
 RETURNS text
 AS 'MODULE_PATHNAME', 'dlfin_predict_class'
-LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE COST 20;
 COMMENT ON FUNCTION dlfin.predict_class(pg_catalog.bytea, "any") IS
 'internal: dlfin_predict_class for generated statements';
 

@@ -29,7 +29,7 @@ COMMENT ON FUNCTION @extschema@.dlfin_from_onnx(pg_catalog.bytea, pg_catalog.jso
 CREATE FUNCTION dlfin.dlfin_reference_sfunc(internal, pg_catalog.bytea, VARIADIC "any")
 RETURNS internal
 AS 'MODULE_PATHNAME', 'dlfin_reference_sfunc'
-LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE COST 20;
 
 CREATE FUNCTION dlfin.dlfin_reference_final(internal)
 RETURNS pg_catalog.bytea

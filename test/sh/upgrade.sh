@@ -4,7 +4,7 @@
 # test/upgrade/) with trained, deployed, rolled-back and dropped models
 # upgrades to the current version, keeps every version and history row,
 # scores the same, gets the current registry's rules, and ends with exactly
-# the objects of a fresh install (functions with their labels, owners,
+# the objects of a fresh install (functions with their labels, costs, owners,
 # privileges and bodies; tables, policies, triggers).
 set -euo pipefail
 psql() { command psql -X -q -v ON_ERROR_STOP=1 "$@"; }
@@ -81,8 +81,9 @@ WITH members AS (
 SELECT pg_describe_object(classid, objid, 0) ||
        coalesce(' comment=' || md5((SELECT d.description FROM pg_description d
                                     WHERE d.classoid = classid AND d.objoid = objid AND d.objsubid = 0)), '') ||
-       coalesce((SELECT format(' [%s %s %s secdef=%s config=%s acl=%s owner=%s args=%s body=%s]',
-                               p.provolatile, p.proisstrict, p.proparallel, p.prosecdef, p.proconfig,
+       coalesce((SELECT format(' [%s %s %s cost=%s rows=%s secdef=%s config=%s acl=%s owner=%s args=%s body=%s]',
+                               p.provolatile, p.proisstrict, p.proparallel, p.procost, p.prorows,
+                               p.prosecdef, p.proconfig,
                                p.proacl, p.proowner::regrole, pg_get_function_arguments(p.oid),
                                md5(coalesce(pg_get_function_sqlbody(p.oid), p.prosrc)))
                  FROM pg_proc p WHERE classid = 'pg_proc'::regclass AND p.oid = objid), '') ||

@@ -73,7 +73,7 @@ SQL
 # Times each "label~baseline query~query~target" line alternately: the
 # wall-clock ratio, then the backend's CPU time ratio (cpu_ms).
 shapes_time() {
-  local pre="SET max_parallel_workers_per_gather = 0; SET jit = off"
+  local pre=${SHAPES_PRE:-"SET max_parallel_workers_per_gather = 0; SET jit = off"}
   local SREPS=$(( REPS > 9 ? REPS : 9 ))
   local i=0 label base query target
   while IFS='~' read -r label base query target; do
@@ -119,6 +119,30 @@ by name, row argument (README)~SELECT $MS FROM mix~SELECT sum(dlfin_predict('mix
 default model (cv ensemble of 6), subquery~SELECT $MS FROM mix~SELECT sum(dlfin_predict((SELECT model FROM models WHERE name = 'ens'), $M)) FROM mix~<= 1.2
 all numeric columns, subquery~SELECT $NS FROM num~SELECT sum(dlfin_predict((SELECT model FROM models WHERE name = 'num'), $N)) FROM num~<= 1.2
 4 text + 4 numbers, subquery~SELECT $TS FROM txt~SELECT sum(dlfin_predict((SELECT model FROM models WHERE name = 'txt'), $T)) FROM txt~<= 1.5
+EOF
+}
+
+# The plans a scoring function's COST decides, at PostgreSQL's default
+# settings (parallel workers allowed, JIT on): each query against itself
+# with a copy of dlfin_predict that declares COST 1, the default for a C
+# function and dlfin's before 0.2.0.  Wall clock is what counts here: the
+# CPU ratio counts the backend only, not its parallel workers.
+shapes_planner() {
+  local M="c1, c2, c3, c4, c5, c6, c7, c8"
+  local MQ="(SELECT model FROM models WHERE name = 'mix')"
+  local EQ="(SELECT model FROM models WHERE name = 'ens')"
+  q -c "CREATE OR REPLACE FUNCTION predict_cost1(bytea, VARIADIC \"any\") RETURNS double precision
+        AS '\$libdir/dlfin', 'dlfin_predict' LANGUAGE C IMMUTABLE PARALLEL SAFE COST 1"
+  echo "== plans the declared COST chooses, default settings, vs the same function declared COST 1"
+  local F="SELECT count(*) FROM (SELECT id FROM mix WHERE"
+  local P="SELECT count(p) FROM (SELECT"
+  SHAPES_PRE="SET jit = on" shapes_time <<EOF
+filter by score, rows fetched~$F predict_cost1($MQ, $M) > 0.9 OFFSET 0) s~$F dlfin_predict($MQ, $M) > 0.9 OFFSET 0) s~< 1 (parallel)
+every row scored, scores fetched~$P predict_cost1($MQ, $M) AS p FROM mix OFFSET 0) s~$P dlfin_predict($MQ, $M) AS p FROM mix OFFSET 0) s~~ 1 (same plan)
+top 10 by a column, cv ensemble of 6~SELECT id, predict_cost1($EQ, $M) FROM mix ORDER BY c6 DESC LIMIT 10~SELECT id, dlfin_predict($EQ, $M) FROM mix ORDER BY c6 DESC LIMIT 10~< 1 (10 rows scored)
+EOF
+  SHAPES_PRE="SET jit = off" shapes_time <<EOF
+filter by score, rows fetched, jit = off~$F predict_cost1($MQ, $M) > 0.9 OFFSET 0) s~$F dlfin_predict($MQ, $M) > 0.9 OFFSET 0) s~< 1 (parallel)
 EOF
 }
 
